@@ -1,0 +1,212 @@
+/**
+ * Typed errors whose `name` is what the state machine matches.
+ *
+ * Step Functions compares a Task's `ErrorEquals` with the `name` of the error a
+ * Lambda throws. Each class therefore sets `this.name` to a string literal (it
+ * survives minification, `constructor.name` does not). Errors are split into:
+ *
+ * - retryable: listed in the ASL `Retry` blocks (throttling, 5xx, not-yet-ready);
+ * - terminal:  caught into NotifyFailure, then a `Fail` state of the same name.
+ *
+ * `test/unit/errors-asl.test.ts` checks that every name the ASL matches exists
+ * here and that every terminal error here ends in its own Fail state.
+ */
+
+/** Options every automation error accepts. */
+export interface AutomationErrorOptions {
+  cause?: unknown;
+  /** JSON path of the offending field, for input errors (e.g. `auth.headerName`). */
+  path?: string;
+}
+
+/** Base class for every error this tool raises on purpose. */
+export abstract class AutomationError extends Error {
+  abstract override readonly name: ErrorName;
+  /** True when the state machine retries it with backoff before giving up. */
+  abstract readonly retryable: boolean;
+  readonly path?: string;
+
+  constructor(message: string, options: AutomationErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    if (options.path !== undefined) this.path = options.path;
+  }
+
+  /** Plain JSON for logs and step outputs; never includes `cause` (it may carry secrets or request ids). */
+  toJSON(): { name: string; message: string; path?: string } {
+    return this.path === undefined
+      ? { name: this.name, message: this.message }
+      : { name: this.name, message: this.message, path: this.path };
+  }
+}
+
+// ---------------------------------------------------------------- terminal
+
+/** The request (execution input) is malformed. Nothing was written. */
+export class InvalidRequestError extends AutomationError {
+  readonly name = 'InvalidRequest' as const;
+  readonly retryable = false;
+}
+
+/** A Secrets Manager secret the request names is missing, unreadable or malformed, or holds weak tokens. */
+export class InvalidSecretError extends AutomationError {
+  readonly name = 'InvalidSecret' as const;
+  readonly retryable = false;
+}
+
+/** No public hosted zone in Route 53 serves the domain (or the given id is not the domain's zone). */
+export class HostedZoneNotFoundError extends AutomationError {
+  readonly name = 'HostedZoneNotFound' as const;
+  readonly retryable = false;
+}
+
+/** The EKS cluster named in the request does not exist in that region. */
+export class ClusterNotFoundError extends AutomationError {
+  readonly name = 'ClusterNotFound' as const;
+  readonly retryable = false;
+}
+
+/** IAM or Kubernetes RBAC refused a call: the deployment's permissions are incomplete. */
+export class AccessDeniedError extends AutomationError {
+  readonly name = 'AccessDenied' as const;
+  readonly retryable = false;
+}
+
+/** ACM reports the certificate FAILED, VALIDATION_TIMED_OUT, REVOKED or EXPIRED. */
+export class CertificateValidationFailedError extends AutomationError {
+  readonly name = 'CertificateValidationFailed' as const;
+  readonly retryable = false;
+}
+
+/** The certificate was still not Issued when the request's deadline passed. */
+export class CertificateTimeoutError extends AutomationError {
+  readonly name = 'CertificateTimeout' as const;
+  readonly retryable = false;
+}
+
+/** The load balancer controller did not publish an address before the deadline. */
+export class LoadBalancerTimeoutError extends AutomationError {
+  readonly name = 'LoadBalancerTimeout' as const;
+  readonly retryable = false;
+}
+
+/** The Route 53 change was not INSYNC before the deadline. */
+export class DnsChangeTimeoutError extends AutomationError {
+  readonly name = 'DnsChangeTimeout' as const;
+  readonly retryable = false;
+}
+
+/** A DNS record the tool would write exists and carries no ownership record of ours. */
+export class RecordOwnedByAnotherError extends AutomationError {
+  readonly name = 'RecordOwnedByAnother' as const;
+  readonly retryable = false;
+}
+
+/** A Kubernetes object the tool would write exists and is not managed by it. */
+export class ObjectOwnedByAnotherError extends AutomationError {
+  readonly name = 'ObjectOwnedByAnother' as const;
+  readonly retryable = false;
+}
+
+/** The inference canary did not get the expected answer. `kind` says which layer failed. */
+export class CanaryFailedError extends AutomationError {
+  readonly name = 'CanaryFailed' as const;
+  /** Retried a few times by the provisioning run (DNS and the ALB need a moment), terminal after. */
+  readonly retryable = true;
+  readonly kind: CanaryFailureKind;
+  constructor(kind: CanaryFailureKind, message: string, options: AutomationErrorOptions = {}) {
+    super(`${kind}: ${message}`, options);
+    this.kind = kind;
+  }
+}
+
+/** The layers a canary probe can fail in, outermost first. */
+export const CANARY_FAILURE_KINDS = ['dns', 'tls', 'auth', 'http', 'protocol', 'prediction', 'timeout'] as const;
+export type CanaryFailureKind = (typeof CANARY_FAILURE_KINDS)[number];
+
+// ---------------------------------------------------------------- retryable
+
+/** AWS throttled the call (ThrottlingException, Throttling, PriorRequestNotComplete, TooManyRequests). */
+export class ThrottledError extends AutomationError {
+  readonly name = 'Throttled' as const;
+  readonly retryable = true;
+}
+
+/** AWS answered 5xx or the connection failed: try again. */
+export class AwsUnavailableError extends AutomationError {
+  readonly name = 'AwsUnavailable' as const;
+  readonly retryable = true;
+}
+
+/** The Kubernetes API server could not be reached or answered 5xx. Retried, then terminal. */
+export class ClusterUnreachableError extends AutomationError {
+  readonly name = 'ClusterUnreachable' as const;
+  readonly retryable = true;
+}
+
+/** ACM has not published the DNS validation records yet (normal for a few seconds after the request). */
+export class ValidationRecordsNotReadyError extends AutomationError {
+  readonly name = 'ValidationRecordsNotReady' as const;
+  readonly retryable = true;
+}
+
+/** Every error class, for lookups by name. */
+export const ERROR_CLASSES = {
+  InvalidRequest: InvalidRequestError,
+  InvalidSecret: InvalidSecretError,
+  HostedZoneNotFound: HostedZoneNotFoundError,
+  ClusterNotFound: ClusterNotFoundError,
+  AccessDenied: AccessDeniedError,
+  CertificateValidationFailed: CertificateValidationFailedError,
+  CertificateTimeout: CertificateTimeoutError,
+  LoadBalancerTimeout: LoadBalancerTimeoutError,
+  DnsChangeTimeout: DnsChangeTimeoutError,
+  RecordOwnedByAnother: RecordOwnedByAnotherError,
+  ObjectOwnedByAnother: ObjectOwnedByAnotherError,
+  CanaryFailed: CanaryFailedError,
+  Throttled: ThrottledError,
+  AwsUnavailable: AwsUnavailableError,
+  ClusterUnreachable: ClusterUnreachableError,
+  ValidationRecordsNotReady: ValidationRecordsNotReadyError,
+} as const;
+
+export type ErrorName = keyof typeof ERROR_CLASSES;
+export const ERROR_NAMES = Object.keys(ERROR_CLASSES) as ErrorName[];
+
+/**
+ * Errors that can end a run. Retryable ones are here too when they become
+ * terminal once the ASL's retries are spent.
+ */
+export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = [
+  'InvalidRequest',
+  'InvalidSecret',
+  'HostedZoneNotFound',
+  'ClusterNotFound',
+  'AccessDenied',
+  'CertificateValidationFailed',
+  'CertificateTimeout',
+  'LoadBalancerTimeout',
+  'DnsChangeTimeout',
+  'RecordOwnedByAnother',
+  'ObjectOwnedByAnother',
+  'CanaryFailed',
+  'ClusterUnreachable',
+  'Throttled',
+  'AwsUnavailable',
+  'ValidationRecordsNotReady',
+];
+
+/** Narrows whatever a `catch` received to an Error. */
+export function assertIsError(value: unknown): asserts value is Error {
+  if (!(value instanceof Error)) {
+    throw new TypeError(`non-Error thrown: ${String(value)}`);
+  }
+}
+
+/** Turns any thrown value into an Error without losing it. */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+export function isAutomationError(value: unknown): value is AutomationError {
+  return value instanceof AutomationError;
+}

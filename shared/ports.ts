@@ -1,0 +1,175 @@
+/**
+ * Narrow ports: only the calls the steps make. Adapters in `shared/aws` and
+ * `shared/k8s` implement them over the AWS SDK and `@kubernetes/client-node`;
+ * `test/fakes` implements them in memory. Steps receive ports as parameters
+ * and never construct clients.
+ *
+ * Names are presentation form without the trailing dot, and a wildcard is
+ * `*` (adapters unescape Route 53's `\052`).
+ */
+
+// ------------------------------------------------------------------ ACM
+
+export type CertificateStatus =
+  | 'PENDING_VALIDATION'
+  | 'ISSUED'
+  | 'INACTIVE'
+  | 'EXPIRED'
+  | 'VALIDATION_TIMED_OUT'
+  | 'REVOKED'
+  | 'FAILED';
+
+/** A DNS validation record ACM asks for. */
+export interface ValidationRecord {
+  /** e.g. `_abc.platform.example.com` */
+  name: string;
+  type: 'CNAME';
+  /** e.g. `_def.xyz.acm-validations.aws.` kept as ACM gives it. */
+  value: string;
+}
+
+export interface CertificateDetail {
+  arn: string;
+  domainName: string;
+  /** DomainName plus SubjectAlternativeNames, as ACM lists them. */
+  names: string[];
+  status: CertificateStatus;
+  /** One entry per name whose ResourceRecord ACM has published so far. */
+  validationRecords: ValidationRecord[];
+  /** Names whose validation record is not published yet. */
+  namesWithoutRecord: string[];
+  inUseBy: string[];
+  tags: Record<string, string>;
+  failureReason?: string;
+  notAfter?: string;
+  createdAt?: string;
+}
+
+export interface RequestCertificateInput {
+  domainName: string;
+  subjectAlternativeNames: string[];
+  tags: Record<string, string>;
+  /** ACM idempotency token (alphanumeric, at most 32 characters; 1 hour window). */
+  idempotencyToken: string;
+}
+
+export interface AcmPort {
+  /** Certificates tagged `kserve-edge:owner=<ownerId>` (any status), with tags and details. */
+  listOwnedCertificates(ownerId: string): Promise<CertificateDetail[]>;
+  requestCertificate(input: RequestCertificateInput): Promise<string>;
+  describeCertificate(arn: string): Promise<CertificateDetail>;
+  /** Deleting a certificate that is already gone succeeds. */
+  deleteCertificate(arn: string): Promise<void>;
+}
+
+// ------------------------------------------------------------------ Route 53
+
+export interface AliasTarget {
+  hostedZoneId: string;
+  dnsName: string;
+  evaluateTargetHealth: boolean;
+}
+
+export interface RecordSet {
+  name: string;
+  type: 'A' | 'AAAA' | 'CNAME' | 'TXT' | 'NS' | 'SOA' | 'MX' | 'CAA' | string;
+  ttl?: number;
+  /** Resource record values as Route 53 stores them (TXT values keep their quotes). */
+  values?: string[];
+  alias?: AliasTarget;
+}
+
+export interface RecordChange {
+  action: 'CREATE' | 'UPSERT' | 'DELETE';
+  record: RecordSet;
+}
+
+export interface HostedZone {
+  id: string;
+  name: string;
+  privateZone: boolean;
+}
+
+export type ChangeStatus = 'PENDING' | 'INSYNC';
+
+export interface Route53Port {
+  /** The public hosted zone whose name is the longest suffix of `domain`, if any. */
+  findHostedZone(domain: string): Promise<HostedZone | undefined>;
+  getHostedZone(id: string): Promise<HostedZone | undefined>;
+  /** Every record set whose name is exactly `name` (all types). */
+  listRecords(zoneId: string, name: string): Promise<RecordSet[]>;
+  /** One transactional batch. */
+  changeRecords(zoneId: string, changes: RecordChange[], comment: string): Promise<{ changeId: string; status: ChangeStatus }>;
+  getChange(changeId: string): Promise<ChangeStatus>;
+}
+
+// ------------------------------------------------------------------ Secrets, notifications
+
+export interface SecretsPort {
+  /** The secret's SecretString. Callers must never log it. */
+  getSecretString(secretId: string): Promise<string>;
+}
+
+export interface NotifyPort {
+  publish(subject: string, message: string): Promise<void>;
+}
+
+// ------------------------------------------------------------------ Cluster
+
+export interface ClusterRef {
+  name: string;
+  region: string;
+}
+
+/** How to reach one cluster's API server. `token` is a credential: never log it. */
+export interface ClusterConnection {
+  server: string;
+  /** PEM of the cluster CA. */
+  caData: string;
+  token: string;
+}
+
+export interface ClusterAccessPort {
+  connect(cluster: ClusterRef): Promise<ClusterConnection>;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  managedFields?: Array<{ manager?: string; operation?: string; fieldsV1?: unknown }>;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export type JsonPatchOp =
+  | { op: 'remove'; path: string }
+  | { op: 'test'; path: string; value: unknown }
+  | { op: 'add' | 'replace'; path: string; value: unknown };
+
+export interface KubePort {
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  /** Server-side apply of `obj` under `fieldManager`. */
+  apply(obj: KubeObject, options: { fieldManager: string; force: boolean }): Promise<KubeObject>;
+  jsonPatch(ref: ObjectRef, ops: JsonPatchOp[], options: { fieldManager: string }): Promise<KubeObject>;
+  list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
+  /** Deleting an object that is already gone succeeds. */
+  delete(ref: ObjectRef): Promise<void>;
+}
