@@ -13,7 +13,6 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      maxWorkers: 1,
     },
   ],
 };

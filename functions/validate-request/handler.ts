@@ -1,0 +1,24 @@
+import { clusterAccessFromEnv } from '../../shared/aws/eks';
+import { route53Client, secretsClient } from '../../shared/aws/clients';
+import { Route53Adapter } from '../../shared/aws/route53';
+import { SecretsAdapter } from '../../shared/aws/secrets';
+import { lambdaHandler } from '../../shared/handler';
+import { validateRequest } from '../../shared/steps/validateRequest';
+
+/** ValidateRequest: input is the raw request plus `runId` (the execution name). */
+export const handler = lambdaHandler('ValidateRequest', async (event, { log }) => {
+  const { request, runId } = (event ?? {}) as { request?: unknown; runId?: string };
+  const region = regionOf(request);
+  return validateRequest(runId === undefined ? { request } : { request, runId }, {
+    route53: new Route53Adapter(route53Client()),
+    secrets: new SecretsAdapter(secretsClient(region)),
+    cluster: clusterAccessFromEnv(process.env),
+    log,
+  });
+});
+
+/** The region the request names, for the regional clients (schema validation comes next). */
+function regionOf(request: unknown): string {
+  const region = (request as { cluster?: { region?: unknown } } | undefined)?.cluster?.region;
+  return typeof region === 'string' && /^[a-z0-9-]{1,32}$/.test(region) ? region : 'us-east-1';
+}

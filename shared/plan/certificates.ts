@@ -1,0 +1,136 @@
+/**
+ * Which ACM certificates a request needs, and which of the ones we already own
+ * can serve.
+ *
+ * | mode            | certificates                                                       |
+ * |-----------------|--------------------------------------------------------------------|
+ * | `per-namespace` | `*.<domain>` (listener default) + one `*.<ns>.<domain>` per namespace |
+ * | `single`        | one certificate: `*.<domain>` + every `*.<ns>.<domain>` (the guide) |
+ *
+ * `per-namespace` is the default: adding a namespace adds a certificate and
+ * leaves the others alone (an ACM certificate's names can never change, so in
+ * `single` mode a new namespace means a new certificate and a swap), it stays
+ * clear of ACM's 10-names-per-certificate quota, and one listener takes 25 SNI
+ * certificates besides its default.
+ */
+import type { CertificateDetail, CertificateStatus, ValidationRecord } from '../ports';
+import type { ProvisionRequest } from '../request';
+import { baseWildcard, namespaceWildcard } from '../request';
+import { namesHash, TAG_DOMAIN, TAG_NAMES, TAG_OWNER, TAG_REQUESTED_BY, TAG_SCOPE } from '../ownership';
+import { createHash } from 'node:crypto';
+
+export interface DesiredCertificate {
+  /** `base`, `namespace:<ns>` or `single`. */
+  scope: string;
+  domainName: string;
+  subjectAlternativeNames: string[];
+  /** domainName + SANs. */
+  names: string[];
+  namesHash: string;
+}
+
+/** The certificates a request needs, in listener order (the first is the default certificate). */
+export function desiredCertificates(req: ProvisionRequest): DesiredCertificate[] {
+  const make = (scope: string, domainName: string, sans: string[]): DesiredCertificate => {
+    const names = [domainName, ...sans];
+    return { scope, domainName, subjectAlternativeNames: sans, names, namesHash: namesHash(names) };
+  };
+  if (req.certificates.mode === 'single') {
+    return [make('single', baseWildcard(req), req.namespaces.map((ns) => namespaceWildcard(req, ns)))];
+  }
+  return [make('base', baseWildcard(req), []), ...req.namespaces.map((ns) => make(`namespace:${ns}`, namespaceWildcard(req, ns), []))];
+}
+
+/** Statuses from which a certificate can still serve (or become Issued). */
+const USABLE: ReadonlySet<CertificateStatus> = new Set(['ISSUED', 'PENDING_VALIDATION']);
+
+export interface CertificatePlan {
+  /** Certificates we own that already match. */
+  reuse: Array<{ desired: DesiredCertificate; existing: CertificateDetail }>;
+  /** Certificates to request. */
+  request: DesiredCertificate[];
+}
+
+/**
+ * Matches desired certificates with owned ones by the owner, domain and name-set
+ * tags. Among several matches the Issued one wins, then the newest. Owned
+ * certificates that failed are never reused (a new request is made).
+ */
+export function planCertificates(
+  desired: readonly DesiredCertificate[],
+  owned: readonly CertificateDetail[],
+  opts: { ownerId: string; domain: string },
+): CertificatePlan {
+  const plan: CertificatePlan = { reuse: [], request: [] };
+  for (const want of desired) {
+    const candidates = owned
+      .filter(
+        (c) =>
+          c.tags[TAG_OWNER] === opts.ownerId &&
+          c.tags[TAG_DOMAIN] === opts.domain &&
+          c.tags[TAG_NAMES] === want.namesHash &&
+          USABLE.has(c.status),
+      )
+      .sort((a, b) => rank(b) - rank(a) || (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+    const best = candidates[0];
+    if (best) plan.reuse.push({ desired: want, existing: best });
+    else plan.request.push(want);
+  }
+  return plan;
+}
+
+function rank(c: CertificateDetail): number {
+  return c.status === 'ISSUED' ? 1 : 0;
+}
+
+/** Tags written on every certificate we request. */
+export function certificateTags(
+  want: DesiredCertificate,
+  opts: { ownerId: string; domain: string; requestedBy: string },
+): Record<string, string> {
+  return {
+    [TAG_OWNER]: opts.ownerId,
+    [TAG_DOMAIN]: opts.domain,
+    [TAG_SCOPE]: want.scope,
+    [TAG_NAMES]: want.namesHash,
+    [TAG_REQUESTED_BY]: sanitizeTagValue(opts.requestedBy),
+  };
+}
+
+/** ACM tag values allow letters, digits, spaces and `_.:/=+-@`, at most 256 characters. */
+function sanitizeTagValue(value: string): string {
+  return value.replace(/[^\p{L}\p{N} _.:/=+\-@]/gu, '_').slice(0, 256);
+}
+
+/**
+ * ACM idempotency token: the same owner asking for the same names within an
+ * hour gets the same certificate, so concurrent runs do not duplicate it.
+ */
+export function idempotencyToken(ownerId: string, want: DesiredCertificate): string {
+  return createHash('sha256').update(`${ownerId}|${want.namesHash}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * The validation records of several certificates, written once each: ACM gives
+ * `x` and `*.x` the same CNAME, and a name shared by two certificates must not
+ * appear twice in one Route 53 batch.
+ */
+export function uniqueValidationRecords(certs: ReadonlyArray<Pick<CertificateDetail, 'validationRecords'>>): ValidationRecord[] {
+  const byName = new Map<string, ValidationRecord>();
+  for (const c of certs) {
+    for (const r of c.validationRecords) {
+      const key = r.name.toLowerCase().replace(/\.$/, '');
+      if (!byName.has(key)) byName.set(key, r);
+    }
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Statuses that end a validation for good. */
+export const FAILED_STATUSES: ReadonlySet<CertificateStatus> = new Set([
+  'FAILED',
+  'VALIDATION_TIMED_OUT',
+  'REVOKED',
+  'EXPIRED',
+  'INACTIVE',
+]);

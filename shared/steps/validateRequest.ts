@@ -1,0 +1,90 @@
+/**
+ * ValidateRequest: everything that can be checked before anything is written.
+ *
+ * 1. the request schema (names, limits, unknown fields) — pure;
+ * 2. the hosted zone: found from the domain, or the given id serves the domain;
+ * 3. the secrets exist and hold what the auth provider needs (strong tokens, a login);
+ * 4. the EKS cluster exists.
+ *
+ * Reads only. Its output is the normalised request (defaults filled, hosted
+ * zone id resolved) that every later step receives.
+ */
+import { HostedZoneNotFoundError, InvalidRequestError } from '../errors';
+import type { Logger } from '../log';
+import type { ClusterAccessPort, Route53Port, SecretsPort } from '../ports';
+import { parseProvisionRequest, type ProvisionRequest } from '../request';
+import { ALB_HOSTED_ZONE_IDS } from '../plan/records';
+import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
+
+export interface ValidateRequestDeps {
+  route53: Route53Port;
+  secrets: SecretsPort;
+  cluster: ClusterAccessPort;
+  log: Logger;
+}
+
+export interface ValidateRequestOutput {
+  request: ProvisionRequest & { hostedZoneId: string };
+  runId: string;
+}
+
+/** True when `name` is `zone` or below it, label-aligned. */
+export function isWithinZone(name: string, zone: string): boolean {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  const z = zone.toLowerCase().replace(/\.$/, '');
+  return n === z || n.endsWith(`.${z}`);
+}
+
+/** Validates a raw request; see the module comment. */
+export async function validateRequest(
+  input: { request: unknown; runId?: string },
+  deps: ValidateRequestDeps,
+): Promise<ValidateRequestOutput> {
+  const request = parseProvisionRequest(input.request);
+  if (request.dns.recordType === 'ALIAS' && !ALB_HOSTED_ZONE_IDS[request.cluster.region]) {
+    throw new InvalidRequestError(
+      `dns.recordType: ALIAS records need the ALB hosted zone id of ${request.cluster.region}, which this version does not know; use CNAME`,
+      { path: 'dns.recordType' },
+    );
+  }
+
+  let hostedZoneId: string;
+  if (request.hostedZoneId) {
+    const zone = await deps.route53.getHostedZone(request.hostedZoneId);
+    if (!zone) throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} does not exist`, { path: 'hostedZoneId' });
+    if (zone.privateZone) {
+      throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} is private; ACM validation needs a public zone`, { path: 'hostedZoneId' });
+    }
+    if (!isWithinZone(request.domain, zone.name)) {
+      throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} (${zone.name}) does not serve ${request.domain}`, {
+        path: 'hostedZoneId',
+      });
+    }
+    hostedZoneId = zone.id;
+  } else {
+    const zone = await deps.route53.findHostedZone(request.domain);
+    if (!zone) {
+      throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${request.domain}; create one or set hostedZoneId`, {
+        path: 'domain',
+      });
+    }
+    hostedZoneId = zone.id;
+  }
+
+  if (request.auth.provider === 'cognito') {
+    parseHeaderValuesSecret(await deps.secrets.getSecretString(request.auth.headerValuesSecretId));
+  } else {
+    parseDexLogin(await deps.secrets.getSecretString(request.auth.loginSecretId));
+  }
+
+  await deps.cluster.connect(request.cluster);
+
+  deps.log.info('request is valid', {
+    domain: request.domain,
+    namespaces: request.namespaces,
+    hostedZoneId,
+    auth: request.auth.provider,
+    certificateMode: request.certificates.mode,
+  });
+  return { request: { ...request, hostedZoneId }, runId: input.runId ?? `local-${Date.now()}` };
+}

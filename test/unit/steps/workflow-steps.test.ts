@@ -1,0 +1,184 @@
+/**
+ * The AWS-facing steps against stateful in-memory fakes: end state, not call
+ * sequences.
+ */
+import { checkCertificates } from '../../../shared/steps/checkCertificates';
+import { checkDnsChange } from '../../../shared/steps/checkDnsChange';
+import { ensureCertificates } from '../../../shared/steps/ensureCertificates';
+import { publishValidationRecords } from '../../../shared/steps/publishValidationRecords';
+import { upsertDnsRecords } from '../../../shared/steps/upsertDnsRecords';
+import { validateRequest } from '../../../shared/steps/validateRequest';
+import { notifyFailure, summarizeFailure } from '../../../shared/steps/notifyFailure';
+import { silentLogger, registerSecret, clearSecrets } from '../../../shared/log';
+import type { ClusterAccessPort } from '../../../shared/ports';
+import { ClusterNotFoundError } from '../../../shared/errors';
+import { FakeAcm } from '../../fakes/FakeAcm';
+import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
+import { FakeSecrets } from '../../fakes/FakeSecrets';
+import { FakeNotify } from '../../fakes/FakeNotify';
+import { COGNITO_INPUT, DEX_INPUT, STRONG_TOKEN, validated } from '../../fixtures/requests';
+
+const ALB = 'k8s-istiosys-istioing-0123456789-1234567890.us-west-2.elb.amazonaws.com';
+const clock = (iso: string) => () => new Date(iso);
+const cluster: ClusterAccessPort = { connect: async () => ({ server: 'https://127.0.0.1:1', caData: 'pem', token: 't' }) };
+
+function world() {
+  const r53 = new InMemoryRoute53({ pendingPolls: 1 });
+  const zone = r53.addZone('platform.example.com');
+  const acm = new FakeAcm({ recordsAfterDescribes: 1 });
+  const secrets = new FakeSecrets({
+    'kserve-edge/api-tokens': { headerValues: [STRONG_TOKEN] },
+    'kserve-edge/dex-login': { username: 'user@example.com', password: 'pw-123456' },
+  });
+  return { r53, zone, acm, secrets };
+}
+
+describe('validateRequest', () => {
+  it('resolves the hosted zone from the domain and keeps the defaults', async () => {
+    const { r53, zone, secrets } = world();
+    const out = await validateRequest({ request: COGNITO_INPUT, runId: 'run-1' }, { route53: r53, secrets, cluster, log: silentLogger });
+    expect(out.request.hostedZoneId).toBe(zone.id);
+    expect(out.request.auth).toMatchObject({ provider: 'cognito', headerName: 'x-api-key' });
+    expect(out.runId).toBe('run-1');
+  });
+
+  it.each([
+    ['no zone', { domain: 'other.example.org' }, 'HostedZoneNotFound'],
+    ['weak token', { auth: { provider: 'cognito', headerValuesSecretId: 'weak' } }, 'InvalidSecret'],
+    ['missing secret', { auth: { provider: 'cognito', headerValuesSecretId: 'absent' } }, 'InvalidSecret'],
+    ['bad region for alias', { dns: { recordType: 'ALIAS' }, cluster: { name: 'kubeflow', region: 'xx-east-9' } }, 'InvalidRequest'],
+  ])('%s → %s', async (_label, overrides, errorName) => {
+    const { r53, secrets } = world();
+    secrets.set('weak', { headerValues: ['token1'] });
+    await expect(
+      validateRequest({ request: { ...COGNITO_INPUT, ...overrides } }, { route53: r53, secrets, cluster, log: silentLogger }),
+    ).rejects.toMatchObject({ name: errorName });
+  });
+
+  it('fails with ClusterNotFound when the cluster does not exist', async () => {
+    const { r53, secrets } = world();
+    const missing: ClusterAccessPort = {
+      connect: async () => {
+        throw new ClusterNotFoundError('no such cluster');
+      },
+    };
+    await expect(validateRequest({ request: DEX_INPUT }, { route53: r53, secrets, cluster: missing, log: silentLogger })).rejects.toMatchObject({
+      name: 'ClusterNotFound',
+    });
+  });
+});
+
+describe('certificates: ensure → publish → check', () => {
+  it('requests once, publishes each validation CNAME once, and waits until issued', async () => {
+    const { r53, zone, acm } = world();
+    const request = validated(zone.id);
+    const first = await ensureCertificates({ request, runId: 'run-1' }, { acm, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
+    expect(first.items.map((i) => i.requested)).toEqual([true, true, true]);
+
+    // ACM publishes records after the first describe: the step says "not ready" first.
+    await expect(publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger })).rejects.toMatchObject({
+      name: 'ValidationRecordsNotReady',
+    });
+    const published = await publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger });
+    expect(published.records).toHaveLength(3);
+    const cnames = r53.allRecords(zone.id).filter((r) => r.type === 'CNAME');
+    expect(cnames).toHaveLength(3);
+
+    const pending = await checkCertificates({ request, certificates: first }, { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') });
+    expect(pending).toMatchObject({ ready: false, waitSeconds: 15, elapsedSeconds: 60 });
+
+    for (const item of first.items) acm.issue(item.arn);
+    const issued = await checkCertificates({ request, certificates: first }, { acm, log: silentLogger, now: clock('2026-01-01T00:02:00Z') });
+    expect(issued.ready).toBe(true);
+
+    // A second run finds the same certificates by their tags.
+    const second = await ensureCertificates({ request, runId: 'run-2' }, { acm, log: silentLogger, now: clock('2026-01-01T00:03:00Z') });
+    expect(second.items.map((i) => i.arn)).toEqual(first.items.map((i) => i.arn));
+    expect(second.items.every((i) => !i.requested)).toBe(true);
+    expect(acm.arns()).toHaveLength(3);
+  });
+
+  it('ends in CertificateValidationFailed or CertificateTimeout', async () => {
+    const { zone, acm } = world();
+    const request = validated(zone.id, { deadlines: { certificateSeconds: 600 } });
+    const certs = await ensureCertificates({ request, runId: 'r' }, { acm, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
+    await expect(checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:11:00Z') })).rejects.toMatchObject({
+      name: 'CertificateTimeout',
+    });
+    acm.fail(certs.items[1]!.arn, 'CAA_ERROR');
+    await expect(checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') })).rejects.toMatchObject({
+      name: 'CertificateValidationFailed',
+      message: expect.stringContaining('CAA_ERROR'),
+    });
+  });
+});
+
+describe('DNS: upsert → check', () => {
+  it('writes one batch for every namespace, then nothing on a rerun', async () => {
+    const { r53, zone } = world();
+    const request = validated(zone.id);
+    const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
+    expect(out.records.map((r) => r.action)).toEqual(['create', 'create']);
+    expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(1);
+    expect(r53.getRecord(zone.id, '*.prod.platform.example.com', 'CNAME')?.values).toEqual([ALB]);
+    expect(r53.getRecord(zone.id, '_kserve-edge.prod.platform.example.com', 'TXT')).toBeDefined();
+
+    const poll1 = await checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:10Z') });
+    expect(poll1.ready).toBe(false);
+    const poll2 = await checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:20Z') });
+    expect(poll2.ready).toBe(true);
+
+    const again = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') });
+    expect(again.changeId).toBeNull();
+    expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(1);
+  });
+
+  it('refuses a foreign record and writes nothing at all', async () => {
+    const { r53, zone } = world();
+    r53.seedRecord(zone.id, { name: '*.prod.platform.example.com', type: 'CNAME', ttl: 60, values: ['elsewhere.example.net'] });
+    const request = validated(zone.id);
+    await expect(
+      upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
+    ).rejects.toMatchObject({ name: 'RecordOwnedByAnother' });
+    expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(0);
+    expect(r53.getRecord(zone.id, '*.prod.platform.example.com', 'CNAME')?.values).toEqual(['elsewhere.example.net']);
+    expect(r53.getRecord(zone.id, '*.staging.platform.example.com', 'CNAME')).toBeUndefined();
+  });
+
+  it('times out with DnsChangeTimeout', async () => {
+    const { zone } = world();
+    const r53 = new InMemoryRoute53({ pendingPolls: 100 });
+    const z = r53.addZone('platform.example.com');
+    const request = validated(z.id, { deadlines: { dnsSeconds: 30 } });
+    const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
+    await expect(checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') })).rejects.toMatchObject({
+      name: 'DnsChangeTimeout',
+    });
+    expect(zone).toBeDefined();
+  });
+});
+
+describe('notifyFailure', () => {
+  afterEach(() => clearSecrets());
+
+  it('publishes the error name, the message from the Lambda cause and the runbook, with secrets redacted', async () => {
+    registerSecret(STRONG_TOKEN);
+    const notify = new FakeNotify();
+    const cause = JSON.stringify({ errorType: 'RecordOwnedByAnother', errorMessage: `refusing, token ${STRONG_TOKEN}`, trace: ['at x'] });
+    const out = await notifyFailure(
+      { error: { Error: 'RecordOwnedByAnother', Cause: cause }, executionId: 'arn:exec', state: { request: { domain: 'platform.example.com', namespaces: ['prod'] } } },
+      { notify, log: silentLogger },
+    );
+    expect(out.published).toBe(true);
+    expect(out.summary).toMatchObject({ error: 'RecordOwnedByAnother', runbook: 'README.md#recordownedbyanother', domain: 'platform.example.com' });
+    expect(out.summary.message).toBe('refusing, token [REDACTED]');
+    expect(JSON.stringify(notify.messages)).not.toContain('at x');
+  });
+
+  it('still summarises a failure of ValidateRequest (no normalised request yet)', () => {
+    expect(summarizeFailure({ error: { Error: 'InvalidRequest', Cause: 'bad' }, state: { domain: 'a.example.com' } })).toMatchObject({
+      domain: 'a.example.com',
+      message: 'bad',
+    });
+  });
+});
