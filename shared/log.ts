@@ -36,8 +36,8 @@ export function redact<T>(value: T): T {
   return JSON.parse(redactString(JSON.stringify(value) ?? 'null')) as T;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -61,7 +61,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const sink = options.sink ?? ((line: string) => process.stdout.write(`${line}\n`));
   const base = options.fields ?? {};
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
-    if (LEVELS[level] < min) return;
+    if (LEVELS[level] < min || level === 'silent') return;
     const line = JSON.stringify({ level, time: new Date().toISOString(), message, ...base, ...fields });
     sink(redactString(line));
   };

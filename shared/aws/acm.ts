@@ -1,0 +1,222 @@
+/**
+ * ACM adapter: the four calls the certificate steps make.
+ *
+ * Rate limits shape the listing: ACM allows ListCertificates at 1 request/s
+ * and ListTagsForCertificate / DescribeCertificate at 10/s, so we page
+ * through ListCertificates once, then fan out tag reads and describes with a
+ * small concurrency cap.
+ */
+import {
+  type ACMClient,
+  type CertificateDetail as AwsCertificateDetail,
+  type CertificateStatus as AwsCertificateStatus,
+  type KeyAlgorithm,
+  DeleteCertificateCommand,
+  DescribeCertificateCommand,
+  ListCertificatesCommand,
+  ListTagsForCertificateCommand,
+  RequestCertificateCommand,
+} from '@aws-sdk/client-acm';
+import type {
+  AcmPort,
+  CertificateDetail,
+  CertificateStatus,
+  RequestCertificateInput,
+  ValidationRecord,
+} from '../ports';
+import { TAG_OWNER } from '../ownership';
+import { isAwsError, mapAwsError, withAws } from './errors';
+
+/** Every status except none: an owned certificate in any state must be found (to reuse, replace or delete it). */
+export const ALL_CERTIFICATE_STATUSES: AwsCertificateStatus[] = [
+  'PENDING_VALIDATION',
+  'ISSUED',
+  'FAILED',
+  'VALIDATION_TIMED_OUT',
+  'EXPIRED',
+  'INACTIVE',
+  'REVOKED',
+];
+
+/**
+ * ListCertificates returns only RSA_2048 certificates unless told otherwise;
+ * we ask for every key type so a certificate someone re-requested with another
+ * algorithm is still seen as ours.
+ */
+const ALL_KEY_TYPES: KeyAlgorithm[] = [
+  'RSA_1024',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'EC_prime256v1',
+  'EC_secp384r1',
+  'EC_secp521r1',
+];
+
+/** Parallel per-certificate calls; well under ACM's 10 rps for Describe/ListTags. */
+const FAN_OUT = 4;
+
+function stripDot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * Converts ACM's `CertificateDetail` into the port's shape.
+ *
+ * `x` and `*.x` get the same validation CNAME from ACM; it is listed once so a
+ * Route 53 batch never carries the same record twice (aws-cdk#9248).
+ */
+export function toCertificateDetail(cert: AwsCertificateDetail, tags: Record<string, string>): CertificateDetail {
+  const validationRecords: ValidationRecord[] = [];
+  const seen = new Set<string>();
+  const namesWithoutRecord: string[] = [];
+  for (const dv of cert.DomainValidationOptions ?? []) {
+    const rr = dv.ResourceRecord;
+    if (rr?.Name && rr.Value) {
+      const name = stripDot(rr.Name);
+      const key = name.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      // The value keeps ACM's trailing dot: it is what goes into Route 53 verbatim.
+      validationRecords.push({ name, type: 'CNAME', value: rr.Value });
+    } else if (dv.DomainName) {
+      namesWithoutRecord.push(dv.DomainName);
+    }
+  }
+  const domainName = cert.DomainName ?? '';
+  const names = cert.SubjectAlternativeNames?.length ? [...cert.SubjectAlternativeNames] : domainName ? [domainName] : [];
+  if (domainName && !names.includes(domainName)) names.unshift(domainName);
+  const detail: CertificateDetail = {
+    arn: cert.CertificateArn ?? '',
+    domainName,
+    names,
+    status: (cert.Status ?? 'PENDING_VALIDATION') as CertificateStatus,
+    validationRecords,
+    namesWithoutRecord,
+    inUseBy: [...(cert.InUseBy ?? [])],
+    tags,
+  };
+  if (cert.FailureReason) detail.failureReason = cert.FailureReason;
+  if (cert.NotAfter) detail.notAfter = cert.NotAfter.toISOString();
+  if (cert.CreatedAt) detail.createdAt = cert.CreatedAt.toISOString();
+  return detail;
+}
+
+/**
+ * {@link AcmPort} over the AWS SDK.
+ *
+ * @example
+ *   const acm = new AcmAdapter(acmClient('us-west-2'));
+ *   const mine = await acm.listOwnedCertificates('prod-kubeflow');
+ */
+export class AcmAdapter implements AcmPort {
+  constructor(private readonly client: ACMClient) {}
+
+  /** Every certificate tagged `kserve-edge:owner=<ownerId>`, any status, with tags and details. */
+  async listOwnedCertificates(ownerId: string): Promise<CertificateDetail[]> {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await withAws('acm:ListCertificates', () =>
+        this.client.send(
+          new ListCertificatesCommand({
+            CertificateStatuses: ALL_CERTIFICATE_STATUSES,
+            Includes: { keyTypes: ALL_KEY_TYPES },
+            MaxItems: 1000,
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      for (const summary of page.CertificateSummaryList ?? []) {
+        if (summary.CertificateArn) arns.push(summary.CertificateArn);
+      }
+      nextToken = page.NextToken || undefined;
+    } while (nextToken);
+
+    const tagged = await mapLimit(arns, FAN_OUT, async (arn) => ({ arn, tags: await this.tagsOrGone(arn) }));
+    const owned = tagged.filter((t): t is { arn: string; tags: Record<string, string> } => t.tags?.[TAG_OWNER] === ownerId);
+    const details = await mapLimit(owned, FAN_OUT, (t) => this.describeOrGone(t.arn, t.tags));
+    return details.filter((d): d is CertificateDetail => d !== undefined);
+  }
+
+  /** Requests a DNS-validated certificate and returns its ARN. Same token within an hour gives the same ARN. */
+  async requestCertificate(input: RequestCertificateInput): Promise<string> {
+    const sans = input.subjectAlternativeNames.length > 0 ? input.subjectAlternativeNames : undefined;
+    const out = await withAws('acm:RequestCertificate', () =>
+      this.client.send(
+        new RequestCertificateCommand({
+          DomainName: input.domainName,
+          SubjectAlternativeNames: sans,
+          ValidationMethod: 'DNS',
+          IdempotencyToken: input.idempotencyToken,
+          Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      ),
+    );
+    if (!out.CertificateArn) throw new Error('failed to acm:RequestCertificate: no CertificateArn in the answer');
+    return out.CertificateArn;
+  }
+
+  /** Details and tags of one certificate. */
+  async describeCertificate(arn: string): Promise<CertificateDetail> {
+    const tags = await withAws('acm:ListTagsForCertificate', () => this.tags(arn));
+    return this.describe(arn, tags);
+  }
+
+  /** Deletes a certificate; one that is already gone counts as deleted (Step Functions may retry us). */
+  async deleteCertificate(arn: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteCertificateCommand({ CertificateArn: arn }));
+    } catch (err) {
+      if (isAwsError(err, 'ResourceNotFoundException')) return;
+      throw mapAwsError(err, 'acm:DeleteCertificate');
+    }
+  }
+
+  private async tags(arn: string): Promise<Record<string, string>> {
+    const out = await this.client.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
+    const tags: Record<string, string> = {};
+    for (const t of out.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? '';
+    return tags;
+  }
+
+  private async describe(arn: string, tags: Record<string, string>): Promise<CertificateDetail> {
+    const out = await withAws('acm:DescribeCertificate', () =>
+      this.client.send(new DescribeCertificateCommand({ CertificateArn: arn })),
+    );
+    if (!out.Certificate) throw new Error(`failed to acm:DescribeCertificate: no certificate in the answer for ${arn}`);
+    return toCertificateDetail(out.Certificate, tags);
+  }
+
+  /** A certificate deleted between the list and this call is skipped, not an error. */
+  private async tagsOrGone(arn: string): Promise<Record<string, string> | undefined> {
+    try {
+      return await this.tags(arn);
+    } catch (err) {
+      if (isAwsError(err, 'ResourceNotFoundException')) return undefined;
+      throw mapAwsError(err, 'acm:ListTagsForCertificate');
+    }
+  }
+
+  private async describeOrGone(arn: string, tags: Record<string, string>): Promise<CertificateDetail | undefined> {
+    try {
+      return await this.describe(arn, tags);
+    } catch (err) {
+      if (isAwsError(err, 'ResourceNotFoundException')) return undefined;
+      throw err;
+    }
+  }
+}

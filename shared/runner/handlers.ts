@@ -1,0 +1,32 @@
+/**
+ * The Task states of `provision.asl.json` mapped to the very handlers Lambda
+ * runs, for local runs (CLI, demo, end-to-end tests). Loaded lazily so a
+ * command that needs only some steps does not load the Kubernetes client.
+ */
+import type { StepHandler } from '../handler';
+
+export const TASK_MODULES: Readonly<Record<string, () => Promise<{ handler: StepHandler }>>> = {
+  ValidateRequest: () => import('../../functions/validate-request/handler'),
+  EnsureCertificates: () => import('../../functions/ensure-certificates/handler'),
+  PublishValidationRecords: () => import('../../functions/publish-validation-records/handler'),
+  CheckCertificates: () => import('../../functions/check-certificates/handler'),
+  ConfigureCluster: () => import('../../functions/configure-cluster/handler'),
+  GetLoadBalancerAddress: () => import('../../functions/get-load-balancer-address/handler'),
+  UpsertDnsRecords: () => import('../../functions/upsert-dns-records/handler'),
+  CheckDnsChange: () => import('../../functions/check-dns-change/handler'),
+  RunCanary: () => import('../../functions/run-canary/handler'),
+  NotifyFailure: () => import('../../functions/notify-failure/handler'),
+};
+
+/** Every Task handler, called in-process with a fake Lambda context. */
+export async function localTaskHandlers(): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
+  const entries = await Promise.all(
+    Object.entries(TASK_MODULES).map(async ([state, load]) => {
+      const { handler } = await load();
+      let invocation = 0;
+      const run = (input: unknown) => handler(input, { awsRequestId: `local-${state}-${++invocation}`, functionName: state });
+      return [state, run] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}

@@ -1,0 +1,158 @@
+import {
+  ACMClient,
+  DeleteCertificateCommand,
+  DescribeCertificateCommand,
+  ListCertificatesCommand,
+  ListTagsForCertificateCommand,
+  RequestCertificateCommand,
+  ResourceNotFoundException,
+  ThrottlingException,
+} from '@aws-sdk/client-acm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AcmAdapter, ALL_CERTIFICATE_STATUSES } from '../../../shared/aws/acm';
+import { AccessDeniedError, ThrottledError } from '../../../shared/errors';
+import { TAG_OWNER } from '../../../shared/ownership';
+import { sdkError } from '../../fakes/awsError';
+
+const arn = (n: number): string => `arn:aws:acm:us-west-2:123456789012:certificate/0000-${n}`;
+const notFound = (): ResourceNotFoundException => new ResourceNotFoundException({ message: 'not found', $metadata: {} });
+
+describe('Class: AcmAdapter', () => {
+  const acm = mockClient(ACMClient);
+  const adapter = new AcmAdapter(new ACMClient({ region: 'us-west-2' }));
+
+  beforeEach(() => acm.reset());
+
+  describe('Method: listOwnedCertificates', () => {
+    it('pages ListCertificates once, keeps only our owner tag, describes only those', async () => {
+      // Prepare
+      acm
+        .on(ListCertificatesCommand)
+        .resolvesOnce({ CertificateSummaryList: [{ CertificateArn: arn(1) }, { CertificateArn: arn(2) }], NextToken: 't1' })
+        .resolvesOnce({ CertificateSummaryList: [{ CertificateArn: arn(3) }, { CertificateArn: arn(4) }] });
+      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(1) }).resolves({ Tags: [{ Key: TAG_OWNER, Value: 'me' }] });
+      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(2) }).resolves({ Tags: [{ Key: TAG_OWNER, Value: 'someone-else' }] });
+      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(3) }).resolves({ Tags: [] });
+      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(4) }).resolves({
+        Tags: [{ Key: TAG_OWNER, Value: 'me' }, { Key: 'team', Value: 'ml' }],
+      });
+      acm.on(DescribeCertificateCommand).callsFake((input: { CertificateArn: string }) => ({
+        Certificate: { CertificateArn: input.CertificateArn, DomainName: 'x.example.com', Status: 'ISSUED' },
+      }));
+
+      // Act
+      const certs = await adapter.listOwnedCertificates('me');
+
+      // Assess
+      expect(certs.map((c) => c.arn)).toEqual([arn(1), arn(4)]);
+      expect(certs[1]?.tags).toEqual({ [TAG_OWNER]: 'me', team: 'ml' });
+      const lists = acm.commandCalls(ListCertificatesCommand);
+      expect(lists).toHaveLength(2);
+      expect(lists[0]?.args[0].input.CertificateStatuses).toEqual(ALL_CERTIFICATE_STATUSES);
+      expect(lists[0]?.args[0].input.CertificateStatuses).toHaveLength(7);
+      expect(lists[1]?.args[0].input.NextToken).toBe('t1');
+      expect(acm.commandCalls(DescribeCertificateCommand).map((c) => c.args[0].input.CertificateArn).sort()).toEqual([arn(1), arn(4)]);
+    });
+
+    it('skips a certificate deleted between the list and the tag read', async () => {
+      acm.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [{ CertificateArn: arn(1) }, { CertificateArn: arn(2) }] });
+      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(1) }).rejects(notFound());
+      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(2) }).resolves({ Tags: [{ Key: TAG_OWNER, Value: 'me' }] });
+      acm.on(DescribeCertificateCommand).resolves({ Certificate: { CertificateArn: arn(2), DomainName: 'a.b', Status: 'ISSUED' } });
+      const certs = await adapter.listOwnedCertificates('me');
+      expect(certs.map((c) => c.arn)).toEqual([arn(2)]);
+    });
+
+    it('maps throttling on ListCertificates to Throttled', async () => {
+      acm.on(ListCertificatesCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
+      await expect(adapter.listOwnedCertificates('me')).rejects.toBeInstanceOf(ThrottledError);
+    });
+  });
+
+  describe('Method: describeCertificate', () => {
+    it('dedupes the shared x / *.x CNAME, strips the name dot, keeps the value as given', async () => {
+      // Prepare
+      const rr = { Name: '_abc.platform.example.com.', Type: 'CNAME' as const, Value: '_def.xyz.acm-validations.aws.' };
+      acm.on(ListTagsForCertificateCommand).resolves({ Tags: [{ Key: TAG_OWNER, Value: 'me' }] });
+      acm.on(DescribeCertificateCommand).resolves({
+        Certificate: {
+          CertificateArn: arn(1),
+          DomainName: '*.platform.example.com',
+          SubjectAlternativeNames: ['*.platform.example.com', 'platform.example.com', '*.team-a.platform.example.com'],
+          Status: 'PENDING_VALIDATION',
+          CreatedAt: new Date('2026-01-02T03:04:05Z'),
+          InUseBy: ['arn:aws:elasticloadbalancing:lb/1'],
+          DomainValidationOptions: [
+            { DomainName: '*.platform.example.com', ResourceRecord: rr },
+            { DomainName: 'platform.example.com', ResourceRecord: rr },
+            { DomainName: '*.team-a.platform.example.com' },
+          ],
+        },
+      });
+
+      // Act
+      const detail = await adapter.describeCertificate(arn(1));
+
+      // Assess
+      expect(detail.validationRecords).toEqual([
+        { name: '_abc.platform.example.com', type: 'CNAME', value: '_def.xyz.acm-validations.aws.' },
+      ]);
+      expect(detail.namesWithoutRecord).toEqual(['*.team-a.platform.example.com']);
+      expect(detail.names).toEqual(['*.platform.example.com', 'platform.example.com', '*.team-a.platform.example.com']);
+      expect(detail.status).toBe('PENDING_VALIDATION');
+      expect(detail.createdAt).toBe('2026-01-02T03:04:05.000Z');
+      expect(detail.inUseBy).toEqual(['arn:aws:elasticloadbalancing:lb/1']);
+      expect(detail.tags).toEqual({ [TAG_OWNER]: 'me' });
+    });
+
+    it('carries FailureReason', async () => {
+      acm.on(ListTagsForCertificateCommand).resolves({ Tags: [] });
+      acm.on(DescribeCertificateCommand).resolves({
+        Certificate: { CertificateArn: arn(1), DomainName: 'a.b', Status: 'FAILED', FailureReason: 'CAA_ERROR' },
+      });
+      const d = await adapter.describeCertificate(arn(1));
+      expect(d).toMatchObject({ status: 'FAILED', failureReason: 'CAA_ERROR', names: ['a.b'] });
+    });
+
+    it('maps AccessDeniedException to AccessDenied naming the action', async () => {
+      acm.on(ListTagsForCertificateCommand).rejects(sdkError('AccessDeniedException', 'denied', 400));
+      await expect(adapter.describeCertificate(arn(1))).rejects.toThrow(AccessDeniedError);
+      await expect(adapter.describeCertificate(arn(1))).rejects.toThrow('not allowed to acm:ListTagsForCertificate');
+    });
+  });
+
+  describe('Method: requestCertificate', () => {
+    it('asks for DNS validation with tags and the idempotency token', async () => {
+      acm.on(RequestCertificateCommand).resolves({ CertificateArn: arn(9) });
+      const out = await adapter.requestCertificate({
+        domainName: '*.platform.example.com',
+        subjectAlternativeNames: ['*.team-a.platform.example.com'],
+        tags: { [TAG_OWNER]: 'me', 'kserve-edge:scope': 'base' },
+        idempotencyToken: 'abc123',
+      });
+      expect(out).toBe(arn(9));
+      expect(acm.commandCalls(RequestCertificateCommand)[0]?.args[0].input).toEqual({
+        DomainName: '*.platform.example.com',
+        SubjectAlternativeNames: ['*.team-a.platform.example.com'],
+        ValidationMethod: 'DNS',
+        IdempotencyToken: 'abc123',
+        Tags: [
+          { Key: TAG_OWNER, Value: 'me' },
+          { Key: 'kserve-edge:scope', Value: 'base' },
+        ],
+      });
+    });
+  });
+
+  describe('Method: deleteCertificate', () => {
+    it('treats ResourceNotFoundException as already deleted', async () => {
+      acm.on(DeleteCertificateCommand).rejects(notFound());
+      await expect(adapter.deleteCertificate(arn(1))).resolves.toBeUndefined();
+    });
+
+    it('fails on ResourceInUseException', async () => {
+      acm.on(DeleteCertificateCommand).rejects(sdkError('ResourceInUseException', 'in use'));
+      await expect(adapter.deleteCertificate(arn(1))).rejects.toThrow('failed to acm:DeleteCertificate: ResourceInUseException: in use');
+    });
+  });
+});
