@@ -26,7 +26,7 @@ Commands:
 
 Options:
   --request FILE       Request JSON (see docs/request.md and examples/)
-  --poll-seconds N     Override every Wait state with N seconds (testbeds; default: the real schedule)
+  --wait-scale X       Scale every Wait state (0 skips waits, 0.1 is ten times faster; default: real waits)
   --json               Print the final result as JSON
   --verbose            Print every step's JSON log lines
   -h, --help           Show this help
@@ -53,7 +53,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       allowPositionals: true,
       options: {
         request: { type: 'string' },
-        'poll-seconds': { type: 'string' },
+        'wait-scale': { type: 'string' },
         json: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -85,12 +85,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         const raw = await readRequest(values.request);
         parseProvisionRequest(raw); // fail fast, before anything starts
         const { provision } = await import('./provision');
-        const pollSeconds = values['poll-seconds'] === undefined ? undefined : Number(values['poll-seconds']);
-        if (pollSeconds !== undefined && (!Number.isFinite(pollSeconds) || pollSeconds < 0)) {
-          io.err('--poll-seconds must be a number ≥ 0\n');
+        const waitScale = values['wait-scale'] === undefined ? undefined : Number(values['wait-scale']);
+        if (waitScale !== undefined && (!Number.isFinite(waitScale) || waitScale < 0)) {
+          io.err('--wait-scale must be a number ≥ 0\n');
           return 2;
         }
-        return await provision(raw, { io, json: values.json, ...(pollSeconds === undefined ? {} : { pollSeconds }) });
+        return await provision(raw, { io, json: values.json, ...(waitScale === undefined ? {} : { waitScale }) });
       }
       case 'plan': {
         const raw = await readRequest(values.request);

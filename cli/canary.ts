@@ -1,0 +1,31 @@
+/** `kserve-edge canary`: one round of probes, one row per endpoint. */
+import { canaryDepsFromEnv } from '../shared/canary/env';
+import { runCanary } from '../shared/canary/probe';
+import { silentLogger } from '../shared/log';
+import type { CliIo } from './main';
+import { table } from './table';
+import { validatedRequest } from './validate';
+
+export async function canary(raw: unknown, opts: { io: CliIo; json: boolean }): Promise<number> {
+  const request = await validatedRequest(raw);
+  const result = await runCanary({ request }, canaryDepsFromEnv(request, silentLogger));
+  if (opts.json) {
+    opts.io.out(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    opts.io.out(
+      table(
+        ['NAMESPACE', 'HOST', 'RESULT', 'STATUS', 'LATENCY', 'CERT DAYS', 'PREDICTION / FAILURE'],
+        result.results.map((r) => [
+          r.namespace,
+          r.host,
+          r.ok ? 'ok' : `FAIL ${r.failureKind ?? ''}`.trim(),
+          r.status,
+          `${Math.round(r.latencyMs)} ms`,
+          r.certificateDaysToExpiry === undefined ? undefined : Math.floor(r.certificateDaysToExpiry),
+          r.ok ? JSON.stringify(r.prediction) : r.message,
+        ]),
+      ),
+    );
+  }
+  return result.ok ? 0 : 1;
+}

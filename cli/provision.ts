@@ -1,0 +1,97 @@
+/** `kserve-edge provision`: the state machine, run locally with the Lambda handlers in-process. */
+import { randomUUID } from 'node:crypto';
+import { localTaskHandlers } from '../shared/runner/handlers';
+import { formatDuration, formatStateEvent, loadDefinition, parseErrorCause, runStateMachine, type RunResult } from '../shared/runner/stateMachine';
+import type { CliIo } from './main';
+import { table } from './table';
+
+export interface ProvisionOptions {
+  io: CliIo;
+  json: boolean;
+  /** 'real' waits, 0 skips waits, other numbers scale them. */
+  waitScale?: number;
+  executionName?: string;
+}
+
+export async function provision(raw: unknown, opts: ProvisionOptions): Promise<number> {
+  const { io } = opts;
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const result = await runStateMachine({
+      definition: loadDefinition(),
+      handlers: await localTaskHandlers(),
+      input: raw,
+      executionName: opts.executionName ?? `cli-${randomUUID()}`,
+      waitSeconds: opts.waitScale === undefined ? 'real' : opts.waitScale,
+      signal: abort.signal,
+      onEvent: (event) => {
+        if (opts.json) return;
+        const line = formatStateEvent(event);
+        if (line) io.out(`${line}\n`);
+      },
+    });
+    if (opts.json) io.out(`${JSON.stringify(result.status === 'SUCCEEDED' ? result.output : { status: result.status, error: result.error, failState: result.failState }, null, 2)}\n`);
+    else io.out(summary(result));
+    return result.status === 'SUCCEEDED' ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+interface ProvisionOutput {
+  request?: { domain?: string; namespaces?: string[] };
+  certificates?: { items?: Array<{ scope: string; arn: string; names: string[] }> };
+  certificatePoll?: { statuses?: Array<{ arn: string; status: string }> };
+  validation?: { records?: Array<{ name: string }> };
+  loadBalancer?: { hostname?: string };
+  cluster?: { ingress?: { namespace: string; name: string }; actions?: Array<{ action: string; kind: string; namespace?: string; name: string }> };
+  dns?: { records?: Array<{ namespace: string; name: string; action: string }> };
+  canary?: { namespaces?: Array<{ namespace: string; host: string; status: number; latencyMs: number; prediction?: unknown; certificateDaysToExpiry?: number }> };
+}
+
+/** The end-of-run summary a user reads. */
+export function summary(result: RunResult): string {
+  const lines: string[] = [''];
+  if (result.status !== 'SUCCEEDED') {
+    const cause = result.error ? parseErrorCause(result.error.cause).errorMessage : '';
+    lines.push(`✖ ${result.status} in ${formatDuration(result.durationMs)}: ${result.error?.name ?? 'unknown error'}`);
+    if (cause) lines.push(`  ${cause}`);
+    if (result.error) lines.push(`  Runbook: README.md#${result.error.name.toLowerCase()}`);
+    return `${lines.join('\n')}\n`;
+  }
+  const out = (result.output ?? {}) as ProvisionOutput;
+  lines.push(`✔ provisioned ${out.request?.domain ?? ''} (${(out.request?.namespaces ?? []).join(', ')}) in ${formatDuration(result.durationMs)}`, '');
+  const status = new Map((out.certificatePoll?.statuses ?? []).map((s) => [s.arn, s.status]));
+  lines.push('Certificates');
+  lines.push(table(['SCOPE', 'STATUS', 'NAMES', 'ARN'], (out.certificates?.items ?? []).map((c) => [c.scope, status.get(c.arn), c.names.join(' '), c.arn])));
+  lines.push(`Load balancer: ${out.loadBalancer?.hostname ?? '-'}  (Ingress ${out.cluster?.ingress?.namespace ?? '?'}/${out.cluster?.ingress?.name ?? '?'})`, '');
+  lines.push('Cluster objects');
+  lines.push(table(['ACTION', 'KIND', 'NAMESPACE', 'NAME'], (out.cluster?.actions ?? []).map((a) => [a.action, a.kind, a.namespace, a.name])));
+  lines.push('DNS records');
+  lines.push(
+    table(
+      ['RECORD', 'ACTION', 'TARGET'],
+      [
+        ...(out.dns?.records ?? []).map((r) => [r.name, r.action, out.loadBalancer?.hostname]),
+        ...(out.validation?.records ?? []).map((r) => [r.name, 'upsert', 'ACM validation CNAME']),
+      ],
+    ),
+  );
+  lines.push('Canary (POST /v2/models/<model>/infer)');
+  lines.push(
+    table(
+      ['NAMESPACE', 'HOST', 'STATUS', 'LATENCY', 'CERT DAYS', 'PREDICTION'],
+      (out.canary?.namespaces ?? []).map((c) => [
+        c.namespace,
+        c.host,
+        c.status,
+        `${Math.round(c.latencyMs)} ms`,
+        c.certificateDaysToExpiry === undefined ? undefined : Math.floor(c.certificateDaysToExpiry),
+        JSON.stringify(c.prediction),
+      ]),
+    ),
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,447 @@
+/**
+ * The Kubernetes adapter: {@link KubePort} over `@kubernetes/client-node` 2.x.
+ *
+ * Why a subclass of `KubernetesObjectApi` instead of its public methods:
+ *
+ * - its `patch()` serialises the body through the typed model of the object's
+ *   kind, which would drop any field the model does not know and cannot send a
+ *   JSON Patch (an array) at all;
+ * - its responses are turned into model class instances (Dates instead of
+ *   strings, unknown fields dropped).
+ *
+ * So we reuse what it does well (URL building from discovery, auth, TLS,
+ * middleware) through its protected members and send and read plain JSON.
+ *
+ * Errors leave this file as the named errors the state machine matches:
+ *
+ * | what the API server / network did          | thrown                         |
+ * |--------------------------------------------|--------------------------------|
+ * | 404 on get / delete                        | nothing (undefined / success)  |
+ * | 401, 403                                   | AccessDeniedError              |
+ * | 409 on server-side apply                   | ObjectOwnedByAnotherError      |
+ * | 429, 5xx, refused, reset, DNS, TLS, timeout| ClusterUnreachableError        |
+ * | anything else (400, 404 on write, 422, …)  | Error with the Status message  |
+ *
+ * The bearer token never appears in a message: we build messages from the
+ * Status body and the object reference only.
+ */
+import {
+  ApiException,
+  HttpMethod,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  ServerConfiguration,
+  createConfiguration,
+  type Configuration,
+  type KubernetesObject,
+  type Middleware,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+import { AccessDeniedError, ClusterUnreachableError, ObjectOwnedByAnotherError } from '../errors';
+import type { ClusterConnection, JsonPatchOp, KubeObject, KubePort, ObjectRef } from '../ports';
+
+/** Per-request timeout; a Lambda has minutes, one API call should take well under a second. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+/** The verbs the adapter performs, as RBAC names them. */
+export type KubeVerb = 'get' | 'list' | 'patch' | 'delete';
+
+/** What a request was about, for error messages. */
+export interface KubeRequestContext {
+  verb: KubeVerb;
+  /** Set for single-object calls. */
+  ref?: ObjectRef;
+  /** Set for list calls. */
+  apiVersion?: string;
+  kind?: string;
+  namespace?: string;
+}
+
+/** The parts of a Kubernetes `Status` body we read. */
+interface StatusBody {
+  kind?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { name?: string; kind?: string; causes?: Array<{ reason?: string; message?: string; field?: string }> };
+}
+
+/**
+ * Resources we talk to, so that most calls skip the discovery round trip.
+ * `KubernetesObjectApi.resource()` still asks the server for any other kind.
+ */
+const KNOWN_RESOURCES: Record<string, Array<{ kind: string; name: string; namespaced: boolean }>> = {
+  v1: [
+    { kind: 'ConfigMap', name: 'configmaps', namespaced: true },
+    { kind: 'Namespace', name: 'namespaces', namespaced: false },
+  ],
+  'networking.k8s.io/v1': [{ kind: 'Ingress', name: 'ingresses', namespaced: true }],
+  'security.istio.io/v1beta1': [{ kind: 'AuthorizationPolicy', name: 'authorizationpolicies', namespaced: true }],
+  'security.istio.io/v1': [{ kind: 'AuthorizationPolicy', name: 'authorizationpolicies', namespaced: true }],
+};
+
+/**
+ * `KubernetesObjectApi` that speaks plain JSON. Only this file uses it.
+ * @internal
+ */
+class RawObjectApi extends KubernetesObjectApi {
+  constructor(configuration: Configuration) {
+    super(configuration);
+    for (const [apiVersion, resources] of Object.entries(KNOWN_RESOURCES)) {
+      // The cache holds V1APIResourceList values; discovery fills the other fields, we never read them.
+      this.apiVersionResourceCache[apiVersion] = {
+        kind: 'APIResourceList',
+        groupVersion: apiVersion,
+        resources: resources.map((r) => ({ ...r, singularName: '', verbs: [] })),
+      };
+    }
+  }
+
+  /** Returns the parsed JSON body of a 2xx answer instead of a model instance; throws ApiException otherwise. */
+  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext): Promise<T> {
+    const text = await response.body.text();
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) {
+      return (text === '' ? {} : JSON.parse(text)) as T;
+    }
+    throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', text, response.headers);
+  }
+
+  /** One request against the path `specUriPath` builds for `spec`. */
+  async send(
+    spec: KubernetesObject,
+    action: 'read' | 'list' | 'patch' | 'delete',
+    method: HttpMethod,
+    init: { query?: Record<string, string | undefined>; contentType?: string; body?: string } = {},
+  ): Promise<unknown> {
+    const path = await this.specUriPath(spec, action);
+    const ctx: RequestContext = this.configuration.baseServer.makeRequestContext(path, method);
+    ctx.setHeaderParam('Accept', 'application/json');
+    for (const [key, value] of Object.entries(init.query ?? {})) {
+      if (value !== undefined) ctx.setQueryParam(key, value);
+    }
+    if (init.contentType !== undefined) ctx.setHeaderParam('Content-Type', init.contentType);
+    if (init.body !== undefined) ctx.setBody(init.body);
+    return this.requestPromise(ctx);
+  }
+}
+
+/** Options for {@link KubeAdapter}. */
+export interface KubeAdapterOptions {
+  /** Per-request timeout in milliseconds (default {@link DEFAULT_REQUEST_TIMEOUT_MS}). */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * {@link KubePort} over `@kubernetes/client-node`.
+ *
+ * @example
+ *   const kube = KubeAdapter.fromConnection(await eks.connect(request.cluster));
+ *   const cm = await kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' });
+ */
+export class KubeAdapter implements KubePort {
+  private readonly api: RawObjectApi;
+
+  /**
+   * Most callers want {@link KubeAdapter.fromConnection}. This constructor takes
+   * any KubeConfig (the CLI's kubeconfig file, or a test's plain-HTTP server).
+   */
+  constructor(kc: KubeConfig, options: KubeAdapterOptions = {}) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const timeout: Middleware = {
+      // A fresh signal per request: the client has no timeout of its own.
+      pre: async (ctx) => {
+        ctx.setSignal(AbortSignal.timeout(timeoutMs));
+        return ctx;
+      },
+      post: async (rsp) => rsp,
+    };
+    const configuration = createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server.replace(/\/+$/, ''), {}),
+      authMethods: { default: kc },
+      promiseMiddleware: [timeout],
+    });
+    this.api = new RawObjectApi(configuration);
+  }
+
+  /**
+   * Builds the KubeConfig for one cluster in memory: server, CA and bearer
+   * token. TLS verification stays on; there is deliberately no way to turn it off.
+   */
+  static kubeConfigFor(conn: ClusterConnection): KubeConfig {
+    if (!/^https:\/\//i.test(conn.server)) {
+      throw new Error(`cluster endpoint must be an https:// URL, got "${conn.server}"`);
+    }
+    if (!conn.caData.trim()) throw new Error('cluster CA data is empty');
+    if (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
+      // The client leaves `rejectUnauthorized` unset unless skipTLSVerify, so this env var would silently win.
+      throw new Error('NODE_TLS_REJECT_UNAUTHORIZED=0 would disable TLS verification of the cluster; unset it');
+    }
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'cluster', server: conn.server, caData: toBase64Pem(conn.caData), skipTLSVerify: false }],
+      users: [{ name: 'kserve-edge', token: conn.token }],
+      contexts: [{ name: 'kserve-edge', cluster: 'cluster', user: 'kserve-edge' }],
+      currentContext: 'kserve-edge',
+    });
+    return kc;
+  }
+
+  /** The adapter for a cluster reached with an EKS token (see `shared/aws/eks.ts`). */
+  static fromConnection(conn: ClusterConnection, options: KubeAdapterOptions = {}): KubeAdapter {
+    return new KubeAdapter(KubeAdapter.kubeConfigFor(conn), options);
+  }
+
+  /** Reads one object; `undefined` when it does not exist. */
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    try {
+      return normalise(await this.api.send(specOf(ref), 'read', HttpMethod.GET));
+    } catch (err) {
+      if (isObjectNotFound(err)) return undefined;
+      throw mapKubeError(err, { verb: 'get', ref });
+    }
+  }
+
+  /** Server-side apply (`application/apply-patch+yaml`; JSON is YAML) under `fieldManager`. */
+  async apply(obj: KubeObject, options: { fieldManager: string; force: boolean }): Promise<KubeObject> {
+    const ref = refOf(obj);
+    // Server-side apply rejects managedFields in the request, and resourceVersion would turn it into a precondition.
+    const metadata: Record<string, unknown> = { ...obj.metadata };
+    for (const key of ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp']) delete metadata[key];
+    const body = JSON.stringify({ ...obj, metadata });
+    try {
+      return normalise(
+        await this.api.send(specOf(ref), 'patch', HttpMethod.PATCH, {
+          query: { fieldManager: options.fieldManager, force: String(options.force) },
+          contentType: PatchStrategy.ServerSideApply,
+          body,
+        }),
+      );
+    } catch (err) {
+      throw mapKubeError(err, { verb: 'patch', ref });
+    }
+  }
+
+  /** RFC 6902 JSON Patch; a failed `test` op fails the whole patch (HTTP 422). */
+  async jsonPatch(ref: ObjectRef, ops: JsonPatchOp[], options: { fieldManager: string }): Promise<KubeObject> {
+    try {
+      return normalise(
+        await this.api.send(specOf(ref), 'patch', HttpMethod.PATCH, {
+          query: { fieldManager: options.fieldManager },
+          contentType: PatchStrategy.JsonPatch,
+          body: JSON.stringify(ops),
+        }),
+      );
+    } catch (err) {
+      throw mapKubeError(err, { verb: 'patch', ref });
+    }
+  }
+
+  /** Lists objects of one kind, in one namespace or everywhere, optionally by label selector. */
+  async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string } = {}): Promise<KubeObject[]> {
+    const spec: KubernetesObject = { apiVersion, kind, metadata: options.namespace ? { namespace: options.namespace } : {} };
+    try {
+      const out = (await this.api.send(spec, 'list', HttpMethod.GET, { query: { labelSelector: options.labelSelector } })) as {
+        items?: unknown[];
+      };
+      // List items carry no apiVersion/kind; put them back so callers get whole objects.
+      return (out.items ?? []).map((item) => normalise({ apiVersion, kind, ...(item as object) }));
+    } catch (err) {
+      throw mapKubeError(err, { verb: 'list', apiVersion, kind, namespace: options.namespace });
+    }
+  }
+
+  /** Deletes one object; an object that is already gone counts as deleted. */
+  async delete(ref: ObjectRef): Promise<void> {
+    try {
+      await this.api.send(specOf(ref), 'delete', HttpMethod.DELETE);
+    } catch (err) {
+      // Already gone is what we wanted (idempotent delete, as Step Functions retries).
+      if (isObjectNotFound(err)) return;
+      throw mapKubeError(err, { verb: 'delete', ref });
+    }
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function specOf(ref: ObjectRef): KubernetesObject {
+  return {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    metadata: ref.namespace === undefined ? { name: ref.name } : { name: ref.name, namespace: ref.namespace },
+  };
+}
+
+function refOf(obj: KubeObject): ObjectRef {
+  return obj.metadata.namespace === undefined
+    ? { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name }
+    : { apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name };
+}
+
+function normalise(value: unknown): KubeObject {
+  if (value === null || typeof value !== 'object' || !('metadata' in value)) {
+    throw new Error('the API server answered with something that is not a Kubernetes object');
+  }
+  return value as KubeObject;
+}
+
+/** EKS hands out base64 already; the port says PEM. Accept both, give client-node base64. */
+function toBase64Pem(caData: string): string {
+  const trimmed = caData.trim();
+  return trimmed.startsWith('-----BEGIN') ? Buffer.from(trimmed, 'utf8').toString('base64') : trimmed;
+}
+
+function parseStatus(body: unknown): StatusBody | undefined {
+  if (typeof body !== 'string' || body === '') return undefined;
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    return parsed !== null && typeof parsed === 'object' ? (parsed as StatusBody) : undefined;
+  } catch {
+    // Not JSON: e.g. "404 page not found" from a mux for an API group that is not installed.
+    return undefined;
+  }
+}
+
+/**
+ * True for a 404 that is about the object, not about the API. An API group
+ * that is not served (Istio CRDs missing) also answers 404, with a plain-text
+ * body; that one must not read as "object absent, go create it".
+ */
+function isObjectNotFound(err: unknown): boolean {
+  if (!(err instanceof ApiException) || err.code !== 404) return false;
+  return parseStatus(err.body)?.reason === 'NotFound';
+}
+
+function describeTarget(ctx: KubeRequestContext): { resource: string; where: string } {
+  if (ctx.ref) {
+    const ns = ctx.ref.namespace;
+    return { resource: `${ctx.ref.kind} ${ns ? `${ns}/` : ''}${ctx.ref.name}`, where: ns ?? 'the cluster scope' };
+  }
+  return { resource: `${ctx.kind ?? 'objects'} (${ctx.apiVersion ?? '?'})`, where: ctx.namespace ?? 'all namespaces' };
+}
+
+/** Network-level failure codes that mean "could not talk to the API server (this time)". */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+/** Walks an error's `cause` chain (undici wraps the socket error in "fetch failed"). */
+function causes(err: unknown): Array<{ name?: string; code?: string; message?: string }> {
+  const out: Array<{ name?: string; code?: string; message?: string }> = [];
+  let cur: unknown = err;
+  for (let i = 0; i < 5 && cur !== null && typeof cur === 'object'; i++) {
+    const e = cur as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown };
+    out.push({
+      name: typeof e.name === 'string' ? e.name : undefined,
+      code: typeof e.code === 'string' ? e.code : undefined,
+      message: typeof e.message === 'string' ? e.message : undefined,
+    });
+    cur = e.cause;
+  }
+  return out;
+}
+
+/** Turns "User \"x\" cannot patch resource \"configmaps\" in API group \"\" in the namespace \"y\"" into its parts. */
+function parseForbidden(message: string): { user?: string; verb?: string; resource?: string; namespace?: string } | undefined {
+  const m = /User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]*)")?/.exec(message);
+  if (!m) return undefined;
+  const group = m[4];
+  return {
+    user: m[1],
+    verb: m[2],
+    resource: group ? `${m[3]}.${group}` : m[3],
+    namespace: m[5],
+  };
+}
+
+/** Field managers named in a server-side apply conflict ("conflict with \"kubectl\" using v1: .metadata…"). */
+export function conflictingManagers(status: StatusBody | undefined): { managers: string[]; fields: string[] } {
+  const managers = new Set<string>();
+  const fields = new Set<string>();
+  const texts = [status?.message ?? '', ...(status?.details?.causes ?? []).map((c) => c.message ?? '')];
+  for (const text of texts) {
+    for (const m of text.matchAll(/conflicts? with "([^"]+)"/g)) if (m[1]) managers.add(m[1]);
+  }
+  for (const cause of status?.details?.causes ?? []) if (cause.field) fields.add(cause.field);
+  return { managers: [...managers], fields: [...fields] };
+}
+
+/**
+ * Maps whatever the client threw to the error the state machine should see.
+ * Exported for tests; adapters call it in every `catch`.
+ */
+export function mapKubeError(err: unknown, ctx: KubeRequestContext): Error {
+  const { resource, where } = describeTarget(ctx);
+  if (err instanceof ApiException) {
+    const code = err.code as number;
+    const status = parseStatus(err.body);
+    const statusMessage = status?.message ?? (typeof err.body === 'string' ? err.body.slice(0, 200).trim() : '');
+    if (code === 401 || code === 403) {
+      const f = parseForbidden(statusMessage);
+      const text = f
+        ? `RBAC: ${f.user ?? 'caller'} cannot ${f.verb ?? ctx.verb} ${f.resource ?? resource} in ${f.namespace ?? where}`
+        : code === 401
+          ? `RBAC: the API server rejected the credentials (401 ${statusMessage || 'Unauthorized'}) to ${ctx.verb} ${resource} in ${where}; is the IAM role mapped to a Kubernetes group (docs/cluster-access.md)?`
+          : `RBAC: cannot ${ctx.verb} ${resource} in ${where}: ${statusMessage || 'forbidden'}`;
+      return new AccessDeniedError(text, { cause: err });
+    }
+    if (code === 409 && ctx.verb === 'patch') {
+      const { managers, fields } = conflictingManagers(status);
+      const who = managers.length ? managers.map((m) => `"${m}"`).join(', ') : 'another field manager';
+      const what = fields.length ? ` (${fields.join(', ')})` : '';
+      return new ObjectOwnedByAnotherError(`${resource}: fields${what} are managed by ${who}; not overwriting them`, {
+        cause: err,
+      });
+    }
+    if (code === 429 || code >= 500) {
+      return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: API server answered ${code}${statusMessage ? ` ${statusMessage}` : ''}`, {
+        cause: err,
+      });
+    }
+    if (code === 404) {
+      return new Error(
+        status?.reason === 'NotFound'
+          ? `failed to ${ctx.verb} ${resource}: ${statusMessage}`
+          : `failed to ${ctx.verb} ${resource}: the API server does not serve ${ctx.ref?.apiVersion ?? ctx.apiVersion} (is the CRD installed?)`,
+        { cause: err },
+      );
+    }
+    return new Error(`failed to ${ctx.verb} ${resource}: ${code} ${statusMessage}`.trim(), { cause: err });
+  }
+  const chain = causes(err);
+  if (chain.some((c) => c.name === 'TimeoutError' || c.name === 'AbortError')) {
+    return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: the API server did not answer in time`, { cause: err });
+  }
+  const netCode = chain.find((c) => c.code !== undefined && NETWORK_CODES.has(c.code))?.code;
+  if (netCode) {
+    return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: cannot reach the API server (${netCode})`, { cause: err });
+  }
+  const tls = chain.find((c) => c.code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(c.code));
+  if (tls) {
+    return new ClusterUnreachableError(
+      `failed to ${ctx.verb} ${resource}: TLS verification of the API server failed (${tls.code}); check the cluster CA`,
+      { cause: err },
+    );
+  }
+  if (chain.some((c) => c.message === 'fetch failed')) {
+    return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: cannot reach the API server`, { cause: err });
+  }
+  const base = err instanceof Error ? err : new Error(String(err));
+  return new Error(`failed to ${ctx.verb} ${resource}: ${base.message}`, { cause: err });
+}

@@ -1,0 +1,492 @@
+/**
+ * The cluster side of the guide, as desired state → plan → apply.
+ *
+ * Desired objects (what the guide's kustomize overlays and `kubectl` edits produce):
+ *
+ * | object                                          | guide step                                  |
+ * |-------------------------------------------------|---------------------------------------------|
+ * | ConfigMap knative-serving/config-domain         | "remove `_example`, replace `example.com`"  |
+ * | AuthorizationPolicy istio-system/allow-predictor, allow-transformer | issue #82 workaround    |
+ * | Ingress istio-system/istio-ingress-api (Cognito)| `kustomize build overlays/api`              |
+ * | Ingress istio-system/istio-ingress (Dex)        | `kustomize build overlays/https`            |
+ *
+ * Plan table (current × desired → action). "ours" = carries `ownedLabels(ownerId)`.
+ *
+ * | object               | absent  | ours, equal | ours, differs | foreign, equal   | foreign, differs              |
+ * |----------------------|---------|-------------|---------------|------------------|-------------------------------|
+ * | config-domain        | error¹  | none        | patch²        | none             | patch²                        |
+ * | AuthorizationPolicy  | apply   | none        | apply (force) | none³            | refuse; adopt → apply (force) |
+ * | Ingress (Cognito)    | apply   | none        | apply (force) | refuse; adopt → apply (force)  | same                 |
+ * | Ingress (Dex)        | apply   | none        | apply (force) | none             | apply 2 annotations (force)⁴  |
+ *
+ * 1. Knative's ConfigMap; without it KServe cannot work and we have no RBAC to create it.
+ * 2. JSON Patch of our keys only, each guarded by a `test` op so a concurrent edit fails the patch instead of being clobbered.
+ * 3. Someone followed the guide by hand; the same spec is fine as it is.
+ * 4. Kubeflow's Ingress: we take over only `certificate-arn` and `listen-ports`, keeping any
+ *    certificate that is not ours in front (the first one is the listener's default certificate).
+ *
+ * Every function here but {@link readClusterState} and {@link applyClusterPlan} is pure.
+ */
+import { InvalidRequestError, ObjectOwnedByAnotherError } from '../errors';
+import { FIELD_MANAGER, isOwnedObject, ownedLabels } from '../ownership';
+import type { JsonPatchOp, KubeObject, KubePort, ObjectRef } from '../ports';
+import { ALB_MAX_CERTIFICATES, type ProvisionRequest } from '../request';
+
+// ------------------------------------------------------------------ names and constants
+
+export const KNATIVE_NAMESPACE = 'knative-serving';
+export const CONFIG_DOMAIN = 'config-domain';
+/** Keys of Knative's stock config-domain that the guide says to remove. */
+export const CONFIG_DOMAIN_PLACEHOLDER_KEYS = ['_example', 'example.com'] as const;
+export const ISTIO_NAMESPACE = 'istio-system';
+export const INGRESS_API_VERSION = 'networking.k8s.io/v1';
+export const AUTHZ_API_VERSION = 'security.istio.io/v1beta1';
+/** Cognito: the header-guarded Ingress the api overlay creates (its own ALB). */
+export const COGNITO_INGRESS = 'istio-ingress-api';
+/** Dex: Kubeflow's own Ingress, which the https overlay updates. */
+export const DEX_INGRESS = 'istio-ingress';
+export const AUTHORIZATION_POLICY_NAMES = ['allow-predictor', 'allow-transformer'] as const;
+/** The label kustomize's `commonLabels` puts on the overlay's objects. */
+export const KUSTOMIZE_COMPONENT_LABEL = { 'kustomize.component': 'istio-ingress' } as const;
+
+const ALB = 'alb.ingress.kubernetes.io';
+export const ANNOTATION_CERTIFICATE_ARN = `${ALB}/certificate-arn`;
+export const ANNOTATION_LISTEN_PORTS = `${ALB}/listen-ports`;
+/** The conditions annotation is named after the backend service it guards. */
+export const ANNOTATION_CONDITIONS = `${ALB}/conditions.istio-ingressgateway`;
+export const ANNOTATION_ACTIONS = `${ALB}/actions.istio-ingressgateway`;
+const LISTEN_HTTPS = '[{"HTTPS":443}]';
+/** Verbatim from overlays/api/ingress.yaml. */
+const ACTIONS_VALUE =
+  '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"istio-ingressgateway","ServicePort":"80","Weight":100}]}}';
+/** What {@link redactClusterPlan} puts in place of each header value. */
+export const REDACTED_HEADER_VALUE = '***';
+
+/** The KServe paths the sidecar must allow (issue #82 comment, with the v2 protocol). */
+export const AUTHORIZATION_POLICY_PATHS = ['/metrics', '/healthz', '/ready', '/wait-for-drain', '/v1/models/*', '/v2/models/*'];
+
+const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/;
+
+// ------------------------------------------------------------------ desired state
+
+/** The config-domain change: one key set, the placeholders removed, nothing else touched. */
+export interface DesiredConfigDomain {
+  ref: ObjectRef;
+  domain: string;
+  removeKeys: string[];
+}
+
+/** Everything the cluster should hold for one request. */
+export interface DesiredClusterState {
+  configDomain: DesiredConfigDomain;
+  authorizationPolicies: KubeObject[];
+  /** The whole Ingress as the overlay renders it, plus our labels. */
+  ingress: KubeObject;
+  /**
+   * `owned`: an Ingress we create (Cognito's `istio-ingress-api`).
+   * `shared`: Kubeflow's `istio-ingress` (Dex), of which we take only two annotations.
+   */
+  ingressMode: 'owned' | 'shared';
+  /** The ALB certificates this request wants, in order. */
+  certificateArns: string[];
+}
+
+/** `kustomize` `$(httpHeaderName)`/`$(httpHeaderValues)` substitution of overlays/api, byte for byte. */
+export function conditionsAnnotation(headerName: string, headerValues: readonly string[]): string {
+  // The template quotes the name itself and pastes the values as a raw JSON array.
+  // JSON.stringify of a header-name token is the name in quotes, so this is the template's output.
+  return `[{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName": ${JSON.stringify(headerName)}, "Values":${JSON.stringify(headerValues)}}}]`;
+}
+
+/** Base annotations of `awsconfigs/common/istio-ingress/base` (v1.7+), with the https listener. */
+function baseAnnotations(scheme: string, certificateArns: readonly string[]): Record<string, string> {
+  return {
+    'kubernetes.io/ingress.class': 'alb',
+    [`${ALB}/load-balancer-attributes`]: 'routing.http.drop_invalid_header_fields.enabled=true',
+    [`${ALB}/scheme`]: scheme,
+    [ANNOTATION_LISTEN_PORTS]: LISTEN_HTTPS,
+    [`${ALB}/target-type`]: 'ip',
+    [ANNOTATION_CERTIFICATE_ARN]: certificateArns.join(','),
+  };
+}
+
+/**
+ * The annotations of the rendered `overlays/api` Ingress (seed facts §1), exactly.
+ *
+ * @example
+ *   cognitoIngressAnnotations({ scheme: 'internet-facing', certificateArns: [arn], headerName: 'x-api-key', headerValues: ['token1'] })
+ */
+export function cognitoIngressAnnotations(input: {
+  scheme: string;
+  certificateArns: readonly string[];
+  headerName: string;
+  headerValues: readonly string[];
+}): Record<string, string> {
+  return {
+    ...baseAnnotations(input.scheme, input.certificateArns),
+    [ANNOTATION_CONDITIONS]: conditionsAnnotation(input.headerName, input.headerValues),
+    [ANNOTATION_ACTIONS]: ACTIONS_VALUE,
+  };
+}
+
+/** The annotations of the rendered `overlays/https` Ingress: base + certificate-arn + HTTPS 443. */
+export function dexIngressAnnotations(input: { scheme: string; certificateArns: readonly string[] }): Record<string, string> {
+  return baseAnnotations(input.scheme, input.certificateArns);
+}
+
+/** The base Ingress spec: every path to istio-ingressgateway:80. */
+function ingressSpec(): Record<string, unknown> {
+  return {
+    rules: [
+      {
+        http: {
+          paths: [
+            {
+              path: '/*',
+              pathType: 'ImplementationSpecific',
+              backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
+            },
+          ],
+        },
+      },
+    ],
+  };
+}
+
+function authorizationPolicy(name: string, component: string, ownerId: string): KubeObject {
+  return {
+    apiVersion: AUTHZ_API_VERSION,
+    kind: 'AuthorizationPolicy',
+    metadata: { name, namespace: ISTIO_NAMESPACE, labels: ownedLabels(ownerId) },
+    spec: {
+      selector: { matchLabels: { component } },
+      action: 'ALLOW',
+      rules: [{ to: [{ operation: { paths: [...AUTHORIZATION_POLICY_PATHS] } }] }],
+    },
+  };
+}
+
+/** The Ingress that carries the ALB for this request. */
+export function ingressRefFor(request: Pick<ProvisionRequest, 'auth'>): ObjectRef {
+  return {
+    apiVersion: INGRESS_API_VERSION,
+    kind: 'Ingress',
+    namespace: ISTIO_NAMESPACE,
+    name: request.auth.provider === 'cognito' ? COGNITO_INGRESS : DEX_INGRESS,
+  };
+}
+
+/** Reference to Knative's config-domain ConfigMap. */
+export const CONFIG_DOMAIN_REF: ObjectRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: KNATIVE_NAMESPACE, name: CONFIG_DOMAIN };
+
+/** References to the two AuthorizationPolicies. */
+export function authorizationPolicyRef(name: string): ObjectRef {
+  return { apiVersion: AUTHZ_API_VERSION, kind: 'AuthorizationPolicy', namespace: ISTIO_NAMESPACE, name };
+}
+
+/**
+ * What the cluster should hold. Pure.
+ *
+ * @param input.headerValues the Cognito tokens (already validated); ignored for Dex.
+ * @throws InvalidRequestError when the certificate list is empty, too long or not ACM ARNs.
+ */
+export function desiredClusterState(input: {
+  request: ProvisionRequest;
+  certificateArns: readonly string[];
+  headerValues?: readonly string[];
+}): DesiredClusterState {
+  const { request } = input;
+  const certificateArns = [...new Set(input.certificateArns)];
+  if (certificateArns.length === 0) throw new InvalidRequestError('no certificate ARN to put on the load balancer', { path: 'certificateArns' });
+  if (certificateArns.length > ALB_MAX_CERTIFICATES) {
+    throw new InvalidRequestError(`${certificateArns.length} certificates; an ALB listener takes at most ${ALB_MAX_CERTIFICATES}`, {
+      path: 'certificateArns',
+    });
+  }
+  const badArn = certificateArns.find((arn) => !ACM_ARN.test(arn));
+  if (badArn !== undefined) throw new InvalidRequestError(`"${badArn}" is not an ACM certificate ARN`, { path: 'certificateArns' });
+
+  const ref = ingressRefFor(request);
+  const scheme = request.ingress.scheme;
+  let annotations: Record<string, string>;
+  if (request.auth.provider === 'cognito') {
+    const headerValues = input.headerValues ?? [];
+    if (headerValues.length === 0) throw new InvalidRequestError('Cognito needs at least one header value', { path: 'auth.headerValuesSecretId' });
+    annotations = cognitoIngressAnnotations({ scheme, certificateArns, headerName: request.auth.headerName, headerValues });
+  } else {
+    annotations = dexIngressAnnotations({ scheme, certificateArns });
+  }
+
+  return {
+    configDomain: { ref: CONFIG_DOMAIN_REF, domain: request.domain, removeKeys: [...CONFIG_DOMAIN_PLACEHOLDER_KEYS] },
+    authorizationPolicies: [
+      authorizationPolicy('allow-predictor', 'predictor', request.ownerId),
+      authorizationPolicy('allow-transformer', 'transformer', request.ownerId),
+    ],
+    ingress: {
+      apiVersion: ref.apiVersion,
+      kind: ref.kind,
+      metadata: {
+        name: ref.name,
+        namespace: ref.namespace,
+        labels: { ...KUSTOMIZE_COMPONENT_LABEL, ...ownedLabels(request.ownerId) },
+        annotations,
+      },
+      spec: ingressSpec(),
+    },
+    ingressMode: request.auth.provider === 'cognito' ? 'owned' : 'shared',
+    certificateArns,
+  };
+}
+
+// ------------------------------------------------------------------ current state
+
+/** What the cluster holds now; `undefined` = absent. */
+export interface ClusterState {
+  configDomain: KubeObject | undefined;
+  /** By policy name. */
+  authorizationPolicies: Record<string, KubeObject | undefined>;
+  ingress: KubeObject | undefined;
+}
+
+/** Reads the objects the plan compares (gets only). */
+export async function readClusterState(kube: KubePort, request: Pick<ProvisionRequest, 'auth'>): Promise<ClusterState> {
+  const [configDomain, ingress, ...policies] = await Promise.all([
+    kube.get(CONFIG_DOMAIN_REF),
+    kube.get(ingressRefFor(request)),
+    ...AUTHORIZATION_POLICY_NAMES.map((name) => kube.get(authorizationPolicyRef(name))),
+  ]);
+  const authorizationPolicies: Record<string, KubeObject | undefined> = {};
+  AUTHORIZATION_POLICY_NAMES.forEach((name, i) => {
+    authorizationPolicies[name] = policies[i];
+  });
+  return { configDomain, authorizationPolicies, ingress };
+}
+
+// ------------------------------------------------------------------ plan
+
+/** One step of a {@link ClusterPlan}. JSON-serialisable. */
+export interface ClusterAction {
+  action: 'apply' | 'patch' | 'none';
+  ref: ObjectRef;
+  /** Human-readable why, e.g. "create", "adopt (adopt=true)", "up to date". */
+  reason: string;
+  /**
+   * For `apply`: the server-side apply configuration (only the fields we manage).
+   * For Cognito's Ingress it holds the header values: pass the plan through
+   * {@link redactClusterPlan} before logging or returning it.
+   */
+  object?: KubeObject;
+  /** For `apply`: take over fields another field manager holds. */
+  force?: boolean;
+  /** For `patch`: RFC 6902 operations. */
+  ops?: JsonPatchOp[];
+}
+
+/** The ordered actions that bring the cluster to the desired state: config-domain, policies, then the Ingress. */
+export type ClusterPlan = ClusterAction[];
+
+/** Options of {@link planCluster}. */
+export interface PlanClusterOptions {
+  ownerId: string;
+  /** Take over objects that exist without our labels (the request's `adopt`). */
+  adopt: boolean;
+  /**
+   * Certificates that are ours (e.g. tagged with our owner id), besides the desired ones.
+   * On Dex's shared Ingress they are dropped when no longer desired; any other ARN is kept.
+   */
+  ownedArns?: readonly string[];
+}
+
+/** `kind ns/name`, for messages. */
+export function formatRef(ref: ObjectRef): string {
+  return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+}
+
+/** JSON Pointer (RFC 6901) token escaping. */
+function pointerToken(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** True when every field of `want` is in `have` with the same value (server defaults in `have` are ignored). */
+export function containsSubset(have: unknown, want: unknown): boolean {
+  if (want === null || typeof want !== 'object') return Object.is(have, want);
+  if (Array.isArray(want)) {
+    return Array.isArray(have) && have.length === want.length && want.every((w, i) => containsSubset(have[i], w));
+  }
+  if (have === null || typeof have !== 'object' || Array.isArray(have)) return false;
+  return Object.entries(want as Record<string, unknown>).every(([k, w]) => containsSubset((have as Record<string, unknown>)[k], w));
+}
+
+/** Splits an ALB certificate-arn annotation into ARNs. */
+export function splitArns(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/**
+ * The certificate-arn value for Dex's shared Ingress: every ARN already there
+ * that is not ours, in its order (the first is the listener's default
+ * certificate, which must not change under other hosts), then ours.
+ */
+export function mergeCertificateArns(current: string | undefined, desired: readonly string[], ownedArns: readonly string[]): string {
+  const ours = new Set([...desired, ...ownedArns]);
+  const foreign = splitArns(current).filter((arn) => !ours.has(arn));
+  return [...new Set([...foreign, ...desired])].join(',');
+}
+
+function planConfigDomain(current: KubeObject | undefined, desired: DesiredConfigDomain): ClusterAction {
+  const ref = desired.ref;
+  if (!current) {
+    throw new Error(`${formatRef(ref)} not found: is Knative Serving (KServe's serverless mode) installed?`);
+  }
+  const data = (current as { data?: Record<string, string> | null }).data ?? undefined;
+  const ops: JsonPatchOp[] = [];
+  const changes: string[] = [];
+  if (data === undefined) {
+    ops.push({ op: 'add', path: '/data', value: { [desired.domain]: '' } });
+    changes.push(`set ${desired.domain}`);
+  } else {
+    for (const key of desired.removeKeys) {
+      if (key === desired.domain || !(key in data)) continue;
+      const path = `/data/${pointerToken(key)}`;
+      // `test` first: if someone changed the key since we read it, the whole patch fails and nothing is clobbered.
+      ops.push({ op: 'test', path, value: data[key] }, { op: 'remove', path });
+      changes.push(`remove ${key}`);
+    }
+    const path = `/data/${pointerToken(desired.domain)}`;
+    if (!(desired.domain in data)) {
+      ops.push({ op: 'add', path, value: '' });
+      changes.push(`set ${desired.domain}`);
+    } else if (data[desired.domain] !== '') {
+      // A selector on our domain key would limit it to some routes; the guide sets it unconditionally.
+      ops.push({ op: 'test', path, value: data[desired.domain] }, { op: 'replace', path, value: '' });
+      changes.push(`set ${desired.domain}`);
+    }
+  }
+  if (ops.length === 0) return { action: 'none', ref, reason: `up to date (${desired.domain} is the default domain)` };
+  return { action: 'patch', ref, reason: `Knative default domain: ${changes.join(', ')}`, ops };
+}
+
+function refOf(obj: KubeObject): ObjectRef {
+  return { apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name };
+}
+
+/** Plans an object that is wholly ours: create, keep, update, or refuse/adopt when foreign. */
+function planOwnedObject(
+  current: KubeObject | undefined,
+  desired: KubeObject,
+  options: PlanClusterOptions,
+  foreignButEqualIsFine: boolean,
+): ClusterAction {
+  const ref = refOf(desired);
+  if (!current) return { action: 'apply', ref, reason: 'create', object: desired, force: false };
+  const equal =
+    containsSubset(current.metadata.annotations ?? {}, desired.metadata.annotations ?? {}) &&
+    containsSubset((current as Record<string, unknown>).spec, (desired as Record<string, unknown>).spec);
+  if (isOwnedObject(current.metadata.labels, options.ownerId)) {
+    const labelsOk = containsSubset(current.metadata.labels ?? {}, desired.metadata.labels ?? {});
+    if (equal && labelsOk) return { action: 'none', ref, reason: 'up to date' };
+    // Ours by label: re-assert our fields even if someone edited them (force), as a controller would.
+    return { action: 'apply', ref, reason: 'update (differs from desired)', object: desired, force: true };
+  }
+  if (foreignButEqualIsFine && equal) {
+    return { action: 'none', ref, reason: 'exists with the desired spec (created by hand); left as is' };
+  }
+  if (options.adopt) return { action: 'apply', ref, reason: 'adopt (adopt=true): take over an object we did not create', object: desired, force: true };
+  throw new ObjectOwnedByAnotherError(
+    `${formatRef(ref)} exists and is not managed by kserve-edge (owner "${options.ownerId}"); remove it, or set "adopt": true to take it over`,
+  );
+}
+
+function planSharedIngress(current: KubeObject, desired: DesiredClusterState, options: PlanClusterOptions): ClusterAction {
+  const ref = refOf(desired.ingress);
+  const annotations = current.metadata.annotations ?? {};
+  const certificateArn = mergeCertificateArns(annotations[ANNOTATION_CERTIFICATE_ARN], desired.certificateArns, options.ownedArns ?? []);
+  const want = { [ANNOTATION_CERTIFICATE_ARN]: certificateArn, [ANNOTATION_LISTEN_PORTS]: LISTEN_HTTPS };
+  if (containsSubset(annotations, want)) return { action: 'none', ref, reason: "up to date (Kubeflow's Ingress already carries our certificates)" };
+  const kept = splitArns(certificateArn).length - desired.certificateArns.length;
+  return {
+    action: 'apply',
+    ref,
+    reason: `Kubeflow's Ingress: set certificate-arn and listen-ports only${kept > 0 ? ` (keeping ${kept} certificate(s) that are not ours first)` : ''}`,
+    // Only the two annotations: server-side apply then manages just these fields, and forcing takes them from kubectl.
+    object: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, annotations: want } },
+    force: true,
+  };
+}
+
+/**
+ * Compares current and desired state and returns the actions. Pure.
+ *
+ * @throws ObjectOwnedByAnotherError for a foreign object we would have to change, unless `adopt`.
+ * @throws Error when Knative's config-domain is missing.
+ */
+export function planCluster(current: ClusterState, desired: DesiredClusterState, options: PlanClusterOptions): ClusterPlan {
+  const plan: ClusterPlan = [planConfigDomain(current.configDomain, desired.configDomain)];
+  for (const policy of desired.authorizationPolicies) {
+    plan.push(planOwnedObject(current.authorizationPolicies[policy.metadata.name], policy, options, true));
+  }
+  const ingress = current.ingress;
+  if (desired.ingressMode === 'shared' && ingress && !isOwnedObject(ingress.metadata.labels, options.ownerId)) {
+    plan.push(planSharedIngress(ingress, desired, options));
+  } else {
+    plan.push(planOwnedObject(ingress, desired.ingress, options, false));
+  }
+  return plan;
+}
+
+/** True when the plan writes anything. */
+export function hasChanges(plan: ClusterPlan): boolean {
+  return plan.some((a) => a.action !== 'none');
+}
+
+/** Runs the plan in order, as field manager {@link FIELD_MANAGER}. */
+export async function applyClusterPlan(kube: KubePort, plan: ClusterPlan): Promise<void> {
+  for (const step of plan) {
+    if (step.action === 'apply' && step.object) {
+      await kube.apply(step.object, { fieldManager: FIELD_MANAGER, force: step.force ?? false });
+    } else if (step.action === 'patch' && step.ops) {
+      await kube.jsonPatch(step.ref, step.ops, { fieldManager: FIELD_MANAGER });
+    }
+  }
+}
+
+/** Replaces the header values inside a conditions annotation with {@link REDACTED_HEADER_VALUE}. */
+export function redactConditionsAnnotation(value: string): string {
+  try {
+    const parsed = JSON.parse(value) as Array<{ HttpHeaderConfig?: { HttpHeaderName?: string; Values?: unknown[] } }>;
+    const first = parsed[0]?.HttpHeaderConfig;
+    if (parsed.length === 1 && first && typeof first.HttpHeaderName === 'string' && Array.isArray(first.Values)) {
+      return conditionsAnnotation(first.HttpHeaderName, first.Values.map(() => REDACTED_HEADER_VALUE));
+    }
+  } catch {
+    // Not the shape we write: hide it all below.
+  }
+  return REDACTED_HEADER_VALUE;
+}
+
+/**
+ * A copy of the plan that is safe to log or return: every ALB conditions
+ * annotation has its header values (secrets) replaced by `***`.
+ */
+export function redactClusterPlan(plan: ClusterPlan): ClusterPlan {
+  return plan.map((step) => {
+    const annotations = step.object?.metadata.annotations;
+    if (!step.object || !annotations) return { ...step };
+    const redacted: Record<string, string> = {};
+    for (const [key, value] of Object.entries(annotations)) {
+      redacted[key] = key.startsWith(`${ALB}/conditions.`) ? redactConditionsAnnotation(value) : value;
+    }
+    return { ...step, object: { ...step.object, metadata: { ...step.object.metadata, annotations: redacted } } };
+  });
+}
+
+/** `status.loadBalancer.ingress[0].hostname` of an Ingress, once the load balancer controller has set it. */
+export function loadBalancerAddress(ingress: KubeObject | undefined): string | undefined {
+  const status = ingress?.status as { loadBalancer?: { ingress?: Array<{ hostname?: unknown }> } } | undefined;
+  const hostname = status?.loadBalancer?.ingress?.[0]?.hostname;
+  return typeof hostname === 'string' && hostname !== '' ? hostname : undefined;
+}

@@ -1,0 +1,100 @@
+/**
+ * ConfigureCluster: the guide's cluster edits, as one server-side-applied plan.
+ *
+ * 1. Cognito: read the header tokens from Secrets Manager and validate them;
+ * 2. build the desired objects (config-domain key, the two AuthorizationPolicies,
+ *    the ALB Ingress) and read the current ones;
+ * 3. plan (pure; refuses to touch objects we do not own unless `adopt`);
+ * 4. apply the plan as field manager `kserve-edge` — or, in a dry run, only log it.
+ *
+ * Idempotent: a rerun plans `none` for everything already in place, so the
+ * Task's retries and the reconcile sweep are safe. The output carries no
+ * header value (they are secrets); the logged plan is redacted.
+ */
+import { registerSecret, type Logger } from '../log';
+import type { KubePort, SecretsPort } from '../ports';
+import type { ProvisionRequest } from '../request';
+import {
+  applyClusterPlan,
+  desiredClusterState,
+  hasChanges,
+  ingressRefFor,
+  planCluster,
+  readClusterState,
+  redactClusterPlan,
+  type ClusterAction,
+} from '../plan/cluster';
+import { parseHeaderValuesSecret } from '../plan/secrets';
+
+export interface ConfigureClusterInput {
+  request: ProvisionRequest;
+  /** Certificates to put on the ALB listener, in order (the first is the default certificate). */
+  certificateArns: string[];
+  /** Every certificate of ours (tagged with our owner id), so Dex's shared Ingress drops stale ones and keeps foreign ones. */
+  ownedArns: string[];
+}
+
+export interface ConfigureClusterDeps {
+  kube: KubePort;
+  secrets: SecretsPort;
+  log: Logger;
+  now: () => Date;
+  /** Plan and log only; write nothing. */
+  dryRun?: boolean;
+}
+
+/** One planned action, without the object itself (it may hold secrets). */
+export interface ConfigureClusterAction {
+  action: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  reason: string;
+}
+
+export interface ConfigureClusterOutput {
+  /** When the cluster was configured; the ALB wait measures its deadline from here. */
+  configuredAt: string;
+  /** The Ingress whose status will carry the ALB address. */
+  ingress: { namespace: string; name: string };
+  actions: ConfigureClusterAction[];
+}
+
+function summarise(step: ClusterAction): ConfigureClusterAction {
+  const out: ConfigureClusterAction = { action: step.action, kind: step.ref.kind, name: step.ref.name, reason: step.reason };
+  if (step.ref.namespace !== undefined) out.namespace = step.ref.namespace;
+  return out;
+}
+
+/** See the module comment. */
+export async function configureCluster(input: ConfigureClusterInput, deps: ConfigureClusterDeps): Promise<ConfigureClusterOutput> {
+  const { request } = input;
+  let headerValues: string[] | undefined;
+  if (request.auth.provider === 'cognito') {
+    const raw = await deps.secrets.getSecretString(request.auth.headerValuesSecretId);
+    // Register before anything can fail and log: the adapter does too, this is the second line of defence.
+    registerSecret(raw);
+    headerValues = parseHeaderValuesSecret(raw);
+    headerValues.forEach(registerSecret);
+  }
+
+  const desired = desiredClusterState({ request, certificateArns: input.certificateArns, headerValues });
+  const current = await readClusterState(deps.kube, request);
+  const plan = planCluster(current, desired, { ownerId: request.ownerId, adopt: request.adopt, ownedArns: input.ownedArns });
+
+  const log = deps.log.child({ step: 'ConfigureCluster', dryRun: deps.dryRun === true });
+  log.info('cluster plan', { plan: redactClusterPlan(plan), changes: hasChanges(plan) });
+  if (deps.dryRun) {
+    log.info('dry run: not applying the cluster plan');
+  } else if (hasChanges(plan)) {
+    await applyClusterPlan(deps.kube, plan);
+    log.info('cluster plan applied', { applied: plan.filter((a) => a.action !== 'none').length });
+  }
+
+  const ref = ingressRefFor(request);
+  return {
+    configuredAt: deps.now().toISOString(),
+    ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
+    actions: plan.map(summarise),
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Throw-away PKI and local HTTPS servers for the canary tests.
+ *
+ * `makePki()` runs `openssl` to create, in a temporary directory:
+ * - `ca`: the CA the canary is told to trust (passed as `extraCa`);
+ * - `good`: a certificate from `ca` for the model and dashboard hosts;
+ * - `otherHost`: a certificate from `ca` for a different name;
+ * - `untrusted`: a certificate for the right names from a CA nobody trusts.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CanaryFailedError } from '../../../shared/errors';
+import type { Resolver } from '../../../shared/canary/resolver';
+
+export interface KeyPair {
+  key: string;
+  cert: string;
+}
+
+export interface Pki {
+  dir: string;
+  caPem: string;
+  good: KeyPair;
+  otherHost: KeyPair;
+  untrusted: KeyPair;
+  cleanup(): void;
+}
+
+export const GOOD_NAMES = ['*.staging.platform.example.com', '*.prod.platform.example.com', 'kubeflow.platform.example.com'];
+export const SERVER_CERT_DAYS = 30;
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+}
+
+function makeCa(dir: string, name: string): void {
+  openssl(dir, [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=kserve-edge test ${name}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+}
+
+function makeLeaf(dir: string, name: string, ca: string, dnsNames: string[], serial: number): KeyPair {
+  openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${dnsNames[0]}`]);
+  writeFileSync(
+    join(dir, `${name}.ext`),
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}`,
+      '',
+    ].join('\n'),
+  );
+  openssl(dir, [
+    'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', String(serial),
+    '-days', String(SERVER_CERT_DAYS), '-extfile', `${name}.ext`, '-out', `${name}.crt`,
+  ]);
+  return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
+}
+
+export function makePki(): Pki {
+  const dir = mkdtempSync(join(tmpdir(), 'kserve-edge-canary-'));
+  makeCa(dir, 'ca');
+  makeCa(dir, 'rogue');
+  return {
+    dir,
+    caPem: readFileSync(join(dir, 'ca.crt'), 'utf8'),
+    good: makeLeaf(dir, 'good', 'ca', GOOD_NAMES, 1001),
+    otherHost: makeLeaf(dir, 'other', 'ca', ['*.other.example.org'], 1002),
+    untrusted: makeLeaf(dir, 'untrusted', 'rogue', GOOD_NAMES, 1003),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+export interface TestServer {
+  port: number;
+  /** Swap the behaviour between tests. */
+  handler: Handler;
+  /** Requests seen, newest last. */
+  requests: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: string }>;
+  close(): Promise<void>;
+}
+
+/** An HTTPS server on 127.0.0.1 with a replaceable handler. */
+export async function startServer(pair: KeyPair, handler: Handler): Promise<TestServer> {
+  const state: TestServer = {
+    port: 0,
+    handler,
+    requests: [],
+    close: async () => undefined,
+  };
+  const server = https.createServer({ key: pair.key, cert: pair.cert }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      state.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      state.handler(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.port = (server.address() as AddressInfo).port;
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return state;
+}
+
+/** Resolver over a fixed map of host → port on 127.0.0.1; unknown hosts fail as `dns`. */
+export function fakeResolver(ports: Record<string, number>): Resolver & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    async resolve(host: string) {
+      calls.push(host);
+      const port = ports[host];
+      if (port === undefined) throw new CanaryFailedError('dns', `no record for ${host}`);
+      return { address: '127.0.0.1', port, chain: [host] };
+    },
+  };
+}
+
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+  res.end(body);
+}

@@ -1,0 +1,198 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CanaryFailedError } from '../../../shared/errors';
+import {
+  aliasTargetName,
+  MAX_DNS_HOPS,
+  readHostMapFile,
+  resolverFromEnv,
+  Route53Resolver,
+  SystemResolver,
+  type HostMap,
+} from '../../../shared/canary/resolver';
+import { InMemoryRoute53 } from './route53Fake';
+
+const ALB = 'k8s-istiosys-istioing-0123456789-1234567890.us-west-2.elb.amazonaws.com';
+const HOST = 'sklearn-irisv2.staging.platform.example.com';
+
+async function dnsError(p: Promise<unknown>): Promise<CanaryFailedError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CanaryFailedError);
+  expect((err as CanaryFailedError).kind).toBe('dns');
+  return err as CanaryFailedError;
+}
+
+describe('Route53Resolver', () => {
+  let route53: InMemoryRoute53;
+  let hostMap: HostMap;
+  const resolver = (zoneId: string | null = 'Z1') =>
+    new Route53Resolver({ route53, ...(zoneId === null ? {} : { zoneId }), loadHostMap: async () => hostMap });
+
+  beforeEach(() => {
+    route53 = new InMemoryRoute53([
+      { id: 'Z1', name: 'platform.example.com' },
+      { id: 'Z2', name: 'example.org' },
+    ]);
+    hostMap = { [ALB]: '127.0.0.1:18443' };
+  });
+
+  it('follows the namespace wildcard CNAME to the load balancer in the host map', async () => {
+    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', ttl: 300, values: [`${ALB}.`] });
+    await expect(resolver().resolve(HOST)).resolves.toEqual({ address: '127.0.0.1', port: 18443, chain: [HOST, ALB] });
+    expect(route53.lookups).toEqual([HOST, '*.staging.platform.example.com']);
+  });
+
+  it('prefers the exact record over the wildcard', async () => {
+    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: ['nowhere.example.com'] });
+    route53.put('Z1', { name: HOST, type: 'CNAME', values: [ALB] });
+    await expect(resolver().resolve(HOST)).resolves.toMatchObject({ port: 18443 });
+  });
+
+  it('follows an alias A record, without dualstack. and the trailing dot', async () => {
+    route53.put('Z1', {
+      name: '*.staging.platform.example.com',
+      type: 'A',
+      alias: { hostedZoneId: 'Z35SXDOTRQ7X7K', dnsName: `dualstack.${ALB}.`, evaluateTargetHealth: true },
+    });
+    await expect(resolver().resolve(HOST)).resolves.toMatchObject({ port: 18443, chain: [HOST, ALB] });
+    expect(aliasTargetName('DualStack.X.Example.COM.')).toBe('x.example.com');
+  });
+
+  it('follows a chain of CNAMEs inside the zone and finds the zone itself when no id is given', async () => {
+    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: ['lb.platform.example.com'] });
+    route53.put('Z1', { name: 'lb.platform.example.com', type: 'CNAME', values: [ALB] });
+    await expect(resolver(null).resolve(HOST)).resolves.toEqual({
+      address: '127.0.0.1',
+      port: 18443,
+      chain: [HOST, 'lb.platform.example.com', ALB],
+    });
+  });
+
+  it('ends at a plain A record on port 443', async () => {
+    route53.put('Z1', { name: HOST, type: 'A', values: ['10.0.0.7'] });
+    await expect(resolver().resolve(HOST)).resolves.toEqual({ address: '10.0.0.7', port: 443, chain: [HOST] });
+  });
+
+  it('ignores records of other types (TXT ownership records)', async () => {
+    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'TXT', values: ['"heritage=kserve-edge"'] });
+    const err = await dnsError(resolver().resolve(HOST));
+    expect(err.message).toBe(`dns: no record for ${HOST} or *.staging.platform.example.com in zone platform.example.com`);
+  });
+
+  it('fails as dns when the target is neither in the zone nor in the host map', async () => {
+    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    hostMap = {};
+    const err = await dnsError(resolver().resolve(HOST));
+    expect(err.message).toContain(`${ALB} is outside zone platform.example.com and not a known load balancer`);
+  });
+
+  it('fails as dns on a CNAME loop and after too many hops', async () => {
+    route53.put('Z1', { name: 'a.platform.example.com', type: 'CNAME', values: ['b.platform.example.com'] });
+    route53.put('Z1', { name: 'b.platform.example.com', type: 'CNAME', values: ['a.platform.example.com'] });
+    expect((await dnsError(resolver().resolve('a.platform.example.com'))).message).toContain('CNAME loop');
+    for (let i = 0; i <= MAX_DNS_HOPS + 1; i++) {
+      route53.put('Z1', { name: `h${i}.platform.example.com`, type: 'CNAME', values: [`h${i + 1}.platform.example.com`] });
+    }
+    expect((await dnsError(resolver().resolve('h0.platform.example.com'))).message).toContain(`more than ${MAX_DNS_HOPS} hops`);
+  });
+
+  it('fails as dns when the zone does not exist', async () => {
+    expect((await dnsError(resolver('ZNOPE').resolve(HOST))).message).toContain('hosted zone ZNOPE not found');
+    expect((await dnsError(resolver(null).resolve('x.example.net'))).message).toContain('no hosted zone serves x.example.net');
+  });
+
+  it('re-reads the host map file on every resolution', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'kserve-edge-hostmap-'));
+    const file = join(dir, 'hosts.json');
+    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    const r = new Route53Resolver({ route53, zoneId: '/hostedzone/Z1', hostMapFile: file });
+    try {
+      // Act + Assess: no file yet → the name is unknown
+      await dnsError(r.resolve(HOST));
+      writeFileSync(file, JSON.stringify({ [ALB.toUpperCase()]: '127.0.0.1:20001' }));
+      await expect(r.resolve(HOST)).resolves.toMatchObject({ port: 20001 });
+      writeFileSync(file, JSON.stringify({ hosts: { [ALB]: '127.0.0.1:20002' } }));
+      await expect(r.resolve(HOST)).resolves.toMatchObject({ port: 20002 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects a host map entry that is not address:port', async () => {
+    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    hostMap = { [ALB]: '127.0.0.1:99999' };
+    expect((await dnsError(resolver().resolve(HOST))).message).toContain('not "address:port"');
+  });
+});
+
+describe('readHostMapFile', () => {
+  it('rejects JSON that is not an object', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kserve-edge-hostmap-'));
+    try {
+      writeFileSync(join(dir, 'a.json'), '[1]');
+      await expect(readHostMapFile(join(dir, 'a.json'))).rejects.toThrow(TypeError);
+      writeFileSync(join(dir, 'b.json'), '');
+      await expect(readHostMapFile(join(dir, 'b.json'))).resolves.toEqual({});
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SystemResolver', () => {
+  it('resolves with lookup and decorates with the CNAME chain', async () => {
+    const cnames: Record<string, string[]> = { [HOST]: [`${ALB}.`] };
+    const r = new SystemResolver({
+      dns: {
+        lookup: async () => ({ address: '192.0.2.10', family: 4 }),
+        resolveCname: async (h) => {
+          const v = cnames[h];
+          if (!v) throw Object.assign(new Error('ENODATA'), { code: 'ENODATA' });
+          return v;
+        },
+      },
+    });
+    await expect(r.resolve(HOST)).resolves.toEqual({ address: '192.0.2.10', port: 443, chain: [HOST, ALB] });
+  });
+
+  it('fails as dns when lookup fails', async () => {
+    const r = new SystemResolver({
+      dns: {
+        lookup: async () => {
+          throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+        },
+        resolveCname: async () => [],
+      },
+    });
+    expect((await dnsError(r.resolve(HOST))).message).toBe(`dns: ${HOST} does not resolve (ENOTFOUND)`);
+  });
+
+  it('uses the real system resolver by default', async () => {
+    await expect(new SystemResolver().resolve('localhost')).resolves.toMatchObject({ port: 443, chain: ['localhost'] });
+  });
+});
+
+describe('resolverFromEnv', () => {
+  const route53 = new InMemoryRoute53([]);
+
+  it('picks the system resolver by default', () => {
+    expect(resolverFromEnv({})).toBeInstanceOf(SystemResolver);
+    expect(resolverFromEnv({ KSERVE_EDGE_DNS_MODE: 'system' }, { route53 })).toBeInstanceOf(SystemResolver);
+  });
+
+  it('picks Route 53 + host map in route53 mode', () => {
+    expect(resolverFromEnv({ KSERVE_EDGE_DNS_MODE: 'route53', KSERVE_EDGE_HOST_MAP_FILE: '/tmp/x.json' }, { route53, zoneId: 'Z1' })).toBeInstanceOf(
+      Route53Resolver,
+    );
+  });
+
+  it('needs the host map file and a Route 53 port in route53 mode', () => {
+    expect(() => resolverFromEnv({ KSERVE_EDGE_DNS_MODE: 'route53' }, { route53 })).toThrow('KSERVE_EDGE_HOST_MAP_FILE is required');
+    expect(() => resolverFromEnv({ KSERVE_EDGE_DNS_MODE: 'route53', KSERVE_EDGE_HOST_MAP_FILE: '/tmp/x.json' })).toThrow('Route 53 port');
+  });
+});

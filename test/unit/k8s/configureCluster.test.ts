@@ -1,0 +1,209 @@
+import { AccessDeniedError, ClusterUnreachableError, InvalidSecretError, LoadBalancerTimeoutError, ObjectOwnedByAnotherError } from '../../../shared/errors';
+import { clearSecrets, createLogger, silentLogger } from '../../../shared/log';
+import { CONFIG_DOMAIN_REF, authorizationPolicyRef, ingressRefFor } from '../../../shared/plan/cluster';
+import type { ProvisionRequest } from '../../../shared/request';
+import { configureCluster } from '../../../shared/steps/configureCluster';
+import { getLoadBalancerAddress } from '../../../shared/steps/getLoadBalancerAddress';
+import { FakeKube } from '../../fakes/FakeKube';
+import { FakeSecrets } from '../../fakes/FakeSecrets';
+import {
+  ARN_A,
+  ARN_B,
+  ARN_FOREIGN,
+  ARN_STALE,
+  TOKEN_1,
+  TOKEN_2,
+  cognitoRequest,
+  dexRequest,
+  handMadePolicy,
+  kubeflowIngress,
+  stockConfigDomain,
+} from './fixtures';
+
+const NOW = new Date('2024-05-01T12:00:00Z');
+const at = (seconds: number) => () => new Date(NOW.getTime() + seconds * 1000);
+
+/** A Kubeflow cluster with Knative's stock config-domain and, for Dex, Kubeflow's istio-ingress. */
+function kubeflowCluster(options: { dex?: boolean } = {}): FakeKube {
+  const kube = new FakeKube([{ object: stockConfigDomain(), manager: 'kubectl-client-side-apply' }]);
+  if (options.dex) kube.seed(kubeflowIngress(ARN_FOREIGN));
+  return kube;
+}
+
+function tokens(values: unknown = [TOKEN_1, TOKEN_2]): FakeSecrets {
+  return new FakeSecrets({ 'kserve-edge/api-tokens': { headerValues: values } });
+}
+
+function deps(kube: FakeKube, extra: { secrets?: FakeSecrets; lines?: string[]; dryRun?: boolean } = {}) {
+  const lines = extra.lines;
+  return {
+    kube,
+    secrets: extra.secrets ?? tokens(),
+    log: lines ? createLogger({ level: 'debug', sink: (l) => lines.push(l) }) : silentLogger,
+    now: () => NOW,
+    dryRun: extra.dryRun,
+  };
+}
+
+const input = (request: ProvisionRequest, certificateArns = [ARN_A], ownedArns: string[] = certificateArns) => ({ request, certificateArns, ownedArns });
+
+afterEach(() => clearSecrets());
+
+describe('configureCluster', () => {
+  it('Cognito on a fresh cluster: writes the guide objects, outputs no secret', async () => {
+    const kube = kubeflowCluster();
+    const lines: string[] = [];
+    const out = await configureCluster(input(cognitoRequest()), deps(kube, { lines }));
+
+    expect(out).toEqual({
+      configuredAt: NOW.toISOString(),
+      ingress: { namespace: 'istio-system', name: 'istio-ingress-api' },
+      actions: [
+        { action: 'patch', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain', reason: expect.stringMatching(/remove _example, set platform.example.com/) },
+        { action: 'apply', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-predictor', reason: 'create' },
+        { action: 'apply', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-transformer', reason: 'create' },
+        { action: 'apply', kind: 'Ingress', namespace: 'istio-system', name: 'istio-ingress-api', reason: 'create' },
+      ],
+    });
+    expect(kube.peek(CONFIG_DOMAIN_REF)!.data).toEqual({ 'platform.example.com': '' });
+    const ingress = kube.peek(ingressRefFor(cognitoRequest()))!;
+    expect(ingress.metadata.annotations!['alb.ingress.kubernetes.io/conditions.istio-ingressgateway']).toContain(TOKEN_2);
+    expect(kube.fieldManagers(ingressRefFor(cognitoRequest()))['metadata.annotations.alb.ingress.kubernetes.io/certificate-arn']).toEqual(['kserve-edge']);
+    expect(kube.peek(authorizationPolicyRef('allow-predictor'))!.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'kserve-edge' });
+
+    // Header values never leave the step: not in the output, not in a log line.
+    for (const text of [JSON.stringify(out), ...lines]) {
+      expect(text).not.toContain(TOKEN_1);
+      expect(text).not.toContain(TOKEN_2);
+    }
+    expect(lines.some((l) => l.includes('cluster plan'))).toBe(true);
+  });
+
+  it('a rerun is all none and writes nothing', async () => {
+    const kube = kubeflowCluster();
+    await configureCluster(input(cognitoRequest()), deps(kube));
+    const writes = kube.writes;
+    const again = await configureCluster(input(cognitoRequest()), deps(kube));
+    expect(again.actions.map((a) => a.action)).toEqual(['none', 'none', 'none', 'none']);
+    expect(kube.writes).toBe(writes);
+  });
+
+  it('a rotated token updates only the Ingress', async () => {
+    const kube = kubeflowCluster();
+    await configureCluster(input(cognitoRequest()), deps(kube));
+    const rotated = 'Kq4mN8pR2sT6vX0zB3dF7hJ1lP5rU9wY';
+    const out = await configureCluster(input(cognitoRequest()), deps(kube, { secrets: tokens([TOKEN_1, rotated]) }));
+    expect(out.actions.map((a) => a.action)).toEqual(['none', 'none', 'none', 'apply']);
+    const conditions = kube.peek(ingressRefFor(cognitoRequest()))!.metadata.annotations!['alb.ingress.kubernetes.io/conditions.istio-ingressgateway'];
+    expect(conditions).toContain(rotated);
+    expect(conditions).not.toContain(TOKEN_2);
+  });
+
+  it('a dry run plans but writes nothing', async () => {
+    const kube = kubeflowCluster();
+    const out = await configureCluster(input(cognitoRequest()), deps(kube, { dryRun: true }));
+    expect(out.actions.map((a) => a.action)).toEqual(['patch', 'apply', 'apply', 'apply']);
+    expect(kube.writes).toBe(0);
+    expect(kube.peek(CONFIG_DOMAIN_REF)!.data).toHaveProperty('_example');
+  });
+
+  it('rejects weak tokens before touching the cluster', async () => {
+    const kube = kubeflowCluster();
+    await expect(configureCluster(input(cognitoRequest()), deps(kube, { secrets: tokens(['token1']) }))).rejects.toThrow(InvalidSecretError);
+    expect(kube.calls).toEqual([]);
+  });
+
+  it('leaves hand-made identical policies alone and refuses a hand-made Cognito Ingress', async () => {
+    const kube = kubeflowCluster();
+    kube.seed(handMadePolicy('allow-predictor'));
+    kube.seed(handMadePolicy('allow-transformer'));
+    const out = await configureCluster(input(cognitoRequest()), deps(kube));
+    expect(out.actions.slice(1, 3).map((a) => a.action)).toEqual(['none', 'none']);
+    expect(kube.peek(authorizationPolicyRef('allow-predictor'))!.metadata.labels).toBeUndefined();
+
+    const other = kubeflowCluster();
+    other.seed({ ...kubeflowIngress(), metadata: { ...kubeflowIngress().metadata, name: 'istio-ingress-api' } });
+    await expect(configureCluster(input(cognitoRequest()), deps(other))).rejects.toThrow(ObjectOwnedByAnotherError);
+    expect(other.writes).toBe(0);
+  });
+
+  it('adopt=true takes a hand-made Cognito Ingress over from kubectl', async () => {
+    const kube = kubeflowCluster();
+    kube.seed({ ...kubeflowIngress(), metadata: { ...kubeflowIngress().metadata, name: 'istio-ingress-api' } });
+    const out = await configureCluster(input(cognitoRequest({ adopt: true })), deps(kube));
+    expect(out.actions[3]).toMatchObject({ action: 'apply', reason: expect.stringMatching(/adopt/) });
+    const ref = ingressRefFor(cognitoRequest());
+    expect(kube.peek(ref)!.metadata.labels).toMatchObject({ 'kserve-edge.io/owner': 'kserve-edge' });
+    expect(kube.fieldManagers(ref)['metadata.annotations.alb.ingress.kubernetes.io/certificate-arn']).toEqual(['kserve-edge']);
+  });
+
+  it("Dex: adds our certificate to Kubeflow's istio-ingress after the dashboard's, touching nothing else", async () => {
+    const kube = kubeflowCluster({ dex: true });
+    const ref = ingressRefFor(dexRequest());
+    kube.setStatus(ref, kubeflowIngress().status);
+    const before = kube.peek(ref)!;
+    kube.seed({ ...before, metadata: { ...before.metadata, annotations: { ...before.metadata.annotations, 'alb.ingress.kubernetes.io/certificate-arn': `${ARN_FOREIGN},${ARN_STALE}` } } });
+
+    const out = await configureCluster(input(dexRequest(), [ARN_A, ARN_B], [ARN_A, ARN_B, ARN_STALE]), deps(kube, { secrets: new FakeSecrets() }));
+    expect(out.ingress).toEqual({ namespace: 'istio-system', name: 'istio-ingress' });
+    const after = kube.peek(ref)!;
+    expect(after.metadata.annotations!['alb.ingress.kubernetes.io/certificate-arn']).toBe(`${ARN_FOREIGN},${ARN_A},${ARN_B}`);
+    expect(after.metadata.labels).toEqual({ 'kustomize.component': 'istio-ingress' });
+    expect(after.spec).toEqual(before.spec);
+    const managers = kube.fieldManagers(ref);
+    expect(managers['metadata.annotations.alb.ingress.kubernetes.io/certificate-arn']).toEqual(['kserve-edge']);
+    expect(managers['metadata.annotations.alb.ingress.kubernetes.io/scheme']).toEqual(['kubectl-client-side-apply']);
+    expect(managers.spec).toEqual(['kubectl-client-side-apply']);
+
+    const again = await configureCluster(input(dexRequest(), [ARN_A, ARN_B], [ARN_A, ARN_B, ARN_STALE]), deps(kube, { secrets: new FakeSecrets() }));
+    expect(again.actions.map((a) => a.action)).toEqual(['none', 'none', 'none', 'none']);
+  });
+
+  it('maps an unreachable cluster and RBAC refusals through', async () => {
+    const down = kubeflowCluster();
+    down.unreachable = true;
+    await expect(configureCluster(input(cognitoRequest()), deps(down))).rejects.toThrow(ClusterUnreachableError);
+
+    const rbac = kubeflowCluster();
+    rbac.forbid('patch', 'Ingress');
+    await expect(configureCluster(input(cognitoRequest()), deps(rbac))).rejects.toThrow(AccessDeniedError);
+  });
+});
+
+describe('getLoadBalancerAddress', () => {
+  const request = cognitoRequest({ deadlines: { loadBalancerSeconds: 600 } });
+  const ingress = { namespace: 'istio-system', name: 'istio-ingress-api' };
+  const configuredAt = NOW.toISOString();
+
+  async function configured(): Promise<FakeKube> {
+    const kube = kubeflowCluster();
+    await configureCluster(input(request), deps(kube));
+    return kube;
+  }
+
+  it('waits with a growing interval until the controller publishes the hostname', async () => {
+    const kube = await configured();
+    expect(await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(0) })).toEqual({ ready: false, waitSeconds: 5, elapsedSeconds: 0 });
+    expect(await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(200) })).toEqual({ ready: false, waitSeconds: 50, elapsedSeconds: 200 });
+    kube.setStatus(ingressRefFor(request), { loadBalancer: { ingress: [{ hostname: 'k8s-istiosys-istioing-abc-1.us-west-2.elb.amazonaws.com' }] } });
+    expect(await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(260) })).toEqual({
+      ready: true,
+      hostname: 'k8s-istiosys-istioing-abc-1.us-west-2.elb.amazonaws.com',
+      waitSeconds: 0,
+      elapsedSeconds: 260,
+    });
+  });
+
+  it('never waits past the deadline, then fails with LoadBalancerTimeout', async () => {
+    const kube = await configured();
+    const near = await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(590) });
+    expect(near.ready).toBe(false);
+    expect(590 + near.waitSeconds).toBeLessThanOrEqual(601);
+    await expect(getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(601) })).rejects.toThrow(LoadBalancerTimeoutError);
+  });
+
+  it('fails at once when the Ingress is gone', async () => {
+    const kube = kubeflowCluster();
+    await expect(getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(10) })).rejects.toThrow(/not found/);
+  });
+});
