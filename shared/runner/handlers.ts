@@ -20,13 +20,13 @@ export const TASK_MODULES: Readonly<Record<string, () => Promise<{ handler: Step
 
 /** Every Task handler, called in-process with a fake Lambda context. */
 export async function localTaskHandlers(): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
-  const entries = await Promise.all(
-    Object.entries(TASK_MODULES).map(async ([state, load]) => {
-      const { handler } = await load();
-      let invocation = 0;
-      const run = (input: unknown) => handler(input, { awsRequestId: `local-${state}-${++invocation}`, functionName: state });
-      return [state, run] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  // One at a time: concurrent first imports of modules that share dependencies
+  // race in some ESM loaders (jest's among them).
+  for (const [state, load] of Object.entries(TASK_MODULES)) {
+    const { handler } = await load();
+    let invocation = 0;
+    handlers[state] = (input: unknown) => handler(input, { awsRequestId: `local-${state}-${++invocation}`, functionName: state });
+  }
+  return handlers;
 }

@@ -1,0 +1,283 @@
+#!/usr/bin/env node
+/**
+ * Checks what `osls package` produced (scripts/package.sh runs it) and prints a
+ * summary. Exit code 0 = the template and the bundles are what we deploy:
+ *
+ * - the state machine, its definition calling exactly the functions of the ASL's Tasks;
+ * - one AWS::Lambda::Function per ASL Task, each on nodejs22.x / arm64, with the
+ *   handler `functions/<kebab>/handler.handler` and its own IAM role;
+ * - no role shared, no wildcard action, `Resource: "*"` only where AWS offers nothing narrower;
+ * - the SNS topic, the failed-executions alarm on it, the `kserve-edge` EventBridge rule;
+ * - every zip holds its handler bundle, and that bundle loads in a bare Node 22
+ *   outside the repository (so nothing resolves from node_modules by accident).
+ *
+ * Usage: node scripts/check-template.mjs [.serverless] [--elapsed-ms N]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+
+const args = process.argv.slice(2);
+const elapsedIndex = args.indexOf('--elapsed-ms');
+const elapsedMs = elapsedIndex >= 0 ? Number(args[elapsedIndex + 1]) : undefined;
+const dir = resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--elapsed-ms') ?? '.serverless');
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+
+const problems = [];
+const check = (ok, message) => {
+  if (!ok) problems.push(message);
+  return ok;
+};
+
+// ------------------------------------------------------------------ inputs
+
+const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+const resources = template.Resources ?? {};
+const asl = JSON.parse(readFileSync(join(root, 'statemachine/provision.asl.json'), 'utf8'));
+
+/** state name → function key, from `{"Fn::GetAtt": ["<key>", "Arn"]}` */
+const taskKeys = Object.fromEntries(
+  Object.entries(asl.States)
+    .filter(([, s]) => s.Type === 'Task')
+    .map(([name, s]) => [name, s.Resource?.['Fn::GetAtt']?.[0]]),
+);
+const pascal = (key) => key.charAt(0).toUpperCase() + key.slice(1);
+const kebab = (name) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+const byType = (type) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const refersTo = (value, logicalId) => JSON.stringify(value ?? null).includes(`"${logicalId}"`);
+
+// ------------------------------------------------------------------ state machine
+
+const machines = byType('AWS::StepFunctions::StateMachine');
+check(machines.length === 1, `expected 1 AWS::StepFunctions::StateMachine, found ${machines.length}`);
+const [machineId, machine] = machines[0] ?? [];
+if (machine) {
+  const def = machine.Properties.DefinitionString;
+  check(Array.isArray(def?.['Fn::Sub']), 'state machine DefinitionString is not a Fn::Sub with Lambda ARN parameters');
+  const [body, params] = def?.['Fn::Sub'] ?? ['{}', {}];
+  const parsed = JSON.parse(body.replace(/\$\{[^}]+\}/g, 'arn:placeholder'));
+  const deployedTasks = Object.entries(parsed.States ?? {})
+    .filter(([, s]) => s.Type === 'Task')
+    .map(([n]) => n);
+  check(
+    JSON.stringify([...deployedTasks].sort()) === JSON.stringify(Object.keys(taskKeys).sort()),
+    `deployed Tasks ${deployedTasks.join(',')} differ from the ASL's ${Object.keys(taskKeys).join(',')}`,
+  );
+  for (const [state, key] of Object.entries(taskKeys)) {
+    const placeholder = /\$\{([^}]+)\}/.exec(JSON.stringify(JSON.parse(body).States?.[state]?.Resource ?? ''))?.[1];
+    const target = placeholder ? params[placeholder] : undefined;
+    check(
+      refersTo(target, `${pascal(key)}LambdaFunction`),
+      `Task ${state} does not call ${pascal(key)}LambdaFunction (got ${JSON.stringify(target)})`,
+    );
+  }
+  check(machine.Properties.StateMachineType === 'STANDARD', 'state machine is not STANDARD');
+  check(!/QueryLanguage"\s*:\s*"JSONata/.test(body), 'the deployed definition uses JSONata, which the local runner ignores');
+}
+
+// ------------------------------------------------------------------ functions and roles
+
+const functions = byType('AWS::Lambda::Function');
+check(
+  functions.length === Object.keys(taskKeys).length,
+  `expected ${Object.keys(taskKeys).length} Lambda functions (one per ASL Task), found ${functions.length}`,
+);
+const rolesSeen = new Map();
+for (const [state, key] of Object.entries(taskKeys)) {
+  const id = `${pascal(key)}LambdaFunction`;
+  const fn = resources[id];
+  if (!check(fn?.Type === 'AWS::Lambda::Function', `no AWS::Lambda::Function ${id} for Task ${state}`)) continue;
+  const p = fn.Properties;
+  check(p.Runtime === 'nodejs22.x', `${id}: Runtime ${p.Runtime}, expected nodejs22.x`);
+  check(JSON.stringify(p.Architectures) === '["arm64"]', `${id}: Architectures ${JSON.stringify(p.Architectures)}, expected arm64`);
+  check(
+    p.Handler === `functions/${kebab(state)}/handler.handler`,
+    `${id}: Handler ${p.Handler}, expected functions/${kebab(state)}/handler.handler`,
+  );
+  const roleId = p.Role?.['Fn::GetAtt']?.[0];
+  check(roleId === `${state}Role`, `${id}: role ${roleId}, expected its own ${state}Role`);
+  if (roleId) {
+    check(!rolesSeen.has(roleId), `${id} shares role ${roleId} with ${rolesSeen.get(roleId)}`);
+    rolesSeen.set(roleId, id);
+    const role = resources[roleId];
+    check(role?.Type === 'AWS::IAM::Role', `${roleId} is not an AWS::IAM::Role in the template`);
+    check(refersTo(role?.Properties?.Policies, `${pascal(key)}LogGroup`), `${roleId} does not scope logs to ${pascal(key)}LogGroup`);
+  }
+  check(resources[`${pascal(key)}LogGroup`]?.Properties?.RetentionInDays === 30, `${pascal(key)}LogGroup: retention is not 30 days`);
+}
+check(!resources.IamRoleLambdaExecution, 'the shared default role IamRoleLambdaExecution exists; every function must have its own');
+const notify = resources.NotifyFailureLambdaFunction?.Properties?.Environment?.Variables?.KSERVE_EDGE_SNS_TOPIC_ARN;
+check(
+  JSON.stringify(notify) === '{"Ref":"KserveEdgeAlerts"}',
+  `NotifyFailure's KSERVE_EDGE_SNS_TOPIC_ARN is ${JSON.stringify(notify)}, expected Ref KserveEdgeAlerts`,
+);
+
+// IAM: no wildcard actions; Resource "*" only for calls that have no resource-level permissions.
+const STAR_ALLOWED = new Set([
+  'acm:ListCertificates',
+  'route53:ListHostedZonesByName',
+  // Step Functions' log delivery (added by serverless-step-functions for loggingConfig).
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+for (const [roleId, role] of byType('AWS::IAM::Role')) {
+  for (const policy of role.Properties.Policies ?? []) {
+    for (const st of [policy.PolicyDocument.Statement].flat()) {
+      const actions = [st.Action].flat();
+      for (const a of actions) check(!/(^|:)\*$/.test(a), `${roleId}: wildcard action ${a}`);
+      const star = [st.Resource].flat().includes('*');
+      if (star) {
+        for (const a of actions) check(STAR_ALLOWED.has(a), `${roleId}: ${a} on Resource "*"`);
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------ alerts and trigger
+
+check(resources.KserveEdgeAlerts?.Type === 'AWS::SNS::Topic', 'no SNS topic KserveEdgeAlerts');
+const alarms = byType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+const failedAlarm = alarms.find((a) => a.MetricName === 'ExecutionsFailed' && a.Namespace === 'AWS/States');
+if (check(failedAlarm, 'no CloudWatch alarm on AWS/States ExecutionsFailed')) {
+  check(refersTo(failedAlarm.AlarmActions, 'KserveEdgeAlerts'), 'the ExecutionsFailed alarm does not notify KserveEdgeAlerts');
+  check(machineId && refersTo(failedAlarm.Dimensions, machineId), 'the ExecutionsFailed alarm does not watch the state machine');
+}
+const rules = byType('AWS::Events::Rule').filter(([, r]) => [r.Properties.EventPattern?.source].flat().includes('kserve-edge'));
+if (check(rules.length === 1, `expected 1 EventBridge rule with source kserve-edge, found ${rules.length}`)) {
+  const rule = rules[0][1].Properties;
+  check(
+    JSON.stringify(rule.EventPattern['detail-type']) === '["ProvisionRequest"]',
+    'the kserve-edge rule does not match detail-type ProvisionRequest',
+  );
+  const target = rule.Targets?.[0] ?? {};
+  check(machineId && refersTo(target.Arn, machineId), 'the kserve-edge rule does not target the state machine');
+  check(target.InputPath === '$.detail', `the kserve-edge rule passes ${target.InputPath ?? 'the whole event'}, expected $.detail`);
+}
+
+const text = JSON.stringify(template);
+for (const v of ['${aws:', '${ssm:', '${cf:', '${s3:', '${param:', '${self:', '${opt:', '${env:']) {
+  check(!text.includes(v), `unresolved serverless variable ${v}… left in the template`);
+}
+
+// ------------------------------------------------------------------ bundles
+
+/** Entries of a zip file, read from its central directory; `data()` inflates one. */
+function readZip(file) {
+  const buf = readFileSync(file);
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd -= 1;
+  if (eocd < 0) throw new Error(`${file}: not a zip file`);
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  const entries = [];
+  for (let i = 0; i < count; i += 1) {
+    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`${file}: bad central directory`);
+    const method = buf.readUInt16LE(p + 10);
+    const compressed = buf.readUInt32LE(p + 20);
+    const size = buf.readUInt32LE(p + 24);
+    const nameLength = buf.readUInt16LE(p + 28);
+    const extraLength = buf.readUInt16LE(p + 30);
+    const commentLength = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + nameLength);
+    entries.push({
+      name,
+      size,
+      data() {
+        const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+        const raw = buf.subarray(start, start + compressed);
+        return method === 0 ? raw : inflateRawSync(raw);
+      },
+    });
+    p += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+const sandbox = mkdtempSync(join(tmpdir(), 'kserve-edge-bundles-'));
+const bundles = [];
+try {
+  for (const [state, key] of Object.entries(taskKeys)) {
+    const zipFile = join(dir, `${key}.zip`);
+    let zipSize;
+    try {
+      zipSize = statSync(zipFile).size;
+    } catch {
+      check(false, `no bundle ${zipFile}`);
+      continue;
+    }
+    const entries = readZip(zipFile);
+    const handlerPath = `functions/${kebab(state)}/handler.mjs`;
+    const handlerEntry = entries.find((e) => e.name === handlerPath);
+    check(handlerEntry, `${key}.zip has no ${handlerPath} (has ${entries.map((e) => e.name).join(', ')})`);
+    check(zipSize < 50 * 1024 * 1024, `${key}.zip is over Lambda's 50 MB zipped limit`);
+    const unzipped = entries.reduce((n, e) => n + e.size, 0);
+    check(unzipped < 250 * 1024 * 1024, `${key}.zip unzips over Lambda's 250 MB limit`);
+    let loads = false;
+    if (handlerEntry) {
+      // Unpack the zip as Lambda would, outside the repository, and import it with no AWS environment.
+      const target = join(sandbox, key);
+      for (const e of entries) {
+        if (e.name.endsWith('/')) continue;
+        const out = join(target, e.name);
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(out, e.data());
+      }
+      const probe = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const m = await import(process.argv[1]); if (typeof m.handler !== 'function') { console.error('handler is ' + typeof m.handler); process.exit(3); }",
+          join(target, handlerPath),
+        ],
+        {
+          cwd: target,
+          env: { PATH: process.env.PATH ?? '', HOME: target, AWS_EC2_METADATA_DISABLED: 'true' },
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      loads = check(
+        probe.status === 0,
+        `${key}: the bundle does not load in Node ${process.version}: ${(probe.stderr || probe.stdout || '').trim().split('\n').slice(0, 6).join(' | ')}`,
+      );
+    }
+    bundles.push({ key, zipSize, unzipped, loads });
+  }
+} finally {
+  rmSync(sandbox, { recursive: true, force: true });
+}
+const extra = readdirSync(dir).filter((f) => f.endsWith('.zip') && !Object.values(taskKeys).includes(f.slice(0, -4)));
+check(extra.length === 0, `zips for functions the ASL does not use: ${extra.join(', ')}`);
+
+// ------------------------------------------------------------------ summary
+
+const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
+const width = Math.max(...bundles.map((b) => b.key.length), 8);
+console.log('');
+console.log(`template   ${Object.keys(resources).length} resources, ${functions.length} functions, state machine ${machineId ?? '(none)'}`);
+if (elapsedMs !== undefined && Number.isFinite(elapsedMs)) console.log(`packaged   in ${(elapsedMs / 1000).toFixed(1)} s`);
+console.log('');
+console.log(`${'function'.padEnd(width)}  ${'zip'.padStart(9)}  ${'unzipped'.padStart(9)}  loads`);
+for (const b of bundles) {
+  console.log(`${b.key.padEnd(width)}  ${kib(b.zipSize).padStart(9)}  ${kib(b.unzipped).padStart(9)}  ${b.loads ? 'yes' : 'NO'}`);
+}
+const total = bundles.reduce((n, b) => n + b.zipSize, 0);
+console.log(`${'total'.padEnd(width)}  ${kib(total).padStart(9)}`);
+console.log('');
+
+if (problems.length > 0) {
+  console.error(`✖ ${problems.length} problem(s) in ${dir}:`);
+  for (const p of problems) console.error(`  - ${p}`);
+  process.exit(1);
+}
+console.log('✔ template and bundles check out');

@@ -1,0 +1,127 @@
+/**
+ * Helpers for the end-to-end tests: run the real state machine with the real
+ * handlers in-process against a started testbed, and look at the results the
+ * way a user would (AWS APIs, the Kubernetes API, an HTTPS request).
+ */
+import https from 'node:https';
+import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
+import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { resetClients } from '../../shared/aws/clients';
+import { localTaskHandlers } from '../../shared/runner/handlers';
+import { loadDefinition, runStateMachine, type RunResult } from '../../shared/runner/stateMachine';
+
+/** Runs provision.asl.json with the testbed's environment; restores process.env afterwards. */
+export async function provisionWith(env: Record<string, string>, input: unknown, name: string): Promise<RunResult> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env, { LOG_LEVEL: process.env.KSERVE_EDGE_TEST_LOG_LEVEL ?? 'silent' });
+  resetClients();
+  try {
+    return await runStateMachine({
+      definition: loadDefinition(),
+      handlers: await localTaskHandlers(),
+      input,
+      executionName: name,
+      // The real schedule, ten times faster: the testbed issues certificates in seconds.
+      waitSeconds: 0.1,
+      retryIntervalMs: 500,
+    });
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+    resetClients();
+  }
+}
+
+export function awsFor(motoUrl: string, region: string) {
+  const cfg = { endpoint: motoUrl, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  return { acm: new ACMClient(cfg), route53: new Route53Client({ ...cfg, region: 'us-east-1' }) };
+}
+
+export interface CertView {
+  arn: string;
+  domainName: string;
+  names: string[];
+  status: string;
+  tags: Record<string, string>;
+}
+
+export async function listCertificates(acm: ACMClient): Promise<CertView[]> {
+  const list = await acm.send(new ListCertificatesCommand({}));
+  const out: CertView[] = [];
+  for (const s of list.CertificateSummaryList ?? []) {
+    const arn = s.CertificateArn ?? '';
+    const d = (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate;
+    const t = await acm.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
+    out.push({
+      arn,
+      domainName: d?.DomainName ?? '',
+      names: d?.SubjectAlternativeNames ?? [],
+      status: d?.Status ?? '',
+      tags: Object.fromEntries((t.Tags ?? []).map((x) => [x.Key ?? '', x.Value ?? ''])),
+    });
+  }
+  return out;
+}
+
+export interface RecordView {
+  name: string;
+  type: string;
+  values: string[];
+  alias?: string;
+}
+
+export async function listRecords(route53: Route53Client, zoneId: string): Promise<RecordView[]> {
+  const out = await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
+  return (out.ResourceRecordSets ?? []).map((r) => ({
+    name: (r.Name ?? '').replace(/\\052/g, '*').replace(/\.$/, ''),
+    type: r.Type ?? '',
+    values: (r.ResourceRecords ?? []).map((v) => v.Value ?? ''),
+    ...(r.AliasTarget?.DNSName ? { alias: r.AliasTarget.DNSName } : {}),
+  }));
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * One HTTPS request to `host` through the testbed ALB at 127.0.0.1:port. The
+ * certificate is verified against `ca` for `host` (SNI), as a client would.
+ */
+export function httpsTo(opts: {
+  port: number;
+  host: string;
+  path: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  ca: string;
+}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port: opts.port,
+        servername: opts.host,
+        path: opts.path,
+        method: opts.method ?? 'GET',
+        headers: { host: opts.host, ...(opts.body ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        ca: opts.ca,
+        agent: false,
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (opts.body) req.write(opts.body);
+    req.end();
+  });
+}

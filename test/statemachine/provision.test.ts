@@ -1,0 +1,489 @@
+/**
+ * One test per path of statemachine/provision.asl.json, run with
+ * aws-local-stepfunctions and mocked Task handlers (style anchor §14).
+ *
+ * Handlers are plain functions: they return JSON, or throw the project's own
+ * error classes (whose `name` is what Retry/Catch match). Waits and retry
+ * intervals are zeroed so the whole suite runs in a few seconds.
+ */
+import { jest } from '@jest/globals';
+import {
+  AccessDeniedError,
+  AwsUnavailableError,
+  CanaryFailedError,
+  CertificateTimeoutError,
+  CertificateValidationFailedError,
+  ClusterNotFoundError,
+  DnsChangeTimeoutError,
+  ERROR_CLASSES,
+  HostedZoneNotFoundError,
+  InvalidRequestError,
+  InvalidSecretError,
+  LoadBalancerTimeoutError,
+  ObjectOwnedByAnotherError,
+  RecordOwnedByAnotherError,
+  TERMINAL_ERROR_NAMES,
+  ThrottledError,
+  type AutomationError,
+  type ErrorName,
+} from '../../shared/errors';
+import {
+  formatDuration,
+  formatStateEvent,
+  loadDefinition,
+  parseErrorCause,
+  runStateMachine,
+  type RunResult,
+  type TaskHandler,
+} from '../../shared/runner/stateMachine';
+
+const definition = loadDefinition();
+const TASKS = Object.entries(definition.States)
+  .filter(([, s]) => s.Type === 'Task')
+  .map(([name]) => name);
+const FORWARD_TASKS = TASKS.filter((t) => t !== 'NotifyFailure');
+
+// ------------------------------------------------------------------ fixtures
+
+const REQUEST = {
+  domain: 'platform.example.com',
+  cluster: { name: 'kubeflow', region: 'us-west-2' },
+  namespaces: ['kubeflow-user-example-com'],
+  auth: { provider: 'cognito', headerValuesSecretId: 'kserve-edge/api-keys' },
+};
+const CERTIFICATES = {
+  certificates: [
+    { arn: 'arn:aws:acm:us-west-2:123456789012:certificate/abc', names: ['*.kubeflow-user-example-com.platform.example.com'] },
+  ],
+};
+const CLUSTER = { ingress: { namespace: 'istio-system', name: 'istio-ingress-api' }, applied: 4 };
+const LOAD_BALANCER_ADDRESS = 'k8s-istiosys-istioing-0123456789-1234567890.us-west-2.elb.amazonaws.com';
+const DNS = { changeId: '/change/C2682N5HXP0BZ4', records: ['*.kubeflow-user-example-com.platform.example.com'] };
+const CANARY = { results: [{ namespace: 'kubeflow-user-example-com', ok: true, latencyMs: 42 }] };
+
+type Mock = jest.Mock<(input: unknown) => Promise<unknown>>;
+
+/** A wait-loop check: not ready `pending` times, then ready. */
+function poll(pending: number, ready: Record<string, unknown> = {}): Mock {
+  let calls = 0;
+  return jest.fn(async () => {
+    calls += 1;
+    return calls <= pending
+      ? { ready: false, waitSeconds: 5 * calls, elapsedSeconds: 5 * (calls - 1) }
+      : { ready: true, waitSeconds: 0, elapsedSeconds: 5 * (calls - 1), ...ready };
+  });
+}
+
+/** A wait-loop check that stays pending `pending` times and then hits its deadline. */
+function pollUntilDeadline(pending: number, deadline: () => Error): Mock {
+  let calls = 0;
+  return jest.fn(async () => {
+    calls += 1;
+    if (calls > pending) throw deadline();
+    return { ready: false, waitSeconds: 60, elapsedSeconds: 60 * (calls - 1) };
+  });
+}
+
+/** Throws `error()` the first `times` calls, then returns `value`. */
+function failThenSucceed(times: number, error: () => unknown, value: unknown): Mock {
+  let calls = 0;
+  return jest.fn(async () => {
+    calls += 1;
+    if (calls <= times) throw error();
+    return value;
+  });
+}
+
+function always(error: () => unknown): Mock {
+  return jest.fn(async () => {
+    throw error();
+  });
+}
+
+/** Handlers for the happy path: every wait loop goes round once. */
+function happyHandlers(): Record<string, Mock> {
+  return {
+    ValidateRequest: jest.fn(async (input: unknown) => {
+      const { request, runId } = input as { request: Record<string, unknown>; runId: string };
+      return { request: { ...request, certificateMode: 'per-namespace' }, runId };
+    }),
+    EnsureCertificates: jest.fn(async () => CERTIFICATES),
+    PublishValidationRecords: jest.fn(async () => ({ changeId: '/change/VALIDATION', upserted: 1 })),
+    CheckCertificates: poll(1),
+    ConfigureCluster: jest.fn(async () => CLUSTER),
+    GetLoadBalancerAddress: poll(1, { hostname: LOAD_BALANCER_ADDRESS }),
+    UpsertDnsRecords: jest.fn(async () => DNS),
+    CheckDnsChange: poll(1, { status: 'INSYNC' }),
+    RunCanary: jest.fn(async () => CANARY),
+    NotifyFailure: jest.fn(async () => ({ messageId: 'm-1' })),
+  };
+}
+
+async function run(
+  overrides: Partial<Record<string, Mock>> = {},
+  executionName = 'test-run',
+): Promise<{ result: RunResult; handlers: Record<string, Mock> }> {
+  const handlers = { ...happyHandlers(), ...overrides } as Record<string, Mock>;
+  const result = await runStateMachine({
+    definition,
+    handlers: handlers as Record<string, TaskHandler>,
+    input: REQUEST,
+    executionName,
+    waitSeconds: 0,
+    retryIntervalMs: 0,
+  });
+  return { result, handlers };
+}
+
+const visited = (result: RunResult): string[] => result.states.map((s) => s.name);
+
+function notifyInput(handlers: Record<string, Mock>): {
+  error: { Error: string; Cause: string };
+  executionId: string;
+  state: Record<string, unknown>;
+} {
+  expect(handlers.NotifyFailure).toHaveBeenCalled();
+  return handlers.NotifyFailure!.mock.calls[0]![0] as never;
+}
+
+function expectEndedIn(result: RunResult, failState: string): void {
+  expect(result.status).toBe('FAILED');
+  expect(result.failState).toBe(failState);
+  expect(result.error?.name).toBe(failState);
+}
+
+const HAPPY_PATH = [
+  'ValidateRequest',
+  'EnsureCertificates',
+  'PublishValidationRecords',
+  'CheckCertificates',
+  'CertificatesIssued',
+  'WaitForCertificates',
+  'CheckCertificates',
+  'CertificatesIssued',
+  'ConfigureCluster',
+  'GetLoadBalancerAddress',
+  'LoadBalancerReady',
+  'WaitForLoadBalancer',
+  'GetLoadBalancerAddress',
+  'LoadBalancerReady',
+  'UpsertDnsRecords',
+  'CheckDnsChange',
+  'DnsInSync',
+  'WaitForDnsChange',
+  'CheckDnsChange',
+  'DnsInSync',
+  'RunCanary',
+  'Provisioned',
+];
+
+// ------------------------------------------------------------------ tests
+
+describe('provision.asl.json', () => {
+  describe('happy path', () => {
+    it('visits every step, goes round each wait loop once, and outputs what each step produced', async () => {
+      // Act
+      const { result, handlers } = await run({}, 'happy-1');
+
+      // Assess
+      expect(result.status).toBe('SUCCEEDED');
+      expect(visited(result)).toEqual(HAPPY_PATH);
+      expect(result.states.every((s) => s.status === 'SUCCEEDED' && s.retries === 0)).toBe(true);
+      expect(result.output).toMatchObject({
+        request: { ...REQUEST, certificateMode: 'per-namespace' },
+        runId: 'happy-1',
+        certificates: CERTIFICATES,
+        validation: { upserted: 1 },
+        certificatePoll: { ready: true },
+        cluster: CLUSTER,
+        loadBalancer: { ready: true, hostname: LOAD_BALANCER_ADDRESS },
+        dns: DNS,
+        dnsPoll: { ready: true, status: 'INSYNC' },
+        canary: CANARY,
+      });
+      expect(result.output).not.toHaveProperty('error');
+      expect(handlers.NotifyFailure).not.toHaveBeenCalled();
+    });
+
+    it('passes $$.Execution.Name to ValidateRequest as runId and the request untouched', async () => {
+      const { handlers } = await run({}, 'exec-name-42');
+
+      expect(handlers.ValidateRequest).toHaveBeenCalledWith({ request: REQUEST, runId: 'exec-name-42' });
+    });
+
+    it('gives each step only the parts of the state it declares', async () => {
+      const { handlers } = await run();
+
+      const request = { ...REQUEST, certificateMode: 'per-namespace' };
+      expect(handlers.EnsureCertificates).toHaveBeenCalledWith({ request, runId: 'test-run' });
+      expect(handlers.ConfigureCluster).toHaveBeenCalledWith({ request, certificates: CERTIFICATES });
+      expect(handlers.UpsertDnsRecords).toHaveBeenCalledWith({
+        request,
+        loadBalancer: expect.objectContaining({ hostname: LOAD_BALANCER_ADDRESS }),
+      });
+      expect(handlers.RunCanary).toHaveBeenCalledWith({ request });
+    });
+
+    it('emits events the CLI can print', async () => {
+      const lines: string[] = [];
+      await runStateMachine({
+        definition,
+        handlers: happyHandlers() as Record<string, TaskHandler>,
+        input: REQUEST,
+        waitSeconds: 0,
+        onEvent: (e) => {
+          const line = formatStateEvent(e);
+          if (line) lines.push(line);
+        },
+      });
+
+      expect(lines).toContain('▶ CheckCertificates');
+      expect(lines).toContain('⏸ WaitForCertificates 5s');
+      expect(lines.some((l) => /^✔ CheckCertificates \d+ms$/.test(l))).toBe(true);
+      expect(lines.some((l) => l.startsWith('✔ execution succeeded'))).toBe(true);
+      expect(lines.some((l) => l.includes('CertificatesIssued'))).toBe(false);
+    });
+  });
+
+  describe('each Task catches a terminal error into NotifyFailure and the Fail state of that name', () => {
+    const TERMINAL_BY_TASK: Record<string, () => AutomationError> = {
+      ValidateRequest: () => new InvalidRequestError('domain: must be lowercase', { path: 'domain' }),
+      EnsureCertificates: () => new AccessDeniedError('acm:RequestCertificate was denied'),
+      PublishValidationRecords: () => new HostedZoneNotFoundError('no public zone serves platform.example.com'),
+      CheckCertificates: () => new CertificateValidationFailedError('certificate abc is FAILED: CAA_ERROR'),
+      ConfigureCluster: () => new ObjectOwnedByAnotherError('Ingress istio-system/istio-ingress-api is managed by helm'),
+      GetLoadBalancerAddress: () => new ClusterNotFoundError('cluster kubeflow does not exist in us-west-2'),
+      UpsertDnsRecords: () => new RecordOwnedByAnotherError('*.kubeflow-user-example-com.platform.example.com CNAME has no owner record'),
+      CheckDnsChange: () => new AccessDeniedError('route53:GetChange was denied'),
+      RunCanary: () => new InvalidSecretError('kserve-edge/api-keys holds no headerValues'),
+    };
+
+    it('covers every forward Task of the definition', () => {
+      expect(Object.keys(TERMINAL_BY_TASK).sort()).toEqual([...FORWARD_TASKS].sort());
+    });
+
+    it.each(FORWARD_TASKS)('%s', async (task) => {
+      // Prepare
+      const error = TERMINAL_BY_TASK[task]!();
+
+      // Act
+      const { result, handlers } = await run({ [task]: always(() => TERMINAL_BY_TASK[task]!()) });
+
+      // Assess
+      expectEndedIn(result, error.name);
+      const path = visited(result);
+      expect(path.slice(-4)).toEqual([task, 'NotifyFailure', 'RouteFailure', error.name]);
+      expect(path.indexOf(task)).toBe(HAPPY_PATH.indexOf(task)); // nothing ran past the failing step
+      expect(result.states.find((s) => s.name === task)).toMatchObject({ status: 'CAUGHT', retries: 0, error: { name: error.name } });
+      expect(handlers[task]).toHaveBeenCalledTimes(1);
+
+      const notified = notifyInput(handlers);
+      expect(notified.error.Error).toBe(error.name);
+      expect(parseErrorCause(notified.error.Cause)).toEqual({ errorType: error.name, errorMessage: error.message });
+      expect(notified.executionId).toMatch(/:execution:[^:]+:test-run$/);
+      expect(notified.state.error).toEqual(notified.error);
+    });
+  });
+
+  describe('every terminal error name ends in its own Fail state', () => {
+    it.each([...TERMINAL_ERROR_NAMES])('%s', async (name: ErrorName) => {
+      // Thrown from EnsureCertificates; retryable names are retried there first, then caught.
+      const Cls = ERROR_CLASSES[name] as unknown as new (...args: unknown[]) => Error;
+      const make = (): Error => (name === 'CanaryFailed' ? new CanaryFailedError('http', '503') : new Cls(`${name} for the test`));
+
+      const { result, handlers } = await run({ EnsureCertificates: always(make) });
+
+      expectEndedIn(result, name);
+      expect(notifyInput(handlers).error.Error).toBe(name);
+    });
+  });
+
+  describe('retries', () => {
+    it('retries a throttled step with backoff and goes on', async () => {
+      // Prepare
+      const ensure = failThenSucceed(2, () => new ThrottledError('ACM: Rate exceeded'), CERTIFICATES);
+
+      // Act
+      const { result, handlers } = await run({ EnsureCertificates: ensure });
+
+      // Assess
+      expect(result.status).toBe('SUCCEEDED');
+      expect(visited(result)).toEqual(HAPPY_PATH);
+      expect(ensure).toHaveBeenCalledTimes(3);
+      expect(result.states.find((s) => s.name === 'EnsureCertificates')).toMatchObject({ status: 'SUCCEEDED', retries: 2 });
+      const retried = result.events.filter((e) => e.type === 'StateRetrying');
+      expect(retried).toHaveLength(2);
+      expect(retried.map((e) => e.type === 'StateRetrying' && e.error.name)).toEqual(['Throttled', 'Throttled']);
+      expect(formatStateEvent(retried[0]!)).toBe('  ↻ retry EnsureCertificates after Throttled: ACM: Rate exceeded (attempt 1)');
+      expect(handlers.NotifyFailure).not.toHaveBeenCalled();
+    });
+
+    it('gives up on throttling after the retrier’s MaxAttempts and fails as Throttled', async () => {
+      const maxAttempts = definition.States.EnsureCertificates!.Retry!.find((r) => r.ErrorEquals.includes('Throttled'))!.MaxAttempts!;
+      const ensure = always(() => new ThrottledError('ACM: Rate exceeded'));
+
+      const { result } = await run({ EnsureCertificates: ensure });
+
+      expectEndedIn(result, 'Throttled');
+      expect(ensure).toHaveBeenCalledTimes(1 + maxAttempts);
+      expect(result.states.find((s) => s.name === 'EnsureCertificates')).toMatchObject({ status: 'CAUGHT', retries: maxAttempts });
+    });
+
+    it.each(FORWARD_TASKS)('%s retries a transient Lambda service error', async (task) => {
+      const happy = happyHandlers()[task]!;
+      let calls = 0;
+      const flaky = jest.fn(async (input: unknown) => {
+        calls += 1;
+        if (calls === 1) throw Object.assign(new Error('Lambda is unavailable'), { name: 'Lambda.ServiceException' });
+        return happy(input);
+      });
+
+      const { result } = await run({ [task]: flaky });
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.states.find((s) => s.name === task)).toMatchObject({ status: 'SUCCEEDED', retries: 1 });
+    });
+
+    it('retries a CanaryFailed while DNS and the ALB settle, then succeeds', async () => {
+      const canary = failThenSucceed(2, () => new CanaryFailedError('dns', 'NXDOMAIN'), CANARY);
+
+      const { result } = await run({ RunCanary: canary });
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(canary).toHaveBeenCalledTimes(3);
+      expect(result.states.find((s) => s.name === 'RunCanary')).toMatchObject({ retries: 2 });
+    });
+
+    it('retries CanaryFailed up to MaxAttempts, then ends in CanaryFailed', async () => {
+      const maxAttempts = definition.States.RunCanary!.Retry!.find((r) => r.ErrorEquals.includes('CanaryFailed'))!.MaxAttempts!;
+      const canary = always(() => new CanaryFailedError('prediction', 'expected [1,1], got [0,2]'));
+
+      const { result, handlers } = await run({ RunCanary: canary });
+
+      expectEndedIn(result, 'CanaryFailed');
+      expect(canary).toHaveBeenCalledTimes(1 + maxAttempts);
+      expect(visited(result).slice(-4)).toEqual(['RunCanary', 'NotifyFailure', 'RouteFailure', 'CanaryFailed']);
+      expect(parseErrorCause(notifyInput(handlers).error.Cause).errorMessage).toBe('prediction: expected [1,1], got [0,2]');
+    });
+  });
+
+  describe('wait loops reaching their deadline', () => {
+    it.each([
+      ['CheckCertificates', 'WaitForCertificates', () => new CertificateTimeoutError('still PENDING_VALIDATION after 72h')],
+      ['GetLoadBalancerAddress', 'WaitForLoadBalancer', () => new LoadBalancerTimeoutError('no address after 20m')],
+      ['CheckDnsChange', 'WaitForDnsChange', () => new DnsChangeTimeoutError('change still PENDING after 30m')],
+    ] as const)('%s → %s loop ends in the timeout error', async (check, wait, deadline) => {
+      // Prepare
+      const polls = 3;
+      const checkHandler = pollUntilDeadline(polls, deadline);
+      const name = deadline().name;
+
+      // Act
+      const { result, handlers } = await run({ [check]: checkHandler });
+
+      // Assess
+      expectEndedIn(result, name);
+      expect(checkHandler).toHaveBeenCalledTimes(polls + 1);
+      expect(visited(result).filter((s) => s === wait)).toHaveLength(polls);
+      expect(visited(result).slice(-4)).toEqual([check, 'NotifyFailure', 'RouteFailure', name]);
+      expect(notifyInput(handlers).error.Error).toBe(name);
+    });
+
+    it('rejects a waitSeconds that Step Functions would reject, even with waits skipped', async () => {
+      const { result, handlers } = await run({ CheckCertificates: jest.fn(async () => ({ ready: false, waitSeconds: 2.5 })) });
+
+      expect(result.status).toBe('FAILED');
+      expect(result.error?.name).toBe('States.Runtime');
+      expect(visited(result).slice(-1)).toEqual(['WaitForCertificates']);
+      expect(handlers.NotifyFailure).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('failure handling', () => {
+    it('still ends in the named Fail state when NotifyFailure itself fails', async () => {
+      // Prepare
+      const notifyRetries = definition.States.NotifyFailure!.Retry![0]!.MaxAttempts!;
+      const notify = always(() => new AwsUnavailableError('SNS: 503'));
+
+      // Act
+      const { result } = await run({
+        CheckCertificates: always(() => new CertificateValidationFailedError('VALIDATION_TIMED_OUT')),
+        NotifyFailure: notify,
+      });
+
+      // Assess
+      expectEndedIn(result, 'CertificateValidationFailed');
+      expect(notify).toHaveBeenCalledTimes(1 + notifyRetries);
+      expect(result.states.find((s) => s.name === 'NotifyFailure')).toMatchObject({ status: 'CAUGHT', retries: notifyRetries });
+      const route = result.events.find((e) => e.type === 'StateEntered' && e.state === 'RouteFailure');
+      expect(route?.type === 'StateEntered' && route.input).toMatchObject({
+        error: { Error: 'CertificateValidationFailed' },
+        notifyError: { Error: 'AwsUnavailable' },
+      });
+    });
+
+    it('ends an unknown error in ProvisioningFailed', async () => {
+      const { result, handlers } = await run({
+        ConfigureCluster: always(() => new TypeError("Cannot read properties of undefined (reading 'items')")),
+      });
+
+      expectEndedIn(result, 'ProvisioningFailed');
+      expect(notifyInput(handlers).error.Error).toBe('TypeError');
+      expect(visited(result).slice(-3)).toEqual(['NotifyFailure', 'RouteFailure', 'ProvisioningFailed']);
+    });
+
+    it('ends a non-Error throw in ProvisioningFailed, named as Lambda names it', async () => {
+      const { result, handlers } = await run({ UpsertDnsRecords: always(() => 'just a string') });
+
+      expectEndedIn(result, 'ProvisioningFailed');
+      expect(notifyInput(handlers).error).toEqual({
+        Error: 'string',
+        Cause: JSON.stringify({ errorType: 'string', errorMessage: 'just a string', trace: [] }),
+      });
+    });
+
+    it('cannot catch a result over the 256 KiB payload limit (States.DataLimitExceeded)', async () => {
+      const { result, handlers } = await run({ EnsureCertificates: jest.fn(async () => ({ blob: 'x'.repeat(300_000) })) });
+
+      expect(result.status).toBe('FAILED');
+      expect(result.error?.name).toBe('States.DataLimitExceeded');
+      expect(result.failState).toBeUndefined();
+      expect(handlers.NotifyFailure).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('local runner', () => {
+    it('scales waits by waitSeconds (5 s × 0.002 = 10 ms)', async () => {
+      const result = await runStateMachine({
+        definition,
+        handlers: happyHandlers() as Record<string, TaskHandler>,
+        input: REQUEST,
+        waitSeconds: 0.002,
+        retryIntervalMs: 0,
+      });
+
+      expect(result.status).toBe('SUCCEEDED');
+      const waits = result.states.filter((s) => s.type === 'Wait');
+      expect(waits).toHaveLength(3);
+      for (const w of waits) expect(w.durationMs).toBeGreaterThanOrEqual(8);
+    });
+
+    it('refuses to run a Task without a local handler (it would invoke real Lambda)', async () => {
+      const { RunCanary: _omitted, ...handlers } = happyHandlers();
+
+      await expect(runStateMachine({ definition, handlers: handlers as Record<string, TaskHandler>, input: REQUEST })).rejects.toThrow(
+        'no local handler for Task state(s): RunCanary',
+      );
+    });
+
+    it('refuses an execution name Step Functions would refuse', async () => {
+      await expect(
+        runStateMachine({ definition, handlers: happyHandlers() as Record<string, TaskHandler>, input: REQUEST, executionName: 'a b' }),
+      ).rejects.toThrow('invalid execution name');
+    });
+
+    it('formats durations for the CLI', () => {
+      expect([850, 1200, 125_000, 3_720_000].map(formatDuration)).toEqual(['850ms', '1.2s', '2m05s', '1h02m']);
+    });
+  });
+});
