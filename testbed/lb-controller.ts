@@ -1,0 +1,593 @@
+/**
+ * A stand-in for the AWS Load Balancer Controller (and for the parts of
+ * Knative/KServe/Istio that decide what the ingress gateway routes), running
+ * inside the testbed supervisor.
+ *
+ * Every ~300 ms it reads the cluster (as admin) and:
+ *  - for each Ingress of class `alb`: names an ALB in the real format
+ *    `k8s-<ns≤8>-<name≤8>-<10 hex>-<10 digits>.<region>.elb.amazonaws.com`
+ *    (`internal-` in front for scheme internal), gives each listener a local
+ *    port, turns the annotations and rules into an {@link AlbModel}, and once
+ *    that is deployed and `lbDelayMs` has passed, writes
+ *    `status.loadBalancer.ingress[0].hostname` (status subresource);
+ *  - HTTPS listeners get, per ARN in `alb.ingress.kubernetes.io/certificate-arn`
+ *    (first = default), a leaf certificate from the testbed CA for exactly the
+ *    names ACM has on it, but only while ACM (moto) says ISSUED: like the real
+ *    controller, a reconcile that fails keeps the previous listener config;
+ *  - renders the gateway routes: `<isvc>.<ns>.<domain>` for every
+ *    InferenceService and every domain key of `config-domain`, with the paths
+ *    ALLOW AuthorizationPolicies admit for `component: predictor` workloads;
+ *  - reloads nginx when the rendered config changes, writes the host map
+ *    (ALB host name → `127.0.0.1:<port>`), and keeps InferenceService status
+ *    (`url`, Ready) the way KServe would.
+ */
+import { ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
+import { createHash, randomInt } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeClient, KubeObject } from './lib/kube';
+import { freePort, LOOPBACK } from './lib/net';
+import type { CertFiles, Pki } from './lib/pki';
+import type { AlbAction, AlbCertificate, AlbListener, AlbModel, AlbRule, DexGatewayConfig, GatewayRoute, HeaderCondition, NginxServer } from './nginx';
+
+export const ALB_FINALIZER = 'ingress.k8s.aws/resources';
+export const LBC_FIELD_MANAGER = 'aws-load-balancer-controller';
+const A = 'alb.ingress.kubernetes.io/';
+
+export interface LbControllerOptions {
+  kube: KubeClient;
+  nginx: NginxServer;
+  pki: Pki;
+  ca: CertFiles;
+  /** Where leaf certificates go. */
+  certDir: string;
+  motoUrl: string;
+  region: string;
+  clusterName: string;
+  gatewayPort: number;
+  /** `127.0.0.1:<port>` of the model server. */
+  modelUpstream: string;
+  hostMapFile: string;
+  /** Richer listener map: ALB host → ingress and `{ "<alb port>": "127.0.0.1:<port>" }`. */
+  listenersFile: string;
+  lbDelayMs: number;
+  neverAssignAddress?: boolean;
+  pollMs?: number;
+  dex?: DexGatewayConfig;
+  log: (message: string) => void;
+}
+
+export interface AlbInfo {
+  ingress: string;
+  hostname: string;
+  /** Set once the status carries the address. */
+  addressAssigned: boolean;
+  /** ALB port → `127.0.0.1:<port>`, for the deployed listeners. */
+  listeners: Record<string, string>;
+  /** Last reconcile error, if the latest desired state could not be deployed. */
+  error?: string;
+}
+
+interface AlbState {
+  key: string;
+  namespace: string;
+  name: string;
+  hostname: string;
+  firstSeen: number;
+  localPorts: Map<number, number>;
+  deployed?: AlbModel;
+  addressWritten: boolean;
+  error?: string;
+}
+
+interface IngressObject extends KubeObject {
+  spec?: {
+    ingressClassName?: string;
+    defaultBackend?: IngressBackend;
+    rules?: Array<{ host?: string; http?: { paths?: Array<{ path?: string; pathType?: string; backend?: IngressBackend }> } }>;
+  };
+  status?: { loadBalancer?: { ingress?: Array<{ hostname?: string; ip?: string }> } };
+}
+
+interface IngressBackend {
+  service?: { name?: string; port?: { number?: number; name?: string } };
+}
+
+interface PolicyObject extends KubeObject {
+  spec?: {
+    selector?: { matchLabels?: Record<string, string> };
+    action?: string;
+    rules?: Array<{ from?: unknown; when?: unknown; to?: Array<{ operation?: { paths?: string[]; notPaths?: string[] } }> }>;
+  };
+}
+
+/** Thrown when the Ingress cannot be turned into an ALB right now. */
+class ReconcileError extends Error {}
+
+/** LBC drops everything but letters and digits from the name parts (`istio-system` → `istiosys`). */
+function sanitize(text: string): string {
+  return text.replace(/[^a-zA-Z0-9]/g, '');
+}
+
+/** The ALB name the real controller would give, plus an AWS-style DNS suffix. */
+export function albHostname(clusterName: string, namespace: string, name: string, region: string, internal: boolean): string {
+  const hash = createHash('sha256').update(`${clusterName}/${namespace}/${name}`).digest('hex').slice(0, 10);
+  const lbName = `k8s-${sanitize(namespace).slice(0, 8)}-${sanitize(name).slice(0, 8)}-${hash}`;
+  const digits = `${randomInt(1, 10)}${String(randomInt(0, 1_000_000_000)).padStart(9, '0')}`;
+  return `${internal ? 'internal-' : ''}${lbName}-${digits}.${region}.elb.amazonaws.com`;
+}
+
+export function isAlbIngress(ing: IngressObject): boolean {
+  return ing.metadata.annotations?.['kubernetes.io/ingress.class'] === 'alb' || ing.spec?.ingressClassName === 'alb';
+}
+
+/** `alb.ingress.kubernetes.io/listen-ports`, with the controller's default. */
+export function parseListenPorts(annotations: Record<string, string>): Array<{ protocol: 'HTTP' | 'HTTPS'; port: number }> {
+  const raw = annotations[`${A}listen-ports`];
+  if (raw === undefined || raw.trim() === '') {
+    return annotations[`${A}certificate-arn`] ? [{ protocol: 'HTTPS', port: 443 }] : [{ protocol: 'HTTP', port: 80 }];
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ReconcileError(`failed to parse json annotation ${A}listen-ports: ${raw}`);
+  }
+  if (!Array.isArray(parsed)) throw new ReconcileError(`${A}listen-ports must be a JSON array: ${raw}`);
+  const out: Array<{ protocol: 'HTTP' | 'HTTPS'; port: number }> = [];
+  for (const entry of parsed) {
+    if (typeof entry !== 'object' || entry === null) throw new ReconcileError(`invalid listen port ${JSON.stringify(entry)}`);
+    for (const [proto, port] of Object.entries(entry as Record<string, unknown>)) {
+      if ((proto !== 'HTTP' && proto !== 'HTTPS') || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new ReconcileError(`invalid listen port ${JSON.stringify(entry)}`);
+      }
+      out.push({ protocol: proto, port });
+    }
+  }
+  if (out.length === 0) throw new ReconcileError(`${A}listen-ports is empty`);
+  return out;
+}
+
+/** `conditions.<name>`: only http-header is modelled; other fields are rejected loudly. */
+export function parseConditions(raw: string | undefined, name: string): HeaderCondition[] {
+  if (raw === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ReconcileError(`failed to parse json annotation ${A}conditions.${name}: ${raw}`);
+  }
+  if (!Array.isArray(parsed)) throw new ReconcileError(`${A}conditions.${name} must be a JSON array`);
+  return parsed.map((c: unknown) => {
+    const cond = c as { Field?: string; HttpHeaderConfig?: { HttpHeaderName?: unknown; Values?: unknown } };
+    if (cond.Field !== 'http-header') throw new ReconcileError(`condition field ${String(cond.Field)} is not supported by the testbed controller`);
+    const header = cond.HttpHeaderConfig?.HttpHeaderName;
+    const values = cond.HttpHeaderConfig?.Values;
+    if (typeof header !== 'string' || header === '' || !Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'string')) {
+      throw new ReconcileError(`invalid http-header condition in ${A}conditions.${name}: ${JSON.stringify(c)}`);
+    }
+    if (header.length > 40) throw new ReconcileError(`http-header condition name longer than 40 characters: ${header}`);
+    if (values.length > 3) throw new ReconcileError(`http-header condition has ${values.length} values; an ALB allows 3 match evaluations per condition`);
+    for (const v of values as string[]) if (v.length > 128) throw new ReconcileError('http-header condition value longer than 128 characters');
+    return { header, values: values as string[] };
+  });
+}
+
+function toRulePath(path: string | undefined, pathType: string | undefined): AlbRule['path'] {
+  const p = path === undefined || path === '' ? '/' : path;
+  if (pathType === 'Exact') return { kind: 'exact', value: p };
+  if (pathType === 'Prefix') return { kind: 'prefix', value: p };
+  // ImplementationSpecific: ALB path patterns.
+  if (p.endsWith('*')) return { kind: 'prefix', value: p.slice(0, -1) || '/' };
+  if (p === '/') return { kind: 'prefix', value: '/' };
+  return { kind: 'exact', value: p };
+}
+
+function backendAction(annotations: Record<string, string>, backend: IngressBackend | undefined): { action: AlbAction; conditionsName?: string } {
+  const svc = backend?.service;
+  if (!svc?.name) return { action: { type: 'unavailable' } };
+  if (svc.port?.name === 'use-annotation') {
+    const raw = annotations[`${A}actions.${svc.name}`];
+    if (raw === undefined) throw new ReconcileError(`backend with use-annotation expects annotation ${A}actions.${svc.name}`);
+    let a: {
+      Type?: string;
+      FixedResponseConfig?: { StatusCode?: string; ContentType?: string; MessageBody?: string };
+      ForwardConfig?: { TargetGroups?: Array<{ ServiceName?: string }> };
+      TargetGroupArn?: string;
+    };
+    try {
+      a = JSON.parse(raw) as typeof a;
+    } catch {
+      throw new ReconcileError(`failed to parse json annotation ${A}actions.${svc.name}`);
+    }
+    if (a.Type === 'fixed-response') {
+      const cfg = a.FixedResponseConfig ?? {};
+      return {
+        action: { type: 'fixed-response', status: Number(cfg.StatusCode ?? 503), contentType: cfg.ContentType ?? 'text/plain', body: cfg.MessageBody ?? '' },
+        conditionsName: svc.name,
+      };
+    }
+    if (a.Type === 'forward') {
+      const target = a.ForwardConfig?.TargetGroups?.[0]?.ServiceName;
+      return { action: target === 'istio-ingressgateway' ? { type: 'gateway' } : { type: 'unavailable' }, conditionsName: svc.name };
+    }
+    throw new ReconcileError(`action type ${String(a.Type)} is not supported by the testbed controller`);
+  }
+  return { action: svc.name === 'istio-ingressgateway' ? { type: 'gateway' } : { type: 'unavailable' }, conditionsName: svc.name };
+}
+
+/** Ingress rules → ALB rules (in order), plus the default action. */
+export function buildRules(ing: IngressObject): AlbRule[] {
+  const annotations = ing.metadata.annotations ?? {};
+  const rules: AlbRule[] = [];
+  for (const rule of ing.spec?.rules ?? []) {
+    for (const p of rule.http?.paths ?? []) {
+      const { action, conditionsName } = backendAction(annotations, p.backend);
+      const conditions = conditionsName ? parseConditions(annotations[`${A}conditions.${conditionsName}`], conditionsName) : [];
+      rules.push({ ...(rule.host ? { host: rule.host } : {}), path: toRulePath(p.path, p.pathType), conditions, action });
+    }
+  }
+  if (ing.spec?.defaultBackend) {
+    const { action } = backendAction(annotations, ing.spec.defaultBackend);
+    rules.push({ path: { kind: 'prefix', value: '/' }, conditions: [], action });
+  }
+  return rules;
+}
+
+/** Istio path match (exact, `prefix*`, `*suffix`, `*`). */
+function istioPathMatches(pattern: string, path: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return path.startsWith(pattern.slice(0, -1));
+  if (pattern.startsWith('*')) return path.endsWith(pattern.slice(1));
+  return pattern === path;
+}
+
+/**
+ * Paths an ALLOW policy admits for a predictor pod of `isvc` in `namespace`:
+ * policies in the root namespace `istio-system` apply to every namespace,
+ * others to their own. Rules with `from`/`when` are not met by the activator's
+ * traffic and are skipped, as are DENY/CUSTOM/AUDIT policies.
+ */
+export function allowedPaths(policies: PolicyObject[], namespace: string, isvc: string): string[] {
+  const podLabels: Record<string, string> = {
+    component: 'predictor',
+    'serving.kserve.io/inferenceservice': isvc,
+    'app.kubernetes.io/component': 'predictor',
+  };
+  const out: string[] = [];
+  for (const pol of policies) {
+    const ns = pol.metadata.namespace;
+    if (ns !== 'istio-system' && ns !== namespace) continue;
+    const action = pol.spec?.action ?? 'ALLOW';
+    if (action !== 'ALLOW') continue;
+    const sel = pol.spec?.selector?.matchLabels ?? {};
+    if (!Object.entries(sel).every(([k, v]) => podLabels[k] === v)) continue;
+    for (const rule of pol.spec?.rules ?? []) {
+      if (rule.from !== undefined || rule.when !== undefined) continue;
+      for (const to of rule.to ?? []) {
+        const paths = to.operation?.paths;
+        if (paths === undefined) out.push('*');
+        else out.push(...paths);
+      }
+      if (rule.to === undefined) out.push('*');
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** Domain keys of `config-domain` that apply to every route (no selector). */
+export function defaultDomains(configDomain: KubeObject | undefined): string[] {
+  const data = (configDomain?.data ?? {}) as Record<string, string>;
+  return Object.entries(data)
+    .filter(([k, v]) => k !== '_example' && !/selector\s*:/.test(v ?? ''))
+    .map(([k]) => k);
+}
+
+export class LbController {
+  private readonly state = new Map<string, AlbState>();
+  private readonly certCache = new Map<string, AlbCertificate>();
+  private readonly acm = new Map<string, ACMClient>();
+  private timer: NodeJS.Timeout | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private lastNginxModel = '';
+  private lastHostMap = '';
+  private lastListeners = '';
+  private lastErrors = new Map<string, string>();
+  private lbDelayMs: number;
+  private neverAssignAddress: boolean;
+  private ticks = 0;
+
+  constructor(private readonly o: LbControllerOptions) {
+    this.lbDelayMs = o.lbDelayMs;
+    this.neverAssignAddress = o.neverAssignAddress ?? false;
+    writeFileSync(o.hostMapFile, '{}\n');
+    writeFileSync(o.listenersFile, '{}\n');
+  }
+
+  /** Fault knobs for tests. */
+  setOptions(options: { lbDelayMs?: number; neverAssignAddress?: boolean }): void {
+    if (options.lbDelayMs !== undefined) this.lbDelayMs = options.lbDelayMs;
+    if (options.neverAssignAddress !== undefined) this.neverAssignAddress = options.neverAssignAddress;
+  }
+
+  /** Starts nginx (with the gateway only) and the reconcile loop. */
+  async start(): Promise<void> {
+    await this.o.nginx.start(this.nginxModel());
+    this.lastNginxModel = JSON.stringify(this.nginxModel());
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.queue;
+    for (const c of this.acm.values()) c.destroy();
+  }
+
+  /** Runs a full reconcile pass that starts after this call (and waits for it). */
+  reconcileNow(): Promise<void> {
+    return this.enqueue();
+  }
+
+  /** Number of reconcile passes so far. */
+  get passes(): number {
+    return this.ticks;
+  }
+
+  albs(): AlbInfo[] {
+    return [...this.state.values()].map((s) => ({
+      ingress: s.key,
+      hostname: s.hostname,
+      addressAssigned: s.addressWritten,
+      listeners: Object.fromEntries((s.deployed?.listeners ?? []).map((l) => [String(l.albPort), `${LOOPBACK}:${l.localPort}`])),
+      ...(s.error ? { error: s.error } : {}),
+    }));
+  }
+
+  /** Passes run one at a time, in order: a pass never overlaps another. */
+  private enqueue(): Promise<void> {
+    const next = this.queue.then(() => this.tick());
+    this.queue = next;
+    return next;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.enqueue().finally(() => this.schedule(this.o.pollMs ?? 300));
+    }, ms);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    this.ticks++;
+    try {
+      await this.reconcile();
+    } catch (err) {
+      this.logOnce('loop', `reconcile failed: ${(err as Error).message}`);
+    }
+  }
+
+  private logOnce(key: string, message: string): void {
+    if (this.lastErrors.get(key) === message) return;
+    this.lastErrors.set(key, message);
+    this.o.log(message);
+  }
+
+  private acmFor(region: string): ACMClient {
+    let c = this.acm.get(region);
+    if (!c) {
+      c = new ACMClient({ region, endpoint: this.o.motoUrl, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 2 });
+      this.acm.set(region, c);
+    }
+    return c;
+  }
+
+  /** The leaf certificate standing in for an ISSUED ACM certificate. */
+  private async certificate(arn: string): Promise<AlbCertificate> {
+    const cached = this.certCache.get(arn);
+    if (cached) return cached;
+    const region = arn.split(':')[3] || this.o.region;
+    let detail;
+    try {
+      detail = (await this.acmFor(region).send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate;
+    } catch (err) {
+      throw new ReconcileError(`CertificateNotFound: ${arn}: ${(err as Error).message}`);
+    }
+    if (!detail) throw new ReconcileError(`CertificateNotFound: ${arn}`);
+    if (detail.Status !== 'ISSUED') {
+      throw new ReconcileError(`UnsupportedCertificate: ${arn} is ${String(detail.Status)}; a listener takes only ISSUED certificates`);
+    }
+    const names = [...new Set([detail.DomainName ?? '', ...(detail.SubjectAlternativeNames ?? [])].filter((n) => n !== ''))];
+    if (names.length === 0) throw new ReconcileError(`certificate ${arn} has no names`);
+    const base = `acm-${createHash('sha256').update(arn).digest('hex').slice(0, 16)}`;
+    const leaf = await this.o.pki.issueLeaf(this.o.ca, this.o.certDir, base, { commonName: names[0]!, dnsNames: names, days: 30 });
+    const cert: AlbCertificate = { arn, names, certFile: leaf.certFile, keyFile: leaf.keyFile };
+    this.certCache.set(arn, cert);
+    this.o.log(`certificate ${arn} (${names.join(', ')}) ISSUED: leaf ${leaf.certFile}`);
+    return cert;
+  }
+
+  private async desiredModel(ing: IngressObject, st: AlbState): Promise<AlbModel> {
+    const annotations = ing.metadata.annotations ?? {};
+    const ports = parseListenPorts(annotations);
+    const arns = (annotations[`${A}certificate-arn`] ?? '')
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== '');
+    const rules = buildRules(ing);
+    const listeners: AlbListener[] = [];
+    for (const lp of ports) {
+      let localPort = st.localPorts.get(lp.port);
+      if (localPort === undefined) {
+        localPort = await freePort();
+        st.localPorts.set(lp.port, localPort);
+      }
+      let certificates: AlbCertificate[] = [];
+      if (lp.protocol === 'HTTPS') {
+        if (arns.length === 0) throw new ReconcileError(`no certificate found for HTTPS listener ${lp.port} (set ${A}certificate-arn)`);
+        certificates = [];
+        for (const arn of arns) certificates.push(await this.certificate(arn));
+      }
+      listeners.push({ albPort: lp.port, protocol: lp.protocol, localPort, certificates });
+    }
+    return { key: st.key, hostname: st.hostname, listeners, rules };
+  }
+
+  private nginxModel(routes: GatewayRoute[] = []): Parameters<NginxServer['start']>[0] {
+    const albs = [...this.state.values()].filter((s) => s.deployed).map((s) => s.deployed!);
+    albs.sort((a, b) => a.key.localeCompare(b.key));
+    return { gatewayPort: this.o.gatewayPort, albs, routes, ...(this.o.dex ? { dex: this.o.dex } : {}) };
+  }
+
+  private async reconcile(): Promise<void> {
+    const kube = this.o.kube;
+    const [ingresses, isvcs, policies, configDomain] = await Promise.all([
+      kube.list<IngressObject>('networking.k8s.io/v1', 'Ingress'),
+      kube.list('serving.kserve.io/v1beta1', 'InferenceService'),
+      kube.list<PolicyObject>('security.istio.io/v1beta1', 'AuthorizationPolicy'),
+      kube.get('v1', 'ConfigMap', 'knative-serving', 'config-domain'),
+    ]);
+
+    // ---- ALBs
+    const seen = new Set<string>();
+    for (const ing of ingresses) {
+      if (!isAlbIngress(ing)) continue;
+      const ns = ing.metadata.namespace ?? 'default';
+      const key = `${ns}/${ing.metadata.name}`;
+      seen.add(key);
+      const ref = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: ns, name: ing.metadata.name };
+      let st = this.state.get(key);
+      if (ing.metadata.deletionTimestamp) {
+        if (st) this.o.log(`Ingress ${key} deleted: ALB ${st.hostname} removed`);
+        this.state.delete(key);
+        seen.delete(key);
+        const finalizers = ing.metadata.finalizers ?? [];
+        if (finalizers.includes(ALB_FINALIZER)) {
+          await kube.mergePatch(ref, { metadata: { finalizers: finalizers.filter((f) => f !== ALB_FINALIZER), resourceVersion: ing.metadata.resourceVersion } }, { fieldManager: LBC_FIELD_MANAGER });
+        }
+        continue;
+      }
+      if (!st) {
+        const internal = ing.metadata.annotations?.[`${A}scheme`] === 'internal';
+        st = { key, namespace: ns, name: ing.metadata.name, hostname: albHostname(this.o.clusterName, ns, ing.metadata.name, this.o.region, internal), firstSeen: Date.now(), localPorts: new Map(), addressWritten: false };
+        this.state.set(key, st);
+        this.o.log(`Ingress ${key}: ALB ${st.hostname}`);
+      }
+      if (!(ing.metadata.finalizers ?? []).includes(ALB_FINALIZER)) {
+        await kube.mergePatch(ref, { metadata: { finalizers: [...(ing.metadata.finalizers ?? []), ALB_FINALIZER], resourceVersion: ing.metadata.resourceVersion } }, { fieldManager: LBC_FIELD_MANAGER });
+      }
+      try {
+        const model = await this.desiredModel(ing, st);
+        st.deployed = model;
+        if (st.error) this.o.log(`Ingress ${key}: reconciled`);
+        delete st.error;
+        this.lastErrors.delete(key);
+      } catch (err) {
+        if (!(err instanceof ReconcileError)) throw err;
+        st.error = err.message;
+        this.logOnce(key, `Ingress ${key}: FailedDeployModel: ${err.message}${st.deployed ? ' (keeping the previous listener config)' : ''}`);
+      }
+    }
+    for (const key of [...this.state.keys()]) {
+      if (!seen.has(key)) {
+        this.o.log(`Ingress ${key} gone: ALB removed`);
+        this.state.delete(key);
+      }
+    }
+
+    // ---- gateway routes
+    const domains = defaultDomains(configDomain);
+    const routes: GatewayRoute[] = [];
+    for (const isvc of isvcs) {
+      const ns = isvc.metadata.namespace ?? 'default';
+      for (const domain of domains) {
+        routes.push({ host: `${isvc.metadata.name}.${ns}.${domain}`, allowedPaths: allowedPaths(policies, ns, isvc.metadata.name), upstream: this.o.modelUpstream });
+      }
+    }
+    routes.sort((a, b) => a.host.localeCompare(b.host));
+
+    // ---- nginx
+    const model = this.nginxModel(routes);
+    const text = JSON.stringify(model);
+    if (text !== this.lastNginxModel) {
+      await this.o.nginx.reload(model);
+      this.lastNginxModel = text;
+      this.o.log(`nginx reloaded: ${model.albs.length} ALB(s), ${routes.length} gateway route(s)`);
+    }
+
+    // ---- addresses (only for deployed ALBs, after the delay)
+    const byKey = new Map(ingresses.map((i) => [`${i.metadata.namespace ?? 'default'}/${i.metadata.name}`, i]));
+    for (const st of this.state.values()) {
+      const ing = byKey.get(st.key);
+      if (!ing || !st.deployed) continue;
+      const current = ing.status?.loadBalancer?.ingress?.[0]?.hostname;
+      if (current === st.hostname) {
+        st.addressWritten = true;
+        continue;
+      }
+      if (this.neverAssignAddress || Date.now() - st.firstSeen < this.lbDelayMs) continue;
+      await kube.mergePatch(
+        { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: st.namespace, name: st.name },
+        { status: { loadBalancer: { ingress: [{ hostname: st.hostname }] } } },
+        { subresource: 'status', fieldManager: LBC_FIELD_MANAGER },
+      );
+      st.addressWritten = true;
+      this.o.log(`Ingress ${st.key}: status.loadBalancer.ingress[0].hostname = ${st.hostname}`);
+    }
+
+    // ---- host map (an ALB's name resolves once it has been published)
+    const hostMap: Record<string, string> = {};
+    const listeners: Record<string, { ingress: string; listeners: Record<string, string> }> = {};
+    for (const st of this.state.values()) {
+      if (!st.addressWritten || !st.deployed) continue;
+      const https = st.deployed.listeners.find((l) => l.protocol === 'HTTPS') ?? st.deployed.listeners[0];
+      if (https) hostMap[st.hostname] = `${LOOPBACK}:${https.localPort}`;
+      listeners[st.hostname] = {
+        ingress: st.key,
+        listeners: Object.fromEntries(st.deployed.listeners.map((l) => [String(l.albPort), `${LOOPBACK}:${l.localPort}`])),
+      };
+    }
+    this.writeIfChanged(this.o.hostMapFile, hostMap, 'hostMap');
+    this.writeIfChanged(this.o.listenersFile, listeners, 'listeners');
+
+    // ---- InferenceService status, as KServe would report it
+    await this.reconcileIsvcStatus(isvcs, domains);
+  }
+
+  private writeIfChanged(file: string, value: unknown, which: 'hostMap' | 'listeners'): void {
+    const text = `${JSON.stringify(value, null, 2)}\n`;
+    if ((which === 'hostMap' ? this.lastHostMap : this.lastListeners) === text) return;
+    const tmp = join(`${file}.tmp`);
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+    if (which === 'hostMap') this.lastHostMap = text;
+    else this.lastListeners = text;
+  }
+
+  private async reconcileIsvcStatus(isvcs: KubeObject[], domains: string[]): Promise<void> {
+    // Knative's default domain when config-domain names none.
+    const domain = domains[0] ?? 'example.com';
+    for (const isvc of isvcs) {
+      const ns = isvc.metadata.namespace ?? 'default';
+      const url = `http://${isvc.metadata.name}.${ns}.${domain}`;
+      const status = (isvc.status ?? {}) as { url?: string };
+      if (status.url === url) continue;
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const cond = (type: string) => ({ type, status: 'True', lastTransitionTime: now });
+      await this.o.kube.mergePatch(
+        { apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', namespace: ns, name: isvc.metadata.name },
+        {
+          status: {
+            url,
+            address: { url: `http://${isvc.metadata.name}.${ns}.svc.cluster.local` },
+            components: { predictor: { url: `http://${isvc.metadata.name}-predictor-default.${ns}.${domain}`, latestReadyRevision: `${isvc.metadata.name}-predictor-default-00001` } },
+            conditions: ['IngressReady', 'PredictorConfigurationReady', 'PredictorReady', 'PredictorRouteReady', 'Ready'].map(cond),
+          },
+        },
+        { subresource: 'status', fieldManager: 'kserve-controller' },
+      );
+    }
+  }
+}
