@@ -1,0 +1,472 @@
+/**
+ * The local testbed: real programs on 127.0.0.1 standing in for AWS and the
+ * cluster, started and stopped as one unit.
+ *
+ * | stands in for                          | program                                   |
+ * |----------------------------------------|-------------------------------------------|
+ * | ACM, Route 53, EKS, Secrets Mgr, SNS…  | moto server                               |
+ * | EKS control plane                      | etcd + kube-apiserver (RBAC, static tokens)|
+ * | AWS Load Balancer Controller           | {@link LbController} (in this process)    |
+ * | the ALBs, Istio ingress gateway        | nginx                                     |
+ * | KServe sklearn v2 predictor            | MLServer + mlserver-sklearn               |
+ * | Kubeflow login (Dex variant)           | Dex + oauth2-proxy                        |
+ *
+ * Needs `scripts/setup-testbed.sh` to have run (it writes
+ * `${KSERVE_EDGE_CACHE}/testbed.env` with the program paths).
+ *
+ * @example
+ *   const tb = await startTestbed({ authProvider: 'cognito', domain: 'platform.example.com',
+ *     namespaces: ['staging'], clusterName: 'kubeflow', region: 'us-west-2' });
+ *   try { await runWorkflow({ env: tb.env }); } finally { await tb.stop(); }
+ */
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  API_TOKENS_SECRET_ID,
+  type AwsClients,
+  awsClients,
+  bcryptHash,
+  DEX_LOGIN_SECRET_ID,
+  DEX_USERNAME,
+  randomToken,
+  seedAws,
+  startMoto,
+  upsertCname,
+} from './aws';
+import { bootstrapCluster, MODEL_NAME, startControlPlane, WORKFLOW_GROUP, WORKFLOW_USER } from './cluster';
+import { type DexStack, OAUTH2_PROXY_COOKIE, startDexStack } from './dex';
+import { type AlbInfo, LbController } from './lb-controller';
+import { KubeClient, type KubeConnection } from './lib/kube';
+import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
+import { Pki } from './lib/pki';
+import { type ManagedProcess, ProcessSupervisor, reapStaleRuns } from './lib/proc';
+import { NginxServer } from './nginx';
+
+export { MODEL_NAME, OAUTH2_PROXY_COOKIE, WORKFLOW_GROUP, WORKFLOW_USER };
+export type { AlbInfo, KubeConnection };
+export { KubeClient };
+
+/** Repository root (this file is `<repo>/testbed/testbed.ts`). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface TestbedOptions {
+  authProvider: 'cognito' | 'dex';
+  /** Base domain, e.g. `platform.example.com`: a public hosted zone is created for it. */
+  domain: string;
+  /** Kubeflow profile namespaces (each gets the `sklearn-irisv2` InferenceService). */
+  namespaces: string[];
+  /** EKS cluster registered in moto. */
+  clusterName: string;
+  region: string;
+  /** Delay before the LB controller publishes an ALB address (default 1000 ms). */
+  lbDelayMs?: number;
+  /** `MOTO_ACM_VALIDATION_WAIT`: seconds until a requested certificate is ISSUED (default 2). */
+  acmValidationWaitSeconds?: number;
+  /** Where every program logs (default `<repo>/.testbed/logs/<timestamp>`). */
+  logDir?: string;
+  /** Fault knob: the LB controller never publishes an address. */
+  neverAssignAddress?: boolean;
+  /** The workflow's RBAC (default `<repo>/deploy/rbac.yaml`, applied when present). */
+  rbacFile?: string;
+  /** End the children on SIGINT/SIGTERM of this process (default true). */
+  handleSignals?: boolean;
+}
+
+/** Names of the secrets the testbed seeds in Secrets Manager, and their values. */
+export interface TestbedSecrets {
+  apiTokensSecretId: string;
+  /** The Cognito variant's header values (`{"headerValues": [...]}`). */
+  apiTokens: string[];
+  dexLoginSecretId: string;
+  dexLogin: { username: string; password: string };
+}
+
+export interface Testbed {
+  readonly options: Readonly<Required<Omit<TestbedOptions, 'logDir' | 'rbacFile'>>> & { rbacFile: string };
+  /** Everything the product needs to run against the testbed (see {@link TESTBED_ENV_KEYS}). */
+  readonly env: Record<string, string>;
+  /** system:masters. */
+  readonly admin: KubeConnection;
+  /** User `kserve-edge-workflow`, group `kserve-edge:workflow`: what the product runs as. */
+  readonly workflow: KubeConnection;
+  readonly motoUrl: string;
+  /** PEM of the CA that signs the fake ALB's certificates. */
+  readonly caPem: string;
+  readonly caFile: string;
+  /** PEM of the cluster CA (kube-apiserver). */
+  readonly clusterCaPem: string;
+  readonly logDir: string;
+  readonly runDir: string;
+  readonly hostedZoneId: string;
+  readonly snsTopicArn: string;
+  readonly secrets: TestbedSecrets;
+  /** `kubeflow.<domain>`: where the Dex login starts. */
+  readonly dashboardHost: string;
+  readonly kubeconfigs: { admin: string; workflow: string };
+  readonly urls: { mlserver: string; gateway: string; dex?: string; oauth2Proxy?: string };
+  /** Milliseconds per start-up phase, and `total`. */
+  readonly timings: Record<string, number>;
+  /** Admin Kubernetes client (shared; closed by stop()). */
+  kubeAdmin(): KubeClient;
+  /** Kubernetes client as the workflow user (shared; closed by stop()). */
+  kubeWorkflow(): KubeClient;
+  /** SDK v3 clients pointed at moto (shared; destroyed by stop()). */
+  readonly aws: AwsClients;
+  readonly lb: {
+    readonly hostMapFile: string;
+    readonly listenersFile: string;
+    albs(): AlbInfo[];
+    /** Waits until the Ingress's ALB has a published address (and a deployed listener). */
+    waitForAlb(namespace: string, name: string, timeoutMs?: number): Promise<AlbInfo>;
+    setOptions(options: { lbDelayMs?: number; neverAssignAddress?: boolean }): void;
+    /** Runs a reconcile pass now and waits for it (nginx reloaded if needed). */
+    reconcileNow(): Promise<void>;
+  };
+  /** Live processes (group leaders and their group members) the testbed started. */
+  pids(): number[];
+  /** Ends every child process and removes the run directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Keys of {@link Testbed.env}. */
+export const TESTBED_ENV_KEYS = [
+  'AWS_ENDPOINT_URL',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_EC2_METADATA_DISABLED',
+  'KSERVE_EDGE_CLUSTER_ENDPOINT',
+  'KSERVE_EDGE_CLUSTER_CA_FILE',
+  'KSERVE_EDGE_CLUSTER_TOKEN_FILE',
+  'KSERVE_EDGE_DNS_MODE',
+  'KSERVE_EDGE_HOST_MAP_FILE',
+  'KSERVE_EDGE_EXTRA_CA_FILE',
+  'KSERVE_EDGE_SNS_TOPIC_ARN',
+  'KSERVE_EDGE_HOSTED_ZONE_ID',
+] as const;
+
+interface ToolPaths {
+  motoServer: string;
+  mlserver: string;
+  python: string;
+  modelDir: string;
+  nginx: string;
+  openssl: string;
+  etcd: string;
+  kubeApiserver: string;
+  dex: string;
+  oauth2Proxy: string;
+}
+
+export function cacheDir(): string {
+  return process.env.KSERVE_EDGE_CACHE ?? join(os.homedir(), '.cache', 'kserve-edge');
+}
+
+/** Program paths from `<cache>/testbed.env` (written by scripts/setup-testbed.sh). */
+export function readToolPaths(): ToolPaths {
+  const file = join(cacheDir(), 'testbed.env');
+  if (!existsSync(file)) throw new Error(`${file} not found: run scripts/setup-testbed.sh first`);
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!;
+  }
+  const need = (key: string): string => {
+    const v = env[key];
+    if (!v) throw new Error(`${file} has no ${key}: run scripts/setup-testbed.sh (without --no-binaries)`);
+    if (!existsSync(v)) throw new Error(`${key}=${v} from ${file} does not exist: run scripts/setup-testbed.sh`);
+    return v;
+  };
+  return {
+    motoServer: need('MOTO_SERVER'),
+    mlserver: need('MLSERVER'),
+    python: need('PYTHON'),
+    modelDir: need('MODEL_DIR'),
+    nginx: need('NGINX'),
+    openssl: need('OPENSSL'),
+    etcd: need('ETCD'),
+    kubeApiserver: need('KUBE_APISERVER'),
+    dex: need('DEX'),
+    oauth2Proxy: need('OAUTH2_PROXY'),
+  };
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-');
+}
+
+async function startMlserver(supervisor: ProcessSupervisor, tools: ToolPaths, runDir: string, httpPort: number): Promise<ManagedProcess> {
+  const dir = join(runDir, 'mlserver');
+  mkdirSync(dir, { recursive: true });
+  const grpcPort = await freePort();
+  return supervisor.start('mlserver', tools.mlserver, ['start', tools.modelDir], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      MLSERVER_HOST: LOOPBACK,
+      MLSERVER_HTTP_PORT: String(httpPort),
+      MLSERVER_GRPC_PORT: String(grpcPort),
+      // No metrics server (and no third port); inference in the main process.
+      MLSERVER_METRICS_ENDPOINT: '',
+      MLSERVER_PARALLEL_WORKERS: '0',
+      MLSERVER_DEBUG: 'false',
+    },
+  });
+}
+
+/** Starts the whole testbed. On any failure, everything started so far is stopped before the error is thrown. */
+export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  const mark = (name: string, since: number) => {
+    timings[name] = Date.now() - since;
+  };
+  const options = {
+    authProvider: opts.authProvider,
+    domain: opts.domain,
+    namespaces: [...opts.namespaces],
+    clusterName: opts.clusterName,
+    region: opts.region,
+    lbDelayMs: opts.lbDelayMs ?? 1000,
+    acmValidationWaitSeconds: opts.acmValidationWaitSeconds ?? 2,
+    neverAssignAddress: opts.neverAssignAddress ?? false,
+    handleSignals: opts.handleSignals ?? true,
+    rbacFile: opts.rbacFile ?? join(REPO_ROOT, 'deploy', 'rbac.yaml'),
+  };
+  const tools = readToolPaths();
+
+  const runsRoot = join(os.tmpdir(), 'kserve-edge-testbed');
+  mkdirSync(runsRoot, { recursive: true });
+  const reaped = reapStaleRuns(runsRoot);
+  const runDir = mkdtempSync(join(runsRoot, 'run-'));
+  const logDir = resolve(opts.logDir ?? join(REPO_ROOT, '.testbed', 'logs', `${timestamp()}-${process.pid}`));
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, 'testbed.log');
+  const log = (message: string) => {
+    try {
+      appendFileSync(logFile, `${new Date().toISOString()} ${message}\n`);
+    } catch {
+      // log dir removed
+    }
+  };
+  log(`starting testbed: ${JSON.stringify({ ...options })} run dir ${runDir}`);
+  if (reaped.length) log(`reaped processes of dead earlier runs: ${reaped.join(', ')}`);
+
+  const supervisor = new ProcessSupervisor(logDir, join(runDir, 'children.json'));
+  let controller: LbController | undefined;
+  let aws: AwsClients | undefined;
+  const kubeClients: KubeClient[] = [];
+  let stopped: Promise<void> | undefined;
+
+  const onExit = () => supervisor.killAllSync();
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`received ${signal}: stopping`);
+    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.on('exit', onExit);
+  if (options.handleSignals) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      const s = Date.now();
+      try {
+        await controller?.stop();
+      } catch (err) {
+        log(`lb controller stop: ${(err as Error).message}`);
+      }
+      await supervisor.stopAll();
+      for (const k of kubeClients) k.close();
+      aws?.destroy();
+      process.off('exit', onExit);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      const left = supervisor.liveGroupMembers();
+      log(`stopped in ${Date.now() - s} ms${left.length ? `; STILL ALIVE: ${left.join(', ')}` : ''}`);
+      if (!process.env.KSERVE_EDGE_TESTBED_KEEP_RUN) rmSync(runDir, { recursive: true, force: true });
+      if (left.length) throw new Error(`testbed processes still alive after stop: ${left.join(', ')}`);
+    })();
+    return stopped;
+  };
+
+  try {
+    const pki = new Pki(tools.openssl);
+    const apiTokens = [randomToken(32)];
+    const dexLogin = { username: DEX_USERNAME, password: randomToken(20) };
+    const mlPort = await freePort();
+
+    const ts = Date.now();
+    const [motoPart, clusterPart, mlserver, testbedCa, dexStack] = await Promise.all([
+      (async () => {
+        const s = Date.now();
+        const moto = await startMoto(supervisor, tools.motoServer, runDir, options.acmValidationWaitSeconds);
+        mark('moto', s);
+        aws = awsClients(moto.url, options.region);
+        const seeded = await seedAws(aws, { ...options, apiTokens, dexLogin });
+        mark('moto+seed', s);
+        return { moto, seeded };
+      })(),
+      (async () => {
+        const s = Date.now();
+        const cp = await startControlPlane({ supervisor, pki, etcdBin: tools.etcd, apiserverBin: tools.kubeApiserver, runDir });
+        mark('apiserver', s);
+        const admin = new KubeClient(cp.admin);
+        kubeClients.push(admin);
+        const boot = await bootstrapCluster(admin, { namespaces: options.namespaces, authProvider: options.authProvider, rbacFile: options.rbacFile, log });
+        mark('apiserver+bootstrap', s);
+        return { cp, admin, boot };
+      })(),
+      startMlserver(supervisor, tools, runDir, mlPort),
+      pki.createCa(runDir, 'testbed-ca', 'kserve-edge testbed CA (fake ALB)'),
+      options.authProvider === 'dex'
+        ? (async (): Promise<DexStack> => {
+            const s = Date.now();
+            const hash = await bcryptHash(tools.python, dexLogin.password);
+            const d = await startDexStack({
+              supervisor,
+              dexBin: tools.dex,
+              oauth2ProxyBin: tools.oauth2Proxy,
+              runDir,
+              domain: options.domain,
+              username: dexLogin.username,
+              passwordHash: hash,
+            });
+            mark('dex+oauth2-proxy', s);
+            return d;
+          })()
+        : Promise.resolve(undefined),
+    ]);
+    mark('parallel-start', ts);
+
+    const dashboardHost = `kubeflow.${options.domain}`;
+    const { cp, admin } = clusterPart;
+    const workflowClient = new KubeClient(cp.workflow);
+    kubeClients.push(workflowClient);
+
+    // nginx + the LB controller stand-in.
+    const s = Date.now();
+    const gatewayPort = await freePort();
+    const nginx = new NginxServer(tools.nginx, join(runDir, 'nginx'), logDir, supervisor, await freePort());
+    const certDir = join(runDir, 'alb-certs');
+    mkdirSync(certDir, { recursive: true });
+    const hostMapFile = join(runDir, 'alb-host-map.json');
+    const listenersFile = join(runDir, 'alb-listeners.json');
+    controller = new LbController({
+      kube: admin,
+      nginx,
+      pki,
+      ca: testbedCa,
+      certDir,
+      motoUrl: motoPart.moto.url,
+      region: options.region,
+      clusterName: options.clusterName,
+      gatewayPort,
+      modelUpstream: `${LOOPBACK}:${mlPort}`,
+      hostMapFile,
+      listenersFile,
+      lbDelayMs: options.lbDelayMs,
+      neverAssignAddress: options.neverAssignAddress,
+      ...(dexStack
+        ? { dex: { dashboardHost, dexUpstream: dexStack.dexUrl.replace('http://', ''), oauth2ProxyUpstream: dexStack.oauth2ProxyUrl.replace('http://', '') } }
+        : {}),
+      log: (m) => log(`[lb-controller] ${m}`),
+    });
+    await controller.start();
+    await controller.reconcileNow();
+    mark('nginx+lb-controller', s);
+
+    const ctl = controller;
+    const waitForAlb = async (namespace: string, name: string, timeoutMs = 30_000): Promise<AlbInfo> =>
+      waitFor(
+        async () => {
+          const a = ctl.albs().find((x) => x.ingress === `${namespace}/${name}`);
+          return a?.addressAssigned && Object.keys(a.listeners).length > 0 ? a : undefined;
+        },
+        { what: `ALB address of Ingress ${namespace}/${name}`, timeoutMs, intervalMs: 100 },
+      );
+
+    // Dex: the user's load-balancer guide left kubeflow.<domain> → the istio-ingress ALB.
+    if (options.authProvider === 'dex' && !options.neverAssignAddress) {
+      const d = Date.now();
+      const alb = await waitForAlb('istio-system', 'istio-ingress', options.lbDelayMs + 30_000);
+      await upsertCname(aws!, motoPart.seeded.hostedZoneId, dashboardHost, alb.hostname);
+      log(`Route 53: ${dashboardHost} CNAME ${alb.hostname}`);
+      mark('dex-dashboard-dns', d);
+    }
+
+    const m = Date.now();
+    await waitFor(
+      async () => (await httpRequest(`http://${LOOPBACK}:${mlPort}/v2/models/${MODEL_NAME}/ready`, { timeoutMs: 1000 })).status === 200,
+      { what: `MLServer model ${MODEL_NAME} ready`, timeoutMs: 120_000, intervalMs: 200, proc: mlserver },
+    );
+    mark('mlserver-wait', m);
+    mark('total', t0);
+
+    const env: Record<string, string> = {
+      AWS_ENDPOINT_URL: motoPart.moto.url,
+      AWS_REGION: options.region,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      KSERVE_EDGE_CLUSTER_ENDPOINT: cp.server,
+      KSERVE_EDGE_CLUSTER_CA_FILE: cp.caFile,
+      KSERVE_EDGE_CLUSTER_TOKEN_FILE: cp.workflowTokenFile,
+      KSERVE_EDGE_DNS_MODE: 'route53',
+      KSERVE_EDGE_HOST_MAP_FILE: hostMapFile,
+      KSERVE_EDGE_EXTRA_CA_FILE: testbedCa.certFile,
+      KSERVE_EDGE_SNS_TOPIC_ARN: motoPart.seeded.snsTopicArn,
+      KSERVE_EDGE_HOSTED_ZONE_ID: motoPart.seeded.hostedZoneId,
+    };
+    log(`testbed ready in ${timings.total} ms: ${JSON.stringify(timings)}`);
+
+    const testbed: Testbed = {
+      options: { ...options },
+      env,
+      admin: cp.admin,
+      workflow: cp.workflow,
+      motoUrl: motoPart.moto.url,
+      caPem: testbedCa.certPem,
+      caFile: testbedCa.certFile,
+      clusterCaPem: cp.caPem,
+      logDir,
+      runDir,
+      hostedZoneId: motoPart.seeded.hostedZoneId,
+      snsTopicArn: motoPart.seeded.snsTopicArn,
+      secrets: { apiTokensSecretId: API_TOKENS_SECRET_ID, apiTokens, dexLoginSecretId: DEX_LOGIN_SECRET_ID, dexLogin },
+      dashboardHost,
+      kubeconfigs: { admin: cp.adminKubeconfig, workflow: cp.workflowKubeconfig },
+      urls: {
+        mlserver: `http://${LOOPBACK}:${mlPort}`,
+        gateway: `http://${LOOPBACK}:${gatewayPort}`,
+        ...(dexStack ? { dex: dexStack.dexUrl, oauth2Proxy: dexStack.oauth2ProxyUrl } : {}),
+      },
+      timings,
+      kubeAdmin: () => admin,
+      kubeWorkflow: () => workflowClient,
+      aws: aws!,
+      lb: {
+        hostMapFile,
+        listenersFile,
+        albs: () => ctl.albs(),
+        waitForAlb,
+        setOptions: (o) => ctl.setOptions(o),
+        reconcileNow: () => ctl.reconcileNow(),
+      },
+      pids: () => supervisor.liveGroupMembers(),
+      stop,
+    };
+    return testbed;
+  } catch (err) {
+    log(`start failed: ${(err as Error).stack ?? String(err)}`);
+    try {
+      await stop();
+    } catch (stopErr) {
+      log(`stop after failed start: ${(stopErr as Error).message}`);
+    }
+    throw new Error(`testbed failed to start (logs: ${logDir}): ${(err as Error).message}`, { cause: err });
+  }
+}
