@@ -70,7 +70,7 @@ interface AwsErrorShape {
  */
 export function stripRequestIds(message: string): string {
   return message
-    .replace(/[(\[]?\s*(?:x-amzn?-)?request[\s_-]?id\s*[:=]?\s*[A-Za-z0-9-]+\s*[)\]]?/gi, '')
+    .replace(/[([]?\s*(?:x-amzn?-)?request[\s_-]?id\s*[:=]?\s*[A-Za-z0-9-]+\s*[)\]]?/gi, '')
     .replace(/\s{2,}/g, ' ')
     .replace(/\s*[;,:]\s*$/, '')
     .trim();

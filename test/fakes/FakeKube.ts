@@ -285,7 +285,7 @@ export class FakeKube implements KubePort {
       applyJsonPatch(next, ops);
     } catch (err) {
       // The API server answers 422 and changes nothing.
-      throw new Error(`failed to patch ${describeRef(ref)}: 422 ${(err as Error).message}`);
+      throw new Error(`failed to patch ${describeRef(ref)}: 422 ${(err as Error).message}`, { cause: err });
     }
     this.calls.push(`patch ${describeRef(ref)}`);
     // An Update operation: changed fields become this manager's, removed ones are nobody's.
