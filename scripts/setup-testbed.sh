@@ -47,8 +47,13 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   # --no-install-recommends: no default site is needed; the testbed runs its
-  # own nginx with its own prefix and never the system service.
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # own nginx with its own prefix and never the system service. RUNLEVEL=1
+  # keeps invoke-rc.d from starting the system nginx on port 80.
+  RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  if [[ -s /run/nginx.pid ]] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
+    say "stopping the system nginx service the package started (the testbed runs its own)"
+    /usr/sbin/nginx -s quit >&2 || true
+  fi
 fi
 nginx_bin=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
 [[ -x "$nginx_bin" ]] || die "nginx not found after install"

@@ -96,7 +96,11 @@ export async function seedAws(
   for (let attempt = 0; attempt < 2000 && !/^Z[A-Z0-9]+$/.test(hostedZoneId); attempt++) {
     if (hostedZoneId) await clients.route53.send(new DeleteHostedZoneCommand({ Id: hostedZoneId }));
     const zone = await clients.route53.send(
-      new CreateHostedZoneCommand({ Name: o.domain, CallerReference: `kserve-edge-testbed-${randomToken(12)}`, HostedZoneConfig: { Comment: 'kserve-edge testbed', PrivateZone: false } }),
+      new CreateHostedZoneCommand({
+        Name: o.domain,
+        CallerReference: `kserve-edge-testbed-${randomToken(12)}`,
+        HostedZoneConfig: { Comment: 'kserve-edge testbed', PrivateZone: false },
+      }),
     );
     hostedZoneId = (zone.HostedZone?.Id ?? '').replace(/^\/hostedzone\//, '');
   }
@@ -114,7 +118,9 @@ export async function seedAws(
   const topic = await clients.sns.send(new CreateTopicCommand({ Name: SNS_TOPIC_NAME }));
 
   // Both secrets exist in either mode, so a test can switch the request's provider.
-  await clients.secretsManager.send(new CreateSecretCommand({ Name: API_TOKENS_SECRET_ID, SecretString: JSON.stringify({ headerValues: o.apiTokens }) }));
+  await clients.secretsManager.send(
+    new CreateSecretCommand({ Name: API_TOKENS_SECRET_ID, SecretString: JSON.stringify({ headerValues: o.apiTokens }) }),
+  );
   await clients.secretsManager.send(new CreateSecretCommand({ Name: DEX_LOGIN_SECRET_ID, SecretString: JSON.stringify(o.dexLogin) }));
   return { hostedZoneId, snsTopicArn: topic.TopicArn ?? '', clusterArn: cluster.cluster?.arn ?? '' };
 }
@@ -124,7 +130,9 @@ export async function upsertCname(clients: AwsClients, hostedZoneId: string, nam
   await clients.route53.send(
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: hostedZoneId,
-      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: value }] } }] },
+      ChangeBatch: {
+        Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: value }] } }],
+      },
     }),
   );
 }

@@ -35,7 +35,12 @@ export async function resolveHost(tb: Testbed, host: string): Promise<Resolved> 
     let next: string | undefined;
     for (const candidate of [current, `*.${parent(current)}`]) {
       const out = await tb.aws.route53.send(
-        new ListResourceRecordSetsCommand({ HostedZoneId: tb.hostedZoneId, StartRecordName: candidate, StartRecordType: 'CNAME', MaxItems: 20 }),
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: tb.hostedZoneId,
+          StartRecordName: candidate,
+          StartRecordType: 'CNAME',
+          MaxItems: 20,
+        }),
       );
       const rr = out.ResourceRecordSets?.find((r) => r.Type === 'CNAME' && r.Name?.replace(/\.$/, '').replace(/^\\052/, '*') === candidate);
       next = rr?.ResourceRecords?.[0]?.Value?.replace(/\.$/, '');
@@ -75,7 +80,11 @@ export async function httpsRequest(
         servername: u.hostname,
         path: `${u.pathname}${u.search}`,
         method: options.method ?? 'GET',
-        headers: { host: u.host, ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers },
+        headers: {
+          host: u.host,
+          ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}),
+          ...options.headers,
+        },
         ca: options.ca ?? tb.caPem,
         rejectUnauthorized: true,
         agent: false,
@@ -83,10 +92,20 @@ export async function httpsRequest(
       },
       (res) => {
         const cert = (res.socket as import('node:tls').TLSSocket).getPeerCertificate?.();
-        const names = (cert?.subjectaltname ?? '').split(', ').filter(Boolean).map((s) => s.replace(/^DNS:/, ''));
+        const names = (cert?.subjectaltname ?? '')
+          .split(', ')
+          .filter(Boolean)
+          .map((s) => s.replace(/^DNS:/, ''));
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), peerCertificateNames: names }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            peerCertificateNames: names,
+          }),
+        );
         res.on('error', reject);
       },
     );

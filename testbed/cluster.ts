@@ -71,7 +71,7 @@ export async function startControlPlane(o: {
       '--unsafe-no-fsync',
       '--log-level=warn',
     ],
-    { cwd: dir },
+    { cwd: dir, stopLast: true },
   );
 
   // Certificates meanwhile: a cluster CA (as EKS has its own), the serving cert, the SA key.
@@ -86,15 +86,22 @@ export async function startControlPlane(o: {
   const adminToken = randomToken(40);
   const workflowToken = randomToken(40);
   const tokenFile = join(dir, 'tokens.csv');
-  writeFileSync(tokenFile, `${adminToken},testbed-admin,testbed-admin,"system:masters"\n${workflowToken},${WORKFLOW_USER},${WORKFLOW_USER},"${WORKFLOW_GROUP}"\n`, { mode: 0o600 });
+  writeFileSync(
+    tokenFile,
+    `${adminToken},testbed-admin,testbed-admin,"system:masters"\n${workflowToken},${WORKFLOW_USER},${WORKFLOW_USER},"${WORKFLOW_GROUP}"\n`,
+    { mode: 0o600 },
+  );
   const workflowTokenFile = join(dir, 'workflow.token');
   writeFileSync(workflowTokenFile, `${workflowToken}\n`, { mode: 0o600 });
 
-  await waitFor(async () => (await httpRequest(`http://${LOOPBACK}:${clientPort}/health`, { timeoutMs: 1000 })).body.includes('"health":"true"'), {
-    what: 'etcd /health',
-    timeoutMs: 30_000,
-    proc: etcd,
-  });
+  await waitFor(
+    async () => (await httpRequest(`http://${LOOPBACK}:${clientPort}/health`, { timeoutMs: 1000 })).body.includes('"health":"true"'),
+    {
+      what: 'etcd /health',
+      timeoutMs: 30_000,
+      proc: etcd,
+    },
+  );
 
   const server = `https://${LOOPBACK}:${apiPort}`;
   const apiserver = o.supervisor.start(
@@ -140,7 +147,18 @@ export async function startControlPlane(o: {
   const workflowKubeconfig = join(dir, 'workflow.kubeconfig');
   writeFileSync(adminKubeconfig, kubeconfig('testbed', server, ca.certPem, 'testbed-admin', adminToken), { mode: 0o600 });
   writeFileSync(workflowKubeconfig, kubeconfig('testbed', server, ca.certPem, WORKFLOW_USER, workflowToken), { mode: 0o600 });
-  return { server, caFile: ca.certFile, caPem: ca.certPem, admin, workflow, workflowTokenFile, adminKubeconfig, workflowKubeconfig, etcd, apiserver };
+  return {
+    server,
+    caFile: ca.certFile,
+    caPem: ca.certPem,
+    admin,
+    workflow,
+    workflowTokenFile,
+    adminKubeconfig,
+    workflowKubeconfig,
+    etcd,
+    apiserver,
+  };
 }
 
 // ------------------------------------------------------------------ manifests
@@ -274,7 +292,11 @@ svc.cluster.local: |
     metadata: {
       name: 'config-domain',
       namespace: 'knative-serving',
-      labels: { 'app.kubernetes.io/part-of': 'knative-serving', 'app.kubernetes.io/version': '1.0.1', 'serving.knative.dev/release': 'v1.0.1' },
+      labels: {
+        'app.kubernetes.io/part-of': 'knative-serving',
+        'app.kubernetes.io/version': '1.0.1',
+        'serving.knative.dev/release': 'v1.0.1',
+      },
       annotations: { 'knative.dev/example-checksum': '81552d0b' },
     },
     data: { _example: example },
@@ -331,7 +353,13 @@ export function guideIstioIngress(): KubeObject {
       rules: [
         {
           http: {
-            paths: [{ path: '/*', pathType: 'ImplementationSpecific', backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } } }],
+            paths: [
+              {
+                path: '/*',
+                pathType: 'ImplementationSpecific',
+                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
+              },
+            ],
           },
         },
       ],
@@ -339,14 +367,19 @@ export function guideIstioIngress(): KubeObject {
   };
 }
 
-async function waitEstablished(kube: KubeClient, name: string): Promise<void> {
+async function waitEstablished(kube: KubeClient, crdObject: KubeObject): Promise<void> {
+  const name = crdObject.metadata.name;
+  const spec = crdObject.spec as { group: string; versions: Array<{ name: string }>; names: { kind: string } };
   await waitFor(
     async () => {
       const c = await kube.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, name);
-      const conds = ((c?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []);
-      return conds.some((x) => x.type === 'Established' && x.status === 'True');
+      const conds = (c?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? [];
+      if (!conds.some((x) => x.type === 'Established' && x.status === 'True')) return false;
+      // Established comes before the storage is ready ("429 storage is (re)initializing").
+      for (const v of spec.versions) await kube.list(`${spec.group}/${v.name}`, spec.names.kind);
+      return true;
     },
-    { what: `CRD ${name} Established`, timeoutMs: 30_000, intervalMs: 100 },
+    { what: `CRD ${name} Established and listable`, timeoutMs: 30_000, intervalMs: 100 },
   );
 }
 
@@ -361,9 +394,13 @@ export async function bootstrapCluster(
   o: { namespaces: string[]; authProvider: 'cognito' | 'dex'; rbacFile?: string; log: (m: string) => void },
 ): Promise<{ rbacApplied: string[] }> {
   await Promise.all(CRDS.map((c) => kube.apply(c, { fieldManager: MANAGER, force: true })));
-  await Promise.all(CRDS.map((c) => waitEstablished(kube, c.metadata.name)));
+  await Promise.all(CRDS.map((c) => waitEstablished(kube, c)));
 
-  const system = ['knative-serving', 'istio-system', 'kubeflow', 'auth'].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
+  const system = ['knative-serving', 'istio-system', 'kubeflow', 'auth'].map((name) => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name },
+  }));
   await Promise.all([...system, ...o.namespaces.map(profileNamespace)].map((n) => kube.apply(n, { fieldManager: MANAGER, force: true })));
 
   const objects: KubeObject[] = [
@@ -371,7 +408,11 @@ export async function bootstrapCluster(
     {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'istio-ingressgateway', namespace: 'istio-system', labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' } },
+      metadata: {
+        name: 'istio-ingressgateway',
+        namespace: 'istio-system',
+        labels: { app: 'istio-ingressgateway', istio: 'ingressgateway' },
+      },
       spec: {
         type: 'ClusterIP',
         selector: { app: 'istio-ingressgateway', istio: 'ingressgateway' },
@@ -407,7 +448,9 @@ export async function bootstrapCluster(
 
   const rbacApplied: string[] = [];
   if (o.rbacFile && existsSync(o.rbacFile)) {
-    const docs = (loadAllYaml(readFileSync(o.rbacFile, 'utf8')) as Array<KubeObject | null>).filter((d): d is KubeObject => !!d && typeof d === 'object' && 'kind' in d);
+    const docs = (loadAllYaml(readFileSync(o.rbacFile, 'utf8')) as Array<KubeObject | null>).filter(
+      (d): d is KubeObject => !!d && typeof d === 'object' && 'kind' in d,
+    );
     for (const doc of docs) {
       await kube.apply(doc, { fieldManager: 'testbed-admin', force: true });
       rbacApplied.push(`${doc.kind}/${doc.metadata.namespace ? `${doc.metadata.namespace}/` : ''}${doc.metadata.name}`);

@@ -93,14 +93,26 @@ export async function startDexStack(o: {
     cookie_secret: randomToken(32),
   };
   const cfgFile = join(o.runDir, 'oauth2_proxy.cfg');
-  writeFileSync(cfgFile, `${Object.entries(cfg).map(([k, v]) => `${k} = ${toml(v)}`).join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(
+    cfgFile,
+    `${Object.entries(cfg)
+      .map(([k, v]) => `${k} = ${toml(v)}`)
+      .join('\n')}\n`,
+    { mode: 0o600 },
+  );
 
   const dexUrl = `http://${LOOPBACK}:${dexPort}`;
-  await waitFor(async () => (await httpRequest(`${issuer}/.well-known/openid-configuration`, { timeoutMs: 1000 })).status === 200, {
-    what: 'dex discovery document',
-    timeoutMs: 30_000,
-    proc: dex,
-  });
+  // Ready once the discovery document is served and a signing key exists.
+  await waitFor(
+    async () =>
+      (await httpRequest(`${issuer}/.well-known/openid-configuration`, { timeoutMs: 1000 })).status === 200 &&
+      ((JSON.parse((await httpRequest(`${issuer}/keys`, { timeoutMs: 1000 })).body) as { keys?: unknown[] }).keys?.length ?? 0) > 0,
+    {
+      what: 'dex discovery document and signing key',
+      timeoutMs: 30_000,
+      proc: dex,
+    },
+  );
   const oauth2Proxy = o.supervisor.start('oauth2-proxy', o.oauth2ProxyBin, [`--config=${cfgFile}`], { cwd: o.runDir });
   const oauth2ProxyUrl = `http://${LOOPBACK}:${proxyPort}`;
   await waitFor(async () => (await httpRequest(`${oauth2ProxyUrl}/ping`, { timeoutMs: 1000 })).status === 200, {

@@ -28,7 +28,17 @@ import { join } from 'node:path';
 import type { KubeClient, KubeObject } from './lib/kube';
 import { freePort, LOOPBACK } from './lib/net';
 import type { CertFiles, Pki } from './lib/pki';
-import type { AlbAction, AlbCertificate, AlbListener, AlbModel, AlbRule, DexGatewayConfig, GatewayRoute, HeaderCondition, NginxServer } from './nginx';
+import type {
+  AlbAction,
+  AlbCertificate,
+  AlbListener,
+  AlbModel,
+  AlbRule,
+  DexGatewayConfig,
+  GatewayRoute,
+  HeaderCondition,
+  NginxServer,
+} from './nginx';
 
 export const ALB_FINALIZER = 'ingress.k8s.aws/resources';
 export const LBC_FIELD_MANAGER = 'aws-load-balancer-controller';
@@ -160,15 +170,24 @@ export function parseConditions(raw: string | undefined, name: string): HeaderCo
   if (!Array.isArray(parsed)) throw new ReconcileError(`${A}conditions.${name} must be a JSON array`);
   return parsed.map((c: unknown) => {
     const cond = c as { Field?: string; HttpHeaderConfig?: { HttpHeaderName?: unknown; Values?: unknown } };
-    if (cond.Field !== 'http-header') throw new ReconcileError(`condition field ${String(cond.Field)} is not supported by the testbed controller`);
+    if (cond.Field !== 'http-header')
+      throw new ReconcileError(`condition field ${String(cond.Field)} is not supported by the testbed controller`);
     const header = cond.HttpHeaderConfig?.HttpHeaderName;
     const values = cond.HttpHeaderConfig?.Values;
-    if (typeof header !== 'string' || header === '' || !Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'string')) {
+    if (
+      typeof header !== 'string' ||
+      header === '' ||
+      !Array.isArray(values) ||
+      values.length === 0 ||
+      !values.every((v) => typeof v === 'string')
+    ) {
       throw new ReconcileError(`invalid http-header condition in ${A}conditions.${name}: ${JSON.stringify(c)}`);
     }
     if (header.length > 40) throw new ReconcileError(`http-header condition name longer than 40 characters: ${header}`);
-    if (values.length > 3) throw new ReconcileError(`http-header condition has ${values.length} values; an ALB allows 3 match evaluations per condition`);
-    for (const v of values as string[]) if (v.length > 128) throw new ReconcileError('http-header condition value longer than 128 characters');
+    if (values.length > 3)
+      throw new ReconcileError(`http-header condition has ${values.length} values; an ALB allows 3 match evaluations per condition`);
+    for (const v of values as string[])
+      if (v.length > 128) throw new ReconcileError('http-header condition value longer than 128 characters');
     return { header, values: values as string[] };
   });
 }
@@ -183,7 +202,10 @@ function toRulePath(path: string | undefined, pathType: string | undefined): Alb
   return { kind: 'exact', value: p };
 }
 
-function backendAction(annotations: Record<string, string>, backend: IngressBackend | undefined): { action: AlbAction; conditionsName?: string } {
+function backendAction(
+  annotations: Record<string, string>,
+  backend: IngressBackend | undefined,
+): { action: AlbAction; conditionsName?: string } {
   const svc = backend?.service;
   if (!svc?.name) return { action: { type: 'unavailable' } };
   if (svc.port?.name === 'use-annotation') {
@@ -203,7 +225,12 @@ function backendAction(annotations: Record<string, string>, backend: IngressBack
     if (a.Type === 'fixed-response') {
       const cfg = a.FixedResponseConfig ?? {};
       return {
-        action: { type: 'fixed-response', status: Number(cfg.StatusCode ?? 503), contentType: cfg.ContentType ?? 'text/plain', body: cfg.MessageBody ?? '' },
+        action: {
+          type: 'fixed-response',
+          status: Number(cfg.StatusCode ?? 503),
+          contentType: cfg.ContentType ?? 'text/plain',
+          body: cfg.MessageBody ?? '',
+        },
         conditionsName: svc.name,
       };
     }
@@ -232,14 +259,6 @@ export function buildRules(ing: IngressObject): AlbRule[] {
     rules.push({ path: { kind: 'prefix', value: '/' }, conditions: [], action });
   }
   return rules;
-}
-
-/** Istio path match (exact, `prefix*`, `*suffix`, `*`). */
-function istioPathMatches(pattern: string, path: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.endsWith('*')) return path.startsWith(pattern.slice(0, -1));
-  if (pattern.startsWith('*')) return path.endsWith(pattern.slice(1));
-  return pattern === path;
 }
 
 /**
@@ -378,7 +397,12 @@ export class LbController {
   private acmFor(region: string): ACMClient {
     let c = this.acm.get(region);
     if (!c) {
-      c = new ACMClient({ region, endpoint: this.o.motoUrl, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 2 });
+      c = new ACMClient({
+        region,
+        endpoint: this.o.motoUrl,
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+        maxAttempts: 2,
+      });
       this.acm.set(region, c);
     }
     return c;
@@ -465,18 +489,34 @@ export class LbController {
         seen.delete(key);
         const finalizers = ing.metadata.finalizers ?? [];
         if (finalizers.includes(ALB_FINALIZER)) {
-          await kube.mergePatch(ref, { metadata: { finalizers: finalizers.filter((f) => f !== ALB_FINALIZER), resourceVersion: ing.metadata.resourceVersion } }, { fieldManager: LBC_FIELD_MANAGER });
+          await kube.mergePatch(
+            ref,
+            { metadata: { finalizers: finalizers.filter((f) => f !== ALB_FINALIZER), resourceVersion: ing.metadata.resourceVersion } },
+            { fieldManager: LBC_FIELD_MANAGER },
+          );
         }
         continue;
       }
       if (!st) {
         const internal = ing.metadata.annotations?.[`${A}scheme`] === 'internal';
-        st = { key, namespace: ns, name: ing.metadata.name, hostname: albHostname(this.o.clusterName, ns, ing.metadata.name, this.o.region, internal), firstSeen: Date.now(), localPorts: new Map(), addressWritten: false };
+        st = {
+          key,
+          namespace: ns,
+          name: ing.metadata.name,
+          hostname: albHostname(this.o.clusterName, ns, ing.metadata.name, this.o.region, internal),
+          firstSeen: Date.now(),
+          localPorts: new Map(),
+          addressWritten: false,
+        };
         this.state.set(key, st);
         this.o.log(`Ingress ${key}: ALB ${st.hostname}`);
       }
       if (!(ing.metadata.finalizers ?? []).includes(ALB_FINALIZER)) {
-        await kube.mergePatch(ref, { metadata: { finalizers: [...(ing.metadata.finalizers ?? []), ALB_FINALIZER], resourceVersion: ing.metadata.resourceVersion } }, { fieldManager: LBC_FIELD_MANAGER });
+        await kube.mergePatch(
+          ref,
+          { metadata: { finalizers: [...(ing.metadata.finalizers ?? []), ALB_FINALIZER], resourceVersion: ing.metadata.resourceVersion } },
+          { fieldManager: LBC_FIELD_MANAGER },
+        );
       }
       try {
         const model = await this.desiredModel(ing, st);
@@ -487,7 +527,10 @@ export class LbController {
       } catch (err) {
         if (!(err instanceof ReconcileError)) throw err;
         st.error = err.message;
-        this.logOnce(key, `Ingress ${key}: FailedDeployModel: ${err.message}${st.deployed ? ' (keeping the previous listener config)' : ''}`);
+        this.logOnce(
+          key,
+          `Ingress ${key}: FailedDeployModel: ${err.message}${st.deployed ? ' (keeping the previous listener config)' : ''}`,
+        );
       }
     }
     for (const key of [...this.state.keys()]) {
@@ -503,7 +546,11 @@ export class LbController {
     for (const isvc of isvcs) {
       const ns = isvc.metadata.namespace ?? 'default';
       for (const domain of domains) {
-        routes.push({ host: `${isvc.metadata.name}.${ns}.${domain}`, allowedPaths: allowedPaths(policies, ns, isvc.metadata.name), upstream: this.o.modelUpstream });
+        routes.push({
+          host: `${isvc.metadata.name}.${ns}.${domain}`,
+          allowedPaths: allowedPaths(policies, ns, isvc.metadata.name),
+          upstream: this.o.modelUpstream,
+        });
       }
     }
     routes.sort((a, b) => a.host.localeCompare(b.host));
@@ -582,7 +629,12 @@ export class LbController {
           status: {
             url,
             address: { url: `http://${isvc.metadata.name}.${ns}.svc.cluster.local` },
-            components: { predictor: { url: `http://${isvc.metadata.name}-predictor-default.${ns}.${domain}`, latestReadyRevision: `${isvc.metadata.name}-predictor-default-00001` } },
+            components: {
+              predictor: {
+                url: `http://${isvc.metadata.name}-predictor-default.${ns}.${domain}`,
+                latestReadyRevision: `${isvc.metadata.name}-predictor-default-00001`,
+              },
+            },
             conditions: ['IngressReady', 'PredictorConfigurationReady', 'PredictorReady', 'PredictorRouteReady', 'Ready'].map(cond),
           },
         },

@@ -19,7 +19,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { httpRequest, LOOPBACK, waitFor } from './lib/net';
-import type { ManagedProcess, ProcessSupervisor } from './lib/proc';
+import { childrenOf, isAlive, type ManagedProcess, type ProcessSupervisor } from './lib/proc';
 
 const run = promisify(execFile);
 
@@ -115,7 +115,9 @@ function qv(value: string): string {
 }
 
 function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/"'\s;]/g, (c) => (c === '"' ? '\\x22' : c === "'" ? "\\x27" : c === ' ' ? '\\x20' : c === ';' ? '\\x3b' : `\\${c}`));
+  return text.replace(/[.*+?^${}()|[\]\\/"'\s;]/g, (c) =>
+    c === '"' ? '\\x22' : c === "'" ? '\\x27' : c === ' ' ? '\\x20' : c === ';' ? '\\x3b' : `\\${c}`,
+  );
 }
 
 /** ALB value pattern (`*` any run, `?` one char) → regex body. */
@@ -207,7 +209,8 @@ function renderAlb(alb: AlbModel, idx: number, gatewayPort: number): { maps: str
     lines.push(`        if (${actionVar} = "none") { return 404 $empty; }`);
     for (const { rule, r } of applicable) {
       const a = rule.action;
-      if (a.type === 'fixed-response') lines.push(`        if (${actionVar} = ${q(actionName(a, r))}) { return ${a.status} ${qv(a.body)}; }`);
+      if (a.type === 'fixed-response')
+        lines.push(`        if (${actionVar} = ${q(actionName(a, r))}) { return ${a.status} ${qv(a.body)}; }`);
       else if (a.type === 'unavailable') lines.push(`        if (${actionVar} = ${q(actionName(a, r))}) { return 503 $empty; }`);
     }
     lines.push(`        proxy_pass http://${LOOPBACK}:${gatewayPort};`, '    }');
@@ -264,7 +267,14 @@ function renderGateway(model: NginxModel): string[] {
   const servers: string[] = [];
   // Unknown host: Envoy answers 404 with an empty body (route not found).
   servers.push(
-    ['server {', `    listen ${LOOPBACK}:${gw} default_server;`, '    server_name _;', '    default_type text/plain;', '    location / { return 404 $empty; }', '}'].join('\n'),
+    [
+      'server {',
+      `    listen ${LOOPBACK}:${gw} default_server;`,
+      '    server_name _;',
+      '    default_type text/plain;',
+      '    location / { return 404 $empty; }',
+      '}',
+    ].join('\n'),
   );
   servers.push(
     [
@@ -278,7 +288,14 @@ function renderGateway(model: NginxModel): string[] {
   );
   const dex = model.dex;
   for (const route of model.routes) {
-    const lines = ['server {', `    listen ${LOOPBACK}:${gw};`, `    server_name ${route.host};`, '    default_type text/plain;', '    proxy_http_version 1.1;', '    proxy_set_header Connection "";'];
+    const lines = [
+      'server {',
+      `    listen ${LOOPBACK}:${gw};`,
+      `    server_name ${route.host};`,
+      '    default_type text/plain;',
+      '    proxy_http_version 1.1;',
+      '    proxy_set_header Connection "";',
+    ];
     if (dex) {
       lines.push(
         '    auth_request /_kserve_edge_oauth2_auth;',
@@ -387,7 +404,7 @@ http {
     geo $dollar {
         default "$";
     }
-    # An empty body: nginx answers "return 404 \"\"" with its HTML error page,
+    # An empty body: nginx answers an empty literal text with its HTML error page,
     # but a variable that expands to nothing gives Content-Length 0 (as the ALB).
     geo $empty {
         default "";
@@ -432,10 +449,12 @@ export class NginxServer {
     const candidate = join(this.runDir, `nginx.conf.${generation}`);
     writeFileSync(candidate, text);
     try {
-      await run(this.nginx, ['-t', '-q', '-p', this.runDir, '-c', candidate, '-e', join(this.logDir, 'nginx-error.log')], { timeout: 15_000 });
+      await run(this.nginx, ['-t', '-q', '-p', this.runDir, '-c', candidate, '-e', join(this.logDir, 'nginx-error.log')], {
+        timeout: 15_000,
+      });
     } catch (err) {
       const e = err as Error & { stderr?: string };
-      throw new Error(`nginx rejected generation ${generation} (${candidate}): ${e.stderr ?? e.message}`);
+      throw new Error(`nginx rejected generation ${generation} (${candidate}): ${e.stderr ?? e.message}`, { cause: err });
     }
     renameSync(candidate, this.confFile);
     this.generation = generation;
@@ -453,8 +472,17 @@ export class NginxServer {
   async reload(model: Omit<NginxModel, 'generation' | 'runDir' | 'logDir' | 'controlPort'>): Promise<void> {
     if (!this.proc || this.proc.exit) throw new Error('nginx is not running');
     const generation = await this.writeChecked(model);
+    const oldWorkers = childrenOf(this.proc.pid);
     process.kill(this.proc.pid, 'SIGHUP');
     await this.waitGeneration(generation, this.proc);
+    // The old workers keep accepting until they get the shutdown message; a
+    // request in that window would still see the old config.
+    await waitFor(async () => oldWorkers.every((pid) => !isAlive(pid)), {
+      what: `old nginx workers ${oldWorkers.join(', ')} to exit`,
+      timeoutMs: 15_000,
+      intervalMs: 10,
+      proc: this.proc,
+    });
   }
 
   private async waitGeneration(generation: number, proc: ManagedProcess): Promise<void> {

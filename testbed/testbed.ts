@@ -19,7 +19,7 @@
  *     namespaces: ['staging'], clusterName: 'kubeflow', region: 'us-west-2' });
  *   try { await runWorkflow({ env: tb.env }); } finally { await tb.stop(); }
  */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -193,6 +193,19 @@ export function readToolPaths(): ToolPaths {
   };
 }
 
+/** How many run log folders `.testbed/logs` keeps (oldest removed first). */
+const KEEP_LOG_DIRS = 30;
+
+function pruneLogs(root: string, keep: number): void {
+  let dirs: string[];
+  try {
+    dirs = readdirSync(root).sort(); // names start with an ISO timestamp
+  } catch {
+    return;
+  }
+  for (const d of dirs.slice(0, Math.max(0, dirs.length - keep))) rmSync(join(root, d), { recursive: true, force: true });
+}
+
 function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-');
 }
@@ -241,8 +254,10 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
   mkdirSync(runsRoot, { recursive: true });
   const reaped = reapStaleRuns(runsRoot);
   const runDir = mkdtempSync(join(runsRoot, 'run-'));
-  const logDir = resolve(opts.logDir ?? join(REPO_ROOT, '.testbed', 'logs', `${timestamp()}-${process.pid}`));
+  const logsRoot = join(REPO_ROOT, '.testbed', 'logs');
+  const logDir = resolve(opts.logDir ?? join(logsRoot, `${timestamp()}-${process.pid}`));
   mkdirSync(logDir, { recursive: true });
+  if (!opts.logDir) pruneLogs(logsRoot, KEEP_LOG_DIRS);
   const logFile = join(logDir, 'testbed.log');
   const log = (message: string) => {
     try {
@@ -279,7 +294,8 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       } catch (err) {
         log(`lb controller stop: ${(err as Error).message}`);
       }
-      await supervisor.stopAll();
+      const { killed } = await supervisor.stopAll();
+      if (killed.length) log(`needed SIGKILL after the grace period: ${killed.join(', ')}`);
       for (const k of kubeClients) k.close();
       aws?.destroy();
       process.off('exit', onExit);
@@ -316,7 +332,12 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
         mark('apiserver', s);
         const admin = new KubeClient(cp.admin);
         kubeClients.push(admin);
-        const boot = await bootstrapCluster(admin, { namespaces: options.namespaces, authProvider: options.authProvider, rbacFile: options.rbacFile, log });
+        const boot = await bootstrapCluster(admin, {
+          namespaces: options.namespaces,
+          authProvider: options.authProvider,
+          rbacFile: options.rbacFile,
+          log,
+        });
         mark('apiserver+bootstrap', s);
         return { cp, admin, boot };
       })(),
@@ -371,7 +392,13 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       lbDelayMs: options.lbDelayMs,
       neverAssignAddress: options.neverAssignAddress,
       ...(dexStack
-        ? { dex: { dashboardHost, dexUpstream: dexStack.dexUrl.replace('http://', ''), oauth2ProxyUpstream: dexStack.oauth2ProxyUrl.replace('http://', '') } }
+        ? {
+            dex: {
+              dashboardHost,
+              dexUpstream: dexStack.dexUrl.replace('http://', ''),
+              oauth2ProxyUpstream: dexStack.oauth2ProxyUrl.replace('http://', ''),
+            },
+          }
         : {}),
       log: (m) => log(`[lb-controller] ${m}`),
     });

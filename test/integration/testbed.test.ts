@@ -21,7 +21,17 @@ const NS = 'staging';
 const MODEL_HOST = `${MODEL_NAME}.${NS}.${DOMAIN}`;
 const INFER_URL = `https://${MODEL_HOST}/v2/models/${MODEL_NAME}/infer`;
 const IRIS_INPUT = JSON.stringify({
-  inputs: [{ name: 'input-0', shape: [2, 4], datatype: 'FP32', data: [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]] }],
+  inputs: [
+    {
+      name: 'input-0',
+      shape: [2, 4],
+      datatype: 'FP32',
+      data: [
+        [6.8, 2.8, 4.8, 1.4],
+        [6.0, 3.4, 4.5, 1.6],
+      ],
+    },
+  ],
 });
 
 const ALLOW_PATHS = ['/metrics', '/healthz', '/ready', '/wait-for-drain', '/v1/models/*', '/v2/models/*'];
@@ -54,14 +64,19 @@ async function issuedCertificate(tb: Testbed, names: string[]): Promise<string> 
 
 /** The guide's step: config-domain gets the domain and loses `_example` (kubectl patch ... null). */
 async function setConfigDomain(kube: KubeClient): Promise<void> {
-  await kube.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' }, { data: { [DOMAIN]: '', _example: null } });
+  await kube.mergePatch(
+    { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' },
+    { data: { [DOMAIN]: '', _example: null } },
+  );
 }
 
 async function upsertCname(tb: Testbed, name: string, value: string): Promise<void> {
   await tb.aws.route53.send(
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: tb.hostedZoneId,
-      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: value }] } }] },
+      ChangeBatch: {
+        Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: value }] } }],
+      },
     }),
   );
 }
@@ -81,7 +96,14 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
   let pidsWhileRunning: number[] = [];
 
   beforeAll(async () => {
-    tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: [NS], clusterName: 'kubeflow', region: 'us-west-2', lbDelayMs: 500 });
+    tb = await startTestbed({
+      authProvider: 'cognito',
+      domain: DOMAIN,
+      namespaces: [NS],
+      clusterName: 'kubeflow',
+      region: 'us-west-2',
+      lbDelayMs: 500,
+    });
     pidsWhileRunning = tb.pids();
   });
 
@@ -151,7 +173,19 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
           },
         },
         spec: {
-          rules: [{ http: { paths: [{ path: '/*', pathType: 'ImplementationSpecific', backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } } }] } }],
+          rules: [
+            {
+              http: {
+                paths: [
+                  {
+                    path: '/*',
+                    pathType: 'ImplementationSpecific',
+                    backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
+                  },
+                ],
+              },
+            },
+          ],
         },
       },
       { fieldManager: 'kubectl', force: true },
@@ -161,7 +195,9 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     expect(alb.hostname).toMatch(ALB_HOSTNAME);
     expect(alb.hostname.startsWith('k8s-istiosys-istioing-')).toBe(true);
     const ing = await kube.get('networking.k8s.io/v1', 'Ingress', 'istio-system', 'istio-ingress-api');
-    expect((ing?.status as { loadBalancer: { ingress: Array<{ hostname: string }> } }).loadBalancer.ingress[0]?.hostname).toBe(alb.hostname);
+    expect((ing?.status as { loadBalancer: { ingress: Array<{ hostname: string }> } }).loadBalancer.ingress[0]?.hostname).toBe(
+      alb.hostname,
+    );
     expect(ing?.metadata.finalizers).toContain('ingress.k8s.aws/resources');
 
     await upsertCname(tb, `*.${NS}.${DOMAIN}`, alb.hostname);
@@ -169,19 +205,31 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     expect(resolved.chain).toEqual([MODEL_HOST, alb.hostname]);
     expect(resolved.address).toBe('127.0.0.1');
 
-    const ok = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': token }, body: IRIS_INPUT });
+    const ok = await httpsRequest(tb, INFER_URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': token },
+      body: IRIS_INPUT,
+    });
     expect(ok.status).toBe(200);
     expectV2Body(ok.body);
     expect(ok.peerCertificateNames.sort()).toEqual([`*.${DOMAIN}`, `*.${NS}.${DOMAIN}`].sort());
 
     // ALB header conditions compare case-insensitively.
-    const upper = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': token.toUpperCase() }, body: IRIS_INPUT });
+    const upper = await httpsRequest(tb, INFER_URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': token.toUpperCase() },
+      body: IRIS_INPUT,
+    });
     expect(upper.status).toBe(200);
   });
 
   test('no header, or a wrong one: the ALB default action, 404 text/plain', async () => {
     for (const headers of [{}, { 'x-api-key': 'not-the-token' }, { 'x-api-key': `${token}x` }] as Array<Record<string, string>>) {
-      const res = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: IRIS_INPUT });
+      const res = await httpsRequest(tb, INFER_URL, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: IRIS_INPUT,
+      });
       expect(res.status).toBe(404);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
     }
@@ -189,9 +237,9 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
 
   test('TLS is really verified: other CA, or a name not on the certificate, fail', async () => {
     const otherCa = tb.clusterCaPem; // a valid CA, just not the one that signed the ALB certificate
-    await expect(httpsRequest(tb, INFER_URL, { method: 'POST', ca: otherCa, headers: { 'x-api-key': token }, body: IRIS_INPUT })).rejects.toThrow(
-      /certificate|self.signed|issuer/i,
-    );
+    await expect(
+      httpsRequest(tb, INFER_URL, { method: 'POST', ca: otherCa, headers: { 'x-api-key': token }, body: IRIS_INPUT }),
+    ).rejects.toThrow(/certificate|self.signed|issuer/i);
     // SNI for a name that is not on any certificate: the default certificate comes back and fails the name check.
     const foreign = `sklearn-irisv2.${NS}.${DOMAIN}.evil.test`;
     await expect(
@@ -211,15 +259,28 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
 
   test('without the allow-predictor AuthorizationPolicy: 403 RBAC: access denied (kserve#1558); back with it', async () => {
     const kube = tb.kubeAdmin();
-    await kube.delete({ apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-predictor' });
+    await kube.delete({
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'AuthorizationPolicy',
+      namespace: 'istio-system',
+      name: 'allow-predictor',
+    });
     await tb.lb.reconcileNow();
-    const denied = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': token }, body: IRIS_INPUT });
+    const denied = await httpsRequest(tb, INFER_URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': token },
+      body: IRIS_INPUT,
+    });
     expect(denied.status).toBe(403);
     expect(denied.body).toBe('RBAC: access denied');
 
     await kube.apply(authorizationPolicy('allow-predictor'), { fieldManager: 'kubectl', force: true });
     await tb.lb.reconcileNow();
-    const ok = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': token }, body: IRIS_INPUT });
+    const ok = await httpsRequest(tb, INFER_URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': token },
+      body: IRIS_INPUT,
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -228,7 +289,11 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' };
     await kube.mergePatch(ref, { data: { [DOMAIN]: null, 'example.com': '' } });
     await tb.lb.reconcileNow();
-    const res = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': token }, body: IRIS_INPUT });
+    const res = await httpsRequest(tb, INFER_URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': token },
+      body: IRIS_INPUT,
+    });
     expect(res.status).toBe(404);
     await kube.mergePatch(ref, { data: { [DOMAIN]: '', 'example.com': null } });
     await tb.lb.reconcileNow();
@@ -249,13 +314,62 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     await tb.lb.reconcileNow();
     const alb = tb.lb.albs().find((a) => a.ingress === 'istio-system/istio-ingress-api')!;
     expect(alb.error).toMatch(/PENDING_VALIDATION/);
-    const ok = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': token }, body: IRIS_INPUT });
+    const ok = await httpsRequest(tb, INFER_URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': token },
+      body: IRIS_INPUT,
+    });
     expect(ok.status).toBe(200);
+  });
+
+  test('fault knob neverAssignAddress; deleting an Ingress removes its ALB (finalizer handled)', async () => {
+    const kube = tb.kubeAdmin();
+    const ref = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'istio-system', name: 'knob-test' };
+    tb.lb.setOptions({ neverAssignAddress: true });
+    await kube.apply(
+      {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, namespace: ref.namespace, annotations: { 'kubernetes.io/ingress.class': 'alb' } },
+        spec: {
+          rules: [
+            {
+              http: {
+                paths: [
+                  {
+                    path: '/*',
+                    pathType: 'ImplementationSpecific',
+                    backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      },
+      { fieldManager: 'kubectl', force: true },
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // > lbDelayMs
+    await tb.lb.reconcileNow();
+    const pending = await kube.get(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    expect((pending?.status as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? []).toEqual([]);
+    tb.lb.setOptions({ neverAssignAddress: false });
+    const alb = await tb.lb.waitForAlb(ref.namespace, ref.name, 10_000);
+    expect(JSON.parse(readFileSync(tb.lb.hostMapFile, 'utf8'))[alb.hostname]).toMatch(/^127\.0\.0\.1:\d+$/);
+
+    await kube.delete(ref);
+    for (let i = 0; i < 50 && (await kube.get(ref.apiVersion, ref.kind, ref.namespace, ref.name)); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await kube.get(ref.apiVersion, ref.kind, ref.namespace, ref.name)).toBeUndefined();
+    await tb.lb.reconcileNow();
+    expect(JSON.parse(readFileSync(tb.lb.hostMapFile, 'utf8'))[alb.hostname]).toBeUndefined();
   });
 
   test('the Kubernetes API rejects the workflow user writing where it has no grant', async () => {
     await expect(
-      tb.kubeWorkflow().create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'kube-system' }, stringData: { a: 'b' } }),
+      tb
+        .kubeWorkflow()
+        .create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x', namespace: 'kube-system' }, stringData: { a: 'b' } }),
     ).rejects.toBeInstanceOf(KubeApiError);
   });
 });
@@ -265,7 +379,14 @@ describe('testbed, Dex variant (istio-ingress + oauth2-proxy + Dex)', () => {
   let pidsWhileRunning: number[] = [];
 
   beforeAll(async () => {
-    tb = await startTestbed({ authProvider: 'dex', domain: DOMAIN, namespaces: [NS], clusterName: 'kubeflow', region: 'us-west-2', lbDelayMs: 500 });
+    tb = await startTestbed({
+      authProvider: 'dex',
+      domain: DOMAIN,
+      namespaces: [NS],
+      clusterName: 'kubeflow',
+      region: 'us-west-2',
+      lbDelayMs: 500,
+    });
     pidsWhileRunning = tb.pids();
   });
 
@@ -296,7 +417,11 @@ describe('testbed, Dex variant (istio-ingress + oauth2-proxy + Dex)', () => {
     // overlays/https: certificate-arn + listen-ports HTTPS:443 on the existing istio-ingress.
     await kube.mergePatch(
       { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'istio-system', name: 'istio-ingress' },
-      { metadata: { annotations: { 'alb.ingress.kubernetes.io/certificate-arn': arn, 'alb.ingress.kubernetes.io/listen-ports': '[{"HTTPS":443}]' } } },
+      {
+        metadata: {
+          annotations: { 'alb.ingress.kubernetes.io/certificate-arn': arn, 'alb.ingress.kubernetes.io/listen-ports': '[{"HTTPS":443}]' },
+        },
+      },
     );
     await tb.lb.reconcileNow();
     const alb = await tb.lb.waitForAlb('istio-system', 'istio-ingress');
@@ -313,7 +438,11 @@ describe('testbed, Dex variant (istio-ingress + oauth2-proxy + Dex)', () => {
     expect(hops.some((h) => h.url.includes('/oauth2/callback'))).toBe(true);
 
     const cookie = jar.header((n) => n.startsWith(OAUTH2_PROXY_COOKIE) && !n.endsWith('_csrf'));
-    const ok = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: IRIS_INPUT });
+    const ok = await httpsRequest(tb, INFER_URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: IRIS_INPUT,
+    });
     expect(ok.status).toBe(200);
     expectV2Body(ok.body);
 
@@ -321,7 +450,9 @@ describe('testbed, Dex variant (istio-ingress + oauth2-proxy + Dex)', () => {
     expect(anon.status).toBe(302);
     expect(anon.headers.location).toMatch(new RegExp(`^https://kubeflow\\.${DOMAIN.replace(/\./g, '\\.')}/oauth2/start\\?rd=`));
 
-    const badPassword = dexLogin(tb, `https://${tb.dashboardHost}/`, username, `${password}x`);
-    await expect(badPassword.then((r) => [...r.jar.cookies.keys()].filter((n) => n === OAUTH2_PROXY_COOKIE))).resolves.toEqual([]);
+    // A wrong password: Dex shows the form again with 401, and no session cookie is set.
+    await expect(dexLogin(tb, `https://${tb.dashboardHost}/`, username, `${password}x`)).rejects.toThrow(
+      /POST .*\/dex\/auth\/local.*: 401/,
+    );
   });
 });

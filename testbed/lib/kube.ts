@@ -153,14 +153,24 @@ export class KubeClient {
     return p;
   }
 
-  async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async get<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
     const { status, body } = await this.request('GET', await this.path(apiVersion, kind, namespace, name));
     if (status === 404) return undefined;
     if (status >= 200 && status < 300) return body as T;
     throw new KubeApiError(`GET ${kind} ${namespace ?? ''}/${name}: ${status}`, status, (body as { reason?: string })?.reason, body);
   }
 
-  async list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<T[]> {
+  async list<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    labelSelector?: string,
+  ): Promise<T[]> {
     let p = await this.path(apiVersion, kind, namespace);
     if (labelSelector) p += `?labelSelector=${encodeURIComponent(labelSelector)}`;
     const body = (await this.call('GET', p)) as { items: T[] };
@@ -206,11 +216,19 @@ export class KubeClient {
   async delete(ref: { apiVersion: string; kind: string; namespace?: string; name: string }): Promise<void> {
     const { status, body } = await this.request('DELETE', await this.path(ref.apiVersion, ref.kind, ref.namespace, ref.name));
     if (status === 404 || (status >= 200 && status < 300)) return;
-    throw new KubeApiError(`DELETE ${ref.kind} ${ref.namespace ?? ''}/${ref.name}: ${status}`, status, (body as { reason?: string })?.reason, body);
+    throw new KubeApiError(
+      `DELETE ${ref.kind} ${ref.namespace ?? ''}/${ref.name}: ${status}`,
+      status,
+      (body as { reason?: string })?.reason,
+      body,
+    );
   }
 
   /** SelfSubjectAccessReview: may the caller do `verb` on `resource`? */
-  async can(verb: string, resource: { group?: string; resource: string; namespace?: string; name?: string; subresource?: string }): Promise<boolean> {
+  async can(
+    verb: string,
+    resource: { group?: string; resource: string; namespace?: string; name?: string; subresource?: string },
+  ): Promise<boolean> {
     const body = (await this.call('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
       body: {
         apiVersion: 'authorization.k8s.io/v1',

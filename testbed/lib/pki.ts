@@ -25,7 +25,7 @@ export class Pki {
       await run(this.openssl, args, { timeout: 20_000 });
     } catch (err) {
       const e = err as Error & { stderr?: string };
-      throw new Error(`openssl ${args[0]} failed: ${e.stderr ?? e.message}`);
+      throw new Error(`openssl ${args[0]} failed: ${e.stderr ?? e.message}`, { cause: err });
     }
   }
 
@@ -39,11 +39,24 @@ export class Pki {
     const certFile = join(dir, `${base}.crt`);
     await this.ecKey(keyFile);
     await this.exec([
-      'req', '-x509', '-new', '-key', keyFile, '-out', certFile, '-days', String(days), '-sha256',
-      '-subj', `/O=kserve-edge testbed/CN=${commonName}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-      '-addext', 'subjectKeyIdentifier=hash',
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      String(days),
+      '-sha256',
+      '-subj',
+      `/O=kserve-edge testbed/CN=${commonName}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-addext',
+      'subjectKeyIdentifier=hash',
     ]);
     return { certFile, keyFile, certPem: readFileSync(certFile, 'utf8') };
   }
@@ -79,9 +92,23 @@ export class Pki {
       ].join('\n'),
     );
     await this.exec([
-      'x509', '-req', '-in', csrFile, '-CA', ca.certFile, '-CAkey', ca.keyFile,
-      '-set_serial', `0x${randomBytes(12).toString('hex')}`,
-      '-days', String(subject.days ?? 7), '-sha256', '-extfile', extFile, '-out', certFile,
+      'x509',
+      '-req',
+      '-in',
+      csrFile,
+      '-CA',
+      ca.certFile,
+      '-CAkey',
+      ca.keyFile,
+      '-set_serial',
+      `0x${randomBytes(12).toString('hex')}`,
+      '-days',
+      String(subject.days ?? 7),
+      '-sha256',
+      '-extfile',
+      extFile,
+      '-out',
+      certFile,
     ]);
     return { certFile, keyFile, certPem: readFileSync(certFile, 'utf8') };
   }

@@ -9,7 +9,7 @@
  * (see {@link reapStaleRuns}).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ExitInfo {
@@ -27,11 +27,18 @@ export interface ManagedProcess {
   exited: Promise<ExitInfo>;
   /** Set once exited. */
   exit?: ExitInfo;
+  stopLast: boolean;
 }
 
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Signal this one only once every other process has gone (etcd: the API
+   * server's graceful stop waits on it, and it waits on the API server's
+   * connections if both are stopped at once).
+   */
+  stopLast?: boolean;
 }
 
 interface RegistryEntry {
@@ -47,7 +54,7 @@ interface Registry {
 }
 
 /** The process state letter from /proc/<pid>/stat, or undefined when gone. */
-function procState(pid: number): { state: string; pgrp: number } | undefined {
+function procState(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -57,7 +64,7 @@ function procState(pid: number): { state: string; pgrp: number } | undefined {
   // pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses.
   const close = stat.lastIndexOf(')');
   const fields = stat.slice(close + 2).split(' ');
-  return { state: fields[0] ?? '?', pgrp: Number(fields[2]) };
+  return { state: fields[0] ?? '?', ppid: Number(fields[1]), pgrp: Number(fields[2]) };
 }
 
 /** True when `pid` exists and is not a zombie. */
@@ -74,6 +81,17 @@ export function groupMembers(pgid: number): number[] {
     const pid = Number(entry);
     const s = procState(pid);
     if (s && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X') out.push(pid);
+  }
+  return out;
+}
+
+/** Live (non-zombie) direct children of `pid`. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const s = procState(Number(entry));
+    if (s && s.ppid === pid && s.state !== 'Z' && s.state !== 'X') out.push(Number(entry));
   }
   return out;
 }
@@ -139,6 +157,7 @@ export class ProcessSupervisor {
       command: [command, ...args].join(' '),
       logFile,
       child,
+      stopLast: options.stopLast ?? false,
       exited: new Promise<ExitInfo>((resolve) => {
         child.once('exit', (code, signal) => {
           proc.exit = { code, signal };
@@ -169,16 +188,26 @@ export class ProcessSupervisor {
    * Ends every group: SIGTERM in reverse start order, then SIGKILL for what is
    * still alive after `graceMs`.
    */
-  async stopAll(graceMs = 5000): Promise<void> {
+  async stopAll(graceMs = 5000): Promise<{ killed: string[] }> {
     this.stopping = true;
+    const killed: string[] = [];
     const reversed = [...this.procs].reverse();
-    for (const p of reversed) signalGroup(p.pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline && this.liveGroupMembers().length > 0) await sleep(50);
-    for (const p of reversed) if (groupMembers(p.pid).length > 0) signalGroup(p.pid, 'SIGKILL');
-    const killDeadline = Date.now() + 3000;
-    while (Date.now() < killDeadline && this.liveGroupMembers().length > 0) await sleep(25);
+    for (const tier of [reversed.filter((p) => !p.stopLast), reversed.filter((p) => p.stopLast)]) {
+      const alive = () => tier.flatMap((p) => groupMembers(p.pid));
+      for (const p of tier) signalGroup(p.pid, 'SIGTERM');
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline && alive().length > 0) await sleep(20);
+      for (const p of tier) {
+        if (groupMembers(p.pid).length > 0) {
+          killed.push(p.name);
+          signalGroup(p.pid, 'SIGKILL');
+        }
+      }
+      const killDeadline = Date.now() + 3000;
+      while (Date.now() < killDeadline && alive().length > 0) await sleep(20);
+    }
     this.writeRegistry();
+    return { killed };
   }
 
   /** Synchronous last resort (process 'exit' handler): SIGKILL every group. */
@@ -228,11 +257,8 @@ export function reapStaleRuns(runsRoot: string): string[] {
       signalGroup(c.pid, 'SIGKILL');
       reaped.push(`${c.name} (pid ${c.pid}, run ${run})`);
     }
-    try {
-      writeFileSync(file, JSON.stringify({ ...reg, children: [] }, null, 2));
-    } catch {
-      // ignore
-    }
+    // The run's files (etcd data, certificates) are of no use without it.
+    rmSync(join(runsRoot, run), { recursive: true, force: true });
   }
   return reaped;
 }
