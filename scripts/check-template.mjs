@@ -35,14 +35,25 @@ const check = (ok, message) => {
 
 const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
 const resources = template.Resources ?? {};
-const asl = JSON.parse(readFileSync(join(root, 'statemachine/provision.asl.json'), 'utf8'));
+/** Each state machine's logical id and its definition file. */
+const MACHINES = {
+  ProvisionStateMachine: 'statemachine/provision.asl.json',
+  DeprovisionStateMachine: 'statemachine/deprovision.asl.json',
+};
+const asls = Object.fromEntries(Object.entries(MACHINES).map(([id, file]) => [id, JSON.parse(readFileSync(join(root, file), 'utf8'))]));
 
 /** state name → function key, from `{"Fn::GetAtt": ["<key>", "Arn"]}` */
-const taskKeys = Object.fromEntries(
-  Object.entries(asl.States)
-    .filter(([, s]) => s.Type === 'Task')
-    .map(([name, s]) => [name, s.Resource?.['Fn::GetAtt']?.[0]]),
-);
+const tasksOf = (asl) =>
+  Object.fromEntries(
+    Object.entries(asl.States)
+      .filter(([, s]) => s.Type === 'Task')
+      .map(([name, s]) => [name, s.Resource?.['Fn::GetAtt']?.[0]]),
+  );
+/** Every Task of every state machine (NotifyFailure is shared). */
+const taskKeys = Object.assign({}, ...Object.values(asls).map(tasksOf));
+/** Functions that are not Tasks: the schedules and the audit-log subscription, named like Tasks. */
+const TRIGGER_FUNCTIONS = { ScheduledCanary: 'scheduledCanary', NamespaceEvents: 'namespaceEvents', Sweep: 'sweep' };
+const functionKeys = { ...taskKeys, ...TRIGGER_FUNCTIONS };
 const pascal = (key) => key.charAt(0).toUpperCase() + key.slice(1);
 const kebab = (name) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 const byType = (type) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -51,41 +62,47 @@ const refersTo = (value, logicalId) => JSON.stringify(value ?? null).includes(`"
 // ------------------------------------------------------------------ state machine
 
 const machines = byType('AWS::StepFunctions::StateMachine');
-check(machines.length === 1, `expected 1 AWS::StepFunctions::StateMachine, found ${machines.length}`);
-const [machineId, machine] = machines[0] ?? [];
-if (machine) {
+check(
+  JSON.stringify(machines.map(([id]) => id).sort()) === JSON.stringify(Object.keys(MACHINES).sort()),
+  `expected state machines ${Object.keys(MACHINES).join(', ')}, found ${machines.map(([id]) => id).join(', ')}`,
+);
+const machineId = 'ProvisionStateMachine';
+for (const [id, machine] of machines) {
+  const asl = asls[id];
+  if (!asl) continue;
+  const machineTasks = tasksOf(asl);
   const def = machine.Properties.DefinitionString;
-  check(Array.isArray(def?.['Fn::Sub']), 'state machine DefinitionString is not a Fn::Sub with Lambda ARN parameters');
+  check(Array.isArray(def?.['Fn::Sub']), `${id}: DefinitionString is not a Fn::Sub with Lambda ARN parameters`);
   const [body, params] = def?.['Fn::Sub'] ?? ['{}', {}];
   const parsed = JSON.parse(body.replace(/\$\{[^}]+\}/g, 'arn:placeholder'));
   const deployedTasks = Object.entries(parsed.States ?? {})
     .filter(([, s]) => s.Type === 'Task')
     .map(([n]) => n);
   check(
-    JSON.stringify([...deployedTasks].sort()) === JSON.stringify(Object.keys(taskKeys).sort()),
-    `deployed Tasks ${deployedTasks.join(',')} differ from the ASL's ${Object.keys(taskKeys).join(',')}`,
+    JSON.stringify([...deployedTasks].sort()) === JSON.stringify(Object.keys(machineTasks).sort()),
+    `${id}: deployed Tasks ${deployedTasks.join(',')} differ from the ASL's ${Object.keys(machineTasks).join(',')}`,
   );
-  for (const [state, key] of Object.entries(taskKeys)) {
+  for (const [state, key] of Object.entries(machineTasks)) {
     const placeholder = /\$\{([^}]+)\}/.exec(JSON.stringify(JSON.parse(body).States?.[state]?.Resource ?? ''))?.[1];
     const target = placeholder ? params[placeholder] : undefined;
     check(
       refersTo(target, `${pascal(key)}LambdaFunction`),
-      `Task ${state} does not call ${pascal(key)}LambdaFunction (got ${JSON.stringify(target)})`,
+      `${id}: Task ${state} does not call ${pascal(key)}LambdaFunction (got ${JSON.stringify(target)})`,
     );
   }
-  check(machine.Properties.StateMachineType === 'STANDARD', 'state machine is not STANDARD');
-  check(!/QueryLanguage"\s*:\s*"JSONata/.test(body), 'the deployed definition uses JSONata, which the local runner ignores');
+  check(machine.Properties.StateMachineType === 'STANDARD', `${id} is not STANDARD`);
+  check(!/QueryLanguage"\s*:\s*"JSONata/.test(body), `${id}: the deployed definition uses JSONata, which the local runner ignores`);
 }
 
 // ------------------------------------------------------------------ functions and roles
 
 const functions = byType('AWS::Lambda::Function');
 check(
-  functions.length === Object.keys(taskKeys).length,
-  `expected ${Object.keys(taskKeys).length} Lambda functions (one per ASL Task), found ${functions.length}`,
+  functions.length === Object.keys(functionKeys).length,
+  `expected ${Object.keys(functionKeys).length} Lambda functions (one per ASL Task and trigger), found ${functions.length}`,
 );
 const rolesSeen = new Map();
-for (const [state, key] of Object.entries(taskKeys)) {
+for (const [state, key] of Object.entries(functionKeys)) {
   const id = `${pascal(key)}LambdaFunction`;
   const fn = resources[id];
   if (!check(fn?.Type === 'AWS::Lambda::Function', `no AWS::Lambda::Function ${id} for Task ${state}`)) continue;
@@ -162,6 +179,37 @@ if (check(rules.length === 1, `expected 1 EventBridge rule with source kserve-ed
   check(target.InputPath === '$.detail', `the kserve-edge rule passes ${target.InputPath ?? 'the whole event'}, expected $.detail`);
 }
 
+// Namespace lifecycle and the canary in operation.
+const filters = byType('AWS::Logs::SubscriptionFilter').map(([, f]) => f.Properties);
+const auditFilter = filters.find((f) => refersTo(f.DestinationArn, 'NamespaceEventsLambdaFunction'));
+if (check(auditFilter, 'no CloudWatch Logs subscription filter feeding NamespaceEventsLambdaFunction')) {
+  check(/^\/aws\/eks\/.+\/cluster$/.test(String(auditFilter.LogGroupName)), `the subscription filter reads ${auditFilter.LogGroupName}, not an EKS control-plane log group`);
+  for (const word of ['"namespaces"', '"profiles"', '"create"', '"delete"']) {
+    check(String(auditFilter.FilterPattern).includes(word), `the subscription filter pattern does not match ${word}`);
+  }
+}
+for (const fn of ['ScheduledCanaryLambdaFunction', 'SweepLambdaFunction']) {
+  const schedule = byType('AWS::Events::Rule').find(([, r]) => r.Properties.ScheduleExpression && refersTo(r.Properties.Targets, fn));
+  check(schedule, `no EventBridge schedule targets ${fn}`);
+}
+const canaryAlarm = (metric) => alarms.find((a) => a.Namespace === 'kserve-edge' && a.MetricName === metric);
+const success = canaryAlarm('CanarySuccess');
+if (check(success, 'no alarm on kserve-edge CanarySuccess')) {
+  check(success.TreatMissingData === 'breaching', 'the CanarySuccess alarm does not treat missing data as breaching');
+  check(success.ComparisonOperator === 'LessThanThreshold', 'the CanarySuccess alarm does not fire below its threshold');
+}
+const latency = canaryAlarm('CanaryLatency');
+if (check(latency, 'no alarm on kserve-edge CanaryLatency')) check(latency.ExtendedStatistic === 'p90', 'the CanaryLatency alarm is not on p90');
+const expiry = canaryAlarm('CertificateDaysToExpiry');
+if (check(expiry, 'no alarm on kserve-edge CertificateDaysToExpiry')) {
+  check(Number(expiry.Threshold) === 14 && expiry.ComparisonOperator === 'LessThanThreshold', 'the certificate alarm is not "under 14 days"');
+}
+for (const a of [success, latency, expiry].filter(Boolean)) {
+  check(refersTo(a.AlarmActions, 'KserveEdgeAlerts'), `the ${a.MetricName} alarm does not notify KserveEdgeAlerts`);
+}
+const dashboards = byType('AWS::CloudWatch::Dashboard');
+check(dashboards.length === 1 && JSON.stringify(dashboards[0][1].Properties.DashboardBody).includes('CanarySuccess'), 'no canary dashboard');
+
 const text = JSON.stringify(template);
 for (const v of ['${aws:', '${ssm:', '${cf:', '${s3:', '${param:', '${self:', '${opt:', '${env:']) {
   check(!text.includes(v), `unresolved serverless variable ${v}… left in the template`);
@@ -205,7 +253,7 @@ function readZip(file) {
 const sandbox = mkdtempSync(join(tmpdir(), 'kserve-edge-bundles-'));
 const bundles = [];
 try {
-  for (const [state, key] of Object.entries(taskKeys)) {
+  for (const [state, key] of Object.entries(functionKeys)) {
     const zipFile = join(dir, `${key}.zip`);
     let zipSize;
     try {
@@ -256,15 +304,15 @@ try {
 } finally {
   rmSync(sandbox, { recursive: true, force: true });
 }
-const extra = readdirSync(dir).filter((f) => f.endsWith('.zip') && !Object.values(taskKeys).includes(f.slice(0, -4)));
-check(extra.length === 0, `zips for functions the ASL does not use: ${extra.join(', ')}`);
+const extra = readdirSync(dir).filter((f) => f.endsWith('.zip') && !Object.values(functionKeys).includes(f.slice(0, -4)));
+check(extra.length === 0, `zips for functions neither an ASL nor a trigger uses: ${extra.join(', ')}`);
 
 // ------------------------------------------------------------------ summary
 
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
 const width = Math.max(...bundles.map((b) => b.key.length), 8);
 console.log('');
-console.log(`template   ${Object.keys(resources).length} resources, ${functions.length} functions, state machine ${machineId ?? '(none)'}`);
+console.log(`template   ${Object.keys(resources).length} resources, ${functions.length} functions, state machines ${machines.map(([id]) => id).join(', ')}`);
 if (elapsedMs !== undefined && Number.isFinite(elapsedMs)) console.log(`packaged   in ${(elapsedMs / 1000).toFixed(1)} s`);
 console.log('');
 console.log(`${'function'.padEnd(width)}  ${'zip'.padStart(9)}  ${'unzipped'.padStart(9)}  loads`);

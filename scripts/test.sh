@@ -18,6 +18,8 @@ if [ "$mode" != "--integration-only" ]; then
   jest --selectProjects unit statemachine --json --outputFile="$results_dir/unit.json" || status=1
   step "package the CloudFormation template offline (osls package)"
   bash scripts/package.sh || status=1
+  step "lint the packaged template (cfn-lint, checkov, documented Resource \"*\")"
+  bash scripts/lint-template.sh || status=1
 fi
 
 if [ "$mode" != "--unit-only" ]; then

@@ -60,6 +60,12 @@ export interface AcmPort {
   describeCertificate(arn: string): Promise<CertificateDetail>;
   /** Deleting a certificate that is already gone succeeds. */
   deleteCertificate(arn: string): Promise<void>;
+  /**
+   * Every certificate in the region (ours or not) with its names, from the
+   * list summaries only. Deprovisioning uses it to keep a validation CNAME
+   * that another certificate still needs; without it only ours are considered.
+   */
+  listAllCertificateNames?(): Promise<Array<{ arn: string; names: string[] }>>;
 }
 
 // ------------------------------------------------------------------ Route 53
@@ -168,8 +174,36 @@ export interface KubePort {
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
   /** Server-side apply of `obj` under `fieldManager`. */
   apply(obj: KubeObject, options: { fieldManager: string; force: boolean }): Promise<KubeObject>;
+  /** RFC 6902 JSON Patch. @throws PatchConflictError when a `test` op fails (the object changed since it was read). */
   jsonPatch(ref: ObjectRef, ops: JsonPatchOp[], options: { fieldManager: string }): Promise<KubeObject>;
   list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
   /** Deleting an object that is already gone succeeds. */
   delete(ref: ObjectRef): Promise<void>;
+}
+
+// ------------------------------------------------------------------ Step Functions
+
+/** What StartExecution answered: a new run, or the name is taken (running or closed). */
+export type StartOutcome = 'started' | 'exists';
+
+export type ExecutionStatusName = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+/**
+ * Starting runs of one state machine by name. Step Functions refuses a second
+ * execution with the same name (`ExecutionAlreadyExists`), which is how
+ * duplicate triggers are dropped: the adapter turns that refusal into `exists`.
+ */
+export interface ExecutionsPort {
+  start(name: string, input: unknown): Promise<StartOutcome>;
+  /** Status of the execution of that name, `undefined` when there is none. */
+  status(name: string): Promise<ExecutionStatusName | undefined>;
+}
+
+/**
+ * A guarded JSON Patch was refused (HTTP 422: a `test` op failed, or the path
+ * it removes is gone): the object changed since it was read, e.g. by a run
+ * racing this one. Nothing was written; read again and re-plan.
+ */
+export class PatchConflictError extends Error {
+  override readonly name = 'PatchConflict';
 }

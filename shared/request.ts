@@ -9,7 +9,10 @@
  * Validation never calls AWS or the cluster; `ValidateRequest` adds the checks
  * that need a read (hosted zone, secrets) after this pure pass.
  */
-import { z } from 'zod';
+// A namespace import, not `{ z }`: esbuild can then keep only the schema
+// builders used here (~90 KB minified instead of ~460 KB with every locale and
+// the JSON Schema converter) in the Lambda bundles.
+import * as z from 'zod';
 import { InvalidRequestError } from './errors';
 
 /** DNS-1123 label: what Kubernetes allows for a namespace name. */

@@ -29,6 +29,8 @@ export interface ControlPlane {
   workflowKubeconfig: string;
   etcd: ManagedProcess;
   apiserver: ManagedProcess;
+  /** Starts kube-apiserver again with the same flags, port and etcd (after it was stopped); resolves once /readyz is 200. */
+  relaunchApiserver: () => Promise<ManagedProcess>;
 }
 
 function kubeconfig(name: string, server: string, caPem: string, user: string, token: string): string {
@@ -104,45 +106,50 @@ export async function startControlPlane(o: {
   );
 
   const server = `https://${LOOPBACK}:${apiPort}`;
-  const apiserver = o.supervisor.start(
-    'kube-apiserver',
-    o.apiserverBin,
-    [
-      `--etcd-servers=http://${LOOPBACK}:${clientPort}`,
-      `--secure-port=${apiPort}`,
-      `--bind-address=${LOOPBACK}`,
-      `--advertise-address=${LOOPBACK}`,
-      `--tls-cert-file=${serving.certFile}`,
-      `--tls-private-key-file=${serving.keyFile}`,
-      `--cert-dir=${dir}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--allow-privileged=true',
-      '--disable-admission-plugins=ServiceAccount',
-      '--authorization-mode=RBAC',
-      `--token-auth-file=${tokenFile}`,
-      `--service-account-issuer=${server}/`,
-      `--service-account-key-file=${sa.publicKeyFile}`,
-      `--service-account-signing-key-file=${sa.privateKeyFile}`,
-      '--enable-priority-and-fairness=false',
-      '--endpoint-reconciler-type=none',
-      '--profiling=false',
-      '--v=1',
-    ],
-    { cwd: dir },
-  );
+  const launchApiserver = (): ManagedProcess =>
+    o.supervisor.start(
+      'kube-apiserver',
+      o.apiserverBin,
+      [
+        `--etcd-servers=http://${LOOPBACK}:${clientPort}`,
+        `--secure-port=${apiPort}`,
+        `--bind-address=${LOOPBACK}`,
+        `--advertise-address=${LOOPBACK}`,
+        `--tls-cert-file=${serving.certFile}`,
+        `--tls-private-key-file=${serving.keyFile}`,
+        `--cert-dir=${dir}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--allow-privileged=true',
+        '--disable-admission-plugins=ServiceAccount',
+        '--authorization-mode=RBAC',
+        `--token-auth-file=${tokenFile}`,
+        `--service-account-issuer=${server}/`,
+        `--service-account-key-file=${sa.publicKeyFile}`,
+        `--service-account-signing-key-file=${sa.privateKeyFile}`,
+        '--enable-priority-and-fairness=false',
+        '--endpoint-reconciler-type=none',
+        '--profiling=false',
+        '--v=1',
+      ],
+      { cwd: dir },
+    );
   const admin: KubeConnection = { server, caData: ca.certPem, token: adminToken };
   const workflow: KubeConnection = { server, caData: ca.certPem, token: workflowToken };
-  const probe = new KubeClient(admin);
-  try {
-    await waitFor(async () => (await probe.request('GET', '/readyz', { timeoutMs: 2000 })).status === 200, {
-      what: 'kube-apiserver /readyz',
-      timeoutMs: 90_000,
-      intervalMs: 200,
-      proc: apiserver,
-    });
-  } finally {
-    probe.close();
-  }
+  const waitReady = async (proc: ManagedProcess): Promise<void> => {
+    const probe = new KubeClient(admin);
+    try {
+      await waitFor(async () => (await probe.request('GET', '/readyz', { timeoutMs: 2000 })).status === 200, {
+        what: 'kube-apiserver /readyz',
+        timeoutMs: 90_000,
+        intervalMs: 200,
+        proc,
+      });
+    } finally {
+      probe.close();
+    }
+  };
+  const apiserver = launchApiserver();
+  await waitReady(apiserver);
   const adminKubeconfig = join(dir, 'admin.kubeconfig');
   const workflowKubeconfig = join(dir, 'workflow.kubeconfig');
   writeFileSync(adminKubeconfig, kubeconfig('testbed', server, ca.certPem, 'testbed-admin', adminToken), { mode: 0o600 });
@@ -158,6 +165,11 @@ export async function startControlPlane(o: {
     workflowKubeconfig,
     etcd,
     apiserver,
+    relaunchApiserver: async () => {
+      const proc = launchApiserver();
+      await waitReady(proc);
+      return proc;
+    },
   };
 }
 

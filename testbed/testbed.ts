@@ -41,7 +41,7 @@ import { type AlbInfo, LbController } from './lb-controller';
 import { KubeClient, type KubeConnection } from './lib/kube';
 import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
 import { Pki } from './lib/pki';
-import { type ManagedProcess, ProcessSupervisor, reapStaleRuns } from './lib/proc';
+import { isAlive, type ManagedProcess, ProcessSupervisor, reapStaleRuns } from './lib/proc';
 import { NginxServer } from './nginx';
 
 export { MODEL_NAME, OAUTH2_PROXY_COOKIE, WORKFLOW_GROUP, WORKFLOW_USER };
@@ -124,6 +124,11 @@ export interface Testbed {
     /** Runs a reconcile pass now and waits for it (nginx reloaded if needed). */
     reconcileNow(): Promise<void>;
   };
+  /**
+   * Fault knob: stop kube-apiserver (connections are refused) and start it
+   * again with the same flags, port and etcd data; `start` resolves once it is ready.
+   */
+  readonly apiserver: { stop(): Promise<void>; start(): Promise<void> };
   /** Live processes (group leaders and their group members) the testbed started. */
   pids(): number[];
   /** Ends every child process and removes the run directory. Idempotent. */
@@ -365,6 +370,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
 
     const dashboardHost = `kubeflow.${options.domain}`;
     const { cp, admin } = clusterPart;
+    let apiserverProc = cp.apiserver;
     const workflowClient = new KubeClient(cp.workflow);
     kubeClients.push(workflowClient);
 
@@ -482,6 +488,13 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
         waitForAlb,
         setOptions: (o) => ctl.setOptions(o),
         reconcileNow: () => ctl.reconcileNow(),
+      },
+      apiserver: {
+        stop: () => supervisor.stopProcess(apiserverProc),
+        start: async () => {
+          if (isAlive(apiserverProc.pid)) return;
+          apiserverProc = await cp.relaunchApiserver();
+        },
       },
       pids: () => supervisor.liveGroupMembers(),
       stop,

@@ -26,6 +26,7 @@ import type {
 } from '../ports';
 import { TAG_OWNER } from '../ownership';
 import { isAwsError, mapAwsError, withAws } from './errors';
+import { ACM_RATES, RateLimiter } from './rateLimit';
 
 /** Every status except none: an owned certificate in any state must be found (to reuse, replace or delete it). */
 export const ALL_CERTIFICATE_STATUSES: AwsCertificateStatus[] = [
@@ -122,8 +123,37 @@ export function toCertificateDetail(cert: AwsCertificateDetail, tags: Record<str
  *   const acm = new AcmAdapter(acmClient('us-west-2'));
  *   const mine = await acm.listOwnedCertificates('prod-kubeflow');
  */
+const sharedAcmLimiter = new RateLimiter({ perSecond: ACM_RATES });
+const pacedClients = new WeakSet<ACMClient>();
+
+/**
+ * Adds the pacing middleware to a client once. It keys on the SDK's
+ * `commandName` (e.g. `DescribeCertificateCommand`), which minification keeps.
+ */
+function pace(client: ACMClient, limiter: RateLimiter): void {
+  if (pacedClients.has(client)) return;
+  pacedClients.add(client);
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      await limiter.take(String((context as { commandName?: string }).commandName ?? ''));
+      return next(args);
+    },
+    { step: 'initialize', name: 'kserveEdgeAcmPacing' },
+  );
+}
+
 export class AcmAdapter implements AcmPort {
-  constructor(private readonly client: ACMClient) {}
+  /**
+   * @param limiter paces calls to ACM's per-second quotas; one per process by
+   * default, so every adapter in a Lambda shares it.
+   */
+  constructor(
+    private readonly client: ACMClient,
+    limiter: RateLimiter = sharedAcmLimiter,
+  ) {
+    pace(client, limiter);
+  }
+
 
   /** Every certificate tagged `kserve-edge:owner=<ownerId>`, any status, with tags and details. */
   async listOwnedCertificates(ownerId: string): Promise<CertificateDetail[]> {
@@ -150,6 +180,35 @@ export class AcmAdapter implements AcmPort {
     const owned = tagged.filter((t): t is { arn: string; tags: Record<string, string> } => t.tags?.[TAG_OWNER] === ownerId);
     const details = await mapLimit(owned, FAN_OUT, (t) => this.describeOrGone(t.arn, t.tags));
     return details.filter((d): d is CertificateDetail => d !== undefined);
+  }
+
+  /**
+   * Every certificate in the region with the names its list summary carries
+   * (DomainName + SubjectAlternativeNameSummaries): no per-certificate call,
+   * so foreign certificates are seen without permission to describe them.
+   */
+  async listAllCertificateNames(): Promise<Array<{ arn: string; names: string[] }>> {
+    const out: Array<{ arn: string; names: string[] }> = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await withAws('acm:ListCertificates', () =>
+        this.client.send(
+          new ListCertificatesCommand({
+            CertificateStatuses: ALL_CERTIFICATE_STATUSES,
+            Includes: { keyTypes: ALL_KEY_TYPES },
+            MaxItems: 1000,
+            NextToken: nextToken,
+          }),
+        ),
+      );
+      for (const s of page.CertificateSummaryList ?? []) {
+        if (!s.CertificateArn) continue;
+        const names = [...new Set([s.DomainName ?? '', ...(s.SubjectAlternativeNameSummaries ?? [])].filter((n) => n !== ''))];
+        out.push({ arn: s.CertificateArn, names });
+      }
+      nextToken = page.NextToken || undefined;
+    } while (nextToken);
+    return out;
   }
 
   /** Requests a DNS-validated certificate and returns its ARN. Same token within an hour gives the same ARN. */

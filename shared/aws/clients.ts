@@ -11,6 +11,7 @@ import { ACMClient } from '@aws-sdk/client-acm';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 
@@ -72,6 +73,11 @@ export function secretsClient(region: string): SecretsManagerClient {
 /** SNS client. */
 export function snsClient(region: string): SNSClient {
   return cached(`sns:${region}`, () => new SNSClient({ region, maxAttempts: maxAttemptsFromEnv() }));
+}
+
+/** Step Functions client (the lifecycle functions start runs). */
+export function sfnClient(region: string): SFNClient {
+  return cached(`sfn:${region}`, () => new SFNClient({ region, maxAttempts: maxAttemptsFromEnv() }));
 }
 
 /** STS client. */

@@ -250,8 +250,12 @@ class KubeconfigAccess implements ClusterAccessPort {
   async connect(cluster: ClusterRef): Promise<ClusterConnection> {
     await this.eks.describe(cluster);
     const text = await readOrThrow(this.readText, this.path, 'kubeconfig');
-    // Loaded lazily: the Kubernetes client is large and only local runs take this path.
-    const { KubeConfig } = await import('@kubernetes/client-node');
+    // Loaded lazily: the Kubernetes client is large and only local runs take this path. The Lambda
+    // bundles define KSERVE_EDGE_LAMBDA_BUNDLE (serverless.yml custom.esbuild.define), so esbuild folds
+    // this to the throw and never sees the import(): an import() anywhere in a bundle, even one never
+    // reached, makes esbuild keep every module of @kubernetes/client-node (+3 MB per function).
+    const { KubeConfig } =
+      process.env.KSERVE_EDGE_LAMBDA_BUNDLE === 'true' ? notInLambdaBundles() : await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     try {
       kc.loadFromString(text);
@@ -269,6 +273,10 @@ class KubeconfigAccess implements ClusterAccessPort {
     registerSecret(token);
     return { server: kcCluster.server, caData, token };
   }
+}
+
+function notInLambdaBundles(): never {
+  throw new ClusterUnreachableError(`${ENV_KUBECONFIG} is for local runs; in Lambda the cluster is reached through EKS or ${ENV_CLUSTER_ENDPOINT}`);
 }
 
 /**

@@ -19,6 +19,7 @@
  * | 404 on get / delete                        | nothing (undefined / success)  |
  * | 401, 403                                   | AccessDeniedError              |
  * | 409 on server-side apply                   | ObjectOwnedByAnotherError      |
+ * | 422 on JSON Patch (a `test` op failed)     | PatchConflictError (re-read)   |
  * | 429, 5xx, refused, reset, DNS, TLS, timeout| ClusterUnreachableError        |
  * | anything else (400, 404 on write, 422, …)  | Error with the Status message  |
  *
@@ -40,7 +41,7 @@ import {
   type ResponseContext,
 } from '@kubernetes/client-node';
 import { AccessDeniedError, ClusterUnreachableError, ObjectOwnedByAnotherError } from '../errors';
-import type { ClusterConnection, JsonPatchOp, KubeObject, KubePort, ObjectRef } from '../ports';
+import { PatchConflictError, type ClusterConnection, type JsonPatchOp, type KubeObject, type KubePort, type ObjectRef } from '../ports';
 
 /** Per-request timeout; a Lambda has minutes, one API call should take well under a second. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -236,6 +237,11 @@ export class KubeAdapter implements KubePort {
         }),
       );
     } catch (err) {
+      if (err instanceof ApiException && err.code === 422) {
+        throw new PatchConflictError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} changed since it was read (JSON Patch test failed)`, {
+          cause: err,
+        });
+      }
       throw mapKubeError(err, { verb: 'patch', ref });
     }
   }

@@ -16,7 +16,7 @@
 import type { CertificateDetail, CertificateStatus, ValidationRecord } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { baseWildcard, namespaceWildcard } from '../request';
-import { namesHash, TAG_DOMAIN, TAG_NAMES, TAG_OWNER, TAG_REQUESTED_BY, TAG_SCOPE } from '../ownership';
+import { namesHash, TAG_DOMAIN, TAG_NAMES, TAG_OWNER, TAG_SCOPE } from '../ownership';
 import { createHash } from 'node:crypto';
 
 export interface DesiredCertificate {
@@ -83,31 +83,36 @@ function rank(c: CertificateDetail): number {
   return c.status === 'ISSUED' ? 1 : 0;
 }
 
-/** Tags written on every certificate we request. */
-export function certificateTags(
-  want: DesiredCertificate,
-  opts: { ownerId: string; domain: string; requestedBy: string },
-): Record<string, string> {
+/**
+ * Tags written on every certificate we request.
+ *
+ * Every tag is a function of the idempotency key (owner + name set): runs
+ * that race with the same token must send the same request, or an ACM that
+ * compares the whole request (moto does) creates one certificate per run.
+ * That is why the execution that asked is logged, not tagged.
+ */
+export function certificateTags(want: DesiredCertificate, opts: { ownerId: string; domain: string }): Record<string, string> {
   return {
     [TAG_OWNER]: opts.ownerId,
     [TAG_DOMAIN]: opts.domain,
     [TAG_SCOPE]: want.scope,
     [TAG_NAMES]: want.namesHash,
-    [TAG_REQUESTED_BY]: sanitizeTagValue(opts.requestedBy),
   };
-}
-
-/** ACM tag values allow letters, digits, spaces and `_.:/=+-@`, at most 256 characters. */
-function sanitizeTagValue(value: string): string {
-  return value.replace(/[^\p{L}\p{N} _.:/=+\-@]/gu, '_').slice(0, 256);
 }
 
 /**
  * ACM idempotency token: the same owner asking for the same names within an
  * hour gets the same certificate, so concurrent runs do not duplicate it.
+ *
+ * `retired` are the ARNs of our certificates for this name set that ended
+ * FAILED / VALIDATION_TIMED_OUT / …: they are part of the token, so a rerun
+ * after a failure gets a new certificate instead of the failed one back (ACM
+ * would return it for the rest of the hour), while concurrent reruns still
+ * agree on one token.
  */
-export function idempotencyToken(ownerId: string, want: DesiredCertificate): string {
-  return createHash('sha256').update(`${ownerId}|${want.namesHash}`).digest('hex').slice(0, 32);
+export function idempotencyToken(ownerId: string, want: DesiredCertificate, retired: readonly string[] = []): string {
+  const key = [`${ownerId}|${want.namesHash}`, ...[...retired].sort()].join('|');
+  return createHash('sha256').update(key).digest('hex').slice(0, 32);
 }
 
 /**

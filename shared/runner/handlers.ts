@@ -30,3 +30,20 @@ export async function localTaskHandlers(): Promise<Record<string, (input: unknow
   }
   return handlers;
 }
+
+/** The Task states of `deprovision.asl.json`, as {@link TASK_MODULES} for the provisioning workflow. */
+export const DEPROVISION_TASK_MODULES: Readonly<Record<string, () => Promise<{ handler: StepHandler }>>> = {
+  DeprovisionNamespace: () => import('../../functions/deprovision-namespace/handler'),
+  NotifyFailure: () => import('../../functions/notify-failure/handler'),
+};
+
+/** Every Task handler of the deprovision workflow, called in-process. */
+export async function localDeprovisionHandlers(): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [state, load] of Object.entries(DEPROVISION_TASK_MODULES)) {
+    const { handler } = await load();
+    let invocation = 0;
+    handlers[state] = (input: unknown) => handler(input, { awsRequestId: `local-${state}-${++invocation}`, functionName: state });
+  }
+  return handlers;
+}

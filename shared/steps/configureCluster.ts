@@ -12,7 +12,7 @@
  * header value (they are secrets); the logged plan is redacted.
  */
 import { registerSecret, type Logger } from '../log';
-import type { KubePort, SecretsPort } from '../ports';
+import { PatchConflictError, type KubePort, type SecretsPort } from '../ports';
 import type { ProvisionRequest } from '../request';
 import {
   applyClusterPlan,
@@ -25,6 +25,9 @@ import {
   type ClusterAction,
 } from '../plan/cluster';
 import { parseHeaderValuesSecret } from '../plan/secrets';
+
+/** Read-plan-apply rounds before a conflict is given up on (each round re-reads every object). */
+export const MAX_PLAN_ATTEMPTS = 3;
 
 export interface ConfigureClusterInput {
   request: ProvisionRequest;
@@ -79,16 +82,27 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
   }
 
   const desired = desiredClusterState({ request, certificateArns: input.certificateArns, headerValues });
-  const current = await readClusterState(deps.kube, request);
-  const plan = planCluster(current, desired, { ownerId: request.ownerId, adopt: request.adopt, ownedArns: input.ownedArns });
-
   const log = deps.log.child({ step: 'ConfigureCluster', dryRun: deps.dryRun === true });
-  log.info('cluster plan', { plan: redactClusterPlan(plan), changes: hasChanges(plan) });
-  if (deps.dryRun) {
-    log.info('dry run: not applying the cluster plan');
-  } else if (hasChanges(plan)) {
-    await applyClusterPlan(deps.kube, plan);
-    log.info('cluster plan applied', { applied: plan.filter((a) => a.action !== 'none').length });
+  let plan: ClusterAction[];
+  // Read → plan → apply. A guarded patch refused because the object changed
+  // since the read (a concurrent run, a human) means: read again and re-plan.
+  for (let attempt = 1; ; attempt++) {
+    const current = await readClusterState(deps.kube, request);
+    plan = planCluster(current, desired, { ownerId: request.ownerId, adopt: request.adopt, ownedArns: input.ownedArns });
+    log.info('cluster plan', { plan: redactClusterPlan(plan), changes: hasChanges(plan), attempt });
+    if (deps.dryRun) {
+      log.info('dry run: not applying the cluster plan');
+      break;
+    }
+    if (!hasChanges(plan)) break;
+    try {
+      await applyClusterPlan(deps.kube, plan);
+      log.info('cluster plan applied', { applied: plan.filter((a) => a.action !== 'none').length });
+      break;
+    } catch (err) {
+      if (!(err instanceof PatchConflictError) || attempt >= MAX_PLAN_ATTEMPTS) throw err;
+      log.warn('an object changed while the plan was applied; reading it again', { attempt, reason: err.message });
+    }
   }
 
   const ref = ingressRefFor(request);

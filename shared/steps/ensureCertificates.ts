@@ -8,8 +8,8 @@
 import type { Logger } from '../log';
 import type { AcmPort, CertificateStatus } from '../ports';
 import type { ProvisionRequest } from '../request';
-import { certificateTags, desiredCertificates, idempotencyToken, planCertificates } from '../plan/certificates';
-import { TAG_DOMAIN } from '../ownership';
+import { certificateTags, desiredCertificates, FAILED_STATUSES, idempotencyToken, planCertificates } from '../plan/certificates';
+import { TAG_DOMAIN, TAG_NAMES } from '../ownership';
 
 export interface CertificateItem {
   scope: string;
@@ -51,13 +51,15 @@ export async function ensureCertificates(
       deps.log.info('certificate exists', { scope: want.scope, arn: reuse.existing.arn, status: reuse.existing.status });
       continue;
     }
+    // Our failed certificates for these names: they change the token, so ACM gives a new certificate.
+    const retired = owned.filter((c) => c.tags[TAG_NAMES] === want.namesHash && FAILED_STATUSES.has(c.status)).map((c) => c.arn);
     const arn = await deps.acm.requestCertificate({
       domainName: want.domainName,
       subjectAlternativeNames: want.subjectAlternativeNames,
-      tags: certificateTags(want, { ownerId: request.ownerId, domain: request.domain, requestedBy: input.runId }),
-      idempotencyToken: idempotencyToken(request.ownerId, want),
+      tags: certificateTags(want, { ownerId: request.ownerId, domain: request.domain }),
+      idempotencyToken: idempotencyToken(request.ownerId, want, retired),
     });
-    deps.log.info('certificate requested', { scope: want.scope, arn, names: want.names });
+    deps.log.info('certificate requested', { scope: want.scope, arn, names: want.names, runId: input.runId, replacing: retired });
     items.push({ scope: want.scope, arn, names: want.names, status: 'PENDING_VALIDATION', requested: true });
   }
   const ownedArns = [...new Set([...owned.map((c) => c.arn), ...items.map((i) => i.arn)])];

@@ -49,7 +49,9 @@ export function summarizeFailure(input: FailureInput): FailureSummary {
 
 export async function notifyFailure(input: FailureInput, deps: { notify?: NotifyPort; log: Logger }): Promise<{ published: boolean; summary: FailureSummary }> {
   const summary = summarizeFailure(input);
-  deps.log.error('provisioning failed', { ...summary });
+  // Not `...summary` as it is: its `message` would replace the log line's own message.
+  const { message, ...rest } = summary;
+  deps.log.error('provisioning failed', { ...rest, errorMessage: message });
   if (!deps.notify) return { published: false, summary };
   await deps.notify.publish(`kserve-edge: ${summary.error} for ${summary.domain}`, JSON.stringify(summary, null, 2));
   return { published: true, summary };

@@ -31,10 +31,11 @@ export async function planDnsRecords(
 ): Promise<NamespaceRecordPlan[]> {
   const plans: NamespaceRecordPlan[] = [];
   for (const namespace of request.namespaces) {
-    const [target, ownership] = await Promise.all([
-      route53.listRecords(request.hostedZoneId, namespaceWildcard(request, namespace)),
-      route53.listRecords(request.hostedZoneId, ownershipRecordName(namespace, request.domain)),
-    ]);
+    // Target first, then its ownership TXT, never both at once: a racing run writes the two in one
+    // batch, and a read of the TXT from before that batch with the target from after it would look
+    // like someone else's record (RecordOwnedByAnother). In this order the worst case is "absent, ours".
+    const target = await route53.listRecords(request.hostedZoneId, namespaceWildcard(request, namespace));
+    const ownership = await route53.listRecords(request.hostedZoneId, ownershipRecordName(namespace, request.domain));
     plans.push(planNamespaceRecords(request, { namespace, target, ownership }, albHostname));
   }
   return plans;

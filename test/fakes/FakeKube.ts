@@ -13,7 +13,7 @@
  *   `forbid(verb)` makes that verb fail with AccessDeniedError (RBAC).
  */
 import { AccessDeniedError, ClusterUnreachableError, ObjectOwnedByAnotherError } from '../../shared/errors';
-import type { JsonPatchOp, KubeObject, KubePort, ObjectRef } from '../../shared/ports';
+import { PatchConflictError, type JsonPatchOp, type KubeObject, type KubePort, type ObjectRef } from '../../shared/ports';
 
 /** RBAC verbs as the adapter issues them (server-side apply is a `patch`). */
 export type FakeKubeVerb = 'get' | 'list' | 'patch' | 'delete';
@@ -285,7 +285,7 @@ export class FakeKube implements KubePort {
       applyJsonPatch(next, ops);
     } catch (err) {
       // The API server answers 422 and changes nothing.
-      throw new Error(`failed to patch ${describeRef(ref)}: 422 ${(err as Error).message}`, { cause: err });
+      throw new PatchConflictError(`failed to patch ${describeRef(ref)}: 422 ${(err as Error).message}`, { cause: err });
     }
     this.calls.push(`patch ${describeRef(ref)}`);
     // An Update operation: changed fields become this manager's, removed ones are nobody's.

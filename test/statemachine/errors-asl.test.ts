@@ -198,8 +198,11 @@ describe('provision.asl.json ↔ functions/ ↔ serverless.yml (one name per uni
     expect(serverless.functions[key]?.handler).toBe(`functions/${kebab(state)}/handler.handler`);
   });
 
-  it('deploys exactly the functions the ASL calls', () => {
-    expect(Object.keys(serverless.functions).sort()).toEqual(Object.values(keys).sort());
+  it('deploys exactly the functions the ASLs call, plus the lifecycle triggers', () => {
+    const deprovision = taskFunctionKeys(readRawDefinition(join(ROOT, 'statemachine/deprovision.asl.json')));
+    const triggers = ['scheduledCanary', 'namespaceEvents', 'sweep'];
+    const expected = [...new Set([...Object.values(keys), ...Object.values(deprovision), ...triggers])].sort();
+    expect(Object.keys(serverless.functions).sort()).toEqual(expected);
   });
 
   it.each(tasks.map(([n]) => n))('%s: Lambda times out before the Task does', (state) => {
@@ -210,7 +213,7 @@ describe('provision.asl.json ↔ functions/ ↔ serverless.yml (one name per uni
 
   it('loads the definition from the file, validated, on nodejs22.x', () => {
     const machines = Object.values(serverless.stepFunctions.stateMachines);
-    expect(machines.map((m) => m.definition)).toEqual(['${file(statemachine/provision.asl.json)}']);
+    expect(machines.map((m) => m.definition)).toEqual(['${file(statemachine/provision.asl.json)}', '${file(statemachine/deprovision.asl.json)}']);
     expect(serverless.stepFunctions.validate).toBe(true);
     expect(serverless.provider.runtime).toBe('nodejs22.x');
   });

@@ -210,6 +210,16 @@ export class ProcessSupervisor {
     return { killed };
   }
 
+  /** Ends one process group (SIGTERM, SIGKILL after `graceMs`); the others keep running. */
+  async stopProcess(proc: ManagedProcess, graceMs = 5000): Promise<void> {
+    signalGroup(proc.pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && groupMembers(proc.pid).length > 0) await sleep(20);
+    if (groupMembers(proc.pid).length > 0) signalGroup(proc.pid, 'SIGKILL');
+    await proc.exited;
+    this.writeRegistry();
+  }
+
   /** Synchronous last resort (process 'exit' handler): SIGKILL every group. */
   killAllSync(): void {
     this.stopping = true;

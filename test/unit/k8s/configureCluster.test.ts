@@ -207,3 +207,27 @@ describe('getLoadBalancerAddress', () => {
     await expect(getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(10) })).rejects.toThrow(/not found/);
   });
 });
+
+describe('configureCluster under a concurrent edit', () => {
+  it('re-reads and re-plans when a guarded patch is refused because config-domain changed after the read', async () => {
+    // Prepare: someone (a racing run) sets the domain between our read and our patch.
+    const kube = kubeflowCluster();
+    const realPatch = kube.jsonPatch.bind(kube);
+    let raced = false;
+    kube.jsonPatch = async (ref, ops, options) => {
+      if (!raced) {
+        raced = true;
+        await realPatch(ref, [{ op: 'remove', path: '/data/_example' }, { op: 'add', path: '/data/platform.example.com', value: '' }], { fieldManager: 'kserve-edge' });
+      }
+      return realPatch(ref, ops, options);
+    };
+
+    // Act
+    const out = await configureCluster(input(cognitoRequest()), deps(kube));
+
+    // Assess: the second round found config-domain already right and left it alone.
+    expect(raced).toBe(true);
+    expect(out.actions.find((a) => a.kind === 'ConfigMap')).toMatchObject({ action: 'none' });
+    expect((await kube.get(CONFIG_DOMAIN_REF))?.data).toEqual({ 'platform.example.com': '' });
+  });
+});

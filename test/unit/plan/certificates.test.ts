@@ -42,6 +42,15 @@ describe('desiredCertificates', () => {
     expect(idempotencyToken('kserve-edge', a!)).toMatch(/^[a-f0-9]{32}$/);
     expect(idempotencyToken('kserve-edge', a!)).not.toBe(idempotencyToken('kserve-edge', b!));
   });
+
+  it('changes the idempotency token once a certificate for the names failed, whatever the order of the failed ARNs', () => {
+    const a = desiredCertificates(request({ namespaces: ['staging'] }, DEX_INPUT))[0]!;
+    const fresh = idempotencyToken('kserve-edge', a);
+    const afterFailure = idempotencyToken('kserve-edge', a, ['arn:x', 'arn:y']);
+    expect(afterFailure).not.toBe(fresh);
+    expect(idempotencyToken('kserve-edge', a, ['arn:y', 'arn:x'])).toBe(afterFailure);
+    expect(idempotencyToken('kserve-edge', a, [])).toBe(fresh);
+  });
 });
 
 describe('planCertificates', () => {

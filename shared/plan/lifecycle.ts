@@ -1,0 +1,263 @@
+/**
+ * Namespace lifecycle, pure: which profile namespaces exist, which are
+ * provisioned, which runs to start, and under which execution names.
+ *
+ * Two triggers feed it (README "Three ways in"):
+ *
+ * - **events**: the control-plane audit log, through a CloudWatch Logs
+ *   subscription filter, tells that a namespace or a Kubeflow Profile was
+ *   created or deleted ({@link namespaceEventsFromAudit});
+ * - **sweep**: a schedule lists the cluster's namespaces and compares them with
+ *   what the workflow's own markers say is provisioned ({@link planSweep}).
+ *
+ * Both name executions with {@link executionName}: the same namespace
+ * incarnation (its uid) gives the same name, so Step Functions itself refuses
+ * the duplicate (`ExecutionAlreadyExists`). No database holds any state: the
+ * cluster says what should exist, the ownership TXT records and certificate
+ * tags say what does.
+ *
+ * ```
+ *  cluster namespace        ownership TXT   issued cert   → action
+ *  profile, active          ours            yes             none (provisioned)
+ *  profile, active          any other combination           provision  ns-<ns>-<uid hash>
+ *  absent or terminating    ours, or a namespace cert       deprovision  del-<ns>-<key hash>
+ *  static (template)        —               —               never deprovisioned here
+ * ```
+ */
+import { createHash } from 'node:crypto';
+import { InvalidRequestError } from '../errors';
+import type { CertificateDetail, KubeObject } from '../ports';
+import { TAG_DOMAIN, TAG_SCOPE } from '../ownership';
+import { ALB_MAX_CERTIFICATES, DNS_LABEL, namespaceWildcard, parseProvisionRequest, type ProvisionRequest } from '../request';
+
+/** The label Kubeflow's profile controller puts on every profile namespace. */
+export const PROFILE_LABEL = 'app.kubernetes.io/part-of';
+export const PROFILE_LABEL_VALUE = 'kubeflow-profile';
+/** Label selector for profile namespaces. */
+export const PROFILE_SELECTOR = `${PROFILE_LABEL}=${PROFILE_LABEL_VALUE}`;
+/** Step Functions execution names: at most 80 characters. */
+export const MAX_EXECUTION_NAME = 80;
+/** Namespaces one request may hold (25 SNI certificates beside the default one). */
+export const MAX_AUTO_NAMESPACES = ALB_MAX_CERTIFICATES - 2;
+
+// ------------------------------------------------------------------ namespaces
+
+/** What the lifecycle needs to know about one namespace in the cluster. */
+export interface NamespaceInfo {
+  name: string;
+  uid: string;
+  profile: boolean;
+  /** Being deleted (`deletionTimestamp` set): treated as gone. */
+  terminating: boolean;
+}
+
+/** True when the labels mark a Kubeflow profile namespace. */
+export function isProfileLabels(labels: Record<string, string> | undefined): boolean {
+  return labels?.[PROFILE_LABEL] === PROFILE_LABEL_VALUE;
+}
+
+/** A Namespace object as {@link NamespaceInfo}. */
+export function namespaceInfo(obj: KubeObject): NamespaceInfo {
+  return {
+    name: obj.metadata.name,
+    uid: obj.metadata.uid ?? `${obj.metadata.name}@${obj.metadata.creationTimestamp ?? ''}`,
+    profile: isProfileLabels(obj.metadata.labels),
+    terminating: obj.metadata.deletionTimestamp !== undefined && obj.metadata.deletionTimestamp !== null,
+  };
+}
+
+// ------------------------------------------------------------------ execution names
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 10);
+}
+
+/**
+ * A deterministic Step Functions execution name: `<prefix>-<namespace>-<hash of key>[-<suffix>]`,
+ * at most 80 characters (the namespace part is cut when needed; the hash keeps it unique).
+ *
+ * @example
+ *   executionName('ns', 'team-a', 'uid-1234')          // 'ns-team-a-3f0c…'
+ *   executionName('ns', 'team-a', 'uid-1234', 'r5xk2') // a retry in another period
+ */
+export function executionName(prefix: 'ns' | 'del', namespace: string, key: string, suffix?: string): string {
+  const hash = shortHash(`${namespace}|${key}`);
+  const tail = suffix ? `-${hash}-${suffix}` : `-${hash}`;
+  const room = MAX_EXECUTION_NAME - prefix.length - 1 - tail.length;
+  const ns = namespace.slice(0, Math.max(1, room)).replace(/-+$/, '');
+  return `${prefix}-${ns}${tail}`.slice(0, MAX_EXECUTION_NAME);
+}
+
+/**
+ * The retry period a failed run is retried in: runs of the same period share
+ * a name, so several sweeps in one period start at most one retry.
+ */
+export function retryPeriod(now: Date, periodMinutes: number): string {
+  const minutes = Math.max(1, Math.floor(periodMinutes));
+  return `r${Math.floor(now.getTime() / (minutes * 60_000)).toString(36)}`;
+}
+
+// ------------------------------------------------------------------ the request
+
+/**
+ * What the automatic runs start from: a provisioning request without (or
+ * with a static list of) namespaces. Everything else (domain, cluster, auth,
+ * canary, ...) is the same for every namespace.
+ */
+export type RequestTemplate = Record<string, unknown> & { namespaces?: string[] };
+
+/** Checks the template's shape once; the full check happens with namespaces filled in. */
+export function parseRequestTemplate(raw: unknown): RequestTemplate {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new InvalidRequestError('the request template must be a JSON object (a provisioning request; namespaces optional)', {
+      path: '(root)',
+    });
+  }
+  const template = raw as RequestTemplate;
+  const statics = template.namespaces ?? [];
+  if (!Array.isArray(statics) || statics.some((n) => typeof n !== 'string' || !DNS_LABEL.test(n))) {
+    throw new InvalidRequestError('template namespaces must be DNS-1123 labels', { path: 'namespaces' });
+  }
+  // Validate everything else now, with a stand-in namespace, so a broken template fails at load.
+  requestForNamespaces(template, statics.length > 0 ? [] : ['template-check']);
+  return template;
+}
+
+/**
+ * The provisioning request for a set of namespaces: the template with
+ * `namespaces` = its static ones plus `namespaces`, sorted and de-duplicated.
+ * Every run carries the whole set because the ALB Ingress lists the
+ * certificates of every namespace: a run for one namespace alone would drop
+ * the others' certificates from the listener.
+ *
+ * @throws InvalidRequestError over {@link MAX_AUTO_NAMESPACES} namespaces, or when the result is not a valid request.
+ */
+export function requestForNamespaces(template: RequestTemplate, namespaces: readonly string[]): ProvisionRequest & Record<string, unknown> {
+  const all = [...new Set([...(template.namespaces ?? []), ...namespaces])].sort();
+  if (all.length > MAX_AUTO_NAMESPACES) {
+    throw new InvalidRequestError(
+      `${all.length} profile namespaces; one ALB takes at most ${MAX_AUTO_NAMESPACES} (25 SNI certificates): split them over two deployments`,
+      { path: 'namespaces' },
+    );
+  }
+  const raw: Record<string, unknown> = { ...template, namespaces: all };
+  const canary = template.canary as ({ namespaces?: string[] } & Record<string, unknown>) | undefined;
+  if (canary?.namespaces) {
+    // The template's canary namespaces, as far as they are in this set; none left = probe all.
+    const { namespaces: listed, ...others } = canary;
+    const kept = listed.filter((n) => all.includes(n));
+    raw.canary = kept.length > 0 ? { ...others, namespaces: kept } : others;
+  }
+  // Validate, but hand on the user's form (defaults are filled by ValidateRequest in the run).
+  parseProvisionRequest(raw);
+  return raw as ProvisionRequest & Record<string, unknown>;
+}
+
+// ------------------------------------------------------------------ what is provisioned
+
+/** What the workflow's own markers say about one namespace. */
+export interface ProvisionedState {
+  /** `_kserve-edge.<ns>.<domain>` exists and names our owner. */
+  ownershipRecord: boolean;
+  /** One of our certificates for the domain covers `*.<ns>.<domain>` and is ISSUED. */
+  certificateIssued: boolean;
+}
+
+/** Our certificates (already filtered by owner) that cover `*.<ns>.<domain>`. */
+export function certificatesFor(certs: readonly CertificateDetail[], domain: string, namespace: string): CertificateDetail[] {
+  const name = namespaceWildcard({ domain }, namespace);
+  return certs.filter((c) => c.tags[TAG_DOMAIN] === domain && c.names.includes(name));
+}
+
+/** Namespaces that have a per-namespace certificate of ours (scope tag `namespace:<ns>`) for the domain. */
+export function namespacesWithCertificates(certs: readonly CertificateDetail[], domain: string): string[] {
+  const out = new Set<string>();
+  for (const c of certs) {
+    const scope = c.tags[TAG_SCOPE] ?? '';
+    if (c.tags[TAG_DOMAIN] === domain && scope.startsWith('namespace:')) out.add(scope.slice('namespace:'.length));
+  }
+  return [...out].sort();
+}
+
+/** True when the markers say the namespace is fully provisioned. */
+export function isProvisioned(state: ProvisionedState | undefined): boolean {
+  return state !== undefined && state.ownershipRecord && state.certificateIssued;
+}
+
+// ------------------------------------------------------------------ sweep
+
+export interface SweepInput {
+  /** Every namespace in the cluster. */
+  namespaces: readonly NamespaceInfo[];
+  /** The template's static namespaces: always desired, never deprovisioned here. */
+  staticNamespaces: readonly string[];
+  /** Markers per namespace (desired ones, and candidates for deprovisioning). */
+  provisioned: ReadonlyMap<string, ProvisionedState>;
+  /** Namespaces that still have a per-namespace certificate of ours. */
+  withCertificates: readonly string[];
+}
+
+export interface SweepAction {
+  namespace: string;
+  /** The execution name: the same as the event path's for this namespace incarnation. */
+  executionName: string;
+  reason: string;
+}
+
+export interface SweepPlan {
+  /** Every namespace a provisioning run must cover (static + active profile namespaces), sorted. */
+  desired: string[];
+  provision: SweepAction[];
+  deprovision: SweepAction[];
+  inSync: string[];
+}
+
+/**
+ * Compares the cluster with the markers. Pure.
+ *
+ * @example
+ *   const plan = planSweep({ namespaces, staticNamespaces: [], provisioned, withCertificates });
+ *   for (const p of plan.provision) await executions.start(p.executionName, requestForNamespaces(template, plan.desired));
+ */
+export function planSweep(input: SweepInput): SweepPlan {
+  const active = input.namespaces.filter((n) => !n.terminating);
+  const byName = new Map(input.namespaces.map((n) => [n.name, n]));
+  const desiredInfos = active.filter((n) => n.profile || input.staticNamespaces.includes(n.name));
+  const desired = [...new Set([...input.staticNamespaces, ...desiredInfos.map((n) => n.name)])].sort();
+
+  const provision: SweepAction[] = [];
+  const inSync: string[] = [];
+  for (const ns of desired) {
+    const info = byName.get(ns);
+    if (isProvisioned(input.provisioned.get(ns))) {
+      inSync.push(ns);
+      continue;
+    }
+    const state = input.provisioned.get(ns);
+    const missing = [state?.ownershipRecord ? '' : 'ownership record', state?.certificateIssued ? '' : 'issued certificate'].filter(
+      Boolean,
+    );
+    provision.push({
+      namespace: ns,
+      executionName: executionName('ns', ns, info?.uid ?? `static:${ns}`),
+      reason: `no ${missing.join(' and no ')}`,
+    });
+  }
+
+  const candidates = new Set<string>(input.withCertificates);
+  for (const [ns, state] of input.provisioned) if (state.ownershipRecord) candidates.add(ns);
+  const deprovision: SweepAction[] = [];
+  for (const ns of [...candidates].sort()) {
+    if (desired.includes(ns)) continue;
+    const info = byName.get(ns);
+    // A namespace that exists and is active but is not (or no longer) a profile is left alone:
+    // only namespaces that are gone or going are cleaned up.
+    if (info && !info.terminating) continue;
+    deprovision.push({
+      namespace: ns,
+      executionName: executionName('del', ns, info?.uid ?? `gone:${ns}`),
+      reason: info ? 'namespace is terminating' : 'namespace no longer exists',
+    });
+  }
+  return { desired, provision, deprovision, inSync };
+}

@@ -1,0 +1,216 @@
+/**
+ * The two automatic ways in: the namespace sweep and the namespace events.
+ * Both read the same state and run the same planner (shared/plan/lifecycle.ts);
+ * they differ only in which namespaces they act on:
+ *
+ * - {@link sweepNamespaces}: every namespace the plan says needs a run;
+ * - {@link handleNamespaceEvents}: only the namespaces named in the audit events.
+ *
+ * Reading: the cluster's namespaces (KubePort list), our certificates (ACM
+ * tags) and, per namespace, the ownership TXT record (Route 53). Writing:
+ * StartExecution only, with deterministic names, so two triggers for the same
+ * namespace start one run.
+ *
+ * ```
+ *  start(name) ── started ────────────────────────────────► started
+ *       │
+ *       └─ exists ─ status(name) ─ RUNNING ───────────────► running (nothing to do)
+ *                        │
+ *                        └─ closed, sweep only ─ start(name-<period>) ─ started ► retried
+ *                                                              └─ exists ──────► retry-pending
+ * ```
+ */
+import { HostedZoneNotFoundError } from '../errors';
+import type { Logger } from '../log';
+import type { AcmPort, ExecutionsPort, KubePort, Route53Port } from '../ports';
+import { ownershipRecordName } from '../ownership';
+import { parseProvisionRequest, type ProvisionRequest } from '../request';
+import {
+  certificatesFor,
+  executionName,
+  namespaceInfo,
+  namespacesWithCertificates,
+  planSweep,
+  requestForNamespaces,
+  retryPeriod,
+  type NamespaceInfo,
+  type ProvisionedState,
+  type RequestTemplate,
+  type SweepPlan,
+} from '../plan/lifecycle';
+import type { NamespaceEvent } from '../plan/namespaceEvents';
+import { ownershipOf } from '../plan/records';
+
+/** Default retry period of failed runs, in minutes. */
+export const DEFAULT_RETRY_PERIOD_MINUTES = 360;
+
+export interface LifecycleDeps {
+  kube: KubePort;
+  route53: Route53Port;
+  acm: AcmPort;
+  /** The provisioning state machine. */
+  provisionRuns: ExecutionsPort;
+  /** The deprovisioning state machine. */
+  deprovisionRuns: ExecutionsPort;
+  log: Logger;
+  now: () => Date;
+  /** A failed run is retried at most once per period (sweep only). */
+  retryPeriodMinutes?: number;
+}
+
+export type RunOutcome = 'started' | 'running' | 'retried' | 'retry-pending' | 'duplicate';
+
+export interface LifecycleRun {
+  kind: 'provision' | 'deprovision';
+  namespace: string;
+  executionName: string;
+  outcome: RunOutcome;
+  reason: string;
+}
+
+export interface LifecycleOutput {
+  desired: string[];
+  inSync: string[];
+  runs: LifecycleRun[];
+  /** Event path: namespaces an event named that needed nothing, and why. */
+  ignored: Array<{ namespace: string; reason: string }>;
+}
+
+/** The template with a stand-in namespace, parsed: domain, owner, cluster, zone. */
+function templateRequest(template: RequestTemplate): ProvisionRequest {
+  const statics = template.namespaces ?? [];
+  return parseProvisionRequest(requestForNamespaces(template, statics.length > 0 ? [] : ['template-check']));
+}
+
+/** Reads the cluster and the markers, and plans. `extra` = namespaces whose markers must be read too. */
+async function readAndPlan(
+  template: RequestTemplate,
+  extra: readonly string[],
+  deps: LifecycleDeps,
+): Promise<{ plan: SweepPlan; infos: NamespaceInfo[] }> {
+  const base = templateRequest(template);
+  const zoneId = base.hostedZoneId ?? (await deps.route53.findHostedZone(base.domain))?.id;
+  if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${base.domain}`, { path: 'domain' });
+
+  const [objects, owned] = await Promise.all([deps.kube.list('v1', 'Namespace'), deps.acm.listOwnedCertificates(base.ownerId)]);
+  const infos = objects.map(namespaceInfo);
+  const certs = owned.filter((c) => c.tags['kserve-edge:domain'] === base.domain);
+  const withCertificates = namespacesWithCertificates(certs, base.domain);
+  const toRead = new Set<string>([
+    ...(template.namespaces ?? []),
+    ...infos.filter((n) => n.profile || n.terminating).map((n) => n.name),
+    ...withCertificates,
+    ...extra,
+  ]);
+  const provisioned = new Map<string, ProvisionedState>();
+  await Promise.all(
+    [...toRead].map(async (ns) => {
+      const txt = await deps.route53.listRecords(zoneId, ownershipRecordName(ns, base.domain));
+      provisioned.set(ns, {
+        ownershipRecord: ownershipOf(txt, base.ownerId) === 'ours',
+        certificateIssued: certificatesFor(certs, base.domain, ns).some((c) => c.status === 'ISSUED'),
+      });
+    }),
+  );
+  const plan = planSweep({ namespaces: infos, staticNamespaces: template.namespaces ?? [], provisioned, withCertificates });
+  return { plan, infos };
+}
+
+async function startRun(
+  runs: ExecutionsPort,
+  name: string,
+  input: unknown,
+  retry: { allowed: boolean; suffixName: () => string },
+): Promise<{ outcome: RunOutcome; executionName: string }> {
+  if ((await runs.start(name, input)) === 'started') return { outcome: 'started', executionName: name };
+  const status = await runs.status(name);
+  if (status === undefined || status === 'RUNNING' || status === 'PENDING_REDRIVE') return { outcome: 'running', executionName: name };
+  if (!retry.allowed) return { outcome: 'duplicate', executionName: name };
+  const retryName = retry.suffixName();
+  const outcome = await runs.start(retryName, input);
+  return { outcome: outcome === 'started' ? 'retried' : 'retry-pending', executionName: retryName };
+}
+
+async function startPlanned(
+  template: RequestTemplate,
+  plan: SweepPlan,
+  only: ReadonlySet<string> | undefined,
+  infos: readonly NamespaceInfo[],
+  deps: LifecycleDeps,
+  retryAllowed: boolean,
+): Promise<LifecycleRun[]> {
+  const runs: LifecycleRun[] = [];
+  const period = retryPeriod(deps.now(), deps.retryPeriodMinutes ?? DEFAULT_RETRY_PERIOD_MINUTES);
+  const uid = (ns: string, fallback: string): string => infos.find((n) => n.name === ns)?.uid ?? fallback;
+  const provision = plan.provision.filter((p) => !only || only.has(p.namespace));
+  if (provision.length > 0) {
+    // Every run carries every desired namespace (the Ingress lists all their certificates).
+    const request = requestForNamespaces(template, plan.desired);
+    for (const p of provision) {
+      const started = await startRun(deps.provisionRuns, p.executionName, request, {
+        allowed: retryAllowed,
+        suffixName: () => executionName('ns', p.namespace, uid(p.namespace, `static:${p.namespace}`), period),
+      });
+      runs.push({ kind: 'provision', namespace: p.namespace, ...started, reason: p.reason });
+    }
+  }
+  for (const d of plan.deprovision.filter((x) => !only || only.has(x.namespace))) {
+    const input = { request: requestForNamespaces(template, [d.namespace]), namespace: d.namespace };
+    const started = await startRun(deps.deprovisionRuns, d.executionName, input, {
+      allowed: retryAllowed,
+      suffixName: () => executionName('del', d.namespace, uid(d.namespace, `gone:${d.namespace}`), period),
+    });
+    runs.push({ kind: 'deprovision', namespace: d.namespace, ...started, reason: d.reason });
+  }
+  for (const r of runs) deps.log.info('lifecycle run', { ...r });
+  return runs;
+}
+
+/**
+ * Sweep: start provisioning for every profile namespace that is not
+ * provisioned, and deprovisioning for every namespace that is gone but still
+ * has our certificate. Failed runs are retried once per retry period.
+ *
+ * @example
+ *   const out = await sweepNamespaces({ template }, deps);
+ *   // { desired: ['team-a', 'team-b'], inSync: ['team-a'], runs: [{ kind: 'provision', namespace: 'team-b', outcome: 'started', … }] }
+ */
+export async function sweepNamespaces(input: { template: RequestTemplate }, deps: LifecycleDeps): Promise<LifecycleOutput> {
+  const { plan, infos } = await readAndPlan(input.template, [], deps);
+  const runs = await startPlanned(input.template, plan, undefined, infos, deps, true);
+  return { desired: plan.desired, inSync: plan.inSync, runs, ignored: [] };
+}
+
+/**
+ * Event path: act on the namespaces the audit events name, as the plan says
+ * (a created namespace that is not a profile, or not there yet, is left to
+ * the sweep; a deleted one that was never ours needs nothing). Duplicates are
+ * refused by Step Functions through the execution name.
+ *
+ * @example
+ *   await handleNamespaceEvents({ template, events: [{ action: 'created', namespace: 'team-b', resource: 'namespaces', auditId: '…' }] }, deps);
+ */
+export async function handleNamespaceEvents(
+  input: { template: RequestTemplate; events: NamespaceEvent[] },
+  deps: LifecycleDeps,
+): Promise<LifecycleOutput> {
+  if (input.events.length === 0) return { desired: [], inSync: [], runs: [], ignored: [] };
+  const named = new Set(input.events.map((e) => e.namespace));
+  const { plan, infos } = await readAndPlan(input.template, [...named], deps);
+  const runs = await startPlanned(input.template, plan, named, infos, deps, false);
+  const acted = new Set(runs.map((r) => r.namespace));
+  const ignored = input.events
+    .filter((e) => !acted.has(e.namespace))
+    .map((e) => ({
+      namespace: e.namespace,
+      reason: plan.inSync.includes(e.namespace)
+        ? 'already provisioned'
+        : e.action === 'created'
+          ? 'not an active profile namespace (yet); the sweep checks again'
+          : plan.desired.includes(e.namespace)
+            ? 'still desired (static in the template, or re-created)'
+            : 'nothing of ours to remove',
+    }));
+  for (const i of ignored) deps.log.info('namespace event needs no run', i);
+  return { desired: plan.desired, inSync: plan.inSync, runs, ignored };
+}

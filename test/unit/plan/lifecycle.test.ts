@@ -1,0 +1,226 @@
+/**
+ * The pure side of the namespace lifecycle: execution names, the sweep plan,
+ * the request for a namespace set, and audit events from a Logs subscription.
+ */
+import {
+  executionName,
+  MAX_EXECUTION_NAME,
+  namespaceInfo,
+  parseRequestTemplate,
+  planSweep,
+  requestForNamespaces,
+  retryPeriod,
+  type NamespaceInfo,
+  type ProvisionedState,
+} from '../../../shared/plan/lifecycle';
+import { auditEvent, logsEvent } from '../../fixtures/audit';
+import {
+  AUDIT_FILTER_PATTERN,
+  decodeLogsEvent,
+  namespaceEventFromAudit,
+  namespaceEventsFromAudit,
+} from '../../../shared/plan/namespaceEvents';
+
+const TEMPLATE = {
+  domain: 'platform.example.com',
+  cluster: { name: 'kubeflow', region: 'us-west-2' },
+  auth: { provider: 'cognito', headerValuesSecretId: 'kserve-edge/api-tokens' },
+};
+
+const ns = (name: string, extra: Partial<NamespaceInfo> = {}): NamespaceInfo => ({
+  name,
+  uid: `uid-${name}`,
+  profile: true,
+  terminating: false,
+  ...extra,
+});
+const done: ProvisionedState = { ownershipRecord: true, certificateIssued: true };
+
+describe('executionName', () => {
+  it('is deterministic, names the namespace, and stays within 80 characters', () => {
+    const a = executionName('ns', 'team-a', 'uid-1');
+    expect(a).toBe(executionName('ns', 'team-a', 'uid-1'));
+    expect(a).toMatch(/^ns-team-a-[0-9a-f]{10}$/);
+    expect(executionName('ns', 'team-a', 'uid-2')).not.toBe(a);
+    const long = 'n'.repeat(63);
+    for (const name of [executionName('ns', long, 'u'), executionName('del', long, 'u', retryPeriod(new Date(), 360))]) {
+      expect(name.length).toBeLessThanOrEqual(MAX_EXECUTION_NAME);
+      expect(name).toMatch(/^[a-z0-9-]+$/);
+    }
+  });
+
+  it('gives one retry name per period', () => {
+    const t = new Date('2026-01-01T00:10:00Z');
+    expect(retryPeriod(t, 60)).toBe(retryPeriod(new Date('2026-01-01T00:50:00Z'), 60));
+    expect(retryPeriod(t, 60)).not.toBe(retryPeriod(new Date('2026-01-01T01:10:00Z'), 60));
+  });
+});
+
+describe('planSweep', () => {
+  it('provisions active profile namespaces without markers, leaves provisioned ones alone', () => {
+    // Prepare
+    const provisioned = new Map([
+      ['team-a', done],
+      ['team-b', { ownershipRecord: true, certificateIssued: false }],
+    ]);
+    // Act
+    const plan = planSweep({
+      namespaces: [ns('team-a'), ns('team-b'), ns('team-c'), ns('kube-system', { profile: false })],
+      staticNamespaces: [],
+      provisioned,
+      withCertificates: ['team-a', 'team-b'],
+    });
+    // Assess
+    expect(plan.desired).toEqual(['team-a', 'team-b', 'team-c']);
+    expect(plan.inSync).toEqual(['team-a']);
+    expect(plan.provision.map((p) => [p.namespace, p.executionName, p.reason])).toEqual([
+      ['team-b', executionName('ns', 'team-b', 'uid-team-b'), 'no issued certificate'],
+      ['team-c', executionName('ns', 'team-c', 'uid-team-c'), 'no ownership record and no issued certificate'],
+    ]);
+    expect(plan.deprovision).toEqual([]);
+  });
+
+  it('deprovisions gone or terminating namespaces that still have our markers, never static or active ones', () => {
+    const plan = planSweep({
+      namespaces: [
+        ns('team-a'),
+        ns('leaving', { terminating: true }),
+        ns('unlabelled', { profile: false }),
+        ns('staging', { profile: false }),
+      ],
+      staticNamespaces: ['staging'],
+      provisioned: new Map([
+        ['team-a', done],
+        ['leaving', done],
+        ['unlabelled', done],
+        ['staging', done],
+      ]),
+      withCertificates: ['gone', 'leaving', 'staging'],
+    });
+    expect(plan.desired).toEqual(['staging', 'team-a']);
+    expect(plan.deprovision.map((d) => [d.namespace, d.reason])).toEqual([
+      ['gone', 'namespace no longer exists'],
+      ['leaving', 'namespace is terminating'],
+    ]);
+    expect(plan.deprovision[1]!.executionName).toBe(executionName('del', 'leaving', 'uid-leaving'));
+  });
+
+  it('treats a terminating profile namespace as gone, not as desired', () => {
+    const plan = planSweep({
+      namespaces: [ns('x', { terminating: true })],
+      staticNamespaces: [],
+      provisioned: new Map(),
+      withCertificates: [],
+    });
+    expect(plan.desired).toEqual([]);
+    expect(plan.provision).toEqual([]);
+  });
+});
+
+describe('requestForNamespaces', () => {
+  it('carries every desired namespace, sorted, with the static ones', () => {
+    const req = requestForNamespaces({ ...TEMPLATE, namespaces: ['staging'] }, ['team-b', 'team-a', 'staging']);
+    expect(req.namespaces).toEqual(['staging', 'team-a', 'team-b']);
+    expect(req.domain).toBe('platform.example.com');
+  });
+
+  it('keeps only canary namespaces that are in the set, and drops the list when none is', () => {
+    const template = { ...TEMPLATE, canary: { namespaces: ['team-a', 'gone'], timeoutSeconds: 5 } };
+    expect(requestForNamespaces(template, ['team-a', 'team-b']).canary).toEqual({ namespaces: ['team-a'], timeoutSeconds: 5 });
+    expect(requestForNamespaces(template, ['team-b']).canary).toEqual({ timeoutSeconds: 5 });
+  });
+
+  it('refuses more namespaces than one ALB takes', () => {
+    const many = Array.from({ length: 25 }, (_, i) => `team-${i}`);
+    expect(() => requestForNamespaces(TEMPLATE, many)).toThrow(expect.objectContaining({ name: 'InvalidRequest', path: 'namespaces' }));
+  });
+
+  it('validates the template at load', () => {
+    expect(parseRequestTemplate(TEMPLATE)).toBe(TEMPLATE);
+    expect(() => parseRequestTemplate({ ...TEMPLATE, domain: 'NOPE' })).toThrow(expect.objectContaining({ name: 'InvalidRequest' }));
+    expect(() => parseRequestTemplate({ ...TEMPLATE, namespaces: ['Bad_Name'] })).toThrow(expect.objectContaining({ path: 'namespaces' }));
+    expect(() => parseRequestTemplate([])).toThrow(expect.objectContaining({ name: 'InvalidRequest' }));
+  });
+});
+
+describe('namespaceInfo', () => {
+  it('reads uid, the profile label and termination', () => {
+    expect(
+      namespaceInfo({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name: 'a',
+          uid: 'u1',
+          labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' },
+          deletionTimestamp: '2026-01-01T00:00:00Z',
+        },
+      }),
+    ).toEqual({ name: 'a', uid: 'u1', profile: true, terminating: true });
+  });
+});
+
+describe('audit events from a Logs subscription', () => {
+  it('decodes the gzipped base64 payload and keeps namespace and Profile creates and deletes', () => {
+    // Prepare
+    const event = logsEvent([
+      auditEvent('create', 'namespaces', 'team-a', {
+        responseObject: { metadata: { name: 'team-a', uid: 'u-a', labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } },
+      }),
+      auditEvent('create', 'profiles', 'team-b'),
+      auditEvent('delete', 'namespaces', 'team-c'),
+      auditEvent('create', 'namespaces', 'failed', { responseStatus: { code: 409 } }),
+      auditEvent('create', 'namespaces', 'early', { stage: 'RequestReceived' }),
+      { ...auditEvent('create', 'namespaces', 'x'), objectRef: { resource: 'configmaps', name: 'x' } },
+      'not json',
+    ]);
+    // Act
+    const data = decodeLogsEvent(event);
+    const events = namespaceEventsFromAudit(data);
+    // Assess
+    expect(data.logGroup).toBe('/aws/eks/kubeflow/cluster');
+    expect(events).toEqual([
+      {
+        action: 'created',
+        namespace: 'team-a',
+        resource: 'namespaces',
+        uid: 'u-a',
+        profileLabel: true,
+        auditId: 'audit-create-team-a',
+        at: '2026-01-01T00:00:00.000000Z',
+      },
+      {
+        action: 'created',
+        namespace: 'team-b',
+        resource: 'profiles',
+        profileLabel: true,
+        auditId: 'audit-create-team-b',
+        at: '2026-01-01T00:00:00.000000Z',
+      },
+      { action: 'deleted', namespace: 'team-c', resource: 'namespaces', auditId: 'audit-delete-team-c', at: '2026-01-01T00:00:00.000000Z' },
+    ]);
+  });
+
+  it('keeps the last event per namespace and ignores sub-resources', () => {
+    const events = namespaceEventsFromAudit(
+      decodeLogsEvent(
+        logsEvent([
+          auditEvent('create', 'namespaces', 'a'),
+          auditEvent('delete', 'namespaces', 'a'),
+          { ...auditEvent('create', 'namespaces', 'b'), objectRef: { resource: 'namespaces', name: 'b', subresource: 'finalize' } },
+        ]),
+      ),
+    );
+    expect(events.map((e) => [e.action, e.namespace])).toEqual([['deleted', 'a']]);
+  });
+
+  it('rejects what is not a subscription event', () => {
+    expect(() => decodeLogsEvent({ detail: {} })).toThrow(TypeError);
+    expect(namespaceEventFromAudit(JSON.stringify({ ...auditEvent('create', 'namespaces', 'BAD') }))).toBeUndefined();
+  });
+
+  it('matches the filter pattern serverless.yml deploys', async () => {
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(new URL('../../../serverless.yml', import.meta.url), 'utf8')).toContain(`filter: '${AUDIT_FILTER_PATTERN}'`);
+  });
+});
