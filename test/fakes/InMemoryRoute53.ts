@@ -74,6 +74,18 @@ export class InMemoryRoute53 implements Route53Port {
 
   // ------------------------------------------------------------ test setup and inspection
 
+  /** A fake holding these public zones, with their ids, answering INSYNC at once. */
+  static withZones(zones: ReadonlyArray<{ id: string; name: string }>): InMemoryRoute53 {
+    const r53 = new InMemoryRoute53({ pendingPolls: 0 });
+    for (const z of zones) r53.addZone(z.name, { id: z.id });
+    return r53;
+  }
+
+  /** The names asked for with `listRecords`, in order. */
+  get lookups(): string[] {
+    return this.calls.flatMap((c) => (c.op === 'listRecords' ? [c.name] : []));
+  }
+
   /** Creates a zone (public unless told otherwise) and returns it. */
   addZone(name: string, options: { id?: string; privateZone?: boolean } = {}): HostedZone {
     const zone: HostedZone = {

@@ -8,7 +8,7 @@ import { assertCanaryOk, probeEndpoint, runCanary, type LoginCacheEntry, type Pr
 import { Route53Resolver } from '../../../shared/canary/resolver';
 import { runCanaryStep } from '../../../shared/steps/runCanary';
 import { fakeKubeflow } from './fakeKubeflow';
-import { InMemoryRoute53 } from './route53Fake';
+import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
 import { fakeResolver, json, makePki, SERVER_CERT_DAYS, startServer, text, type Handler, type Pki, type TestServer } from './pki';
 
 const TOKEN = 'tok-3b9f1c2d-secret-value';
@@ -276,8 +276,8 @@ describe('probeEndpoint', () => {
 
   it('classifies a missing DNS record (Route 53) as dns', async () => {
     // Prepare: the zone exists but has no *.staging record
-    const route53 = new InMemoryRoute53([{ id: 'Z1', name: 'platform.example.com' }]);
-    route53.put('Z1', { name: '*.prod.platform.example.com', type: 'CNAME', values: ['alb.example.com'] });
+    const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
+    route53.seedRecord('Z1', { name: '*.prod.platform.example.com', type: 'CNAME', values: ['alb.example.com'] });
     const resolver = new Route53Resolver({ route53, zoneId: 'Z1', loadHostMap: async () => ({ 'alb.example.com': `127.0.0.1:${alb.port}` }) });
     // Act
     const r = await probeEndpoint({ request: makeRequest(), namespace: 'staging', credentials: header(), resolver, extraCa: pki.caPem, now });
@@ -289,8 +289,8 @@ describe('probeEndpoint', () => {
   });
 
   it('reaches the endpoint through Route 53 + host map when the record exists', async () => {
-    const route53 = new InMemoryRoute53([{ id: 'Z1', name: 'platform.example.com' }]);
-    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: ['k8s-istiosys-istioing-abc.us-west-2.elb.amazonaws.com'] });
+    const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: ['k8s-istiosys-istioing-abc.us-west-2.elb.amazonaws.com'] });
     const resolver = new Route53Resolver({
       route53,
       zoneId: 'Z1',

@@ -11,7 +11,7 @@ import {
   SystemResolver,
   type HostMap,
 } from '../../../shared/canary/resolver';
-import { InMemoryRoute53 } from './route53Fake';
+import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
 
 const ALB = 'k8s-istiosys-istioing-0123456789-1234567890.us-west-2.elb.amazonaws.com';
 const HOST = 'sklearn-irisv2.staging.platform.example.com';
@@ -33,7 +33,7 @@ describe('Route53Resolver', () => {
     new Route53Resolver({ route53, ...(zoneId === null ? {} : { zoneId }), loadHostMap: async () => hostMap });
 
   beforeEach(() => {
-    route53 = new InMemoryRoute53([
+    route53 = InMemoryRoute53.withZones([
       { id: 'Z1', name: 'platform.example.com' },
       { id: 'Z2', name: 'example.org' },
     ]);
@@ -41,19 +41,19 @@ describe('Route53Resolver', () => {
   });
 
   it('follows the namespace wildcard CNAME to the load balancer in the host map', async () => {
-    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', ttl: 300, values: [`${ALB}.`] });
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', ttl: 300, values: [`${ALB}.`] });
     await expect(resolver().resolve(HOST)).resolves.toEqual({ address: '127.0.0.1', port: 18443, chain: [HOST, ALB] });
     expect(route53.lookups).toEqual([HOST, '*.staging.platform.example.com']);
   });
 
   it('prefers the exact record over the wildcard', async () => {
-    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: ['nowhere.example.com'] });
-    route53.put('Z1', { name: HOST, type: 'CNAME', values: [ALB] });
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: ['nowhere.example.com'] });
+    route53.seedRecord('Z1', { name: HOST, type: 'CNAME', values: [ALB] });
     await expect(resolver().resolve(HOST)).resolves.toMatchObject({ port: 18443 });
   });
 
   it('follows an alias A record, without dualstack. and the trailing dot', async () => {
-    route53.put('Z1', {
+    route53.seedRecord('Z1', {
       name: '*.staging.platform.example.com',
       type: 'A',
       alias: { hostedZoneId: 'Z35SXDOTRQ7X7K', dnsName: `dualstack.${ALB}.`, evaluateTargetHealth: true },
@@ -63,8 +63,8 @@ describe('Route53Resolver', () => {
   });
 
   it('follows a chain of CNAMEs inside the zone and finds the zone itself when no id is given', async () => {
-    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: ['lb.platform.example.com'] });
-    route53.put('Z1', { name: 'lb.platform.example.com', type: 'CNAME', values: [ALB] });
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: ['lb.platform.example.com'] });
+    route53.seedRecord('Z1', { name: 'lb.platform.example.com', type: 'CNAME', values: [ALB] });
     await expect(resolver(null).resolve(HOST)).resolves.toEqual({
       address: '127.0.0.1',
       port: 18443,
@@ -73,29 +73,29 @@ describe('Route53Resolver', () => {
   });
 
   it('ends at a plain A record on port 443', async () => {
-    route53.put('Z1', { name: HOST, type: 'A', values: ['10.0.0.7'] });
+    route53.seedRecord('Z1', { name: HOST, type: 'A', values: ['10.0.0.7'] });
     await expect(resolver().resolve(HOST)).resolves.toEqual({ address: '10.0.0.7', port: 443, chain: [HOST] });
   });
 
   it('ignores records of other types (TXT ownership records)', async () => {
-    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'TXT', values: ['"heritage=kserve-edge"'] });
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'TXT', values: ['"heritage=kserve-edge"'] });
     const err = await dnsError(resolver().resolve(HOST));
     expect(err.message).toBe(`dns: no record for ${HOST} or *.staging.platform.example.com in zone platform.example.com`);
   });
 
   it('fails as dns when the target is neither in the zone nor in the host map', async () => {
-    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
     hostMap = {};
     const err = await dnsError(resolver().resolve(HOST));
     expect(err.message).toContain(`${ALB} is outside zone platform.example.com and not a known load balancer`);
   });
 
   it('fails as dns on a CNAME loop and after too many hops', async () => {
-    route53.put('Z1', { name: 'a.platform.example.com', type: 'CNAME', values: ['b.platform.example.com'] });
-    route53.put('Z1', { name: 'b.platform.example.com', type: 'CNAME', values: ['a.platform.example.com'] });
+    route53.seedRecord('Z1', { name: 'a.platform.example.com', type: 'CNAME', values: ['b.platform.example.com'] });
+    route53.seedRecord('Z1', { name: 'b.platform.example.com', type: 'CNAME', values: ['a.platform.example.com'] });
     expect((await dnsError(resolver().resolve('a.platform.example.com'))).message).toContain('CNAME loop');
     for (let i = 0; i <= MAX_DNS_HOPS + 1; i++) {
-      route53.put('Z1', { name: `h${i}.platform.example.com`, type: 'CNAME', values: [`h${i + 1}.platform.example.com`] });
+      route53.seedRecord('Z1', { name: `h${i}.platform.example.com`, type: 'CNAME', values: [`h${i + 1}.platform.example.com`] });
     }
     expect((await dnsError(resolver().resolve('h0.platform.example.com'))).message).toContain(`more than ${MAX_DNS_HOPS} hops`);
   });
@@ -109,7 +109,7 @@ describe('Route53Resolver', () => {
     // Prepare
     const dir = mkdtempSync(join(tmpdir(), 'kserve-edge-hostmap-'));
     const file = join(dir, 'hosts.json');
-    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
     const r = new Route53Resolver({ route53, zoneId: '/hostedzone/Z1', hostMapFile: file });
     try {
       // Act + Assess: no file yet → the name is unknown
@@ -124,7 +124,7 @@ describe('Route53Resolver', () => {
   });
 
   it('rejects a host map entry that is not address:port', async () => {
-    route53.put('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
     hostMap = { [ALB]: '127.0.0.1:99999' };
     expect((await dnsError(resolver().resolve(HOST))).message).toContain('not "address:port"');
   });
@@ -178,7 +178,7 @@ describe('SystemResolver', () => {
 });
 
 describe('resolverFromEnv', () => {
-  const route53 = new InMemoryRoute53([]);
+  const route53 = InMemoryRoute53.withZones([]);
 
   it('picks the system resolver by default', () => {
     expect(resolverFromEnv({})).toBeInstanceOf(SystemResolver);
