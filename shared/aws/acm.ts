@@ -11,6 +11,7 @@ import {
   type CertificateDetail as AwsCertificateDetail,
   type CertificateStatus as AwsCertificateStatus,
   type KeyAlgorithm,
+  type CertificateSummary,
   DeleteCertificateCommand,
   DescribeCertificateCommand,
   ListCertificatesCommand,
@@ -157,25 +158,7 @@ export class AcmAdapter implements AcmPort {
 
   /** Every certificate tagged `kserve-edge:owner=<ownerId>`, any status, with tags and details. */
   async listOwnedCertificates(ownerId: string): Promise<CertificateDetail[]> {
-    const arns: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await withAws('acm:ListCertificates', () =>
-        this.client.send(
-          new ListCertificatesCommand({
-            CertificateStatuses: ALL_CERTIFICATE_STATUSES,
-            Includes: { keyTypes: ALL_KEY_TYPES },
-            MaxItems: 1000,
-            NextToken: nextToken,
-          }),
-        ),
-      );
-      for (const summary of page.CertificateSummaryList ?? []) {
-        if (summary.CertificateArn) arns.push(summary.CertificateArn);
-      }
-      nextToken = page.NextToken || undefined;
-    } while (nextToken);
-
+    const arns = (await this.listSummaries()).map((s) => s.CertificateArn as string);
     const tagged = await mapLimit(arns, FAN_OUT, async (arn) => ({ arn, tags: await this.tagsOrGone(arn) }));
     const owned = tagged.filter((t): t is { arn: string; tags: Record<string, string> } => t.tags?.[TAG_OWNER] === ownerId);
     const details = await mapLimit(owned, FAN_OUT, (t) => this.describeOrGone(t.arn, t.tags));
@@ -188,7 +171,15 @@ export class AcmAdapter implements AcmPort {
    * so foreign certificates are seen without permission to describe them.
    */
   async listAllCertificateNames(): Promise<Array<{ arn: string; names: string[] }>> {
-    const out: Array<{ arn: string; names: string[] }> = [];
+    return (await this.listSummaries()).map((s) => ({
+      arn: s.CertificateArn as string,
+      names: [...new Set([s.DomainName ?? '', ...(s.SubjectAlternativeNameSummaries ?? [])].filter((n) => n !== ''))],
+    }));
+  }
+
+  /** Every certificate summary in the region, any status and key type, all pages (ListCertificates' 1,000 per page). */
+  private async listSummaries(): Promise<CertificateSummary[]> {
+    const out: CertificateSummary[] = [];
     let nextToken: string | undefined;
     do {
       const page = await withAws('acm:ListCertificates', () =>
@@ -201,11 +192,7 @@ export class AcmAdapter implements AcmPort {
           }),
         ),
       );
-      for (const s of page.CertificateSummaryList ?? []) {
-        if (!s.CertificateArn) continue;
-        const names = [...new Set([s.DomainName ?? '', ...(s.SubjectAlternativeNameSummaries ?? [])].filter((n) => n !== ''))];
-        out.push({ arn: s.CertificateArn, names });
-      }
+      out.push(...(page.CertificateSummaryList ?? []).filter((s) => s.CertificateArn));
       nextToken = page.NextToken || undefined;
     } while (nextToken);
     return out;
