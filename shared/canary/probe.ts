@@ -283,9 +283,13 @@ export interface CanaryRunResult {
   results: ProbeResult[];
 }
 
-function loginFailureResults(request: ProvisionRequest, namespaces: string[], err: unknown, dashboardUrl: string): ProbeResult[] {
+/**
+ * One failed result per namespace when probing could not start at the auth
+ * layer (a login that failed, a secret that could not be read): every layer
+ * skipped but `auth`, which failed. The message is redacted.
+ */
+export function authFailureResults(request: ProvisionRequest, namespaces: readonly string[], err: unknown, message: string): ProbeResult[] {
   const kind: CanaryFailureKind = err instanceof CanaryFailedError ? err.kind : 'auth';
-  const detail = err instanceof Error ? stripKind(err.message) : String(err);
   return namespaces.map((namespace) => {
     const host = modelHost(request, namespace);
     const layers = allSkipped();
@@ -296,7 +300,7 @@ function loginFailureResults(request: ProvisionRequest, namespaces: string[], er
       url: `https://${host}/v2/models/${request.canary.model}/infer`,
       ok: false,
       failureKind: kind,
-      message: redactString(`login at ${dashboardUrl} failed: ${detail}`),
+      message: redactString(message),
       latencyMs: 0,
       layers,
     };
@@ -326,7 +330,7 @@ async function probeWithDexSession(
   };
   const loginFailed = (targets: string[], err: unknown): ProbeResult[] => {
     deps.log.warn('canary login failed', { dashboardUrl, failureKind: err instanceof CanaryFailedError ? err.kind : 'auth' });
-    return loginFailureResults(request, targets, err, dashboardUrl);
+    return authFailureResults(request, targets, err, `login at ${dashboardUrl} failed: ${err instanceof Error ? stripKind(err.message) : String(err)}`);
   };
 
   const cached = deps.loginCache?.get(cacheKey);

@@ -9,11 +9,11 @@
  * read or parsed yields one `auth` failure per endpoint, so a broken secret
  * alarms like a refused token instead of silencing the canary.
  */
-import { CanaryFailedError, isAutomationError } from '../errors';
-import { redactString, type Logger } from '../log';
+import { isAutomationError } from '../errors';
+import type { Logger } from '../log';
 import type { ProvisionRequest } from '../request';
-import { canaryNamespaces, modelHost } from '../request';
-import { LAYERS, runCanary, type LayerName, type LayerState, type ProbeResult, type RunCanaryDeps } from '../canary/probe';
+import { canaryNamespaces } from '../request';
+import { authFailureResults, runCanary, type ProbeResult, type RunCanaryDeps } from '../canary/probe';
 
 export interface ScheduledCanaryInput {
   requests: ProvisionRequest[];
@@ -48,24 +48,8 @@ export interface ScheduledCanaryOutput {
 
 /** One failed result per canary namespace of a request whose run could not start. */
 function setupFailure(request: ProvisionRequest, err: unknown): ProbeResult[] {
-  const kind = err instanceof CanaryFailedError ? err.kind : 'auth';
   const name = isAutomationError(err) ? err.name : 'Error';
-  const message = redactString(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-  return canaryNamespaces(request).map((namespace) => {
-    const host = modelHost(request, namespace);
-    const layers = Object.fromEntries(LAYERS.map((l) => [l, 'skipped'])) as Record<LayerName, LayerState>;
-    layers.auth = 'fail';
-    return {
-      namespace,
-      host,
-      url: `https://${host}/v2/models/${request.canary.model}/infer`,
-      ok: false,
-      failureKind: kind,
-      message,
-      latencyMs: 0,
-      layers,
-    };
-  });
+  return authFailureResults(request, canaryNamespaces(request), err, `${name}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 /**
