@@ -20,8 +20,6 @@ export const TAG_DOMAIN = 'kserve-edge:domain';
 export const TAG_SCOPE = 'kserve-edge:scope';
 /** Short hash of the sorted name set, so a changed set is a different certificate. */
 export const TAG_NAMES = 'kserve-edge:names';
-/** The execution (or CLI run) that requested the certificate. */
-export const TAG_REQUESTED_BY = 'kserve-edge:requested-by';
 
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_OWNER = 'kserve-edge.io/owner';

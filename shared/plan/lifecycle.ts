@@ -33,8 +33,6 @@ import { ALB_MAX_CERTIFICATES, DNS_LABEL, namespaceWildcard, parseProvisionReque
 /** The label Kubeflow's profile controller puts on every profile namespace. */
 export const PROFILE_LABEL = 'app.kubernetes.io/part-of';
 export const PROFILE_LABEL_VALUE = 'kubeflow-profile';
-/** Label selector for profile namespaces. */
-export const PROFILE_SELECTOR = `${PROFILE_LABEL}=${PROFILE_LABEL_VALUE}`;
 /** Step Functions execution names: at most 80 characters. */
 export const MAX_EXECUTION_NAME = 80;
 /** Namespaces one request may hold (25 SNI certificates beside the default one). */
