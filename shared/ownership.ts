@@ -34,12 +34,30 @@ export function ownershipRecordName(namespace: string, domain: string): string {
   return `_kserve-edge.${namespace}.${domain}`;
 }
 
+/** A DNS TXT character-string holds at most 255 octets (RFC 1035 §3.3); Route 53 refuses longer ones. */
+export const TXT_MAX_STRING = 255;
+
 /**
  * TXT value (with Route 53's quotes) in the external-dns style:
  * `"heritage=kserve-edge,kserve-edge/owner=<id>,kserve-edge/resource=<record name>"`.
+ *
+ * With a long owner id, namespace and domain the text reaches ~350
+ * characters, past the 255 of one TXT string, so it is cut into several
+ * strings of at most 255 (`"…" "…"`, one Route 53 value). Readers join the
+ * strings of a value without a separator, as RFC 7208 §3.3 does for SPF; a
+ * short value stays one string, exactly as before.
  */
 export function ownershipRecordValue(ownerId: string, recordName: string): string {
-  return `"heritage=${HERITAGE},${HERITAGE}/owner=${ownerId},${HERITAGE}/resource=${recordName}"`;
+  const text = `heritage=${HERITAGE},${HERITAGE}/owner=${ownerId},${HERITAGE}/resource=${recordName}`;
+  const strings: string[] = [];
+  for (let i = 0; i < text.length; i += TXT_MAX_STRING) strings.push(text.slice(i, i + TXT_MAX_STRING));
+  return strings.map((part) => `"${part}"`).join(' ');
+}
+
+/** The character-strings of one TXT value (`"a" "b"` → `['a', 'b']`); an unquoted value is one string. */
+export function txtStrings(value: string): string[] {
+  const quoted = [...value.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? '').replace(/\\(.)/g, '$1'));
+  return quoted.length > 0 ? quoted : [value];
 }
 
 export interface OwnershipLabels {
@@ -48,9 +66,9 @@ export interface OwnershipLabels {
   resource?: string;
 }
 
-/** Parses a TXT value written by {@link ownershipRecordValue}; unknown text gives `{}`. */
+/** Parses a TXT value written by {@link ownershipRecordValue} (one string or several); unknown text gives `{}`. */
 export function parseOwnershipValue(value: string): OwnershipLabels {
-  const text = value.replace(/^"|"$/g, '');
+  const text = txtStrings(value).join('');
   const out: OwnershipLabels = {};
   for (const part of text.split(',')) {
     const eq = part.indexOf('=');

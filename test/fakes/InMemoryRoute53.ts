@@ -9,12 +9,15 @@
  * - a CNAME cannot share its name with another type;
  * - the same name+type appears at most once per batch;
  * - at most 1,000 ResourceRecord elements per batch, UPSERT counting twice;
- * - a batch is all or nothing.
+ * - a batch is all or nothing;
+ * - every TXT character-string is at most 255 characters (Route 53 answers
+ *   `InvalidChangeBatch` with `CharacterStringTooLong (Value is too long)`).
  *
  * `getChange` answers PENDING for the first `pendingPolls` calls per change,
  * then INSYNC. Every call is recorded in `calls`.
  */
 import type { ChangeStatus, HostedZone, RecordChange, RecordSet, Route53Port } from '../../shared/ports';
+import { TXT_MAX_STRING, txtStrings } from '../../shared/ownership';
 import { FailureQueue, adapterError } from './awsError';
 
 export const MAX_BATCH_RECORDS = 1000;
@@ -171,6 +174,10 @@ export class InMemoryRoute53 implements Route53Port {
       seen.add(k);
       if (!record.alias && (record.ttl === undefined || !record.values?.length)) {
         throw invalid(`RRSet [name='${n}.', type='${record.type}'] needs a TTL and at least one value`);
+      }
+      if (record.type === 'TXT') {
+        const long = (record.values ?? []).find((v) => txtStrings(v).some((str) => str.length > TXT_MAX_STRING));
+        if (long !== undefined) throw invalid(`[CharacterStringTooLong (Value is too long) encountered with '${long}']`);
       }
       elements += recordElements(record) * (act === 'UPSERT' ? 2 : 1);
       chars += (record.values ?? []).reduce((s, v) => s + v.length, 0) * (act === 'UPSERT' ? 2 : 1);

@@ -1,5 +1,6 @@
 import { RecordOwnedByAnotherError } from '../../../shared/errors';
-import { ownershipRecordValue } from '../../../shared/ownership';
+import { ownershipRecordName, ownershipRecordValue, parseOwnershipValue, TXT_MAX_STRING, txtStrings } from '../../../shared/ownership';
+import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
 import { batchWeight, desiredRecord, ownershipOf, planNamespaceRecords } from '../../../shared/plan/records';
 import type { RecordSet } from '../../../shared/ports';
 import { request } from '../../fixtures/requests';
@@ -70,5 +71,63 @@ describe('ownershipOf', () => {
 describe('batchWeight', () => {
   it('counts UPSERT twice, as Route 53 does', () => {
     expect(batchWeight([{ action: 'UPSERT', record: ourCname }, { action: 'DELETE', record: ourTxt }])).toBe(3);
+  });
+});
+
+describe('ownership TXT at the longest valid inputs', () => {
+  // The longest names the request schema accepts: a 40-character owner id, a
+  // 63-character namespace, and a domain that makes `*.<ns>.<domain>` exactly
+  // 253 characters, the most DNS allows (with a one-letter model name, whose
+  // host `m.<ns>.<domain>` must fit too).
+  const ownerId = `o${'x'.repeat(38)}o`;
+  const namespace = `n${'s'.repeat(61)}n`;
+  const label = (c: string, n: number) => c.repeat(n);
+  const domain = [label('a', 63), label('b', 63), label('c', 59)].join('.');
+  const longest = request({ ownerId, namespaces: [namespace], domain, canary: { model: 'm' } });
+  const recordName = `*.${namespace}.${domain}`;
+
+  it('is built from inputs at the limits', () => {
+    expect(ownerId).toHaveLength(40);
+    expect(recordName).toHaveLength(253);
+  });
+
+  it('keeps every TXT string within 255 characters and parses back to the same owner', () => {
+    // Act
+    const plan = planNamespaceRecords(longest, { namespace, target: [], ownership: [] }, ALB);
+    const txt = plan.changes.find((c) => c.record.type === 'TXT')?.record;
+    // Assess
+    const strings = txtStrings(txt?.values?.[0] ?? '');
+    expect(strings.length).toBeGreaterThan(1);
+    for (const s of strings) expect(s.length).toBeLessThanOrEqual(TXT_MAX_STRING);
+    expect(ownershipOf([txt as RecordSet], ownerId)).toBe('ours');
+    expect(parseOwnershipValue(txt?.values?.[0] ?? '')).toEqual({ heritage: 'kserve-edge', owner: ownerId, resource: recordName });
+  });
+
+  it('is accepted by a Route 53 that enforces the 255-character strings, and a second plan finds it ours', async () => {
+    // Prepare
+    const r53 = new InMemoryRoute53({ pendingPolls: 0 });
+    const zone = r53.addZone(domain);
+    const plan = planNamespaceRecords(longest, { namespace, target: [], ownership: [] }, ALB);
+    // Act
+    await r53.changeRecords(zone.id, plan.changes, 'test');
+    const again = planNamespaceRecords(
+      longest,
+      {
+        namespace,
+        target: await r53.listRecords(zone.id, recordName),
+        ownership: await r53.listRecords(zone.id, ownershipRecordName(namespace, domain)),
+      },
+      ALB,
+    );
+    // Assess
+    expect(again).toMatchObject({ action: 'none', changes: [] });
+  });
+
+  it('still reads a one-string value written before the split', () => {
+    expect(parseOwnershipValue(`"heritage=kserve-edge,kserve-edge/owner=team-a,kserve-edge/resource=${name}"`)).toEqual({
+      heritage: 'kserve-edge',
+      owner: 'team-a',
+      resource: name,
+    });
   });
 });
