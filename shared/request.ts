@@ -30,8 +30,15 @@ export const MAX_HEADER_VALUE = 128;
 /** Step Functions' payload limit; the request is a fraction of the state. */
 export const MAX_REQUEST_BYTES = 32 * 1024;
 
-/** RFC 9110 token characters: what an HTTP header name may contain. */
-const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * Header names the ALB passes on. RFC 9110 allows more token characters
+ * (`_`, `.`, `!`, ...), but with `routing.http.drop_invalid_header_fields.enabled`
+ * (the guide's attribute) the ALB removes every header whose name does not
+ * match `[-A-Za-z0-9]+` (ELBv2 load balancer attributes reference), so a
+ * header such as `x_api_key` would never reach the rule and every request
+ * would get the 404.
+ */
+const ALB_HEADER_NAME = /^[-A-Za-z0-9]+$/;
 /** Names that must not be used as the secret header. */
 const FORBIDDEN_HEADER_NAMES = new Set([
   'host',
@@ -108,8 +115,7 @@ const headerName = z
   .string()
   .min(1)
   .max(MAX_HEADER_NAME, `must be at most ${MAX_HEADER_NAME} characters (ALB http-header condition)`)
-  .regex(HEADER_TOKEN, 'must be an HTTP header name (RFC 9110 token characters, no spaces)')
-  .refine((v) => !v.includes('*') && !v.includes('?'), 'must not contain wildcards')
+  .regex(ALB_HEADER_NAME, 'must be letters, digits and - only (the ALB drops other header names: drop_invalid_header_fields)')
   .refine((v) => !FORBIDDEN_HEADER_NAMES.has(v.toLowerCase()), {
     message: 'must not be Host or another header the ALB or HTTP itself interprets',
   });

@@ -47,6 +47,8 @@ describe('parseProvisionRequest', () => {
     ['header name over 40 characters', cognito({ headerName: 'x'.repeat(41) }), 'auth.headerName'],
     ['header name Host', cognito({ headerName: 'Host' }), 'auth.headerName'],
     ['header name with a space', cognito({ headerName: 'x api key' }), 'auth.headerName'],
+    ['header name with _ (the ALB drops it)', cognito({ headerName: 'x_api_key' }), 'auth.headerName'],
+    ['header name with . (the ALB drops it)', cognito({ headerName: 'x.api.key' }), 'auth.headerName'],
     ['header values in the request instead of a secret', cognito({ headerValues: ['token1'] }), 'auth'],
     ['unknown top-level field', { ...base, extra: true }, '(root)'],
     ['wrong type', { ...base, namespaces: 'staging' }, 'namespaces'],
