@@ -101,6 +101,13 @@ export function toCertificateDetail(cert: AwsCertificateDetail, tags: Record<str
   const domainName = cert.DomainName ?? '';
   const names = cert.SubjectAlternativeNames?.length ? [...cert.SubjectAlternativeNames] : domainName ? [domainName] : [];
   if (domainName && !names.includes(domainName)) names.unshift(domainName);
+  // Right after RequestCertificate, ACM may answer with no DomainValidationOptions
+  // at all (or fewer entries than names): that is "not published yet", not
+  // "nothing to publish". Every name needs an entry with its record.
+  const withRecord = new Set((cert.DomainValidationOptions ?? []).filter((dv) => dv.ResourceRecord?.Name && dv.ResourceRecord.Value).map((dv) => dv.DomainName));
+  for (const name of names) {
+    if (!withRecord.has(name) && !namesWithoutRecord.includes(name)) namesWithoutRecord.push(name);
+  }
   const detail: CertificateDetail = {
     arn: cert.CertificateArn ?? '',
     domainName,

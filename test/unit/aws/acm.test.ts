@@ -10,7 +10,11 @@ import {
 } from '@aws-sdk/client-acm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AcmAdapter, ALL_CERTIFICATE_STATUSES } from '../../../shared/aws/acm';
-import { AccessDeniedError, ThrottledError } from '../../../shared/errors';
+import { AccessDeniedError, ThrottledError, ValidationRecordsNotReadyError } from '../../../shared/errors';
+import { silentLogger } from '../../../shared/log';
+import { publishValidationRecords } from '../../../shared/steps/publishValidationRecords';
+import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
+import { request } from '../../fixtures/requests';
 import { TAG_OWNER } from '../../../shared/ownership';
 import { sdkError } from '../../fakes/awsError';
 
@@ -103,6 +107,52 @@ describe('Class: AcmAdapter', () => {
       expect(detail.createdAt).toBe('2026-01-02T03:04:05.000Z');
       expect(detail.inUseBy).toEqual(['arn:aws:elasticloadbalancing:lb/1']);
       expect(detail.tags).toEqual({ [TAG_OWNER]: 'me' });
+    });
+
+    it('reads a just-requested certificate with no DomainValidationOptions as not published yet', async () => {
+      // Prepare: ACM's answer in the first seconds after RequestCertificate.
+      acm.on(ListTagsForCertificateCommand).resolves({ Tags: [{ Key: TAG_OWNER, Value: 'me' }] });
+      acm.on(DescribeCertificateCommand).resolves({
+        Certificate: {
+          CertificateArn: arn(1),
+          DomainName: '*.platform.example.com',
+          SubjectAlternativeNames: ['*.platform.example.com', '*.team-a.platform.example.com'],
+          Status: 'PENDING_VALIDATION',
+        },
+      });
+      // Act
+      const detail = await adapter.describeCertificate(arn(1));
+      // Assess
+      expect(detail.validationRecords).toEqual([]);
+      expect(detail.namesWithoutRecord).toEqual(['*.platform.example.com', '*.team-a.platform.example.com']);
+    });
+
+    it('publishes nothing and asks for a retry while a name has no validation entry', async () => {
+      // Prepare: one of two names has its record, the other no entry at all.
+      const rr = { Name: '_abc.platform.example.com.', Type: 'CNAME' as const, Value: '_def.xyz.acm-validations.aws.' };
+      acm.on(ListTagsForCertificateCommand).resolves({ Tags: [{ Key: TAG_OWNER, Value: 'me' }] });
+      acm.on(DescribeCertificateCommand).resolves({
+        Certificate: {
+          CertificateArn: arn(1),
+          DomainName: '*.platform.example.com',
+          SubjectAlternativeNames: ['*.platform.example.com', '*.team-a.platform.example.com'],
+          Status: 'PENDING_VALIDATION',
+          DomainValidationOptions: [{ DomainName: '*.platform.example.com', ResourceRecord: rr }],
+        },
+      });
+      const route53 = new InMemoryRoute53({ pendingPolls: 0 });
+      const zone = route53.addZone('platform.example.com');
+      // Act
+      const run = publishValidationRecords(
+        {
+          request: { ...request(), hostedZoneId: zone.id },
+          certificates: { items: [{ arn: arn(1), scope: 'namespace:team-a', names: ['*.team-a.platform.example.com'], status: 'PENDING_VALIDATION' }] },
+        } as unknown as Parameters<typeof publishValidationRecords>[0],
+        { acm: adapter, route53, log: silentLogger },
+      );
+      // Assess
+      await expect(run).rejects.toBeInstanceOf(ValidationRecordsNotReadyError);
+      expect(route53.batches).toEqual([]);
     });
 
     it('carries FailureReason', async () => {
