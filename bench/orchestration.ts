@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { IRIS_INPUT, parseProvisionRequest } from '../shared/request';
 import { probeEndpoint } from '../shared/canary/probe';
 import type { Resolver } from '../shared/canary/resolver';
-import { loadDefinition, runStateMachine, type RunResult } from '../shared/runner/stateMachine';
+import { loadDefinition, runStateMachine, type RunResult } from '../local/run';
 import { startTestbed, type Testbed } from '../testbed/testbed';
 import { type AwsCall, CountingProxy, peakPerSecond } from './awsProxy';
 import type { BundleResult } from './bundles';

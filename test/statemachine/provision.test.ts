@@ -35,7 +35,7 @@ import {
   runStateMachine,
   type RunResult,
   type TaskHandler,
-} from '../../shared/runner/stateMachine';
+} from '../../local/run';
 
 const definition = loadDefinition();
 const TASKS = Object.entries(definition.States)
