@@ -1,11 +1,21 @@
 /**
- * The Task states of `provision.asl.json` mapped to the very handlers Lambda
- * runs, for local runs (CLI, demo, end-to-end tests). Loaded lazily so a
- * command that needs only some steps does not load the Kubernetes client.
+ * The Task states of each workflow mapped to the very handlers Lambda runs,
+ * for local runs (CLI, demo, end-to-end tests). Loaded lazily so a command
+ * that needs only some steps does not load the Kubernetes client.
+ *
+ * This table is why the runner lives outside `shared/`: it is the one place
+ * that ties the state machines to `functions/`.
  */
 import type { StepHandler } from '../shared/handler';
 
-export const TASK_MODULES: Readonly<Record<string, () => Promise<{ handler: StepHandler }>>> = {
+/** Task state name → a lazy import of the function module that implements it. */
+export type TaskModules = Readonly<Record<string, () => Promise<{ handler: StepHandler }>>>;
+
+/** A Task handler loaded for a local run: the function's handler with a fake Lambda context bound. */
+export type LocalTaskHandler = (input: unknown) => Promise<unknown>;
+
+/** The Task states of `provision.asl.json`. */
+export const TASK_MODULES: TaskModules = {
   ValidateRequest: () => import('../functions/validate-request/handler'),
   EnsureCertificates: () => import('../functions/ensure-certificates/handler'),
   PublishValidationRecords: () => import('../functions/publish-validation-records/handler'),
@@ -18,29 +28,30 @@ export const TASK_MODULES: Readonly<Record<string, () => Promise<{ handler: Step
   NotifyFailure: () => import('../functions/notify-failure/handler'),
 };
 
-/** Every Task handler, called in-process with a fake Lambda context. */
-export async function localTaskHandlers(): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
-  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-  // One at a time: concurrent first imports of modules that share dependencies
-  // race in some ESM loaders (jest's among them).
-  for (const [state, load] of Object.entries(TASK_MODULES)) {
-    const { handler } = await load();
-    let invocation = 0;
-    handlers[state] = (input: unknown) => handler(input, { awsRequestId: `local-${state}-${++invocation}`, functionName: state });
-  }
-  return handlers;
-}
-
-/** The Task states of `deprovision.asl.json`, as {@link TASK_MODULES} for the provisioning workflow. */
-export const DEPROVISION_TASK_MODULES: Readonly<Record<string, () => Promise<{ handler: StepHandler }>>> = {
+/** The Task states of `deprovision.asl.json`. */
+export const DEPROVISION_TASK_MODULES: TaskModules = {
   DeprovisionNamespace: () => import('../functions/deprovision-namespace/handler'),
   NotifyFailure: () => import('../functions/notify-failure/handler'),
 };
 
-/** Every Task handler of the deprovision workflow, called in-process. */
-export async function localDeprovisionHandlers(): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
-  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const [state, load] of Object.entries(DEPROVISION_TASK_MODULES)) {
+/**
+ * Every Task handler of one workflow (default: provisioning), called
+ * in-process with a fake Lambda context whose request id counts the
+ * invocations of that state.
+ *
+ * @example
+ *   await runStateMachine({ definition: loadDefinition(), handlers: await localTaskHandlers(), input });
+ *   await runStateMachine({
+ *     definition: loadDefinition('statemachine/deprovision.asl.json'),
+ *     handlers: await localTaskHandlers(DEPROVISION_TASK_MODULES),
+ *     input,
+ *   });
+ */
+export async function localTaskHandlers(modules: TaskModules = TASK_MODULES): Promise<Record<string, LocalTaskHandler>> {
+  const handlers: Record<string, LocalTaskHandler> = {};
+  // One at a time: concurrent first imports of modules that share dependencies
+  // race in some ESM loaders (jest's among them).
+  for (const [state, load] of Object.entries(modules)) {
     const { handler } = await load();
     let invocation = 0;
     handlers[state] = (input: unknown) => handler(input, { awsRequestId: `local-${state}-${++invocation}`, functionName: state });

@@ -10,7 +10,10 @@ import { DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertifi
 import { ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { resetClients } from '../../shared/aws/clients';
 import { localTaskHandlers } from '../../local/tasks';
-import { loadDefinition, parseErrorCause, runStateMachine, type RunEvent, type RunResult } from '../../local/run';
+import { loadDefinition } from '../../local/definition';
+import type { RunEvent } from '../../local/events';
+import { parseErrorCause } from '../../local/lambda';
+import { runStateMachine, type RunResult } from '../../local/run';
 import { REPO_ROOT, type Testbed } from '../../testbed/testbed';
 
 export interface RunOptions {

@@ -19,7 +19,8 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
 import { clearSecrets } from '../../shared/log';
 import { localTaskHandlers, TASK_MODULES } from '../../local/tasks';
-import { loadDefinition, runStateMachine, type RunResult } from '../../local/run';
+import { loadDefinition } from '../../local/definition';
+import { runStateMachine, type RunResult } from '../../local/run';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { failureOf, withEnv, writeFigures } from './reliability';
 

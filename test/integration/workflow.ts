@@ -8,7 +8,8 @@ import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand, ListTag
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { resetClients } from '../../shared/aws/clients';
 import { localTaskHandlers } from '../../local/tasks';
-import { loadDefinition, runStateMachine, type RunResult } from '../../local/run';
+import { loadDefinition } from '../../local/definition';
+import { runStateMachine, type RunResult } from '../../local/run';
 
 /** Runs provision.asl.json with the testbed's environment; restores process.env afterwards. */
 export async function provisionWith(env: Record<string, string>, input: unknown, name: string): Promise<RunResult> {
