@@ -4,15 +4,15 @@
  * The package is pinned to an exact version in package.json because the
  * runner relies on internals of that version, not on its documented API:
  *
- * - `StateMachine#executeWaitState` reads `overrides.waitTimeOverrides[stateName]`
+ * - `StateExecutor#executeWaitState` reads `overrides.waitTimeOverrides[stateName]`
  *   afresh on every visit of a Wait, so a getter there can compute the wait
  *   from the latest Task result (see `waits.ts`);
- * - when matching Retry and Catch, it reads `isRetryable` / `isCatchable` off
- *   any thrown error (the contract of its internal `RuntimeError`), which
- *   {@link StatesError} uses so `States.DataLimitExceeded` escapes `States.ALL`;
+ * - `StateExecutor#shouldRetry` / `#catchError` read `isRetryable` /
+ *   `isCatchable` off any thrown error (the contract of its internal
+ *   `RuntimeError`), which {@link StatesError} uses so
+ *   `States.DataLimitExceeded` escapes `States.ALL`;
  * - `processResultPath` treats `"ResultPath": "$"` as a field named `$`,
- *   which {@link forLibrary} works around: a fixed version would make that
- *   workaround wrong in the other direction;
+ *   which {@link forLibrary} works around by dropping the field;
  * - the entries of `eventLogs` have the shape of its unexported `EventLog`
  *   type, mirrored by {@link LibraryEvent}.
  *
