@@ -1,7 +1,10 @@
 /** `kserve-edge provision`: the state machine, run locally with the Lambda handlers in-process. */
 import { randomUUID } from 'node:crypto';
-import { localTaskHandlers } from '../shared/runner/handlers';
-import { formatDuration, formatStateEvent, loadDefinition, parseErrorCause, runStateMachine, type RunResult } from '../shared/runner/stateMachine';
+import { localTaskHandlers } from '../local/tasks';
+import { loadDefinition } from '../local/definition';
+import { parseErrorCause } from '../local/lambda';
+import { formatDuration, formatStateEvent } from '../local/progress';
+import { runStateMachine, type RunResult } from '../local/run';
 import type { CliIo } from './main';
 import { table } from './table';
 

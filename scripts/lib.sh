@@ -14,7 +14,7 @@ ensure_node_modules() {
     npm ci --no-audit --no-fund
   fi
   export PATH="$ROOT/node_modules/.bin:$PATH"
-  if [ ! -f dist/cli.mjs ] || [ -n "$(find cli shared functions -name '*.ts' -newer dist/cli.mjs -print -quit)" ]; then
+  if [ ! -f dist/cli.mjs ] || [ -n "$(find cli local shared functions -name '*.ts' -newer dist/cli.mjs -print -quit)" ]; then
     node scripts/build-cli.mjs
   fi
 }

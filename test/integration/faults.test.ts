@@ -17,7 +17,7 @@
  */
 import { FaultProxy, type FaultRule } from '../../testbed/fault-proxy';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
-import type { RunResult } from '../../shared/runner/stateMachine';
+import type { RunResult } from '../../local/run';
 import { certificatesByNameSet, failureOf, records, run, snapshot, writeFigures, type CertSnapshot } from './reliability';
 
 const DOMAIN = 'platform.example.com';

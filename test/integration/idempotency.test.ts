@@ -13,7 +13,7 @@
  */
 import { FaultProxy } from '../../testbed/fault-proxy';
 import { knativeConfigDomain } from '../../testbed/cluster';
-import { TASK_MODULES } from '../../shared/runner/handlers';
+import { TASK_MODULES } from '../../local/tasks';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { certificatesByNameSet, failureOf, records, run, runOnce, snapshot, withEnv, writeFigures } from './reliability';
 

@@ -28,8 +28,9 @@ import { silentLogger } from '../../shared/log';
 import { decodeLogsEvent, namespaceEventsFromAudit } from '../../shared/plan/namespaceEvents';
 import type { KubePort } from '../../shared/ports';
 import { parseProvisionRequest, type ProvisionRequestInput } from '../../shared/request';
-import { localDeprovisionHandlers } from '../../shared/runner/handlers';
-import { loadDefinition, runStateMachine, type RunResult } from '../../shared/runner/stateMachine';
+import { loadDefinition } from '../../local/definition';
+import { runStateMachine, type RunResult } from '../../local/run';
+import { DEPROVISION_TASK_MODULES, localTaskHandlers } from '../../local/tasks';
 import { runScheduledCanary } from '../../shared/steps/runScheduledCanary';
 import { handleNamespaceEvents, sweepNamespaces, type LifecycleDeps } from '../../shared/steps/reconcileNamespaces';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
@@ -71,7 +72,7 @@ async function deprovisionWith(env: Record<string, string>, input: unknown, name
   try {
     return await runStateMachine({
       definition: loadDefinition('statemachine/deprovision.asl.json'),
-      handlers: await localDeprovisionHandlers(),
+      handlers: await localTaskHandlers(DEPROVISION_TASK_MODULES),
       input,
       executionName: name,
       waitSeconds: 0.1,

@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand, type ACMClient } from '@aws-sdk/client-acm';
 import { ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { resetClients } from '../../shared/aws/clients';
-import { localTaskHandlers } from '../../shared/runner/handlers';
-import { loadDefinition, parseErrorCause, runStateMachine, type RunEvent, type RunResult } from '../../shared/runner/stateMachine';
+import { localTaskHandlers } from '../../local/tasks';
+import { loadDefinition } from '../../local/definition';
+import type { RunEvent } from '../../local/events';
+import { parseErrorCause } from '../../local/lambda';
+import { runStateMachine, type RunResult } from '../../local/run';
 import { REPO_ROOT, type Testbed } from '../../testbed/testbed';
 
 export interface RunOptions {

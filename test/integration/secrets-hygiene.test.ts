@@ -18,8 +18,9 @@
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
 import { clearSecrets } from '../../shared/log';
-import { localTaskHandlers, TASK_MODULES } from '../../shared/runner/handlers';
-import { loadDefinition, runStateMachine, type RunResult } from '../../shared/runner/stateMachine';
+import { localTaskHandlers, TASK_MODULES } from '../../local/tasks';
+import { loadDefinition } from '../../local/definition';
+import { runStateMachine, type RunResult } from '../../local/run';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { failureOf, withEnv, writeFigures } from './reliability';
 

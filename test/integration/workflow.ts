@@ -7,8 +7,9 @@ import https from 'node:https';
 import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { resetClients } from '../../shared/aws/clients';
-import { localTaskHandlers } from '../../shared/runner/handlers';
-import { loadDefinition, runStateMachine, type RunResult } from '../../shared/runner/stateMachine';
+import { localTaskHandlers } from '../../local/tasks';
+import { loadDefinition } from '../../local/definition';
+import { runStateMachine, type RunResult } from '../../local/run';
 
 /** Runs provision.asl.json with the testbed's environment; restores process.env afterwards. */
 export async function provisionWith(env: Record<string, string>, input: unknown, name: string): Promise<RunResult> {

@@ -21,7 +21,7 @@ import {
   type AutomationError,
   type ErrorName,
 } from '../../shared/errors';
-import { readRawDefinition, taskFunctionKeys, type AslRetrier, type AslState } from '../../shared/runner/stateMachine';
+import { readRawDefinition, taskFunctionKeys, type AslRetrier, type AslState } from '../../local/definition';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const asl = readRawDefinition(join(ROOT, 'statemachine/provision.asl.json'));

@@ -27,15 +27,10 @@ import {
   type AutomationError,
   type ErrorName,
 } from '../../shared/errors';
-import {
-  formatDuration,
-  formatStateEvent,
-  loadDefinition,
-  parseErrorCause,
-  runStateMachine,
-  type RunResult,
-  type TaskHandler,
-} from '../../shared/runner/stateMachine';
+import { loadDefinition } from '../../local/definition';
+import { parseErrorCause, type TaskHandler } from '../../local/lambda';
+import { formatDuration, formatStateEvent } from '../../local/progress';
+import { runStateMachine, type RunResult } from '../../local/run';
 
 const definition = loadDefinition();
 const TASKS = Object.entries(definition.States)
