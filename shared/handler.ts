@@ -27,7 +27,11 @@ export type LogSettings = () => Pick<LoggerOptions, 'level' | 'sampleRate'>;
 /** One per container: cold start is the first invocation of the container, not of a handler. */
 const invocationLogger = new InvocationLogger();
 
-export function lambdaHandler<T>(step: string, run: (event: unknown, ctx: StepContext) => Promise<T>, settings: LogSettings = () => ({})): StepHandler {
+export function lambdaHandler<T>(
+  step: string,
+  run: (event: unknown, ctx: StepContext) => Promise<T>,
+  settings: LogSettings = () => ({}),
+): StepHandler {
   return async (event, context) => {
     let options: ReturnType<LogSettings> = {};
     try {

@@ -63,7 +63,9 @@ export function resetScheduledCanaryCaches(): void {
 /** Reads and parses the configured requests (config cached like secrets). */
 export async function canaryRequests(config: Config): Promise<ProvisionRequest[]> {
   const region = config.region ?? 'us-east-1';
-  return parseCanaryRequests(await readJsonConfig(CANARY_REQUESTS_ENV, config.canary.requests, (id) => cachedSecrets(config, region).getConfigString(id)));
+  return parseCanaryRequests(
+    await readJsonConfig(CANARY_REQUESTS_ENV, config.canary.requests, (id) => cachedSecrets(config, region).getConfigString(id)),
+  );
 }
 
 /** Canary dependencies for one scheduled request, secrets through Powertools (cached). */

@@ -26,7 +26,10 @@ const loadKubeConfig: (() => Promise<KubeConfigModule>) | undefined =
  * @example
  *   const conn = await clusterAccessFor(loadConfig()).connect({ name: 'kubeflow', region: 'us-west-2' });
  */
-export function clusterAccessFor(config: Pick<Config, 'cluster' | 'aws' | 'region'>, options: Partial<ClusterAccessOptions> = {}): ClusterAccessPort {
+export function clusterAccessFor(
+  config: Pick<Config, 'cluster' | 'aws' | 'region'>,
+  options: Partial<ClusterAccessOptions> = {},
+): ClusterAccessPort {
   return clusterAccess(config.cluster, {
     eksClientFor: (region) => eksClient(config, region),
     ...(loadKubeConfig ? { loadKubeConfig } : {}),

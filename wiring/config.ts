@@ -154,13 +154,20 @@ function arn(service: string, resource: RegExp, example: string) {
 
 const schema = z
   .object({
-    AWS_REGION: optionalText.pipe(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-west-2').optional()),
+    AWS_REGION: optionalText.pipe(
+      z
+        .string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-west-2')
+        .optional(),
+    ),
     LOG_LEVEL: optionalText.pipe(
       z
         .string()
         .optional()
         .transform((v) => v?.toLowerCase())
-        .refine((v) => v === undefined || (LOG_LEVELS as readonly string[]).includes(v), { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+        .refine((v) => v === undefined || (LOG_LEVELS as readonly string[]).includes(v), {
+          message: `must be one of ${LOG_LEVELS.join(', ')}`,
+        })
         .transform((v) => (v ?? 'info') as LogLevel),
     ),
     POWERTOOLS_LOGGER_SAMPLE_RATE: optionalText.pipe(
@@ -174,7 +181,12 @@ const schema = z
     KSERVE_EDGE_AWS_MAX_ATTEMPTS: integer(1, 20, DEFAULT_MAX_ATTEMPTS),
     KSERVE_EDGE_SECRETS_MAX_AGE_SECONDS: integer(0, 86_400, DEFAULT_SECRETS_MAX_AGE_SECONDS),
     KSERVE_EDGE_KUBECONFIG: optionalText,
-    KSERVE_EDGE_CLUSTER_ENDPOINT: optionalText.pipe(z.string().regex(/^https:\/\//, 'must be an https:// URL').optional()),
+    KSERVE_EDGE_CLUSTER_ENDPOINT: optionalText.pipe(
+      z
+        .string()
+        .regex(/^https:\/\//, 'must be an https:// URL')
+        .optional(),
+    ),
     KSERVE_EDGE_CLUSTER_CA_FILE: optionalText,
     KSERVE_EDGE_CLUSTER_TOKEN_FILE: optionalText,
     KSERVE_EDGE_CLUSTER_TOKEN: optionalText,
@@ -190,8 +202,16 @@ const schema = z
     KSERVE_EDGE_SNS_TOPIC_ARN: arn('sns', /^[A-Za-z0-9_-]{1,256}(\.fifo)?$/, 'an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)'),
     KSERVE_EDGE_CANARY_REQUESTS: optionalText,
     KSERVE_EDGE_REQUEST_TEMPLATE: optionalText,
-    KSERVE_EDGE_PROVISION_STATE_MACHINE_ARN: arn('states', /^stateMachine:[A-Za-z0-9_-]+$/, 'a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)'),
-    KSERVE_EDGE_DEPROVISION_STATE_MACHINE_ARN: arn('states', /^stateMachine:[A-Za-z0-9_-]+$/, 'a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)'),
+    KSERVE_EDGE_PROVISION_STATE_MACHINE_ARN: arn(
+      'states',
+      /^stateMachine:[A-Za-z0-9_-]+$/,
+      'a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)',
+    ),
+    KSERVE_EDGE_DEPROVISION_STATE_MACHINE_ARN: arn(
+      'states',
+      /^stateMachine:[A-Za-z0-9_-]+$/,
+      'a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)',
+    ),
     KSERVE_EDGE_RETRY_PERIOD_MINUTES: integer(1, 525_600, DEFAULT_RETRY_PERIOD_MINUTES),
   } satisfies Record<ConfigVariable, z.ZodType>)
   .superRefine((env, ctx) => {
@@ -267,7 +287,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     const issue = result.error.issues[0]!;
     const variable = String(issue.path[0]) as ConfigVariable;
     const value = env[variable];
-    const shown = SECRET_VARIABLES.has(variable) || value === undefined ? '' : ` (got "${value.length > 80 ? `${value.slice(0, 80)}…` : value}")`;
+    const shown =
+      SECRET_VARIABLES.has(variable) || value === undefined ? '' : ` (got "${value.length > 80 ? `${value.slice(0, 80)}…` : value}")`;
     throw new ConfigError(variable, `${issue.message}${shown}`);
   }
   const config = toConfig(result.data);

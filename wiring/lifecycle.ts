@@ -31,7 +31,11 @@ export async function requestTemplate(config: Config): Promise<RequestTemplate> 
 }
 
 /** Adapters for the lifecycle steps. */
-export async function lifecycleDeps(config: Config, template: RequestTemplate, ctx: { log: Logger; now: () => Date }): Promise<LifecycleDeps> {
+export async function lifecycleDeps(
+  config: Config,
+  template: RequestTemplate,
+  ctx: { log: Logger; now: () => Date },
+): Promise<LifecycleDeps> {
   const statics = template.namespaces ?? [];
   const base = parseProvisionRequest(requestForNamespaces(template, statics.length > 0 ? [] : ['template-check']));
   const region = config.region ?? base.cluster.region;

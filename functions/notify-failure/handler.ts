@@ -7,5 +7,8 @@ import { notifyFailure, type FailureInput } from '../../shared/steps/notifyFailu
 export const handler = edgeHandler('NotifyFailure', async (event, { config, log }) => {
   const topic = config.snsTopicArn;
   const region = topic?.split(':')[3] || config.region || 'us-east-1';
-  return notifyFailure((event ?? {}) as FailureInput, { ...(topic ? { notify: new SnsNotifier(snsClient(config, region), topic) } : {}), log });
+  return notifyFailure((event ?? {}) as FailureInput, {
+    ...(topic ? { notify: new SnsNotifier(snsClient(config, region), topic) } : {}),
+    log,
+  });
 });

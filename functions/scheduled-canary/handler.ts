@@ -12,7 +12,11 @@ export const handler = edgeHandler('ScheduledCanary', async (_event, { config, l
   const requests = await canaryRequests(config);
   return runScheduledCanary(
     { requests },
-    { depsFor: (r) => scheduledCanaryDeps(config, r, log),
-      publish: (results) => publishCanaryMetrics(results, { namespace: config.canary.metricsNamespace }), log, now },
+    {
+      depsFor: (r) => scheduledCanaryDeps(config, r, log),
+      publish: (results) => publishCanaryMetrics(results, { namespace: config.canary.metricsNamespace }),
+      log,
+      now,
+    },
   );
 });

@@ -34,7 +34,8 @@ const files = PRODUCT_DIRS.flatMap((d) => sources(join(ROOT, d))).map((f) => ({ 
 /** `process.env.X` and `process.env['X']` / `process.env["X"]` reads, per file. */
 function envReads(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/process\.env(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\])/g)) out.push((m[1] ?? m[2])!);
+  for (const m of text.matchAll(/process\.env(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\])/g))
+    out.push((m[1] ?? m[2])!);
   return out;
 }
 

@@ -2,15 +2,7 @@
  * The logger: Powertools behind the Logger port, redaction of registered
  * secrets on values before serialisation, and the bound on the registry.
  */
-import {
-  MAX_SECRETS,
-  clearSecrets,
-  createLogger,
-  redact,
-  redactString,
-  registerSecret,
-  registeredSecretCount,
-} from '../../shared/log';
+import { MAX_SECRETS, clearSecrets, createLogger, redact, redactString, registerSecret, registeredSecretCount } from '../../shared/log';
 import { lambdaHandler } from '../../shared/handler';
 
 function capture(level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'debug') {
@@ -128,7 +120,11 @@ describe('lambdaHandler logging', () => {
       return true;
     }) as typeof process.stdout.write;
     try {
-      const handler = lambdaHandler('Try', async () => ({ ok: true }), () => ({ level: 'info' }));
+      const handler = lambdaHandler(
+        'Try',
+        async () => ({ ok: true }),
+        () => ({ level: 'info' }),
+      );
       await handler({}, { awsRequestId: 'req-1', functionName: 'fn' });
       await handler({}, { awsRequestId: 'req-2', functionName: 'fn' });
     } finally {

@@ -14,7 +14,12 @@ describe('parseConfig', () => {
       secretsMaxAgeSeconds: 300,
       cluster: { mode: 'eks' },
       canary: { dns: { mode: 'system' }, extraCaFile: undefined, requests: undefined, metricsNamespace: undefined },
-      lifecycle: { requestTemplate: undefined, provisionStateMachineArn: undefined, deprovisionStateMachineArn: undefined, retryPeriodMinutes: 360 },
+      lifecycle: {
+        requestTemplate: undefined,
+        provisionStateMachineArn: undefined,
+        deprovisionStateMachineArn: undefined,
+        retryPeriodMinutes: 360,
+      },
       snsTopicArn: undefined,
     });
   });
@@ -55,15 +60,26 @@ describe('parseConfig', () => {
       aws: { maxAttempts: 5 },
       secretsMaxAgeSeconds: 0,
       cluster: { mode: 'endpoint', endpoint: 'https://127.0.0.1:6443', caFile: '/tmp/ca.pem', tokenFile: '/tmp/token' },
-      canary: { dns: { mode: 'route53', hostMapFile: '/tmp/map.json' }, extraCaFile: '/tmp/extra.pem', requests: 'kserve-edge/canary-requests', metricsNamespace: 'kserve-edge' },
+      canary: {
+        dns: { mode: 'route53', hostMapFile: '/tmp/map.json' },
+        extraCaFile: '/tmp/extra.pem',
+        requests: 'kserve-edge/canary-requests',
+        metricsNamespace: 'kserve-edge',
+      },
       lifecycle: { requestTemplate: '{"domain":"platform.example.com"}', retryPeriodMinutes: 60 },
       snsTopicArn: 'arn:aws:sns:eu-west-1:123456789012:kserve-edge-alerts',
     });
-    expect(parseConfig({ KSERVE_EDGE_KUBECONFIG: '/home/me/.kube/config' }).cluster).toEqual({ mode: 'kubeconfig', path: '/home/me/.kube/config' });
+    expect(parseConfig({ KSERVE_EDGE_KUBECONFIG: '/home/me/.kube/config' }).cluster).toEqual({
+      mode: 'kubeconfig',
+      path: '/home/me/.kube/config',
+    });
   });
 
   it('treats a blank variable as unset', () => {
-    expect(parseConfig({ KSERVE_EDGE_AWS_MAX_ATTEMPTS: ' ', LOG_LEVEL: '' })).toMatchObject({ aws: { maxAttempts: 3 }, log: { level: 'info' } });
+    expect(parseConfig({ KSERVE_EDGE_AWS_MAX_ATTEMPTS: ' ', LOG_LEVEL: '' })).toMatchObject({
+      aws: { maxAttempts: 3 },
+      log: { level: 'info' },
+    });
   });
 
   it.each<[string, Record<string, string>, string, RegExp]>([
@@ -76,11 +92,31 @@ describe('parseConfig', () => {
     ['region', { AWS_REGION: 'Oregon' }, 'AWS_REGION', /region name/],
     ['dns mode', { KSERVE_EDGE_DNS_MODE: 'rout53' }, 'KSERVE_EDGE_DNS_MODE', /system or route53/],
     ['host map', { KSERVE_EDGE_DNS_MODE: 'route53' }, 'KSERVE_EDGE_HOST_MAP_FILE', /is required when KSERVE_EDGE_DNS_MODE=route53/],
-    ['endpoint scheme', { KSERVE_EDGE_CLUSTER_ENDPOINT: 'http://127.0.0.1:6443', KSERVE_EDGE_CLUSTER_CA_FILE: '/ca' }, 'KSERVE_EDGE_CLUSTER_ENDPOINT', /https:\/\/ URL/],
-    ['CA file', { KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1:6443' }, 'KSERVE_EDGE_CLUSTER_CA_FILE', /is required with KSERVE_EDGE_CLUSTER_ENDPOINT/],
-    ['both overrides', { KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://a', KSERVE_EDGE_CLUSTER_CA_FILE: '/ca', KSERVE_EDGE_KUBECONFIG: '/x' }, 'KSERVE_EDGE_KUBECONFIG', /only one/],
+    [
+      'endpoint scheme',
+      { KSERVE_EDGE_CLUSTER_ENDPOINT: 'http://127.0.0.1:6443', KSERVE_EDGE_CLUSTER_CA_FILE: '/ca' },
+      'KSERVE_EDGE_CLUSTER_ENDPOINT',
+      /https:\/\/ URL/,
+    ],
+    [
+      'CA file',
+      { KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1:6443' },
+      'KSERVE_EDGE_CLUSTER_CA_FILE',
+      /is required with KSERVE_EDGE_CLUSTER_ENDPOINT/,
+    ],
+    [
+      'both overrides',
+      { KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://a', KSERVE_EDGE_CLUSTER_CA_FILE: '/ca', KSERVE_EDGE_KUBECONFIG: '/x' },
+      'KSERVE_EDGE_KUBECONFIG',
+      /only one/,
+    ],
     ['topic', { KSERVE_EDGE_SNS_TOPIC_ARN: 'kserve-edge-alerts' }, 'KSERVE_EDGE_SNS_TOPIC_ARN', /SNS topic ARN/],
-    ['state machine', { KSERVE_EDGE_PROVISION_STATE_MACHINE_ARN: 'arn:aws:sns:us-west-2:123456789012:x' }, 'KSERVE_EDGE_PROVISION_STATE_MACHINE_ARN', /state machine ARN/],
+    [
+      'state machine',
+      { KSERVE_EDGE_PROVISION_STATE_MACHINE_ARN: 'arn:aws:sns:us-west-2:123456789012:x' },
+      'KSERVE_EDGE_PROVISION_STATE_MACHINE_ARN',
+      /state machine ARN/,
+    ],
   ])('refuses a bad %s with a ConfigError naming the variable and the rule', (_label, env, variable, rule) => {
     let caught: unknown;
     try {
@@ -98,13 +134,21 @@ describe('parseConfig', () => {
     const token = 'tok-0123456789abcdef';
     let message = '';
     try {
-      parseConfig({ KSERVE_EDGE_CLUSTER_ENDPOINT: 'http://127.0.0.1', KSERVE_EDGE_CLUSTER_CA_FILE: '/ca', KSERVE_EDGE_CLUSTER_TOKEN: token });
+      parseConfig({
+        KSERVE_EDGE_CLUSTER_ENDPOINT: 'http://127.0.0.1',
+        KSERVE_EDGE_CLUSTER_CA_FILE: '/ca',
+        KSERVE_EDGE_CLUSTER_TOKEN: token,
+      });
     } catch (err) {
       message = (err as Error).message;
     }
     expect(message).toMatch(/KSERVE_EDGE_CLUSTER_ENDPOINT/);
     expect(message).not.toContain(token);
-    parseConfig({ KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1', KSERVE_EDGE_CLUSTER_CA_FILE: '/ca', KSERVE_EDGE_CLUSTER_TOKEN: token });
+    parseConfig({
+      KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1',
+      KSERVE_EDGE_CLUSTER_CA_FILE: '/ca',
+      KSERVE_EDGE_CLUSTER_TOKEN: token,
+    });
     expect(redactString(`Bearer ${token}`)).toBe('Bearer [REDACTED]');
   });
 });
