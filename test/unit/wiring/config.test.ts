@@ -174,3 +174,23 @@ describe('required', () => {
     expect(required('x', 'KSERVE_EDGE_PROVISION_STATE_MACHINE_ARN')).toBe('x');
   });
 });
+
+describe('edgeHandler', () => {
+  it('hands the step the configuration, and fails the invocation with ConfigError on a bad environment', async () => {
+    const { edgeHandler } = await import('../../../wiring/handler');
+    const saved = { ...process.env };
+    const handler = edgeHandler('Try', async (_event, { config }) => ({ maxAttempts: config.aws.maxAttempts }));
+    try {
+      Object.assign(process.env, { LOG_LEVEL: 'silent', KSERVE_EDGE_AWS_MAX_ATTEMPTS: '4' });
+      await expect(handler({}, { awsRequestId: 'r1' })).resolves.toEqual({ maxAttempts: 4 });
+      process.env.KSERVE_EDGE_AWS_MAX_ATTEMPTS = 'four';
+      await expect(handler({}, { awsRequestId: 'r2' })).rejects.toMatchObject({
+        name: 'ConfigError',
+        variable: 'KSERVE_EDGE_AWS_MAX_ATTEMPTS',
+      });
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
+});
