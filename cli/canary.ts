@@ -1,14 +1,15 @@
 /** `kserve-edge canary`: one round of probes, one row per endpoint. */
-import { canaryDepsFromEnv } from '../shared/canary/env';
 import { runCanary } from '../shared/canary/probe';
 import { silentLogger } from '../shared/log';
+import { canaryDeps } from '../wiring/canary';
+import type { Config } from '../wiring/config';
 import type { CliIo } from './main';
 import { table } from './table';
 import { validatedRequest } from './validate';
 
-export async function canary(raw: unknown, opts: { io: CliIo; json: boolean }): Promise<number> {
-  const request = await validatedRequest(raw);
-  const result = await runCanary({ request }, canaryDepsFromEnv(request, silentLogger));
+export async function canary(raw: unknown, opts: { io: CliIo; json: boolean; config: Config }): Promise<number> {
+  const request = await validatedRequest(raw, opts.config);
+  const result = await runCanary({ request }, canaryDeps(opts.config, request, silentLogger));
   if (opts.json) {
     opts.io.out(`${JSON.stringify(result, null, 2)}\n`);
   } else {

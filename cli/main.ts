@@ -8,12 +8,14 @@
  *
  * It uses the caller's AWS credentials (the SDK's default chain) and reaches
  * the cluster through EKS, or through KSERVE_EDGE_KUBECONFIG /
- * KSERVE_EDGE_CLUSTER_ENDPOINT overrides.
+ * KSERVE_EDGE_CLUSTER_ENDPOINT overrides. The environment is read through
+ * `wiring/config.ts` (a bad value: `ConfigError`, before anything runs).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isAutomationError, toError } from '../shared/errors';
 import { parseProvisionRequest, provisionRequestJsonSchema } from '../shared/request';
+import { loadConfig } from '../wiring/config';
 
 const USAGE = `Usage: kserve-edge <command> [options]
 
@@ -84,6 +86,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       case 'provision': {
         const raw = await readRequest(values.request);
         parseProvisionRequest(raw); // fail fast, before anything starts
+        loadConfig(io.env); // the handlers read the same environment in-process
         const { provision } = await import('./provision');
         const waitScale = values['wait-scale'] === undefined ? undefined : Number(values['wait-scale']);
         if (waitScale !== undefined && (!Number.isFinite(waitScale) || waitScale < 0)) {
@@ -95,14 +98,16 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       case 'plan': {
         const raw = await readRequest(values.request);
         parseProvisionRequest(raw);
+        const config = loadConfig(io.env);
         const { plan } = await import('./plan');
-        return await plan(raw, { io, json: values.json });
+        return await plan(raw, { io, json: values.json, config });
       }
       case 'canary': {
         const raw = await readRequest(values.request);
         parseProvisionRequest(raw);
+        const config = loadConfig(io.env);
         const { canary } = await import('./canary');
-        return await canary(raw, { io, json: values.json });
+        return await canary(raw, { io, json: values.json, config });
       }
       default:
         io.err(`unknown command "${command}"\n\n${USAGE}`);

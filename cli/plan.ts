@@ -6,16 +6,17 @@
  * the run would refuse (a record or object that is not ours) is shown as such.
  */
 import { AcmAdapter } from '../shared/aws/acm';
-import { acmClient, route53Client, secretsClient } from '../shared/aws/clients';
 import { Route53Adapter } from '../shared/aws/route53';
 import { SecretsAdapter } from '../shared/aws/secrets';
 import { isAutomationError, toError } from '../shared/errors';
-import { kubeFor } from '../shared/k8s/connect';
 import { TAG_DOMAIN } from '../shared/ownership';
 import { desiredCertificates, planCertificates, uniqueValidationRecords } from '../shared/plan/certificates';
 import { desiredClusterState, loadBalancerAddress, planCluster, readClusterState, redactClusterPlan } from '../shared/plan/cluster';
 import { parseHeaderValuesSecret } from '../shared/plan/secrets';
 import { planDnsRecords } from '../shared/steps/upsertDnsRecords';
+import { acmClient, route53Client, secretsClient } from '../wiring/clients';
+import { kubeFor } from '../wiring/cluster';
+import type { Config } from '../wiring/config';
 import type { CliIo } from './main';
 import { table } from './table';
 import { validatedRequest } from './validate';
@@ -28,11 +29,11 @@ export interface PlanReport {
   dns: Array<{ name: string; action: string; changes: number }> | { refused: string } | { pending: string };
 }
 
-export async function buildPlan(raw: unknown): Promise<PlanReport> {
-  const request = await validatedRequest(raw);
+export async function buildPlan(raw: unknown, config: Config): Promise<PlanReport> {
+  const request = await validatedRequest(raw, config);
   const region = request.cluster.region;
-  const acm = new AcmAdapter(acmClient(region));
-  const route53 = new Route53Adapter(route53Client());
+  const acm = new AcmAdapter(acmClient(config, region));
+  const route53 = new Route53Adapter(route53Client(config));
 
   const owned = (await acm.listOwnedCertificates(request.ownerId)).filter((c) => c.tags[TAG_DOMAIN] === request.domain);
   const desired = desiredCertificates(request);
@@ -47,13 +48,13 @@ export async function buildPlan(raw: unknown): Promise<PlanReport> {
 
   // New certificates do not have an ARN yet: placeholders stand in for them.
   const arns = certificates.map((c, i) => c.arn ?? `arn:aws:acm:${region}:000000000000:certificate/to-be-requested-${i}`);
-  const kube = await kubeFor(request.cluster);
+  const kube = await kubeFor(config, request.cluster);
   const current = await readClusterState(kube, request);
   let cluster: PlanReport['cluster'];
   try {
     const headerValues =
       request.auth.provider === 'cognito'
-        ? parseHeaderValuesSecret(await new SecretsAdapter(secretsClient(region)).getSecretString(request.auth.headerValuesSecretId))
+        ? parseHeaderValuesSecret(await new SecretsAdapter(secretsClient(config, region)).getSecretString(request.auth.headerValuesSecretId))
         : undefined;
     const plan = planCluster(current, desiredClusterState({ request, certificateArns: arns, ...(headerValues ? { headerValues } : {}) }), {
       ownerId: request.ownerId,
@@ -87,8 +88,8 @@ export async function buildPlan(raw: unknown): Promise<PlanReport> {
   return { certificates, validationRecords, cluster, loadBalancer: hostname, dns };
 }
 
-export async function plan(raw: unknown, opts: { io: CliIo; json: boolean }): Promise<number> {
-  const report = await buildPlan(raw);
+export async function plan(raw: unknown, opts: { io: CliIo; json: boolean; config: Config }): Promise<number> {
+  const report = await buildPlan(raw, opts.config);
   const { io } = opts;
   if (opts.json) {
     io.out(`${JSON.stringify(report, null, 2)}\n`);

@@ -1,11 +1,11 @@
-import { route53Client } from '../../shared/aws/clients';
+import { edgeHandler } from '../../wiring/handler';
+import { route53Client } from '../../wiring/clients';
 import { Route53Adapter } from '../../shared/aws/route53';
-import { lambdaHandler } from '../../shared/handler';
 import { fieldOf, requestOf } from '../../shared/input';
 import { checkDnsChange } from '../../shared/steps/checkDnsChange';
 import type { UpsertDnsRecordsOutput } from '../../shared/steps/upsertDnsRecords';
 
-export const handler = lambdaHandler('CheckDnsChange', async (event, { log, now }) => {
+export const handler = edgeHandler('CheckDnsChange', async (event, { config, log, now }) => {
   const request = requestOf(event);
-  return checkDnsChange({ request, dns: fieldOf<UpsertDnsRecordsOutput>(event, 'dns') }, { route53: new Route53Adapter(route53Client()), log, now });
+  return checkDnsChange({ request, dns: fieldOf<UpsertDnsRecordsOutput>(event, 'dns') }, { route53: new Route53Adapter(route53Client(config)), log, now });
 });

@@ -1,9 +1,9 @@
-import { acmClient, route53Client } from '../../shared/aws/clients';
+import { edgeHandler } from '../../wiring/handler';
+import { acmClient, route53Client } from '../../wiring/clients';
 import { AcmAdapter } from '../../shared/aws/acm';
 import { Route53Adapter } from '../../shared/aws/route53';
 import { InvalidRequestError } from '../../shared/errors';
-import { lambdaHandler } from '../../shared/handler';
-import { kubeFor } from '../../shared/k8s/connect';
+import { kubeFor } from '../../wiring/cluster';
 import { parseProvisionRequest } from '../../shared/request';
 import { DNS_LABEL } from '../../shared/request';
 import { deprovisionNamespace } from '../../shared/steps/deprovisionNamespace';
@@ -13,7 +13,7 @@ import { deprovisionNamespace } from '../../shared/steps/deprovisionNamespace';
  * from the Ingress, and the certificate once nothing uses it (polled by the
  * deprovision state machine while the load balancer lets go of it).
  */
-export const handler = lambdaHandler('DeprovisionNamespace', async (event, { log, now }) => {
+export const handler = edgeHandler('DeprovisionNamespace', async (event, { config, log, now }) => {
   const e = (event ?? {}) as { request?: unknown; namespace?: unknown; deprovision?: { startedAt?: string } };
   const request = parseProvisionRequest(e.request);
   if (typeof e.namespace !== 'string' || !DNS_LABEL.test(e.namespace)) {
@@ -22,9 +22,9 @@ export const handler = lambdaHandler('DeprovisionNamespace', async (event, { log
   return deprovisionNamespace(
     { request, namespace: e.namespace, ...(e.deprovision?.startedAt ? { startedAt: e.deprovision.startedAt } : {}) },
     {
-      route53: new Route53Adapter(route53Client()),
-      acm: new AcmAdapter(acmClient(request.cluster.region)),
-      kube: await kubeFor(request.cluster),
+      route53: new Route53Adapter(route53Client(config)),
+      acm: new AcmAdapter(acmClient(config, request.cluster.region)),
+      kube: await kubeFor(config, request.cluster),
       log,
       now,
     },

@@ -1,17 +1,22 @@
+import { edgeHandler } from '../../wiring/handler';
 import { publishCanaryMetrics } from '../../shared/canary/metrics';
-import { canaryRequestsFromEnv, scheduledCanaryDeps } from '../../shared/canary/scheduled';
-import { lambdaHandler } from '../../shared/handler';
 import { runScheduledCanary } from '../../shared/steps/runScheduledCanary';
+import { canaryRequests, scheduledCanaryDeps } from '../../wiring/canary';
 
 /**
  * ScheduledCanary (EventBridge schedule): probes every configured endpoint in
  * parallel and writes CanarySuccess / CanaryLatency / CertificateDaysToExpiry
  * as EMF metrics; the CloudWatch alarms decide whether to page.
  */
-export const handler = lambdaHandler('ScheduledCanary', async (_event, { log, now }) => {
-  const requests = await canaryRequestsFromEnv();
+export const handler = edgeHandler('ScheduledCanary', async (_event, { config, log, now }) => {
+  const requests = await canaryRequests(config);
   return runScheduledCanary(
     { requests },
-    { depsFor: (r) => scheduledCanaryDeps(r, log), publish: (results) => publishCanaryMetrics(results), log, now },
+    {
+      depsFor: (r) => scheduledCanaryDeps(config, r, log),
+      publish: (results) => publishCanaryMetrics(results, { namespace: config.canary.metricsNamespace }),
+      log,
+      now,
+    },
   );
 });

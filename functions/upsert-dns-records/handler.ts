@@ -1,13 +1,13 @@
-import { route53Client } from '../../shared/aws/clients';
+import { edgeHandler } from '../../wiring/handler';
+import { route53Client } from '../../wiring/clients';
 import { Route53Adapter } from '../../shared/aws/route53';
-import { lambdaHandler } from '../../shared/handler';
 import { fieldOf, requestOf } from '../../shared/input';
 import { upsertDnsRecords } from '../../shared/steps/upsertDnsRecords';
 
-export const handler = lambdaHandler('UpsertDnsRecords', async (event, { log, now }) => {
+export const handler = edgeHandler('UpsertDnsRecords', async (event, { config, log, now }) => {
   const request = requestOf(event);
   return upsertDnsRecords(
     { request, loadBalancer: fieldOf<{ hostname?: string }>(event, 'loadBalancer') },
-    { route53: new Route53Adapter(route53Client()), log, now },
+    { route53: new Route53Adapter(route53Client(config)), log, now },
   );
 });

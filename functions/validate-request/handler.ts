@@ -1,18 +1,18 @@
-import { clusterAccessFromEnv } from '../../shared/aws/eks';
-import { route53Client, secretsClient } from '../../shared/aws/clients';
+import { edgeHandler } from '../../wiring/handler';
+import { route53Client, secretsClient } from '../../wiring/clients';
 import { Route53Adapter } from '../../shared/aws/route53';
 import { SecretsAdapter } from '../../shared/aws/secrets';
-import { lambdaHandler } from '../../shared/handler';
 import { validateRequest } from '../../shared/steps/validateRequest';
+import { clusterAccessFor } from '../../wiring/cluster';
 
 /** ValidateRequest: input is the raw request plus `runId` (the execution name). */
-export const handler = lambdaHandler('ValidateRequest', async (event, { log }) => {
+export const handler = edgeHandler('ValidateRequest', async (event, { config, log }) => {
   const { request, runId } = (event ?? {}) as { request?: unknown; runId?: string };
   const region = regionOf(request);
   return validateRequest(runId === undefined ? { request } : { request, runId }, {
-    route53: new Route53Adapter(route53Client()),
-    secrets: new SecretsAdapter(secretsClient(region)),
-    cluster: clusterAccessFromEnv(process.env),
+    route53: new Route53Adapter(route53Client(config)),
+    secrets: new SecretsAdapter(secretsClient(config, region)),
+    cluster: clusterAccessFor(config),
     log,
   });
 });

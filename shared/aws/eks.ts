@@ -11,7 +11,8 @@
  * good for that cluster, and `X-Amz-Expires=60` as aws-iam-authenticator sets
  * it (the server accepts a token for 15 minutes from X-Amz-Date regardless).
  *
- * Overrides (`clusterAccessFromEnv`) keep DescribeCluster as the first call,
+ * Overrides ({@link clusterAccess}, chosen by `wiring/config.ts` from the
+ * environment) keep DescribeCluster as the first call,
  * so a missing cluster fails as ClusterNotFound exactly as in production, but
  * take endpoint/CA/token from elsewhere: moto's DescribeCluster returns a
  * random endpoint and a CA that is not PEM, so the testbed needs this seam.
@@ -22,11 +23,11 @@ import { type EKSClient, DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { AccessDeniedError, ClusterNotFoundError, ClusterUnreachableError } from '../errors';
 import { registerSecret } from '../log';
 import type { ClusterAccessPort, ClusterConnection, ClusterRef } from '../ports';
-import { eksClient } from './clients';
 import { isAwsError, mapAwsError } from './errors';
 
 /** Prefix of an EKS bearer token. */
@@ -99,8 +100,8 @@ export interface ClusterEndpoint {
 }
 
 export interface EksClusterAccessOptions {
-  /** EKS client per region; default the module-cached one from `clients.ts`. */
-  eksClientFor?: (region: string) => EKSClient;
+  /** EKS client per region (`wiring/clients.ts` caches one per region). */
+  eksClientFor: (region: string) => EKSClient;
   /** Credentials that sign the token; default the SDK's default provider chain. */
   credentials?: AwsCredentialIdentityProvider;
   /** Clock for signing (tests). */
@@ -115,15 +116,15 @@ function isPem(text: string): boolean {
  * {@link ClusterAccessPort} over EKS and STS presigning.
  *
  * @example
- *   const conn = await new EksClusterAccess().connect({ name: 'kubeflow', region: 'us-west-2' });
+ *   const conn = await new EksClusterAccess({ eksClientFor: (r) => new EKSClient({ region: r }) }).connect({ name: 'kubeflow', region: 'us-west-2' });
  */
 export class EksClusterAccess implements ClusterAccessPort {
   private readonly eksClientFor: (region: string) => EKSClient;
   private readonly credentials: AwsCredentialIdentityProvider;
   private readonly now: () => Date;
 
-  constructor(options: EksClusterAccessOptions = {}) {
-    this.eksClientFor = options.eksClientFor ?? eksClient;
+  constructor(options: EksClusterAccessOptions) {
+    this.eksClientFor = options.eksClientFor;
     this.credentials = options.credentials ?? defaultProvider();
     this.now = options.now ?? (() => new Date());
   }
@@ -187,17 +188,37 @@ export class EksClusterAccess implements ClusterAccessPort {
 
 // ------------------------------------------------------------------ overrides
 
-export const ENV_CLUSTER_ENDPOINT = 'KSERVE_EDGE_CLUSTER_ENDPOINT';
-export const ENV_CLUSTER_CA_FILE = 'KSERVE_EDGE_CLUSTER_CA_FILE';
-export const ENV_CLUSTER_TOKEN_FILE = 'KSERVE_EDGE_CLUSTER_TOKEN_FILE';
-export const ENV_CLUSTER_TOKEN = 'KSERVE_EDGE_CLUSTER_TOKEN';
-export const ENV_KUBECONFIG = 'KSERVE_EDGE_KUBECONFIG';
+/**
+ * Where the cluster's endpoint, CA and token come from (validated by
+ * `wiring/config.ts` from the `KSERVE_EDGE_CLUSTER_*` / `KSERVE_EDGE_KUBECONFIG` variables):
+ *
+ * | mode         | endpoint / CA               | token                                   |
+ * |--------------|-----------------------------|-----------------------------------------|
+ * | `eks`        | EKS DescribeCluster         | presigned STS (EKS)                     |
+ * | `endpoint`   | `endpoint` + `caFile`       | `tokenFile`, `token`, else EKS          |
+ * | `kubeconfig` | its current context         | its static token, else EKS              |
+ */
+export type ClusterAccessSettings =
+  | { mode: 'eks' }
+  | { mode: 'endpoint'; endpoint: string; caFile: string; tokenFile?: string; token?: string }
+  | { mode: 'kubeconfig'; path: string };
 
 /** Reads a text file; injectable for tests. */
 export type ReadText = (path: string) => Promise<string>;
 
-export interface ClusterAccessEnvOptions extends EksClusterAccessOptions {
+/** The part of `@kubernetes/client-node` the kubeconfig mode needs. */
+export type KubeConfigModule = { KubeConfig: typeof KubeConfig };
+
+export interface ClusterAccessOptions extends EksClusterAccessOptions {
   readText?: ReadText;
+  /**
+   * Loads the Kubernetes client for the kubeconfig mode. Injected by the edge
+   * (`wiring/cluster.ts`) rather than imported here: an `import()` anywhere in a
+   * Lambda bundle makes esbuild keep every module of `@kubernetes/client-node`
+   * (+3 MB per function), and the bundles leave this local-run feature out.
+   * Without it the kubeconfig mode fails with ClusterUnreachable.
+   */
+  loadKubeConfig?: () => Promise<KubeConfigModule>;
 }
 
 async function readOrThrow(readText: ReadText, path: string, what: string): Promise<string> {
@@ -245,17 +266,14 @@ class KubeconfigAccess implements ClusterAccessPort {
     private readonly eks: EksClusterAccess,
     private readonly path: string,
     private readonly readText: ReadText,
+    private readonly loadKubeConfig: (() => Promise<KubeConfigModule>) | undefined,
   ) {}
 
   async connect(cluster: ClusterRef): Promise<ClusterConnection> {
     await this.eks.describe(cluster);
     const text = await readOrThrow(this.readText, this.path, 'kubeconfig');
-    // Loaded lazily: the Kubernetes client is large and only local runs take this path. The Lambda
-    // bundles define KSERVE_EDGE_LAMBDA_BUNDLE (serverless.yml custom.esbuild.define), so esbuild folds
-    // this to the throw and never sees the import(): an import() anywhere in a bundle, even one never
-    // reached, makes esbuild keep every module of @kubernetes/client-node (+3 MB per function).
-    const { KubeConfig } =
-      process.env.KSERVE_EDGE_LAMBDA_BUNDLE === 'true' ? notInLambdaBundles() : await import('@kubernetes/client-node');
+    // Loaded lazily, and only where the edge provides it (see ClusterAccessOptions.loadKubeConfig).
+    const { KubeConfig } = this.loadKubeConfig ? await this.loadKubeConfig() : notInLambdaBundles();
     const kc = new KubeConfig();
     try {
       kc.loadFromString(text);
@@ -276,50 +294,36 @@ class KubeconfigAccess implements ClusterAccessPort {
 }
 
 function notInLambdaBundles(): never {
-  throw new ClusterUnreachableError(`${ENV_KUBECONFIG} is for local runs; in Lambda the cluster is reached through EKS or ${ENV_CLUSTER_ENDPOINT}`);
+  throw new ClusterUnreachableError(
+    'KSERVE_EDGE_KUBECONFIG is for local runs; in Lambda the cluster is reached through EKS or KSERVE_EDGE_CLUSTER_ENDPOINT',
+  );
 }
 
 /**
- * The cluster access the environment asks for:
- *
- * | env                                   | endpoint / CA               | token                                   |
- * |---------------------------------------|-----------------------------|-----------------------------------------|
- * | (none)                                | EKS DescribeCluster         | presigned STS (EKS)                     |
- * | `KSERVE_EDGE_CLUSTER_ENDPOINT`        | it + `…_CLUSTER_CA_FILE`    | `…_TOKEN_FILE`, `…_TOKEN`, else EKS     |
- * | `KSERVE_EDGE_KUBECONFIG`              | current context             | its static token, else EKS              |
- *
- * DescribeCluster runs first in every mode.
+ * The cluster access the settings ask for (see {@link ClusterAccessSettings});
+ * DescribeCluster runs first in every mode. A static token is registered for
+ * redaction here.
  *
  * @example
- *   const access = clusterAccessFromEnv(process.env);
+ *   const access = clusterAccess({ mode: 'eks' }, { eksClientFor: (r) => new EKSClient({ region: r }) });
  *   const conn = await access.connect({ name: 'kubeflow', region: 'us-west-2' });
  */
-export function clusterAccessFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-  options: ClusterAccessEnvOptions = {},
-): ClusterAccessPort {
+export function clusterAccess(settings: ClusterAccessSettings, options: ClusterAccessOptions): ClusterAccessPort {
   const eks = new EksClusterAccess(options);
   const readText: ReadText = options.readText ?? ((p) => readFile(p, 'utf8'));
-  const endpoint = env[ENV_CLUSTER_ENDPOINT];
-  const kubeconfig = env[ENV_KUBECONFIG];
-  if (endpoint && kubeconfig) {
-    throw new TypeError(`Set only one of ${ENV_CLUSTER_ENDPOINT} and ${ENV_KUBECONFIG}`);
+  switch (settings.mode) {
+    case 'eks':
+      return eks;
+    case 'kubeconfig':
+      return new KubeconfigAccess(eks, settings.path, readText, options.loadKubeConfig);
+    case 'endpoint':
+      if (settings.token) registerSecret(settings.token);
+      return new EndpointOverrideAccess(
+        eks,
+        settings.endpoint,
+        settings.caFile,
+        { ...(settings.tokenFile ? { file: settings.tokenFile } : {}), ...(settings.token ? { value: settings.token } : {}) },
+        readText,
+      );
   }
-  if (endpoint) {
-    if (!/^https:\/\//.test(endpoint)) throw new TypeError(`Environment variable ${ENV_CLUSTER_ENDPOINT} must be an https:// URL`);
-    const caFile = env[ENV_CLUSTER_CA_FILE];
-    if (!caFile) throw new TypeError(`Environment variable ${ENV_CLUSTER_CA_FILE} is required with ${ENV_CLUSTER_ENDPOINT}`);
-    const tokenFile = env[ENV_CLUSTER_TOKEN_FILE];
-    const tokenValue = env[ENV_CLUSTER_TOKEN];
-    if (tokenValue) registerSecret(tokenValue);
-    return new EndpointOverrideAccess(
-      eks,
-      endpoint,
-      caFile,
-      { ...(tokenFile ? { file: tokenFile } : {}), ...(tokenValue ? { value: tokenValue } : {}) },
-      readText,
-    );
-  }
-  if (kubeconfig) return new KubeconfigAccess(eks, kubeconfig, readText);
-  return eks;
 }

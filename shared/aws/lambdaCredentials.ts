@@ -25,6 +25,8 @@ class CredentialsProviderError extends Error {
 /** `defaultProvider(init)` as the SDK clients' runtime config calls it; `init` is ignored. */
 export function defaultProvider(_init?: unknown): AwsCredentialIdentityProvider {
   return async () => {
+    // process.env on purpose: this module stands in for the SDK's own credential provider (the
+    // credentials Lambda puts in the environment), so it reads what the SDK would; not configuration.
     const env = process.env;
     const accessKeyId = env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;

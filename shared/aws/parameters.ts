@@ -4,8 +4,8 @@
  *
  * The scheduled functions run every few minutes; without a cache each run
  * would call Secrets Manager once per secret. Powertools keeps each value for
- * `maxAge` seconds (default {@link DEFAULT_SECRETS_MAX_AGE_SECONDS}, env
- * {@link SECRETS_MAX_AGE_ENV}), so a rotated token is picked up within that
+ * `maxAge` seconds (default {@link DEFAULT_SECRETS_MAX_AGE_SECONDS}; the edge
+ * passes `KSERVE_EDGE_SECRETS_MAX_AGE_SECONDS`), so a rotated token is picked up within that
  * time, and a value the canary finds refused is re-read at once
  * (`forceFetch`) by {@link PowertoolsSecrets.refresh}.
  *
@@ -20,19 +20,7 @@ import { registerSecret } from '../log';
 import type { SecretsPort } from '../ports';
 import { isAwsError, mapAwsError } from './errors';
 
-export const SECRETS_MAX_AGE_ENV = 'KSERVE_EDGE_SECRETS_MAX_AGE_SECONDS';
 export const DEFAULT_SECRETS_MAX_AGE_SECONDS = 300;
-
-/** The cache lifetime from {@link SECRETS_MAX_AGE_ENV}; 0 turns caching off. */
-export function secretsMaxAgeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env[SECRETS_MAX_AGE_ENV];
-  if (raw === undefined || raw.trim() === '') return DEFAULT_SECRETS_MAX_AGE_SECONDS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 86_400) {
-    throw new TypeError(`Environment variable ${SECRETS_MAX_AGE_ENV} must be an integer from 0 to 86400, got "${raw}"`);
-  }
-  return n;
-}
 
 function registerLeaves(value: unknown): void {
   if (typeof value === 'string') registerSecret(value);
@@ -53,7 +41,7 @@ export class PowertoolsSecrets implements SecretsPort {
 
   constructor(client: SecretsManagerClient, options: { maxAgeSeconds?: number } = {}) {
     this.provider = new SecretsProvider({ awsSdkV3Client: client });
-    this.maxAge = options.maxAgeSeconds ?? secretsMaxAgeFromEnv();
+    this.maxAge = options.maxAgeSeconds ?? DEFAULT_SECRETS_MAX_AGE_SECONDS;
   }
 
   async getSecretString(secretId: string): Promise<string> {
@@ -103,12 +91,13 @@ export class PowertoolsSecrets implements SecretsPort {
  * A JSON configuration value from an environment variable: the JSON itself
  * (starts with `{` or `[`), or the name/ARN of a Secrets Manager secret that
  * holds it, read with `read` (normally {@link PowertoolsSecrets.getConfigString}).
+ * `key` names the variable in errors; `value` is its (configured) value.
  *
  * @example
- *   const requests = await readJsonConfig('KSERVE_EDGE_CANARY_REQUESTS', process.env, (id) => secrets.getConfigString(id));
+ *   const requests = await readJsonConfig('KSERVE_EDGE_CANARY_REQUESTS', config.canary.requests, (id) => secrets.getConfigString(id));
  */
-export async function readJsonConfig(key: string, env: NodeJS.ProcessEnv, read: (secretId: string) => Promise<string>): Promise<unknown> {
-  const value = env[key]?.trim();
+export async function readJsonConfig(key: string, raw: string | undefined, read: (secretId: string) => Promise<string>): Promise<unknown> {
+  const value = raw?.trim();
   if (!value)
     throw new InvalidRequestError(`Environment variable ${key} is required (JSON, or a Secrets Manager secret id holding it)`, {
       path: key,

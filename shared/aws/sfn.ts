@@ -21,7 +21,7 @@ export function executionArn(stateMachineArn: string, name: string): string {
  * {@link ExecutionsPort} for one state machine.
  *
  * @example
- *   const runs = new SfnExecutions(sfnClient('us-west-2'), process.env.KSERVE_EDGE_PROVISION_STATE_MACHINE_ARN!);
+ *   const runs = new SfnExecutions(new SFNClient({ region: 'us-west-2' }), 'arn:aws:states:us-west-2:123456789012:stateMachine:provision');
  *   await runs.start('ns-team-a-0123456789', request); // 'started' or 'exists'
  */
 export class SfnExecutions implements ExecutionsPort {

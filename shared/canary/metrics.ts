@@ -84,7 +84,7 @@ export function canaryMetricLines(results: readonly ProbeResult[]): MetricLine[]
 }
 
 export interface PublishMetricsOptions {
-  /** CloudWatch namespace; default env `POWERTOOLS_METRICS_NAMESPACE`, else {@link CANARY_METRICS_NAMESPACE}. */
+  /** CloudWatch namespace (the edge passes `POWERTOOLS_METRICS_NAMESPACE`); default {@link CANARY_METRICS_NAMESPACE}. */
   namespace?: string;
   serviceName?: string;
 }
@@ -97,7 +97,7 @@ export interface PublishMetricsOptions {
  *   publishCanaryMetrics(run.results);
  */
 export function publishCanaryMetrics(results: readonly ProbeResult[], options: PublishMetricsOptions = {}): number {
-  const namespace = options.namespace ?? (process.env.POWERTOOLS_METRICS_NAMESPACE || CANARY_METRICS_NAMESPACE);
+  const namespace = options.namespace || CANARY_METRICS_NAMESPACE;
   const serviceName = options.serviceName ?? CANARY_SERVICE;
   const lines = canaryMetricLines(results);
   for (const line of lines) {

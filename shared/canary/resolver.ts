@@ -250,26 +250,23 @@ function inZone(name: string, zone: string): boolean {
   return name === zone || name.endsWith(`.${zone}`);
 }
 
-// ------------------------------------------------------------------ wiring
-
-export interface ResolverEnv {
-  /** `route53` picks {@link Route53Resolver}; anything else the system resolver. */
-  KSERVE_EDGE_DNS_MODE?: string;
-  /** Required in `route53` mode. */
-  KSERVE_EDGE_HOST_MAP_FILE?: string;
-  [key: string]: string | undefined;
-}
+// ------------------------------------------------------------------ choice
 
 /**
- * Picks the resolver for this environment.
+ * Which resolver the canary uses (from `KSERVE_EDGE_DNS_MODE` and
+ * `KSERVE_EDGE_HOST_MAP_FILE`, validated by `wiring/config.ts`).
+ */
+export type ResolverSettings = { mode: 'system' } | { mode: 'route53'; hostMapFile: string };
+
+/**
+ * The resolver for these settings: {@link SystemResolver}, or
+ * {@link Route53Resolver} (testbeds) which needs a Route 53 port.
  *
  * @example
- *   const resolver = resolverFromEnv(process.env, { route53, zoneId: request.hostedZoneId });
+ *   const resolver = resolverFor(config.canary.dns, { route53, zoneId: request.hostedZoneId });
  */
-export function resolverFromEnv(env: ResolverEnv, deps: { route53?: Route53Port; zoneId?: string } = {}): Resolver {
-  if (env.KSERVE_EDGE_DNS_MODE?.toLowerCase() !== 'route53') return new SystemResolver();
-  const hostMapFile = env.KSERVE_EDGE_HOST_MAP_FILE;
-  if (!hostMapFile) throw new TypeError('KSERVE_EDGE_HOST_MAP_FILE is required when KSERVE_EDGE_DNS_MODE=route53');
+export function resolverFor(settings: ResolverSettings, deps: { route53?: Route53Port; zoneId?: string } = {}): Resolver {
+  if (settings.mode !== 'route53') return new SystemResolver();
   if (!deps.route53) throw new TypeError('KSERVE_EDGE_DNS_MODE=route53 needs a Route 53 port');
-  return new Route53Resolver({ route53: deps.route53, zoneId: deps.zoneId, hostMapFile });
+  return new Route53Resolver({ route53: deps.route53, zoneId: deps.zoneId, hostMapFile: settings.hostMapFile });
 }

@@ -177,6 +177,9 @@ export class KubeAdapter implements KubePort {
       throw new Error(`cluster endpoint must be an https:// URL, got "${conn.server}"`);
     }
     if (!conn.caData.trim()) throw new Error('cluster CA data is empty');
+    // process.env on purpose (the one exception under shared/, see wiring/config.ts): this is Node's own
+    // switch, which node:tls reads live from process.env at every connection, so the guard reads the same
+    // live value where the connection is made, whoever builds it (handlers, CLI, tests, testbed).
     if (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
       // The client leaves `rejectUnauthorized` unset unless skipTLSVerify, so this env var would silently win.
       throw new Error('NODE_TLS_REJECT_UNAUTHORIZED=0 would disable TLS verification of the cluster; unset it');

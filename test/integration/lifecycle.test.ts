@@ -19,11 +19,12 @@
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AcmAdapter } from '../../shared/aws/acm';
-import { resetClients } from '../../shared/aws/clients';
+import { resetClients } from '../../wiring/clients';
 import { Route53Adapter } from '../../shared/aws/route53';
 import { publishCanaryMetrics } from '../../shared/canary/metrics';
-import { resetScheduledCanaryCaches, scheduledCanaryDeps } from '../../shared/canary/scheduled';
-import { kubeFor } from '../../shared/k8s/connect';
+import { resetScheduledCanaryCaches, scheduledCanaryDeps } from '../../wiring/canary';
+import { kubeFor } from '../../wiring/cluster';
+import { loadConfig } from '../../wiring/config';
 import { silentLogger } from '../../shared/log';
 import { decodeLogsEvent, namespaceEventsFromAudit } from '../../shared/plan/namespaceEvents';
 import type { KubePort } from '../../shared/ports';
@@ -103,7 +104,7 @@ describe('namespace lifecycle and the scheduled canary', () => {
       runScheduledCanary(
         { requests: [request] },
         {
-          depsFor: (r) => scheduledCanaryDeps(r, silentLogger, env),
+          depsFor: (r) => scheduledCanaryDeps(loadConfig(env), r, silentLogger),
           publish: (r) => publishCanaryMetrics(r),
           log: silentLogger,
           now: () => new Date(),
@@ -137,7 +138,7 @@ describe('namespace lifecycle and the scheduled canary', () => {
       canary: { expected: { outputName: 'predict', data: [1, 1] } },
     };
     const { acm, route53 } = awsFor(tb.motoUrl, REGION);
-    const kube: KubePort = await kubeFor({ name: 'kubeflow', region: REGION }, tb.env);
+    const kube: KubePort = await kubeFor(loadConfig(tb.env), { name: 'kubeflow', region: REGION });
     provisionRuns = new FakeExecutions();
     deprovisionRuns = new FakeExecutions();
     provisionRuns.onStart = async (name, input) => {

@@ -137,7 +137,8 @@ describe('provision: Cognito, per-namespace certificates', () => {
     const kube = tb.kubeAdmin();
     await kube.delete({ apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-predictor' });
     await tb.lb.reconcileNow();
-    const { canaryDepsFromEnv } = await import('../../shared/canary/env');
+    const { canaryDeps } = await import('../../wiring/canary');
+    const { loadConfig } = await import('../../wiring/config');
     const { runCanary } = await import('../../shared/canary/probe');
     const { parseProvisionRequest } = await import('../../shared/request');
     const { silentLogger } = await import('../../shared/log');
@@ -146,10 +147,10 @@ describe('provision: Cognito, per-namespace certificates', () => {
     try {
       const req = { ...parseProvisionRequest(request), hostedZoneId: tb.hostedZoneId };
       // nginx reloads gracefully: old workers may answer for a moment. Probe until the change shows (bounded).
-      let round = await runCanary({ request: req }, canaryDepsFromEnv(req, silentLogger));
+      let round = await runCanary({ request: req }, canaryDeps(loadConfig(), req, silentLogger));
       for (let i = 0; i < 20 && round.results.some((r) => r.ok); i++) {
         await new Promise((r) => setTimeout(r, 250));
-        round = await runCanary({ request: req }, canaryDepsFromEnv(req, silentLogger));
+        round = await runCanary({ request: req }, canaryDeps(loadConfig(), req, silentLogger));
       }
       expect(round.ok).toBe(false);
       expect(round.results.map((r) => [r.namespace, r.failureKind, r.status])).toEqual([

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand, type ACMClient } from '@aws-sdk/client-acm';
 import { ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
-import { resetClients } from '../../shared/aws/clients';
+import { resetClients } from '../../wiring/clients';
 import { localTaskHandlers } from '../../local/tasks';
 import { loadDefinition } from '../../local/definition';
 import type { RunEvent } from '../../local/events';

@@ -6,7 +6,7 @@
 import https from 'node:https';
 import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { resetClients } from '../../shared/aws/clients';
+import { resetClients } from '../../wiring/clients';
 import { localTaskHandlers } from '../../local/tasks';
 import { loadDefinition } from '../../local/definition';
 import { runStateMachine, type RunResult } from '../../local/run';

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeClusterCommand, EKSClient, ResourceNotFoundException } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
-import { EKS_TOKEN_PREFIX, EksClusterAccess, clusterAccessFromEnv, eksToken } from '../../../shared/aws/eks';
+import { EKS_TOKEN_PREFIX, EksClusterAccess, eksToken, type ClusterAccessOptions } from '../../../shared/aws/eks';
+import { clusterAccessFor } from '../../../wiring/cluster';
+import { parseConfig } from '../../../wiring/config';
 import { AccessDeniedError, ClusterNotFoundError, ClusterUnreachableError, ThrottledError } from '../../../shared/errors';
 import { clearSecrets, redactString } from '../../../shared/log';
 import { sdkError } from '../../fakes/awsError';
@@ -152,7 +154,12 @@ describe('Class: EksClusterAccess', () => {
   });
 });
 
-describe('Function: clusterAccessFromEnv', () => {
+/** The cluster access the configuration of `env` chooses (wiring/config.ts validates, wiring/cluster.ts builds). */
+function clusterAccessFromEnv(env: Record<string, string>, options: ClusterAccessOptions) {
+  return clusterAccessFor(parseConfig(env), options);
+}
+
+describe('Function: clusterAccessFor (from the environment)', () => {
   const eks = mockClient(EKSClient);
   const client = new EKSClient({ region: 'us-west-2' });
   const base = { eksClientFor: () => client, credentials, now: () => when };

@@ -6,12 +6,13 @@ import {
   aliasTargetName,
   MAX_DNS_HOPS,
   readHostMapFile,
-  resolverFromEnv,
+  resolverFor,
   Route53Resolver,
   SystemResolver,
   type HostMap,
 } from '../../../shared/canary/resolver';
 import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
+import { parseConfig } from '../../../wiring/config';
 
 const ALB = 'k8s-istiosys-istioing-0123456789-1234567890.us-west-2.elb.amazonaws.com';
 const HOST = 'sklearn-irisv2.staging.platform.example.com';
@@ -177,8 +178,10 @@ describe('SystemResolver', () => {
   });
 });
 
-describe('resolverFromEnv', () => {
+describe('resolverFor (KSERVE_EDGE_DNS_MODE, KSERVE_EDGE_HOST_MAP_FILE)', () => {
   const route53 = InMemoryRoute53.withZones([]);
+  /** The resolver the configuration of `env` chooses. */
+  const resolverFromEnv = (env: Record<string, string>, deps?: Parameters<typeof resolverFor>[1]) => resolverFor(parseConfig(env).canary.dns, deps);
 
   it('picks the system resolver by default', () => {
     expect(resolverFromEnv({})).toBeInstanceOf(SystemResolver);

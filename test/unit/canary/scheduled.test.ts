@@ -160,7 +160,7 @@ describe('Class: PowertoolsSecrets', () => {
     });
     sm.on(GetSecretValueCommand, { SecretId: 'absent' }).rejects(new ResourceNotFoundException({ message: 'no', $metadata: {} }));
     const secrets = new PowertoolsSecrets(new SecretsManagerClient({ region: 'us-west-2' }), { maxAgeSeconds: 0 });
-    const config = await readJsonConfig('TEMPLATE', { TEMPLATE: 'kserve-edge/request-template' }, (id) => secrets.getConfigString(id));
+    const config = await readJsonConfig('TEMPLATE', 'kserve-edge/request-template', (id) => secrets.getConfigString(id));
     expect(config).toEqual({ domain: 'platform.example.com' });
     expect(redactString('platform.example.com')).toBe('platform.example.com');
     await expect(secrets.getSecretString('absent')).rejects.toMatchObject({ name: 'InvalidSecret' });
@@ -172,10 +172,10 @@ describe('Class: PowertoolsSecrets', () => {
       asked.push(id);
       return '{}';
     };
-    expect(await readJsonConfig('K', { K: '[1]' }, read)).toEqual([1]);
+    expect(await readJsonConfig('K', '[1]', read)).toEqual([1]);
     expect(asked).toEqual([]);
-    await expect(readJsonConfig('K', {}, read)).rejects.toMatchObject({ name: 'InvalidRequest', path: 'K' });
-    await expect(readJsonConfig('K', { K: '{nope' }, read)).rejects.toMatchObject({ name: 'InvalidRequest' });
+    await expect(readJsonConfig('K', undefined, read)).rejects.toMatchObject({ name: 'InvalidRequest', path: 'K' });
+    await expect(readJsonConfig('K', '{nope', read)).rejects.toMatchObject({ name: 'InvalidRequest' });
   });
 });
 

@@ -1,0 +1,84 @@
+/**
+ * Canary dependencies from the configuration, for the RunCanary step, the
+ * scheduled canary and the CLI: the resolver (`KSERVE_EDGE_DNS_MODE`,
+ * `KSERVE_EDGE_HOST_MAP_FILE`), an extra trusted CA (`KSERVE_EDGE_EXTRA_CA_FILE`;
+ * TLS verification is never turned off, an extra CA only adds trust), and for
+ * the scheduled canary its requests (`KSERVE_EDGE_CANARY_REQUESTS`) with secrets
+ * read through Powertools Parameters (cached per container,
+ * `KSERVE_EDGE_SECRETS_MAX_AGE_SECONDS`) and Dex sessions kept between invocations.
+ */
+import { readFileSync } from 'node:fs';
+import { PowertoolsSecrets, readJsonConfig } from '../shared/aws/parameters';
+import { Route53Adapter } from '../shared/aws/route53';
+import { SecretsAdapter } from '../shared/aws/secrets';
+import type { LoginCacheEntry, RunCanaryDeps } from '../shared/canary/probe';
+import { resolverFor } from '../shared/canary/resolver';
+import { CANARY_REQUESTS_ENV, parseCanaryRequests } from '../shared/canary/scheduled';
+import type { ValidatedRequest } from '../shared/input';
+import type { Logger } from '../shared/log';
+import type { ProvisionRequest } from '../shared/request';
+import { route53Client, secretsClient } from './clients';
+import type { Config } from './config';
+
+/** Dex sessions survive between invocations of a warm Lambda (RunCanary's, and the scheduled canary's own). */
+const loginCache = new Map<string, LoginCacheEntry>();
+const scheduledLoginCache = new Map<string, LoginCacheEntry>();
+/** One cached Powertools provider per region and cache lifetime, for the life of the container. */
+const secretsByRegion = new Map<string, PowertoolsSecrets>();
+
+function extraCa(config: Config): { extraCa?: string } {
+  const file = config.canary.extraCaFile;
+  return file ? { extraCa: readFileSync(file, 'utf8') } : {};
+}
+
+/** RunCanary's and the CLI's dependencies: secrets read directly (a run reads each once). */
+export function canaryDeps(config: Config, request: ValidatedRequest, log: Logger): RunCanaryDeps {
+  return {
+    secrets: new SecretsAdapter(secretsClient(config, request.cluster.region)),
+    resolver: resolverFor(config.canary.dns, { route53: new Route53Adapter(route53Client(config)), zoneId: request.hostedZoneId }),
+    ...extraCa(config),
+    now: () => new Date(),
+    log,
+    loginCache,
+  };
+}
+
+/** The cached secrets reader for a region. */
+export function cachedSecrets(config: Config, region: string): PowertoolsSecrets {
+  const key = `${region}:${config.secretsMaxAgeSeconds}`;
+  let s = secretsByRegion.get(key);
+  if (!s) {
+    s = new PowertoolsSecrets(secretsClient(config, region), { maxAgeSeconds: config.secretsMaxAgeSeconds });
+    secretsByRegion.set(key, s);
+  }
+  return s;
+}
+
+/** Forgets cached providers and Dex sessions (tests that change secrets between rounds). */
+export function resetScheduledCanaryCaches(): void {
+  secretsByRegion.clear();
+  scheduledLoginCache.clear();
+}
+
+/** Reads and parses the configured requests (config cached like secrets). */
+export async function canaryRequests(config: Config): Promise<ProvisionRequest[]> {
+  const region = config.region ?? 'us-east-1';
+  return parseCanaryRequests(
+    await readJsonConfig(CANARY_REQUESTS_ENV, config.canary.requests, (id) => cachedSecrets(config, region).getConfigString(id)),
+  );
+}
+
+/** Canary dependencies for one scheduled request, secrets through Powertools (cached). */
+export function scheduledCanaryDeps(config: Config, request: ProvisionRequest, log: Logger): RunCanaryDeps {
+  return {
+    secrets: cachedSecrets(config, request.cluster.region),
+    resolver: resolverFor(config.canary.dns, {
+      route53: new Route53Adapter(route53Client(config)),
+      ...(request.hostedZoneId ? { zoneId: request.hostedZoneId } : {}),
+    }),
+    ...extraCa(config),
+    now: () => new Date(),
+    log,
+    loginCache: scheduledLoginCache,
+  };
+}
