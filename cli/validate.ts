@@ -17,6 +17,7 @@ export async function validatedRequest(raw: unknown): Promise<ValidatedRequest> 
       secrets: new SecretsAdapter(secretsClient(region)),
       cluster: clusterAccessFromEnv(process.env),
       log: silentLogger,
+      now: () => new Date(),
     },
   );
   return out.request;

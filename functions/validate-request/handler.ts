@@ -6,7 +6,7 @@ import { lambdaHandler } from '../../shared/handler';
 import { validateRequest } from '../../shared/steps/validateRequest';
 
 /** ValidateRequest: input is the raw request plus `runId` (the execution name). */
-export const handler = lambdaHandler('ValidateRequest', async (event, { log }) => {
+export const handler = lambdaHandler('ValidateRequest', async (event, { log, now }) => {
   const { request, runId } = (event ?? {}) as { request?: unknown; runId?: string };
   const region = regionOf(request);
   return validateRequest(runId === undefined ? { request } : { request, runId }, {
@@ -14,6 +14,7 @@ export const handler = lambdaHandler('ValidateRequest', async (event, { log }) =
     secrets: new SecretsAdapter(secretsClient(region)),
     cluster: clusterAccessFromEnv(process.env),
     log,
+    now,
   });
 });
 

@@ -25,11 +25,12 @@
  * 4. Kubeflow's Ingress: we take over only `certificate-arn` and `listen-ports`, keeping any
  *    certificate that is not ours in front (the first one is the listener's default certificate).
  *
- * Every function here but {@link readClusterState} and {@link applyClusterPlan} is pure.
+ * Every function here is pure: the ConfigureCluster step (shared/steps/configureCluster.ts)
+ * reads the objects and applies the plan through the KubePort.
  */
 import { InvalidRequestError, ObjectOwnedByAnotherError } from '../errors';
-import { FIELD_MANAGER, isOwnedObject, ownedLabels } from '../ownership';
-import type { JsonPatchOp, KubeObject, KubePort, ObjectRef } from '../ports';
+import { isOwnedObject, ownedLabels } from '../ownership';
+import type { JsonPatchOp, KubeObject, ObjectRef } from '../ports';
 import { ALB_MAX_CERTIFICATES, type ProvisionRequest } from '../request';
 
 // ------------------------------------------------------------------ names and constants
@@ -249,20 +250,6 @@ export interface ClusterState {
   ingress: KubeObject | undefined;
 }
 
-/** Reads the objects the plan compares (gets only). */
-export async function readClusterState(kube: KubePort, request: Pick<ProvisionRequest, 'auth'>): Promise<ClusterState> {
-  const [configDomain, ingress, ...policies] = await Promise.all([
-    kube.get(CONFIG_DOMAIN_REF),
-    kube.get(ingressRefFor(request)),
-    ...AUTHORIZATION_POLICY_NAMES.map((name) => kube.get(authorizationPolicyRef(name))),
-  ]);
-  const authorizationPolicies: Record<string, KubeObject | undefined> = {};
-  AUTHORIZATION_POLICY_NAMES.forEach((name, i) => {
-    authorizationPolicies[name] = policies[i];
-  });
-  return { configDomain, authorizationPolicies, ingress };
-}
-
 // ------------------------------------------------------------------ plan
 
 /** One step of a {@link ClusterPlan}. JSON-serialisable. */
@@ -441,17 +428,6 @@ export function planCluster(current: ClusterState, desired: DesiredClusterState,
 /** True when the plan writes anything. */
 export function hasChanges(plan: ClusterPlan): boolean {
   return plan.some((a) => a.action !== 'none');
-}
-
-/** Runs the plan in order, as field manager {@link FIELD_MANAGER}. */
-export async function applyClusterPlan(kube: KubePort, plan: ClusterPlan): Promise<void> {
-  for (const step of plan) {
-    if (step.action === 'apply' && step.object) {
-      await kube.apply(step.object, { fieldManager: FIELD_MANAGER, force: step.force ?? false });
-    } else if (step.action === 'patch' && step.ops) {
-      await kube.jsonPatch(step.ref, step.ops, { fieldManager: FIELD_MANAGER });
-    }
-  }
 }
 
 /** Replaces the header values inside a conditions annotation with {@link REDACTED_HEADER_VALUE}. */

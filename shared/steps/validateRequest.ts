@@ -21,6 +21,8 @@ export interface ValidateRequestDeps {
   secrets: SecretsPort;
   cluster: ClusterAccessPort;
   log: Logger;
+  /** The clock, for the default run id of a local run. */
+  now: () => Date;
 }
 
 export interface ValidateRequestOutput {
@@ -86,5 +88,5 @@ export async function validateRequest(
     auth: request.auth.provider,
     certificateMode: request.certificates.mode,
   });
-  return { request: { ...request, hostedZoneId }, runId: input.runId ?? `local-${Date.now()}` };
+  return { request: { ...request, hostedZoneId }, runId: input.runId ?? `local-${deps.now().getTime()}` };
 }
