@@ -56,8 +56,14 @@ export function placeholderCertificateArn(region: string, index: number): string
   return `arn:aws:acm:${region}:000000000000:certificate/to-be-requested-${index}`;
 }
 
+/**
+ * A run would stop here for good (an owner conflict, a weak token, a missing
+ * permission): shown in the report. A passing failure (throttling, an
+ * unreachable cluster) and any unexpected error are thrown: the plan is not
+ * known then.
+ */
 function refusal(e: unknown): { refused: string } {
-  if (!isAutomationError(e)) throw e;
+  if (!isAutomationError(e) || e.retryable) throw e;
   return { refused: `${e.name}: ${toError(e).message}` };
 }
 
