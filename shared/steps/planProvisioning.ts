@@ -47,7 +47,8 @@ export interface PlanProvisioningDeps {
 /**
  * Stands in for the ALB's DNS name before the controller has published it. The
  * DNS plan is made against it: which names get created, adopted or refused does
- * not depend on the target.
+ * not depend on the target (a record of ours that exists already shows as
+ * `update`, since its target cannot be compared yet).
  */
 export const PENDING_LOAD_BALANCER = 'load-balancer-address.pending';
 
