@@ -95,16 +95,25 @@ describe('plan predicts provision', () => {
   let tb: Testbed;
   let dir: string;
 
-  /** Runs `kserve-edge plan --json` in-process with the testbed's environment. */
-  async function plan(request: unknown): Promise<{ code: number; report: PlanReport }> {
+  /** Runs `kserve-edge plan` in-process with the testbed's environment; its output as printed. */
+  async function planText(request: unknown, json: boolean): Promise<{ code: number; out: string }> {
     const file = join(dir, `request-${Date.now()}.json`);
     writeFileSync(file, JSON.stringify(request));
     let out = '';
     let err = '';
+    const args = ['plan', '--request', file, ...(json ? ['--json'] : [])];
     const code = await withEnv({ ...tb.env, LOG_LEVEL: 'silent' }, () =>
-      main(['plan', '--request', file, '--json'], { out: (t) => (out += t), err: (t) => (err += t), env: process.env }),
+      main(args, { out: (t) => (out += t), err: (t) => (err += t), env: process.env }),
     );
     if (code !== 0 && out === '') throw new Error(`plan failed (${code}): ${err}`);
+    // The plan reads the header tokens to plan the Ingress; they must never be printed.
+    for (const token of tb.secrets.apiTokens) expect(out).not.toContain(token);
+    return { code, out };
+  }
+
+  /** `kserve-edge plan --json`, parsed. */
+  async function plan(request: unknown): Promise<{ code: number; report: PlanReport }> {
+    const { code, out } = await planText(request, true);
     return { code, report: JSON.parse(out) as PlanReport };
   }
 
@@ -231,5 +240,11 @@ describe('plan predicts provision', () => {
       ['none', 0],
       ['none', 0],
     ]);
+    // The table says the same.
+    const table = await planText(requestFor(['staging', 'prod']), false);
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(/Kubernetes objects\nACTION +KIND +NAMESPACE +NAME +REASON\n[- ]+\n(none +.*\n){4}/);
+    expect(table.out).toContain(`Load balancer: ${report.loadBalancer}`);
+    expect(table.out).toMatch(/Nothing was written\.\n$/);
   }, 120_000);
 });
