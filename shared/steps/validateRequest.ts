@@ -55,7 +55,9 @@ export async function validateRequest(
     const zone = await deps.route53.getHostedZone(request.hostedZoneId);
     if (!zone) throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} does not exist`, { path: 'hostedZoneId' });
     if (zone.privateZone) {
-      throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} is private; ACM validation needs a public zone`, { path: 'hostedZoneId' });
+      throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} is private; ACM validation needs a public zone`, {
+        path: 'hostedZoneId',
+      });
     }
     if (!isWithinZone(request.domain, zone.name)) {
       throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} (${zone.name}) does not serve ${request.domain}`, {
