@@ -18,6 +18,7 @@ export async function validatedRequest(raw: unknown, config: Config): Promise<Va
       secrets: new SecretsAdapter(secretsClient(config, region)),
       cluster: clusterAccessFor(config),
       log: silentLogger,
+      now: () => new Date(),
     },
   );
   return out.request;

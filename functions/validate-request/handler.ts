@@ -6,7 +6,7 @@ import { validateRequest } from '../../shared/steps/validateRequest';
 import { clusterAccessFor } from '../../wiring/cluster';
 
 /** ValidateRequest: input is the raw request plus `runId` (the execution name). */
-export const handler = edgeHandler('ValidateRequest', async (event, { config, log }) => {
+export const handler = edgeHandler('ValidateRequest', async (event, { config, log, now }) => {
   const { request, runId } = (event ?? {}) as { request?: unknown; runId?: string };
   const region = regionOf(request);
   return validateRequest(runId === undefined ? { request } : { request, runId }, {
@@ -14,6 +14,7 @@ export const handler = edgeHandler('ValidateRequest', async (event, { config, lo
     secrets: new SecretsAdapter(secretsClient(config, region)),
     cluster: clusterAccessFor(config),
     log,
+    now,
   });
 });
 

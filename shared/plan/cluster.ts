@@ -25,11 +25,12 @@
  * 4. Kubeflow's Ingress: we take over only `certificate-arn` and `listen-ports`, keeping any
  *    certificate that is not ours in front (the first one is the listener's default certificate).
  *
- * Every function here but {@link readClusterState} and {@link applyClusterPlan} is pure.
+ * Every function here is pure: the ConfigureCluster step (shared/steps/configureCluster.ts)
+ * reads the objects and applies the plan through the KubePort.
  */
 import { InvalidRequestError, ObjectOwnedByAnotherError } from '../errors';
-import { FIELD_MANAGER, isOwnedObject, ownedLabels } from '../ownership';
-import type { JsonPatchOp, KubeObject, KubePort, ObjectRef } from '../ports';
+import { isOwnedObject, ownedLabels } from '../ownership';
+import type { JsonPatchOp, KubeObject, ObjectRef } from '../ports';
 import { ALB_MAX_CERTIFICATES, type ProvisionRequest } from '../request';
 
 // ------------------------------------------------------------------ names and constants
@@ -197,7 +198,8 @@ export function desiredClusterState(input: {
 }): DesiredClusterState {
   const { request } = input;
   const certificateArns = [...new Set(input.certificateArns)];
-  if (certificateArns.length === 0) throw new InvalidRequestError('no certificate ARN to put on the load balancer', { path: 'certificateArns' });
+  if (certificateArns.length === 0)
+    throw new InvalidRequestError('no certificate ARN to put on the load balancer', { path: 'certificateArns' });
   if (certificateArns.length > ALB_MAX_CERTIFICATES) {
     throw new InvalidRequestError(`${certificateArns.length} certificates; an ALB listener takes at most ${ALB_MAX_CERTIFICATES}`, {
       path: 'certificateArns',
@@ -211,7 +213,8 @@ export function desiredClusterState(input: {
   let annotations: Record<string, string>;
   if (request.auth.provider === 'cognito') {
     const headerValues = input.headerValues ?? [];
-    if (headerValues.length === 0) throw new InvalidRequestError('Cognito needs at least one header value', { path: 'auth.headerValuesSecretId' });
+    if (headerValues.length === 0)
+      throw new InvalidRequestError('Cognito needs at least one header value', { path: 'auth.headerValuesSecretId' });
     annotations = cognitoIngressAnnotations({ scheme, certificateArns, headerName: request.auth.headerName, headerValues });
   } else {
     annotations = dexIngressAnnotations({ scheme, certificateArns });
@@ -247,20 +250,6 @@ export interface ClusterState {
   /** By policy name. */
   authorizationPolicies: Record<string, KubeObject | undefined>;
   ingress: KubeObject | undefined;
-}
-
-/** Reads the objects the plan compares (gets only). */
-export async function readClusterState(kube: KubePort, request: Pick<ProvisionRequest, 'auth'>): Promise<ClusterState> {
-  const [configDomain, ingress, ...policies] = await Promise.all([
-    kube.get(CONFIG_DOMAIN_REF),
-    kube.get(ingressRefFor(request)),
-    ...AUTHORIZATION_POLICY_NAMES.map((name) => kube.get(authorizationPolicyRef(name))),
-  ]);
-  const authorizationPolicies: Record<string, KubeObject | undefined> = {};
-  AUTHORIZATION_POLICY_NAMES.forEach((name, i) => {
-    authorizationPolicies[name] = policies[i];
-  });
-  return { configDomain, authorizationPolicies, ingress };
 }
 
 // ------------------------------------------------------------------ plan
@@ -395,7 +384,8 @@ function planOwnedObject(
   if (foreignButEqualIsFine && equal) {
     return { action: 'none', ref, reason: 'exists with the desired spec (created by hand); left as is' };
   }
-  if (options.adopt) return { action: 'apply', ref, reason: 'adopt (adopt=true): take over an object we did not create', object: desired, force: true };
+  if (options.adopt)
+    return { action: 'apply', ref, reason: 'adopt (adopt=true): take over an object we did not create', object: desired, force: true };
   throw new ObjectOwnedByAnotherError(
     `${formatRef(ref)} exists and is not managed by kserve-edge (owner "${options.ownerId}"); remove it, or set "adopt": true to take it over`,
   );
@@ -406,7 +396,8 @@ function planSharedIngress(current: KubeObject, desired: DesiredClusterState, op
   const annotations = current.metadata.annotations ?? {};
   const certificateArn = mergeCertificateArns(annotations[ANNOTATION_CERTIFICATE_ARN], desired.certificateArns, options.ownedArns ?? []);
   const want = { [ANNOTATION_CERTIFICATE_ARN]: certificateArn, [ANNOTATION_LISTEN_PORTS]: LISTEN_HTTPS };
-  if (containsSubset(annotations, want)) return { action: 'none', ref, reason: "up to date (Kubeflow's Ingress already carries our certificates)" };
+  if (containsSubset(annotations, want))
+    return { action: 'none', ref, reason: "up to date (Kubeflow's Ingress already carries our certificates)" };
   const kept = splitArns(certificateArn).length - desired.certificateArns.length;
   return {
     action: 'apply',
@@ -443,24 +434,16 @@ export function hasChanges(plan: ClusterPlan): boolean {
   return plan.some((a) => a.action !== 'none');
 }
 
-/** Runs the plan in order, as field manager {@link FIELD_MANAGER}. */
-export async function applyClusterPlan(kube: KubePort, plan: ClusterPlan): Promise<void> {
-  for (const step of plan) {
-    if (step.action === 'apply' && step.object) {
-      await kube.apply(step.object, { fieldManager: FIELD_MANAGER, force: step.force ?? false });
-    } else if (step.action === 'patch' && step.ops) {
-      await kube.jsonPatch(step.ref, step.ops, { fieldManager: FIELD_MANAGER });
-    }
-  }
-}
-
 /** Replaces the header values inside a conditions annotation with {@link REDACTED_HEADER_VALUE}. */
 export function redactConditionsAnnotation(value: string): string {
   try {
     const parsed = JSON.parse(value) as Array<{ HttpHeaderConfig?: { HttpHeaderName?: string; Values?: unknown[] } }>;
     const first = parsed[0]?.HttpHeaderConfig;
     if (parsed.length === 1 && first && typeof first.HttpHeaderName === 'string' && Array.isArray(first.Values)) {
-      return conditionsAnnotation(first.HttpHeaderName, first.Values.map(() => REDACTED_HEADER_VALUE));
+      return conditionsAnnotation(
+        first.HttpHeaderName,
+        first.Values.map(() => REDACTED_HEADER_VALUE),
+      );
     }
   } catch {
     // Not the shape we write: hide it all below.

@@ -39,7 +39,12 @@ export interface DeprovisionNamespaceDeps {
   kube: KubePort;
   log: Logger;
   now: () => Date;
-  dryRun?: boolean;
+}
+
+/** What {@link planDeprovisionNamespace} returns: the plan and the zone it was read from. */
+export interface DeprovisionNamespacePlan {
+  zoneId: string;
+  plan: DeprovisionPlan;
 }
 
 export interface DeprovisionNamespaceOutput {
@@ -61,7 +66,12 @@ function isInUseError(err: unknown): boolean {
 }
 
 /** Reads what is there for the namespace. */
-async function readCurrent(request: ProvisionRequest, namespace: string, zoneId: string, deps: DeprovisionNamespaceDeps) {
+async function readCurrent(
+  request: ProvisionRequest,
+  namespace: string,
+  zoneId: string,
+  deps: Pick<DeprovisionNamespaceDeps, 'route53' | 'acm' | 'kube'>,
+) {
   const [target, ownership, owned, all, ingress] = await Promise.all([
     deps.route53.listRecords(zoneId, namespaceWildcard(request, namespace)),
     deps.route53.listRecords(zoneId, ownershipRecordName(namespace, request.domain)),
@@ -112,6 +122,22 @@ async function applyPlan(plan: DeprovisionPlan, zoneId: string, request: Provisi
   return { deleted, inUse };
 }
 
+/**
+ * Reads what is left of the namespace (records, certificates, the Ingress's
+ * certificate list) and plans its removal. No writes.
+ *
+ * @throws HostedZoneNotFoundError when no hosted zone serves the domain.
+ */
+export async function planDeprovisionNamespace(
+  input: Pick<DeprovisionNamespaceInput, 'request' | 'namespace'>,
+  deps: Pick<DeprovisionNamespaceDeps, 'route53' | 'acm' | 'kube'>,
+): Promise<DeprovisionNamespacePlan> {
+  const { request, namespace } = input;
+  const zoneId = request.hostedZoneId ?? (await deps.route53.findHostedZone(request.domain))?.id;
+  if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${request.domain}`, { path: 'domain' });
+  return { zoneId, plan: planDeprovision(await readCurrent(request, namespace, zoneId, deps)) };
+}
+
 /** See the module comment. */
 export async function deprovisionNamespace(
   input: DeprovisionNamespaceInput,
@@ -123,12 +149,8 @@ export async function deprovisionNamespace(
   const elapsedSeconds = secondsSince(startedAt, now);
   const deadline = input.deadlineSeconds ?? DEFAULT_DEPROVISION_DEADLINE_SECONDS;
 
-  const zoneId = request.hostedZoneId ?? (await deps.route53.findHostedZone(request.domain))?.id;
-  if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${request.domain}`, { path: 'domain' });
-
-  const current = await readCurrent(request, namespace, zoneId, deps);
-  const plan = planDeprovision(current);
-  const log = deps.log.child({ step: 'DeprovisionNamespace', namespace, dryRun: deps.dryRun === true });
+  const { zoneId, plan } = await planDeprovisionNamespace(input, deps);
+  const log = deps.log.child({ step: 'DeprovisionNamespace', namespace });
   log.info('deprovision plan', {
     records: plan.recordChanges.map((c) => `${c.action} ${c.record.type} ${c.record.name}`),
     ingress: plan.ingressPatch?.removedArns ?? [],
@@ -139,9 +161,9 @@ export async function deprovisionNamespace(
 
   let deleted: string[] = [];
   let inUse = plan.inUse;
-  if (!deps.dryRun && deprovisionHasChanges(plan)) ({ deleted, inUse } = await applyPlan(plan, zoneId, request, deps));
+  if (deprovisionHasChanges(plan)) ({ deleted, inUse } = await applyPlan(plan, zoneId, request, deps));
 
-  const waiting = inUse.length > 0 && elapsedSeconds <= deadline && !deps.dryRun;
+  const waiting = inUse.length > 0 && elapsedSeconds <= deadline;
   if (inUse.length > 0 && !waiting) {
     log.warn('certificates still in use at the deadline; left for the next sweep', { inUse });
   }
@@ -151,8 +173,8 @@ export async function deprovisionNamespace(
     waitSeconds: waiting ? nextPollDelay(elapsedSeconds, deadline) : 0,
     startedAt,
     elapsedSeconds,
-    deletedRecords: deps.dryRun ? [] : plan.recordChanges.map((c) => ({ name: c.record.name, type: c.record.type })),
-    removedFromIngress: deps.dryRun ? [] : (plan.ingressPatch?.removedArns ?? []),
+    deletedRecords: plan.recordChanges.map((c) => ({ name: c.record.name, type: c.record.type })),
+    removedFromIngress: plan.ingressPatch?.removedArns ?? [],
     deletedCertificates: deleted,
     inUse,
     kept: plan.kept,

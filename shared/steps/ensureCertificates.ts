@@ -4,11 +4,21 @@
  * Certificates are found by their tags first (so a rerun, or a run after a
  * crash, reuses what exists); only the missing ones are requested, with DNS
  * validation, ownership tags and an idempotency token.
+ *
+ * {@link planEnsureCertificates} is the read-and-plan half, which
+ * `kserve-edge plan` shows; the step requests what it says.
  */
 import type { Logger } from '../log';
-import type { AcmPort, CertificateStatus } from '../ports';
+import type { AcmPort, CertificateDetail, CertificateStatus } from '../ports';
 import type { ProvisionRequest } from '../request';
-import { certificateTags, desiredCertificates, FAILED_STATUSES, idempotencyToken, planCertificates } from '../plan/certificates';
+import {
+  certificateTags,
+  desiredCertificates,
+  FAILED_STATUSES,
+  idempotencyToken,
+  planCertificates,
+  type DesiredCertificate,
+} from '../plan/certificates';
 import { TAG_DOMAIN, TAG_NAMES } from '../ownership';
 
 export interface CertificateItem {
@@ -34,34 +44,68 @@ export interface EnsureCertificatesDeps {
   now: () => Date;
 }
 
+/** One desired certificate and what the step does for it, in listener order. */
+export type CertificateAction =
+  | { action: 'reuse'; desired: DesiredCertificate; existing: CertificateDetail }
+  | {
+      action: 'request';
+      desired: DesiredCertificate;
+      /** Our failed certificates for these names: they change the idempotency token, so ACM gives a new certificate. */
+      retired: string[];
+    };
+
+/** What {@link planEnsureCertificates} returns. */
+export interface EnsureCertificatesPlan {
+  actions: CertificateAction[];
+  /** Our certificates for this domain, as read. */
+  owned: CertificateDetail[];
+}
+
+/** Reads our certificates for the request's domain and decides, per desired certificate, reuse or request. No writes. */
+export async function planEnsureCertificates(
+  request: ProvisionRequest,
+  deps: Pick<EnsureCertificatesDeps, 'acm'>,
+): Promise<EnsureCertificatesPlan> {
+  const desired = desiredCertificates(request);
+  const owned = (await deps.acm.listOwnedCertificates(request.ownerId)).filter((c) => c.tags[TAG_DOMAIN] === request.domain);
+  const plan = planCertificates(desired, owned, { ownerId: request.ownerId, domain: request.domain });
+  const actions = desired.map((want): CertificateAction => {
+    const reuse = plan.reuse.find((r) => r.desired === want);
+    if (reuse) return { action: 'reuse', desired: want, existing: reuse.existing };
+    const retired = owned.filter((c) => c.tags[TAG_NAMES] === want.namesHash && FAILED_STATUSES.has(c.status)).map((c) => c.arn);
+    return { action: 'request', desired: want, retired };
+  });
+  return { actions, owned };
+}
+
 export async function ensureCertificates(
   input: { request: ProvisionRequest; runId: string },
   deps: EnsureCertificatesDeps,
 ): Promise<EnsureCertificatesOutput> {
   const { request } = input;
-  const desired = desiredCertificates(request);
-  const owned = (await deps.acm.listOwnedCertificates(request.ownerId)).filter((c) => c.tags[TAG_DOMAIN] === request.domain);
-  const plan = planCertificates(desired, owned, { ownerId: request.ownerId, domain: request.domain });
+  const { actions, owned } = await planEnsureCertificates(request, deps);
 
   const items: CertificateItem[] = [];
-  for (const want of desired) {
-    const reuse = plan.reuse.find((r) => r.desired === want);
-    if (reuse) {
-      items.push({ scope: want.scope, arn: reuse.existing.arn, names: want.names, status: reuse.existing.status, requested: false });
-      deps.log.info('certificate exists', { scope: want.scope, arn: reuse.existing.arn, status: reuse.existing.status });
+  for (const step of actions) {
+    const want = step.desired;
+    if (step.action === 'reuse') {
+      items.push({ scope: want.scope, arn: step.existing.arn, names: want.names, status: step.existing.status, requested: false });
+      deps.log.info('certificate exists', { scope: want.scope, arn: step.existing.arn, status: step.existing.status });
       continue;
     }
-    // Our failed certificates for these names: they change the token, so ACM gives a new certificate.
-    const retired = owned.filter((c) => c.tags[TAG_NAMES] === want.namesHash && FAILED_STATUSES.has(c.status)).map((c) => c.arn);
     const arn = await deps.acm.requestCertificate({
       domainName: want.domainName,
       subjectAlternativeNames: want.subjectAlternativeNames,
       tags: certificateTags(want, { ownerId: request.ownerId, domain: request.domain }),
-      idempotencyToken: idempotencyToken(request.ownerId, want, retired),
+      idempotencyToken: idempotencyToken(request.ownerId, want, step.retired),
     });
-    deps.log.info('certificate requested', { scope: want.scope, arn, names: want.names, runId: input.runId, replacing: retired });
+    deps.log.info('certificate requested', { scope: want.scope, arn, names: want.names, runId: input.runId, replacing: step.retired });
     items.push({ scope: want.scope, arn, names: want.names, status: 'PENDING_VALIDATION', requested: true });
   }
-  const ownedArns = [...new Set([...owned.map((c) => c.arn), ...items.map((i) => i.arn)])];
-  return { items, ownedArns, requestedAt: deps.now().toISOString() };
+  return { items, ownedArns: ownedArnsOf(owned, items), requestedAt: deps.now().toISOString() };
+}
+
+/** Every certificate of ours for the domain: the ones read plus the ones in the listener list. */
+export function ownedArnsOf(owned: readonly Pick<CertificateDetail, 'arn'>[], items: readonly Pick<CertificateItem, 'arn'>[]): string[] {
+  return [...new Set([...owned.map((c) => c.arn), ...items.map((i) => i.arn)])];
 }

@@ -21,6 +21,8 @@ export interface ValidateRequestDeps {
   secrets: SecretsPort;
   cluster: ClusterAccessPort;
   log: Logger;
+  /** The clock, for the default run id of a local run. */
+  now: () => Date;
 }
 
 export interface ValidateRequestOutput {
@@ -53,7 +55,9 @@ export async function validateRequest(
     const zone = await deps.route53.getHostedZone(request.hostedZoneId);
     if (!zone) throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} does not exist`, { path: 'hostedZoneId' });
     if (zone.privateZone) {
-      throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} is private; ACM validation needs a public zone`, { path: 'hostedZoneId' });
+      throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} is private; ACM validation needs a public zone`, {
+        path: 'hostedZoneId',
+      });
     }
     if (!isWithinZone(request.domain, zone.name)) {
       throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} (${zone.name}) does not serve ${request.domain}`, {
@@ -86,5 +90,5 @@ export async function validateRequest(
     auth: request.auth.provider,
     certificateMode: request.certificates.mode,
   });
-  return { request: { ...request, hostedZoneId }, runId: input.runId ?? `local-${Date.now()}` };
+  return { request: { ...request, hostedZoneId }, runId: input.runId ?? `local-${deps.now().getTime()}` };
 }

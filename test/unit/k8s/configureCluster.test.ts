@@ -2,7 +2,7 @@ import { AccessDeniedError, ClusterUnreachableError, InvalidSecretError, LoadBal
 import { clearSecrets, createLogger, silentLogger } from '../../../shared/log';
 import { CONFIG_DOMAIN_REF, authorizationPolicyRef, ingressRefFor } from '../../../shared/plan/cluster';
 import type { ProvisionRequest } from '../../../shared/request';
-import { configureCluster } from '../../../shared/steps/configureCluster';
+import { configureCluster, planConfigureCluster } from '../../../shared/steps/configureCluster';
 import { getLoadBalancerAddress } from '../../../shared/steps/getLoadBalancerAddress';
 import { FakeKube } from '../../fakes/FakeKube';
 import { FakeSecrets } from '../../fakes/FakeSecrets';
@@ -34,14 +34,13 @@ function tokens(values: unknown = [TOKEN_1, TOKEN_2]): FakeSecrets {
   return new FakeSecrets({ 'kserve-edge/api-tokens': { headerValues: values } });
 }
 
-function deps(kube: FakeKube, extra: { secrets?: FakeSecrets; lines?: string[]; dryRun?: boolean } = {}) {
+function deps(kube: FakeKube, extra: { secrets?: FakeSecrets; lines?: string[] } = {}) {
   const lines = extra.lines;
   return {
     kube,
     secrets: extra.secrets ?? tokens(),
     log: lines ? createLogger({ level: 'debug', sink: (l) => lines.push(l) }) : silentLogger,
     now: () => NOW,
-    dryRun: extra.dryRun,
   };
 }
 
@@ -99,10 +98,10 @@ describe('configureCluster', () => {
     expect(conditions).not.toContain(TOKEN_2);
   });
 
-  it('a dry run plans but writes nothing', async () => {
+  it('planning (what `kserve-edge plan` shows) plans but writes nothing', async () => {
     const kube = kubeflowCluster();
-    const out = await configureCluster(input(cognitoRequest()), deps(kube, { dryRun: true }));
-    expect(out.actions.map((a) => a.action)).toEqual(['patch', 'apply', 'apply', 'apply']);
+    const out = await planConfigureCluster(input(cognitoRequest()), deps(kube));
+    expect(out.plan.map((a) => a.action)).toEqual(['patch', 'apply', 'apply', 'apply']);
     expect(kube.writes).toBe(0);
     expect(kube.peek(CONFIG_DOMAIN_REF)!.data).toHaveProperty('_example');
   });

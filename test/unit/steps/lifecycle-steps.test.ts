@@ -7,7 +7,7 @@ import { silentLogger } from '../../../shared/log';
 import { ownershipRecordName, ownershipRecordValue } from '../../../shared/ownership';
 import { executionName } from '../../../shared/plan/lifecycle';
 import { planDeprovision, type DeprovisionCurrent } from '../../../shared/plan/deprovision';
-import { deprovisionNamespace } from '../../../shared/steps/deprovisionNamespace';
+import { deprovisionNamespace, planDeprovisionNamespace } from '../../../shared/steps/deprovisionNamespace';
 import { handleNamespaceEvents, sweepNamespaces, type LifecycleDeps } from '../../../shared/steps/reconcileNamespaces';
 import type { KubeObject } from '../../../shared/ports';
 import { parseProvisionRequest } from '../../../shared/request';
@@ -213,6 +213,20 @@ describe('deprovisionNamespace', () => {
     const second = await deprovisionNamespace({ request, namespace: 'team-b', startedAt: first.startedAt }, w.deps);
     expect(second).toMatchObject({ done: true, deletedCertificates: [w.certs['team-b']] });
     expect(w.r53.allRecords(w.zone.id).map((r) => r.name)).not.toContain(fakeValidationRecord(`*.team-b.${DOMAIN}`).name);
+  });
+
+  it('planning alone writes nothing, and the step then removes what the plan named', async () => {
+    const w = world(['team-a', 'team-b']);
+    const records = () => w.r53.allRecords(w.zone.id).map((r) => `${r.type} ${r.name}`);
+    const before = records();
+    const { plan } = await planDeprovisionNamespace({ request, namespace: 'team-b' }, w.deps);
+    expect(records()).toEqual(before);
+    expect(w.acm.has(w.certs['team-b']!)).toBe(true);
+    expect(plan.deleteCertificates).toEqual([w.certs['team-b']]);
+    const out = await deprovisionNamespace({ request, namespace: 'team-b' }, w.deps);
+    expect(out.deletedRecords).toEqual(plan.recordChanges.map((c) => ({ name: c.record.name, type: c.record.type })));
+    expect(out.removedFromIngress).toEqual(plan.ingressPatch?.removedArns ?? []);
+    expect(out.deletedCertificates).toEqual(plan.deleteCertificates);
   });
 
   it('leaves records it does not own', async () => {

@@ -36,7 +36,7 @@ function world() {
 describe('validateRequest', () => {
   it('resolves the hosted zone from the domain and keeps the defaults', async () => {
     const { r53, zone, secrets } = world();
-    const out = await validateRequest({ request: COGNITO_INPUT, runId: 'run-1' }, { route53: r53, secrets, cluster, log: silentLogger });
+    const out = await validateRequest({ request: COGNITO_INPUT, runId: 'run-1' }, { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
     expect(out.request.hostedZoneId).toBe(zone.id);
     expect(out.request.auth).toMatchObject({ provider: 'cognito', headerName: 'x-api-key' });
     expect(out.runId).toBe('run-1');
@@ -51,7 +51,7 @@ describe('validateRequest', () => {
     const { r53, secrets } = world();
     secrets.set('weak', { headerValues: ['token1'] });
     await expect(
-      validateRequest({ request: { ...COGNITO_INPUT, ...overrides } }, { route53: r53, secrets, cluster, log: silentLogger }),
+      validateRequest({ request: { ...COGNITO_INPUT, ...overrides } }, { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
     ).rejects.toMatchObject({ name: errorName });
   });
 
@@ -62,7 +62,7 @@ describe('validateRequest', () => {
         throw new ClusterNotFoundError('no such cluster');
       },
     };
-    await expect(validateRequest({ request: DEX_INPUT }, { route53: r53, secrets, cluster: missing, log: silentLogger })).rejects.toMatchObject({
+    await expect(validateRequest({ request: DEX_INPUT }, { route53: r53, secrets, cluster: missing, log: silentLogger, now: clock('2026-01-01T00:00:00Z') })).rejects.toMatchObject({
       name: 'ClusterNotFound',
     });
   });
