@@ -27,7 +27,7 @@
  *
  * Every function here but {@link readClusterState} and {@link applyClusterPlan} is pure.
  */
-import { InvalidRequestError, ObjectOwnedByAnotherError } from '../errors';
+import { InvalidRequestError, ObjectOwnedByAnotherError, PrerequisiteMissingError } from '../errors';
 import { FIELD_MANAGER, isOwnedObject, ownedLabels } from '../ownership';
 import type { JsonPatchOp, KubeObject, KubePort, ObjectRef } from '../ports';
 import { ALB_MAX_CERTIFICATES, type ProvisionRequest } from '../request';
@@ -340,7 +340,9 @@ export function mergeCertificateArns(current: string | undefined, desired: reado
 function planConfigDomain(current: KubeObject | undefined, desired: DesiredConfigDomain): ClusterAction {
   const ref = desired.ref;
   if (!current) {
-    throw new Error(`${formatRef(ref)} not found: is Knative Serving (KServe's serverless mode) installed?`);
+    throw new PrerequisiteMissingError(`${formatRef(ref)} not found: is Knative Serving (KServe's serverless mode) installed?`, {
+      missing: formatRef(ref),
+    });
   }
   const data = (current as { data?: Record<string, string> | null }).data ?? undefined;
   const ops: JsonPatchOp[] = [];
