@@ -146,15 +146,19 @@ describe('DNS: upsert → check', () => {
   });
 
   it('times out with DnsChangeTimeout', async () => {
-    const { zone } = world();
     const r53 = new InMemoryRoute53({ pendingPolls: 100 });
     const z = r53.addZone('platform.example.com');
     const request = validated(z.id, { deadlines: { dnsSeconds: 30 } });
     const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
+    // Within the deadline the same PENDING change is only waited for...
+    await expect(checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:20Z') })).resolves.toMatchObject({
+      ready: false,
+    });
+    // ...past it, the step ends the run, naming the change and both durations.
     await expect(checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') })).rejects.toMatchObject({
       name: 'DnsChangeTimeout',
+      message: `Route 53 change ${out.changeId} still PENDING after 60s (deadline 30s)`,
     });
-    expect(zone).toBeDefined();
   });
 });
 
