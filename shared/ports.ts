@@ -10,7 +10,14 @@
 
 // ------------------------------------------------------------------ ACM
 
-export type CertificateStatus = 'PENDING_VALIDATION' | 'ISSUED' | 'INACTIVE' | 'EXPIRED' | 'VALIDATION_TIMED_OUT' | 'REVOKED' | 'FAILED';
+export type CertificateStatus =
+  | 'PENDING_VALIDATION'
+  | 'ISSUED'
+  | 'INACTIVE'
+  | 'EXPIRED'
+  | 'VALIDATION_TIMED_OUT'
+  | 'REVOKED'
+  | 'FAILED';
 
 /** A DNS validation record ACM asks for. */
 export interface ValidationRecord {
@@ -159,7 +166,9 @@ export interface ObjectRef {
 }
 
 export type JsonPatchOp =
-  { op: 'remove'; path: string } | { op: 'test'; path: string; value: unknown } | { op: 'add' | 'replace'; path: string; value: unknown };
+  | { op: 'remove'; path: string }
+  | { op: 'test'; path: string; value: unknown }
+  | { op: 'add' | 'replace'; path: string; value: unknown };
 
 export interface KubePort {
   get(ref: ObjectRef): Promise<KubeObject | undefined>;

@@ -249,12 +249,9 @@ export class KubeAdapter implements KubePort {
       );
     } catch (err) {
       if (err instanceof ApiException && err.code === 422) {
-        throw new PatchConflictError(
-          `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} changed since it was read (JSON Patch test failed)`,
-          {
-            cause: err,
-          },
-        );
+        throw new PatchConflictError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} changed since it was read (JSON Patch test failed)`, {
+          cause: err,
+        });
       }
       throw mapKubeError(err, { verb: 'patch', ref });
     }
@@ -446,12 +443,9 @@ export function mapKubeError(err: unknown, ctx: KubeRequestContext): Error {
       });
     }
     if (code === 429 || code >= 500) {
-      return new ClusterUnreachableError(
-        `failed to ${ctx.verb} ${resource}: API server answered ${code}${statusMessage ? ` ${statusMessage}` : ''}`,
-        {
-          cause: err,
-        },
-      );
+      return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: API server answered ${code}${statusMessage ? ` ${statusMessage}` : ''}`, {
+        cause: err,
+      });
     }
     if (code === 404) {
       // A write or list that finds nothing: the kind is not served (CRD not installed) or the namespace is gone.
@@ -492,21 +486,16 @@ export function mapKubeError(err: unknown, ctx: KubeRequestContext): Error {
   const tls = chain.find((c) => c.code !== undefined && /^ERR_TLS|^ERR_SSL/.test(c.code));
   if (tls) {
     // A handshake that broke off (not a certificate verdict) may work on the next try.
-    return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: TLS handshake with the API server failed (${tls.code})`, {
-      cause: err,
-    });
+    return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: TLS handshake with the API server failed (${tls.code})`, { cause: err });
   }
   const unknownKind = chain.find((c) => c.message?.startsWith('Unrecognized API version and kind'));
   if (unknownKind) {
     const apiVersion = ctx.ref?.apiVersion ?? ctx.apiVersion ?? '?';
     const kind = ctx.ref?.kind ?? ctx.kind ?? 'objects';
-    return new PrerequisiteMissingError(
-      `failed to ${ctx.verb} ${resource}: the API server does not serve ${apiVersion} (is the CRD installed?)`,
-      {
-        cause: err,
-        missing: `${kind} (${apiVersion})`,
-      },
-    );
+    return new PrerequisiteMissingError(`failed to ${ctx.verb} ${resource}: the API server does not serve ${apiVersion} (is the CRD installed?)`, {
+      cause: err,
+      missing: `${kind} (${apiVersion})`,
+    });
   }
   if (chain.some((c) => c.message === 'fetch failed')) {
     return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: cannot reach the API server`, { cause: err });

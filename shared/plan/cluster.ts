@@ -197,8 +197,7 @@ export function desiredClusterState(input: {
 }): DesiredClusterState {
   const { request } = input;
   const certificateArns = [...new Set(input.certificateArns)];
-  if (certificateArns.length === 0)
-    throw new InvalidRequestError('no certificate ARN to put on the load balancer', { path: 'certificateArns' });
+  if (certificateArns.length === 0) throw new InvalidRequestError('no certificate ARN to put on the load balancer', { path: 'certificateArns' });
   if (certificateArns.length > ALB_MAX_CERTIFICATES) {
     throw new InvalidRequestError(`${certificateArns.length} certificates; an ALB listener takes at most ${ALB_MAX_CERTIFICATES}`, {
       path: 'certificateArns',
@@ -212,8 +211,7 @@ export function desiredClusterState(input: {
   let annotations: Record<string, string>;
   if (request.auth.provider === 'cognito') {
     const headerValues = input.headerValues ?? [];
-    if (headerValues.length === 0)
-      throw new InvalidRequestError('Cognito needs at least one header value', { path: 'auth.headerValuesSecretId' });
+    if (headerValues.length === 0) throw new InvalidRequestError('Cognito needs at least one header value', { path: 'auth.headerValuesSecretId' });
     annotations = cognitoIngressAnnotations({ scheme, certificateArns, headerName: request.auth.headerName, headerValues });
   } else {
     annotations = dexIngressAnnotations({ scheme, certificateArns });
@@ -399,8 +397,7 @@ function planOwnedObject(
   if (foreignButEqualIsFine && equal) {
     return { action: 'none', ref, reason: 'exists with the desired spec (created by hand); left as is' };
   }
-  if (options.adopt)
-    return { action: 'apply', ref, reason: 'adopt (adopt=true): take over an object we did not create', object: desired, force: true };
+  if (options.adopt) return { action: 'apply', ref, reason: 'adopt (adopt=true): take over an object we did not create', object: desired, force: true };
   throw new ObjectOwnedByAnotherError(
     `${formatRef(ref)} exists and is not managed by kserve-edge (owner "${options.ownerId}"); remove it, or set "adopt": true to take it over`,
   );
@@ -411,8 +408,7 @@ function planSharedIngress(current: KubeObject, desired: DesiredClusterState, op
   const annotations = current.metadata.annotations ?? {};
   const certificateArn = mergeCertificateArns(annotations[ANNOTATION_CERTIFICATE_ARN], desired.certificateArns, options.ownedArns ?? []);
   const want = { [ANNOTATION_CERTIFICATE_ARN]: certificateArn, [ANNOTATION_LISTEN_PORTS]: LISTEN_HTTPS };
-  if (containsSubset(annotations, want))
-    return { action: 'none', ref, reason: "up to date (Kubeflow's Ingress already carries our certificates)" };
+  if (containsSubset(annotations, want)) return { action: 'none', ref, reason: "up to date (Kubeflow's Ingress already carries our certificates)" };
   const kept = splitArns(certificateArn).length - desired.certificateArns.length;
   return {
     action: 'apply',
@@ -466,10 +462,7 @@ export function redactConditionsAnnotation(value: string): string {
     const parsed = JSON.parse(value) as Array<{ HttpHeaderConfig?: { HttpHeaderName?: string; Values?: unknown[] } }>;
     const first = parsed[0]?.HttpHeaderConfig;
     if (parsed.length === 1 && first && typeof first.HttpHeaderName === 'string' && Array.isArray(first.Values)) {
-      return conditionsAnnotation(
-        first.HttpHeaderName,
-        first.Values.map(() => REDACTED_HEADER_VALUE),
-      );
+      return conditionsAnnotation(first.HttpHeaderName, first.Values.map(() => REDACTED_HEADER_VALUE));
     }
   } catch {
     // Not the shape we write: hide it all below.

@@ -44,13 +44,7 @@ function handler(seen: Seen[]) {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      seen.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        contentType: req.headers['content-type'],
-        authorization: req.headers.authorization,
-        body,
-      });
+      seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], authorization: req.headers.authorization, body });
       const send = (code: number, payload: string, type = 'application/json'): void => {
         res.writeHead(code, { 'content-type': type });
         res.end(payload);
@@ -60,16 +54,7 @@ function handler(seen: Seen[]) {
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
       if (path.endsWith('/slow')) return; // never answers
       if (path === '/api/v1/namespaces/ns/configmaps/present' && req.method === 'GET') {
-        return send(
-          200,
-          JSON.stringify({
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: { name: 'present', namespace: 'ns', creationTimestamp: '2024-01-01T00:00:00Z' },
-            data: { a: '1' },
-            extraField: 'kept',
-          }),
-        );
+        return send(200, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'present', namespace: 'ns', creationTimestamp: '2024-01-01T00:00:00Z' }, data: { a: '1' }, extraField: 'kept' }));
       }
       if (path === '/api/v1/namespaces/ns/configmaps/absent') {
         return send(404, status(404, 'NotFound', 'configmaps "absent" not found', { details: { name: 'absent', kind: 'configmaps' } }));
@@ -88,22 +73,17 @@ function handler(seen: Seen[]) {
       if (path === '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses/istio-ingress') {
         return send(
           409,
-          status(
-            409,
-            'Conflict',
-            'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using networking.k8s.io/v1: .metadata.annotations.alb.ingress.kubernetes.io/certificate-arn',
-            {
-              details: {
-                causes: [
-                  {
-                    reason: 'FieldManagerConflict',
-                    message: 'conflict with "kubectl-client-side-apply" using networking.k8s.io/v1',
-                    field: '.metadata.annotations.alb.ingress.kubernetes.io/certificate-arn',
-                  },
-                ],
-              },
+          status(409, 'Conflict', 'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using networking.k8s.io/v1: .metadata.annotations.alb.ingress.kubernetes.io/certificate-arn', {
+            details: {
+              causes: [
+                {
+                  reason: 'FieldManagerConflict',
+                  message: 'conflict with "kubectl-client-side-apply" using networking.k8s.io/v1',
+                  field: '.metadata.annotations.alb.ingress.kubernetes.io/certificate-arn',
+                },
+              ],
             },
-          ),
+          }),
         );
       }
       if (path === '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses/istio-ingress-api' && req.method === 'PATCH') {
@@ -113,19 +93,12 @@ function handler(seen: Seen[]) {
       if (path === '/api/v1/namespaces/ns/configmaps/patched' && req.method === 'PATCH') {
         return send(200, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'patched', namespace: 'ns' }, data: {} }));
       }
-      if (path === '/api/v1/namespaces/ns/configmaps/boom')
-        return send(503, status(503, 'ServiceUnavailable', 'etcdserver: leader changed'));
-      if (path === '/api/v1/namespaces/ns/configmaps/bad')
-        return send(422, status(422, 'Invalid', 'ConfigMap "bad" is invalid: data: Invalid value'));
+      if (path === '/api/v1/namespaces/ns/configmaps/boom') return send(503, status(503, 'ServiceUnavailable', 'etcdserver: leader changed'));
+      if (path === '/api/v1/namespaces/ns/configmaps/bad') return send(422, status(422, 'Invalid', 'ConfigMap "bad" is invalid: data: Invalid value'));
       if (path === '/api/v1/namespaces' && req.method === 'GET') {
         return send(
           200,
-          JSON.stringify({
-            apiVersion: 'v1',
-            kind: 'NamespaceList',
-            metadata: {},
-            items: [{ metadata: { name: 'staging', labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } }],
-          }),
+          JSON.stringify({ apiVersion: 'v1', kind: 'NamespaceList', metadata: {}, items: [{ metadata: { name: 'staging', labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } }] }),
         );
       }
       return send(404, status(404, 'NotFound', `unexpected ${req.method} ${path}`));
@@ -172,12 +145,7 @@ describe('KubeAdapter over HTTP', () => {
 
   it('get returns the plain JSON object (strings stay strings, unknown fields kept) with the bearer token', async () => {
     const cm = await kube.get(cmRef('present'));
-    expect(cm).toMatchObject({
-      kind: 'ConfigMap',
-      metadata: { name: 'present', creationTimestamp: '2024-01-01T00:00:00Z' },
-      data: { a: '1' },
-      extraField: 'kept',
-    });
+    expect(cm).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'present', creationTimestamp: '2024-01-01T00:00:00Z' }, data: { a: '1' }, extraField: 'kept' });
     expect(seen[0]).toMatchObject({ method: 'GET', url: '/api/v1/namespaces/ns/configmaps/present', authorization: `Bearer ${TOKEN}` });
   });
 
@@ -188,12 +156,7 @@ describe('KubeAdapter over HTTP', () => {
   });
 
   it('a 404 from an API group that is not served is an error, not "absent"', async () => {
-    const ref = {
-      apiVersion: 'security.istio.io/v1beta1',
-      kind: 'AuthorizationPolicy',
-      namespace: 'istio-system',
-      name: 'allow-predictor',
-    };
+    const ref = { apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-predictor' };
     await expect(kube.get(ref)).rejects.toThrow(/does not serve security.istio.io\/v1beta1 \(is the CRD installed\?\)/);
     const err = await kube.get(ref).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PrerequisiteMissingError);
@@ -205,13 +168,7 @@ describe('KubeAdapter over HTTP', () => {
       {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'Ingress',
-        metadata: {
-          name: 'istio-ingress-api',
-          namespace: 'istio-system',
-          resourceVersion: '3',
-          managedFields: [{ manager: 'x' }],
-          annotations: { a: 'b' },
-        },
+        metadata: { name: 'istio-ingress-api', namespace: 'istio-system', resourceVersion: '3', managedFields: [{ manager: 'x' }], annotations: { a: 'b' } },
         spec: { rules: [] },
       },
       { fieldManager: 'kserve-edge', force: true },
@@ -242,20 +199,14 @@ describe('KubeAdapter over HTTP', () => {
 
   it('list passes the label selector and restores apiVersion/kind on items', async () => {
     const items = await kube.list('v1', 'Namespace', { labelSelector: 'app.kubernetes.io/part-of=kubeflow-profile' });
-    expect(items).toEqual([
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'staging', labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } },
-    ]);
+    expect(items).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'staging', labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } }]);
     expect(new URL(seen[0]!.url, base).searchParams.get('labelSelector')).toBe('app.kubernetes.io/part-of=kubeflow-profile');
   });
 
   it('403 → AccessDenied with "RBAC: <user> cannot <verb> <resource> in <ns>"', async () => {
-    const err = await kube
-      .jsonPatch(cmRef('config-domain', 'knative-serving'), [], { fieldManager: 'kserve-edge' })
-      .catch((e: unknown) => e);
+    const err = await kube.jsonPatch(cmRef('config-domain', 'knative-serving'), [], { fieldManager: 'kserve-edge' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AccessDeniedError);
-    expect((err as Error).message).toBe(
-      'RBAC: arn:aws:sts::111122223333:assumed-role/kserve-edge/fn cannot patch configmaps in knative-serving',
-    );
+    expect((err as Error).message).toBe('RBAC: arn:aws:sts::111122223333:assumed-role/kserve-edge/fn cannot patch configmaps in knative-serving');
   });
 
   it('401 → AccessDenied, and the token appears nowhere in the error', async () => {
@@ -270,10 +221,7 @@ describe('KubeAdapter over HTTP', () => {
 
   it('409 on apply → ObjectOwnedByAnother naming the conflicting field manager and field', async () => {
     const err = await kube
-      .apply(
-        { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'istio-ingress', namespace: 'istio-system' } },
-        { fieldManager: 'kserve-edge', force: false },
-      )
+      .apply({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'istio-ingress', namespace: 'istio-system' } }, { fieldManager: 'kserve-edge', force: false })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ObjectOwnedByAnotherError);
     expect((err as Error).message).toBe(
@@ -307,11 +255,7 @@ describe('KubeAdapter over HTTP', () => {
 
 describe('KubeAdapter.fromConnection', () => {
   it('keeps TLS verification on and refuses plain http', () => {
-    const kc = KubeAdapter.kubeConfigFor({
-      server: 'https://ABC.gr7.us-west-2.eks.amazonaws.com',
-      caData: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
-      token: TOKEN,
-    });
+    const kc = KubeAdapter.kubeConfigFor({ server: 'https://ABC.gr7.us-west-2.eks.amazonaws.com', caData: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', token: TOKEN });
     const cluster = kc.getCurrentCluster()!;
     expect(cluster.skipTLSVerify).toBe(false);
     expect(Buffer.from(cluster.caData!, 'base64').toString()).toContain('BEGIN CERTIFICATE');
@@ -338,35 +282,14 @@ describe('KubeAdapter.fromConnection', () => {
     const mk = (name: string): void => {
       execFileSync(
         'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          `${name}.key`,
-          '-out',
-          `${name}.crt`,
-          '-days',
-          '1',
-          '-subj',
-          '/CN=kube-apiserver',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-        ],
+        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1'],
         { cwd: dir, stdio: 'pipe' },
       );
     };
     mk('server');
     mk('other');
     const seen: Seen[] = [];
-    const server = https.createServer(
-      { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) },
-      handler(seen),
-    );
+    const server = https.createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) }, handler(seen));
     try {
       const port = await listen(server);
       const conn = { server: `https://127.0.0.1:${port}`, token: TOKEN };
@@ -393,56 +316,37 @@ describe('mapKubeError', () => {
     expect(mapKubeError(new DOMException('signal timed out', 'TimeoutError'), ctx)).toBeInstanceOf(ClusterUnreachableError);
   });
   it('maps 429 to retryable ClusterUnreachable and a 403 without the usual wording still to AccessDenied', () => {
-    expect(mapKubeError(new ApiException(429, 'x', status(429, 'TooManyRequests', 'slow down'), {}), ctx)).toBeInstanceOf(
-      ClusterUnreachableError,
-    );
+    expect(mapKubeError(new ApiException(429, 'x', status(429, 'TooManyRequests', 'slow down'), {}), ctx)).toBeInstanceOf(ClusterUnreachableError);
     const err = mapKubeError(new ApiException(403, 'x', status(403, 'Forbidden', 'nope'), {}), { verb: 'patch', ref: cmRef('x') });
     expect(err).toBeInstanceOf(AccessDeniedError);
     expect(err.message).toBe('RBAC: cannot patch ConfigMap ns/x in ns: nope');
   });
-  it.each([
-    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    'SELF_SIGNED_CERT_IN_CHAIN',
-    'DEPTH_ZERO_SELF_SIGNED_CERT',
-    'ERR_TLS_CERT_ALTNAME_INVALID',
-    'CERT_HAS_EXPIRED',
-  ])('maps the certificate verdict %s to ClusterCertificateMismatch (not retried), not ClusterUnreachable', (code) => {
-    const fetchFailed = new TypeError('fetch failed', { cause: Object.assign(new Error(`certificate: ${code}`), { code }) });
-    const err = mapKubeError(fetchFailed, ctx);
-    expect(err).toBeInstanceOf(ClusterCertificateMismatchError);
-    expect(err.message).toBe(`failed to get ConfigMap ns/x: TLS verification of the API server failed (${code}); check the cluster CA`);
-  });
+  it.each(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED'])(
+    'maps the certificate verdict %s to ClusterCertificateMismatch (not retried), not ClusterUnreachable',
+    (code) => {
+      const fetchFailed = new TypeError('fetch failed', { cause: Object.assign(new Error(`certificate: ${code}`), { code }) });
+      const err = mapKubeError(fetchFailed, ctx);
+      expect(err).toBeInstanceOf(ClusterCertificateMismatchError);
+      expect(err.message).toBe(`failed to get ConfigMap ns/x: TLS verification of the API server failed (${code}); check the cluster CA`);
+    },
+  );
   it('keeps a handshake that broke off (no certificate verdict) retryable', () => {
-    const broken = new TypeError('fetch failed', {
-      cause: Object.assign(new Error('wrong version number'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }),
-    });
+    const broken = new TypeError('fetch failed', { cause: Object.assign(new Error('wrong version number'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }) });
     expect(mapKubeError(broken, ctx)).toBeInstanceOf(ClusterUnreachableError);
   });
   it('maps 400 and 422 to ClusterRejected with the API server message', () => {
-    const invalid = mapKubeError(
-      new ApiException(422, 'x', status(422, 'Invalid', 'Ingress "x" is invalid: spec.rules[0].host: Invalid value'), {}),
-      {
-        verb: 'patch',
-        ref: cmRef('x'),
-      },
-    );
+    const invalid = mapKubeError(new ApiException(422, 'x', status(422, 'Invalid', 'Ingress "x" is invalid: spec.rules[0].host: Invalid value'), {}), {
+      verb: 'patch',
+      ref: cmRef('x'),
+    });
     expect(invalid).toBeInstanceOf(ClusterRejectedError);
     expect(invalid.message).toBe('failed to patch ConfigMap ns/x: 422 Ingress "x" is invalid: spec.rules[0].host: Invalid value');
-    const denied = mapKubeError(
-      new ApiException(400, 'x', status(400, 'BadRequest', 'admission webhook "validation.istio.io" denied the request'), {}),
-      ctx,
-    );
+    const denied = mapKubeError(new ApiException(400, 'x', status(400, 'BadRequest', 'admission webhook "validation.istio.io" denied the request'), {}), ctx);
     expect(denied).toBeInstanceOf(ClusterRejectedError);
     expect(denied.message).toMatch(/admission webhook "validation.istio.io" denied the request/);
   });
   it('maps a 404 NotFound on a write to PrerequisiteMissing naming the missing namespace', () => {
-    const body = JSON.stringify({
-      kind: 'Status',
-      code: 404,
-      reason: 'NotFound',
-      message: 'namespaces "ns" not found',
-      details: { name: 'ns', kind: 'namespaces' },
-    });
+    const body = JSON.stringify({ kind: 'Status', code: 404, reason: 'NotFound', message: 'namespaces "ns" not found', details: { name: 'ns', kind: 'namespaces' } });
     const err = mapKubeError(new ApiException(404, 'x', body, {}), { verb: 'patch', ref: cmRef('x') });
     expect(err).toBeInstanceOf(PrerequisiteMissingError);
     expect((err as PrerequisiteMissingError).missing).toBe('namespace ns');

@@ -62,9 +62,7 @@ describe('validateRequest', () => {
         throw new ClusterNotFoundError('no such cluster');
       },
     };
-    await expect(
-      validateRequest({ request: DEX_INPUT }, { route53: r53, secrets, cluster: missing, log: silentLogger }),
-    ).rejects.toMatchObject({
+    await expect(validateRequest({ request: DEX_INPUT }, { route53: r53, secrets, cluster: missing, log: silentLogger })).rejects.toMatchObject({
       name: 'ClusterNotFound',
     });
   });
@@ -78,9 +76,7 @@ describe('certificates: ensure → publish → check', () => {
     expect(first.items.map((i) => i.requested)).toEqual([true, true, true]);
 
     // ACM publishes records after the first describe: the step says "not ready" first.
-    await expect(
-      publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger }),
-    ).rejects.toMatchObject({
+    await expect(publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger })).rejects.toMatchObject({
       name: 'ValidationRecordsNotReady',
     });
     const published = await publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger });
@@ -88,17 +84,11 @@ describe('certificates: ensure → publish → check', () => {
     const cnames = r53.allRecords(zone.id).filter((r) => r.type === 'CNAME');
     expect(cnames).toHaveLength(3);
 
-    const pending = await checkCertificates(
-      { request, certificates: first },
-      { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') },
-    );
+    const pending = await checkCertificates({ request, certificates: first }, { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') });
     expect(pending).toMatchObject({ ready: false, waitSeconds: 15, elapsedSeconds: 60 });
 
     for (const item of first.items) acm.issue(item.arn);
-    const issued = await checkCertificates(
-      { request, certificates: first },
-      { acm, log: silentLogger, now: clock('2026-01-01T00:02:00Z') },
-    );
+    const issued = await checkCertificates({ request, certificates: first }, { acm, log: silentLogger, now: clock('2026-01-01T00:02:00Z') });
     expect(issued.ready).toBe(true);
 
     // A second run finds the same certificates by their tags.
@@ -112,15 +102,11 @@ describe('certificates: ensure → publish → check', () => {
     const { zone, acm } = world();
     const request = validated(zone.id, { deadlines: { certificateSeconds: 600 } });
     const certs = await ensureCertificates({ request, runId: 'r' }, { acm, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
-    await expect(
-      checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:11:00Z') }),
-    ).rejects.toMatchObject({
+    await expect(checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:11:00Z') })).rejects.toMatchObject({
       name: 'CertificateTimeout',
     });
     acm.fail(certs.items[1]!.arn, 'CAA_ERROR');
-    await expect(
-      checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') }),
-    ).rejects.toMatchObject({
+    await expect(checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') })).rejects.toMatchObject({
       name: 'CertificateValidationFailed',
       message: expect.stringContaining('CAA_ERROR'),
     });
@@ -131,10 +117,7 @@ describe('DNS: upsert → check', () => {
   it('writes one batch for every namespace, then nothing on a rerun', async () => {
     const { r53, zone } = world();
     const request = validated(zone.id);
-    const out = await upsertDnsRecords(
-      { request, loadBalancer: { hostname: ALB } },
-      { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
-    );
+    const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
     expect(out.records.map((r) => r.action)).toEqual(['create', 'create']);
     expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(1);
     expect(r53.getRecord(zone.id, '*.prod.platform.example.com', 'CNAME')?.values).toEqual([ALB]);
@@ -145,10 +128,7 @@ describe('DNS: upsert → check', () => {
     const poll2 = await checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:20Z') });
     expect(poll2.ready).toBe(true);
 
-    const again = await upsertDnsRecords(
-      { request, loadBalancer: { hostname: ALB } },
-      { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') },
-    );
+    const again = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') });
     expect(again.changeId).toBeNull();
     expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(1);
   });
@@ -158,10 +138,7 @@ describe('DNS: upsert → check', () => {
     r53.seedRecord(zone.id, { name: '*.prod.platform.example.com', type: 'CNAME', ttl: 60, values: ['elsewhere.example.net'] });
     const request = validated(zone.id);
     await expect(
-      upsertDnsRecords(
-        { request, loadBalancer: { hostname: ALB } },
-        { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
-      ),
+      upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
     ).rejects.toMatchObject({ name: 'RecordOwnedByAnother' });
     expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(0);
     expect(r53.getRecord(zone.id, '*.prod.platform.example.com', 'CNAME')?.values).toEqual(['elsewhere.example.net']);
@@ -172,20 +149,13 @@ describe('DNS: upsert → check', () => {
     const r53 = new InMemoryRoute53({ pendingPolls: 100 });
     const z = r53.addZone('platform.example.com');
     const request = validated(z.id, { deadlines: { dnsSeconds: 30 } });
-    const out = await upsertDnsRecords(
-      { request, loadBalancer: { hostname: ALB } },
-      { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
-    );
+    const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
     // Within the deadline the same PENDING change is only waited for...
-    await expect(
-      checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:20Z') }),
-    ).resolves.toMatchObject({
+    await expect(checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:20Z') })).resolves.toMatchObject({
       ready: false,
     });
     // ...past it, the step ends the run, naming the change and both durations.
-    await expect(
-      checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') }),
-    ).rejects.toMatchObject({
+    await expect(checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') })).rejects.toMatchObject({
       name: 'DnsChangeTimeout',
       message: `Route 53 change ${out.changeId} still PENDING after 60s (deadline 30s)`,
     });
@@ -200,19 +170,11 @@ describe('notifyFailure', () => {
     const notify = new FakeNotify();
     const cause = JSON.stringify({ errorType: 'RecordOwnedByAnother', errorMessage: `refusing, token ${STRONG_TOKEN}`, trace: ['at x'] });
     const out = await notifyFailure(
-      {
-        error: { Error: 'RecordOwnedByAnother', Cause: cause },
-        executionId: 'arn:exec',
-        state: { request: { domain: 'platform.example.com', namespaces: ['prod'] } },
-      },
+      { error: { Error: 'RecordOwnedByAnother', Cause: cause }, executionId: 'arn:exec', state: { request: { domain: 'platform.example.com', namespaces: ['prod'] } } },
       { notify, log: silentLogger },
     );
     expect(out.published).toBe(true);
-    expect(out.summary).toMatchObject({
-      error: 'RecordOwnedByAnother',
-      runbook: 'README.md#recordownedbyanother',
-      domain: 'platform.example.com',
-    });
+    expect(out.summary).toMatchObject({ error: 'RecordOwnedByAnother', runbook: 'README.md#recordownedbyanother', domain: 'platform.example.com' });
     expect(out.summary.message).toBe('refusing, token [REDACTED]');
     expect(JSON.stringify(notify.messages)).not.toContain('at x');
   });
