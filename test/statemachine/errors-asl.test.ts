@@ -169,7 +169,7 @@ describe.each(MACHINES)('$file ↔ shared/errors.ts', ({ asl: def, fallback, fil
 
   it('gives an error that came without a string Cause one before any Fail state reads it', () => {
     const [absent, notString, ...rest] = def.States.RouteFailure!.Choices!;
-    expect(absent).toEqual({ Variable: '$.error.Cause', IsPresent: false, Next: 'NoteMissingCause' });
+    expect(absent).toEqual({ Not: { Variable: '$.error.Cause', IsPresent: true }, Next: 'NoteMissingCause' });
     expect(notString).toEqual({ Not: { Variable: '$.error.Cause', IsString: true }, Next: 'NoteMissingCause' });
     expect(rest.every((c) => c.Variable === '$.error.Error')).toBe(true);
     expect(def.States.NoteMissingCause).toMatchObject({ Type: 'Pass', ResultPath: '$.error.Cause', Next: 'RouteFailure' });
