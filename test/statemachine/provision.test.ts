@@ -392,7 +392,9 @@ describe('provision.asl.json', () => {
     });
 
     it('does not retry a cluster CA mismatch: ConfigureCluster ends in ClusterCertificateMismatch at once', async () => {
-      const configure = always(() => new ClusterCertificateMismatchError('TLS verification of the API server failed (SELF_SIGNED_CERT_IN_CHAIN)'));
+      const configure = always(
+        () => new ClusterCertificateMismatchError('TLS verification of the API server failed (SELF_SIGNED_CERT_IN_CHAIN)'),
+      );
 
       const { result } = await run({ ConfigureCluster: configure });
 
@@ -500,7 +502,11 @@ describe('provision.asl.json', () => {
       const injected = structuredClone(definition);
       injected.States.InjectError = { Type: 'Pass', Result: error, ResultPath: '$.error', Next: 'NotifyFailure' };
       // A Choice keeps ValidateRequest reachable, which the library's validator insists on.
-      injected.States.Start = { Type: 'Choice', Choices: [{ Variable: '$.domain', IsPresent: true, Next: 'InjectError' }], Default: 'ValidateRequest' };
+      injected.States.Start = {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.domain', IsPresent: true, Next: 'InjectError' }],
+        Default: 'ValidateRequest',
+      };
       injected.StartAt = 'Start';
       const handlers = happyHandlers();
 
@@ -515,7 +521,15 @@ describe('provision.asl.json', () => {
 
       // Assess
       expectEndedIn(result, failState);
-      expect(visited(result)).toEqual(['Start', 'InjectError', 'NotifyFailure', 'RouteFailure', 'NoteMissingCause', 'RouteFailure', failState]);
+      expect(visited(result)).toEqual([
+        'Start',
+        'InjectError',
+        'NotifyFailure',
+        'RouteFailure',
+        'NoteMissingCause',
+        'RouteFailure',
+        failState,
+      ]);
       expect(result.error?.cause).toBe(definition.States.NoteMissingCause!.Result);
     });
 
