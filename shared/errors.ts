@@ -110,7 +110,7 @@ export class ObjectOwnedByAnotherError extends AutomationError {
 
 /** Options of {@link PrerequisiteMissingError}. */
 export interface PrerequisiteMissingOptions extends AutomationErrorOptions {
-  /** What is missing, e.g. `ConfigMap knative-serving/config-domain` or `CRD authorizationpolicies.security.istio.io`. */
+  /** What is missing, e.g. `ConfigMap knative-serving/config-domain`, `AuthorizationPolicy (security.istio.io/v1beta1)` or `namespace team-a`. */
   missing?: string;
 }
 

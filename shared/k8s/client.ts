@@ -19,7 +19,7 @@
  * | 404 on get / delete                        | nothing (undefined / success)  |
  * | 401, 403                                   | AccessDeniedError              |
  * | 409 on server-side apply                   | ObjectOwnedByAnotherError      |
- * | 422 on JSON Patch (a `test` op failed)     | PatchConflictError (re-read)   |
+ * | 422/404 on JSON Patch (changed, gone)      | PatchConflictError (re-read)   |
  * | 404 on write/list (no CRD, no namespace)   | PrerequisiteMissingError       |
  * | 400, 422 (invalid object, webhook denial)  | ClusterRejectedError           |
  * | certificate not trusted / not for the host | ClusterCertificateMismatchError|
@@ -248,6 +248,10 @@ export class KubeAdapter implements KubePort {
         }),
       );
     } catch (err) {
+      // A guarded patch of an object read moments ago that is now gone: it changed since the read, like a failed `test` op.
+      if (isObjectNotFound(err)) {
+        throw new PatchConflictError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} is gone since it was read`, { cause: err });
+      }
       if (err instanceof ApiException && err.code === 422) {
         throw new PatchConflictError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} changed since it was read (JSON Patch test failed)`, {
           cause: err,

@@ -19,6 +19,7 @@ import {
   ClusterRejectedError,
   ClusterUnreachableError,
   ObjectOwnedByAnotherError,
+  PatchConflictError,
   PrerequisiteMissingError,
 } from '../../../shared/errors';
 import { KubeAdapter, mapKubeError } from '../../../shared/k8s/client';
@@ -207,6 +208,12 @@ describe('KubeAdapter over HTTP', () => {
     const err = await kube.jsonPatch(cmRef('config-domain', 'knative-serving'), [], { fieldManager: 'kserve-edge' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AccessDeniedError);
     expect((err as Error).message).toBe('RBAC: arn:aws:sts::111122223333:assumed-role/kserve-edge/fn cannot patch configmaps in knative-serving');
+  });
+
+  it('a JSON Patch of an object that is gone since the read → PatchConflict (re-read and re-plan)', async () => {
+    const err = await kube.jsonPatch(cmRef('absent'), [{ op: 'test', path: '/data', value: {} }], { fieldManager: 'kserve-edge' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PatchConflictError);
+    expect(err).toMatchObject({ name: 'PatchConflict', retryable: true, message: 'ConfigMap ns/absent is gone since it was read' });
   });
 
   it('401 → AccessDenied, and the token appears nowhere in the error', async () => {
