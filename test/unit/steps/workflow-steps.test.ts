@@ -179,6 +179,17 @@ describe('notifyFailure', () => {
     expect(JSON.stringify(notify.messages)).not.toContain('at x');
   });
 
+  it('points an error without a runbook row of its own (a bug, States.*) to the row for unexpected errors', () => {
+    const cause = JSON.stringify({ errorType: 'TypeError', errorMessage: "Cannot read properties of undefined (reading 'items')", trace: [] });
+    expect(summarizeFailure({ error: { Error: 'TypeError', Cause: cause } })).toMatchObject({
+      error: 'TypeError',
+      message: "Cannot read properties of undefined (reading 'items')",
+      runbook: 'README.md#provisioningfailed',
+    });
+    expect(summarizeFailure({ error: { Error: 'States.Timeout', Cause: 'Task timed out' } }).runbook).toBe('README.md#provisioningfailed');
+    expect(summarizeFailure({ error: { Error: 'PrerequisiteMissing', Cause: 'x' } }).runbook).toBe('README.md#prerequisitemissing');
+  });
+
   it('still summarises a failure of ValidateRequest (no normalised request yet)', () => {
     expect(summarizeFailure({ error: { Error: 'InvalidRequest', Cause: 'bad' }, state: { domain: 'a.example.com' } })).toMatchObject({
       domain: 'a.example.com',
