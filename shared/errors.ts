@@ -8,8 +8,9 @@
  * - retryable: listed in the ASL `Retry` blocks (throttling, 5xx, not-yet-ready);
  * - terminal:  caught into NotifyFailure, then a `Fail` state of the same name.
  *
- * `test/unit/errors-asl.test.ts` checks that every name the ASL matches exists
- * here and that every terminal error here ends in its own Fail state.
+ * `test/statemachine/errors-asl.test.ts` checks, for both state machines, that
+ * every name the ASL matches exists here and that every terminal error here ends
+ * in its own Fail state.
  */
 
 /** Options every automation error accepts. */
@@ -107,6 +108,59 @@ export class ObjectOwnedByAnotherError extends AutomationError {
   readonly retryable = false;
 }
 
+/** Options of {@link PrerequisiteMissingError}. */
+export interface PrerequisiteMissingOptions extends AutomationErrorOptions {
+  /** What is missing, e.g. `ConfigMap knative-serving/config-domain`, `AuthorizationPolicy (security.istio.io/v1beta1)` or `namespace team-a`. */
+  missing?: string;
+}
+
+/**
+ * Something the run needs and does not create is not there: Knative's
+ * `config-domain`, a CRD (Istio's AuthorizationPolicy, Kubeflow's Profile), the
+ * namespace, or the Ingress ConfigureCluster wrote and someone deleted since.
+ * Waiting does not help; install or restore it and run again.
+ */
+export class PrerequisiteMissingError extends AutomationError {
+  readonly name = 'PrerequisiteMissing' as const;
+  readonly retryable = false;
+  /** What is missing, for the runbook and the SNS message. */
+  readonly missing?: string;
+  constructor(message: string, options: PrerequisiteMissingOptions = {}) {
+    super(message, options);
+    if (options.missing !== undefined) this.missing = options.missing;
+  }
+}
+
+/**
+ * The Kubernetes API server refused an object as invalid (HTTP 400 or 422: a
+ * schema or validation error, or an admission webhook's denial). The message is
+ * the API server's; retrying sends the same object again.
+ */
+export class ClusterRejectedError extends AutomationError {
+  readonly name = 'ClusterRejected' as const;
+  readonly retryable = false;
+}
+
+/**
+ * TLS verification of the API server failed (the CA from EKS does not sign its
+ * certificate, the certificate is self-signed, expired or for another name).
+ * Not retried: the endpoint answers, it is just not the cluster we trust.
+ */
+export class ClusterCertificateMismatchError extends AutomationError {
+  readonly name = 'ClusterCertificateMismatch' as const;
+  readonly retryable = false;
+}
+
+/**
+ * AWS refused a call as invalid (a 4xx other than throttling or access denied:
+ * `LimitExceededException`, `InvalidChangeBatch`, `ValidationException`, …).
+ * The message carries AWS's error code and text; retrying would send the same call.
+ */
+export class AwsRejectedError extends AutomationError {
+  readonly name = 'AwsRejected' as const;
+  readonly retryable = false;
+}
+
 /** The inference canary did not get the expected answer. `kind` says which layer failed. */
 export class CanaryFailedError extends AutomationError {
   readonly name = 'CanaryFailed' as const;
@@ -143,6 +197,17 @@ export class ClusterUnreachableError extends AutomationError {
   readonly retryable = true;
 }
 
+/**
+ * A guarded JSON Patch was refused (HTTP 422: a `test` op failed, or the path
+ * it removes is gone): the object changed since it was read, e.g. by a run
+ * racing this one. Nothing was written; read again and re-plan. The steps
+ * re-plan a few times themselves; the state machine retries the Task after that.
+ */
+export class PatchConflictError extends AutomationError {
+  readonly name = 'PatchConflict' as const;
+  readonly retryable = true;
+}
+
 /** ACM has not published the DNS validation records yet (normal for a few seconds after the request). */
 export class ValidationRecordsNotReadyError extends AutomationError {
   readonly name = 'ValidationRecordsNotReady' as const;
@@ -162,10 +227,15 @@ export const ERROR_CLASSES = {
   DnsChangeTimeout: DnsChangeTimeoutError,
   RecordOwnedByAnother: RecordOwnedByAnotherError,
   ObjectOwnedByAnother: ObjectOwnedByAnotherError,
+  PrerequisiteMissing: PrerequisiteMissingError,
+  ClusterRejected: ClusterRejectedError,
+  ClusterCertificateMismatch: ClusterCertificateMismatchError,
+  AwsRejected: AwsRejectedError,
   CanaryFailed: CanaryFailedError,
   Throttled: ThrottledError,
   AwsUnavailable: AwsUnavailableError,
   ClusterUnreachable: ClusterUnreachableError,
+  PatchConflict: PatchConflictError,
   ValidationRecordsNotReady: ValidationRecordsNotReadyError,
 } as const;
 
@@ -188,10 +258,15 @@ export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = [
   'DnsChangeTimeout',
   'RecordOwnedByAnother',
   'ObjectOwnedByAnother',
+  'PrerequisiteMissing',
+  'ClusterRejected',
+  'ClusterCertificateMismatch',
+  'AwsRejected',
   'CanaryFailed',
   'ClusterUnreachable',
   'Throttled',
   'AwsUnavailable',
+  'PatchConflict',
   'ValidationRecordsNotReady',
 ];
 

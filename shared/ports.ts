@@ -199,11 +199,5 @@ export interface ExecutionsPort {
   status(name: string): Promise<ExecutionStatusName | undefined>;
 }
 
-/**
- * A guarded JSON Patch was refused (HTTP 422: a `test` op failed, or the path
- * it removes is gone): the object changed since it was read, e.g. by a run
- * racing this one. Nothing was written; read again and re-plan.
- */
-export class PatchConflictError extends Error {
-  override readonly name = 'PatchConflict';
-}
+/** Lives in `./errors` (the ASL retries it by name); re-exported here beside the port that throws it. */
+export { PatchConflictError } from './errors';

@@ -8,13 +8,14 @@
  * | AccessDenied, AccessDeniedException, UnauthorizedOperation  | `AccessDenied`        | Catch    |
  * | 403                                                         | `AccessDenied`        | Catch    |
  * | 5xx, ECONNREFUSED, ECONNRESET, ETIMEDOUT, TimeoutError, …   | `AwsUnavailable`      | Retry    |
- * | anything else                                               | plain `Error`         | Catch    |
+ * | any other 4xx, or `$fault: client` (LimitExceeded, …)       | `AwsRejected`         | Catch    |
+ * | anything else (no AWS answer at all: a bug)                 | plain `Error`         | Catch    |
  *
  * Messages never contain request ids: a repeated failure must produce the same
  * text (cert-manager's `stabilizeSolverErrorMessage` idea), and Choice states
  * or alarms may compare it.
  */
-import { AccessDeniedError, AwsUnavailableError, ThrottledError, isAutomationError } from '../errors';
+import { AccessDeniedError, AwsRejectedError, AwsUnavailableError, ThrottledError, isAutomationError } from '../errors';
 
 const THROTTLING_NAMES = new Set([
   'Throttling',
@@ -58,6 +59,8 @@ interface AwsErrorShape {
   code?: unknown;
   message?: unknown;
   $metadata?: { httpStatusCode?: unknown };
+  /** Set by SDK v3 service exceptions: `client` for a 4xx the caller caused. */
+  $fault?: unknown;
   $response?: { statusCode?: unknown };
 }
 
@@ -124,6 +127,10 @@ export function mapAwsError(err: unknown, action: string): Error {
   }
   if (NETWORK_CODES.has(name) || (status !== undefined && status >= 500)) {
     return new AwsUnavailableError(`AWS unavailable for ${action}: ${detail}`, { cause: err });
+  }
+  if ((status !== undefined && status >= 400 && status < 500) || e.$fault === 'client') {
+    // AWS answered and said no: a quota, an invalid change batch, a bad parameter. The code and text say which.
+    return new AwsRejectedError(`failed to ${action}: ${detail}`, { cause: err });
   }
   return new Error(`failed to ${action}: ${detail}`, { cause: err });
 }

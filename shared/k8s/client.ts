@@ -19,9 +19,12 @@
  * | 404 on get / delete                        | nothing (undefined / success)  |
  * | 401, 403                                   | AccessDeniedError              |
  * | 409 on server-side apply                   | ObjectOwnedByAnotherError      |
- * | 422 on JSON Patch (a `test` op failed)     | PatchConflictError (re-read)   |
- * | 429, 5xx, refused, reset, DNS, TLS, timeout| ClusterUnreachableError        |
- * | anything else (400, 404 on write, 422, …)  | Error with the Status message  |
+ * | 422/404 on JSON Patch (changed, gone)      | PatchConflictError (re-read)   |
+ * | 404 on write/list (no CRD, no namespace)   | PrerequisiteMissingError       |
+ * | 400, 422 (invalid object, webhook denial)  | ClusterRejectedError           |
+ * | certificate not trusted / not for the host | ClusterCertificateMismatchError|
+ * | 429, 5xx, refused, reset, DNS, timeout     | ClusterUnreachableError        |
+ * | anything else                              | Error with the Status message  |
  *
  * The bearer token never appears in a message: we build messages from the
  * Status body and the object reference only.
@@ -40,8 +43,16 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
-import { AccessDeniedError, ClusterUnreachableError, ObjectOwnedByAnotherError } from '../errors';
-import { PatchConflictError, type ClusterConnection, type JsonPatchOp, type KubeObject, type KubePort, type ObjectRef } from '../ports';
+import {
+  AccessDeniedError,
+  ClusterCertificateMismatchError,
+  ClusterRejectedError,
+  ClusterUnreachableError,
+  ObjectOwnedByAnotherError,
+  PatchConflictError,
+  PrerequisiteMissingError,
+} from '../errors';
+import { type ClusterConnection, type JsonPatchOp, type KubeObject, type KubePort, type ObjectRef } from '../ports';
 
 /** Per-request timeout; a Lambda has minutes, one API call should take well under a second. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -240,6 +251,10 @@ export class KubeAdapter implements KubePort {
         }),
       );
     } catch (err) {
+      // A guarded patch of an object read moments ago that is now gone: it changed since the read, like a failed `test` op.
+      if (isObjectNotFound(err)) {
+        throw new PatchConflictError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} is gone since it was read`, { cause: err });
+      }
       if (err instanceof ApiException && err.code === 422) {
         throw new PatchConflictError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} changed since it was read (JSON Patch test failed)`, {
           cause: err,
@@ -350,6 +365,22 @@ const NETWORK_CODES = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/**
+ * Node's verdicts on a server certificate (`tls.TLSSocket#authorizationError`
+ * codes and the host-name check): the API server answered with a certificate
+ * the cluster CA does not vouch for. Retrying cannot change that.
+ */
+function isCertificateCode(code: string): boolean {
+  return (
+    code.startsWith('CERT_') ||
+    code.includes('SELF_SIGNED') ||
+    code.startsWith('UNABLE_TO_') ||
+    code === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
+    code === 'HOSTNAME_MISMATCH' ||
+    code === 'INVALID_CA'
+  );
+}
+
 /** Walks an error's `cause` chain (undici wraps the socket error in "fetch failed"). */
 function causes(err: unknown): Array<{ name?: string; code?: string; message?: string }> {
   const out: Array<{ name?: string; code?: string; message?: string }> = [];
@@ -424,12 +455,23 @@ export function mapKubeError(err: unknown, ctx: KubeRequestContext): Error {
       });
     }
     if (code === 404) {
-      return new Error(
-        status?.reason === 'NotFound'
-          ? `failed to ${ctx.verb} ${resource}: ${statusMessage}`
-          : `failed to ${ctx.verb} ${resource}: the API server does not serve ${ctx.ref?.apiVersion ?? ctx.apiVersion} (is the CRD installed?)`,
-        { cause: err },
+      // A write or list that finds nothing: the kind is not served (CRD not installed) or the namespace is gone.
+      const apiVersion = ctx.ref?.apiVersion ?? ctx.apiVersion ?? '?';
+      const kind = ctx.ref?.kind ?? ctx.kind ?? 'objects';
+      if (status?.reason === 'NotFound') {
+        const namespace = ctx.ref?.namespace ?? ctx.namespace;
+        return new PrerequisiteMissingError(`failed to ${ctx.verb} ${resource}: ${statusMessage}`, {
+          cause: err,
+          missing: status.details?.kind === 'namespaces' && namespace ? `namespace ${namespace}` : resource,
+        });
+      }
+      return new PrerequisiteMissingError(
+        `failed to ${ctx.verb} ${resource}: the API server does not serve ${apiVersion} (is the CRD installed?)`,
+        { cause: err, missing: `${kind} (${apiVersion})` },
       );
+    }
+    if (code === 400 || code === 422) {
+      return new ClusterRejectedError(`failed to ${ctx.verb} ${resource}: ${code} ${statusMessage}`.trim(), { cause: err });
     }
     return new Error(`failed to ${ctx.verb} ${resource}: ${code} ${statusMessage}`.trim(), { cause: err });
   }
@@ -441,12 +483,26 @@ export function mapKubeError(err: unknown, ctx: KubeRequestContext): Error {
   if (netCode) {
     return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: cannot reach the API server (${netCode})`, { cause: err });
   }
-  const tls = chain.find((c) => c.code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(c.code));
-  if (tls) {
-    return new ClusterUnreachableError(
-      `failed to ${ctx.verb} ${resource}: TLS verification of the API server failed (${tls.code}); check the cluster CA`,
+  const certificate = chain.find((c) => c.code !== undefined && isCertificateCode(c.code));
+  if (certificate) {
+    return new ClusterCertificateMismatchError(
+      `failed to ${ctx.verb} ${resource}: TLS verification of the API server failed (${certificate.code}); check the cluster CA`,
       { cause: err },
     );
+  }
+  const tls = chain.find((c) => c.code !== undefined && /^ERR_TLS|^ERR_SSL/.test(c.code));
+  if (tls) {
+    // A handshake that broke off (not a certificate verdict) may work on the next try.
+    return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: TLS handshake with the API server failed (${tls.code})`, { cause: err });
+  }
+  const unknownKind = chain.find((c) => c.message?.startsWith('Unrecognized API version and kind'));
+  if (unknownKind) {
+    const apiVersion = ctx.ref?.apiVersion ?? ctx.apiVersion ?? '?';
+    const kind = ctx.ref?.kind ?? ctx.kind ?? 'objects';
+    return new PrerequisiteMissingError(`failed to ${ctx.verb} ${resource}: the API server does not serve ${apiVersion} (is the CRD installed?)`, {
+      cause: err,
+      missing: `${kind} (${apiVersion})`,
+    });
   }
   if (chain.some((c) => c.message === 'fetch failed')) {
     return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: cannot reach the API server`, { cause: err });

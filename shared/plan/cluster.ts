@@ -28,7 +28,7 @@
  * Every function here is pure: the ConfigureCluster step (shared/steps/configureCluster.ts)
  * reads the objects and applies the plan through the KubePort.
  */
-import { InvalidRequestError, ObjectOwnedByAnotherError } from '../errors';
+import { InvalidRequestError, ObjectOwnedByAnotherError, PrerequisiteMissingError } from '../errors';
 import { isOwnedObject, ownedLabels } from '../ownership';
 import type { JsonPatchOp, KubeObject, ObjectRef } from '../ports';
 import { ALB_MAX_CERTIFICATES, type ProvisionRequest } from '../request';
@@ -329,7 +329,9 @@ export function mergeCertificateArns(current: string | undefined, desired: reado
 function planConfigDomain(current: KubeObject | undefined, desired: DesiredConfigDomain): ClusterAction {
   const ref = desired.ref;
   if (!current) {
-    throw new Error(`${formatRef(ref)} not found: is Knative Serving (KServe's serverless mode) installed?`);
+    throw new PrerequisiteMissingError(`${formatRef(ref)} not found: is Knative Serving (KServe's serverless mode) installed?`, {
+      missing: formatRef(ref),
+    });
   }
   const data = (current as { data?: Record<string, string> | null }).data ?? undefined;
   const ops: JsonPatchOp[] = [];

@@ -16,7 +16,7 @@
  *
  * A TXT is "ours" when it says heritage=kserve-edge and our owner id.
  */
-import { RecordOwnedByAnotherError } from '../errors';
+import { InvalidRequestError, RecordOwnedByAnotherError } from '../errors';
 import type { RecordChange, RecordSet } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { namespaceWildcard } from '../request';
@@ -71,7 +71,12 @@ export function desiredRecord(req: ProvisionRequest, namespace: string, albHostn
   const name = namespaceWildcard(req, namespace);
   if (req.dns.recordType === 'ALIAS') {
     const zone = ALB_HOSTED_ZONE_IDS[req.cluster.region];
-    if (!zone) throw new Error(`no ALB hosted zone id known for region ${req.cluster.region}`);
+    // ValidateRequest refuses this before anything is written; a request that skipped it gets the same named error.
+    if (!zone) {
+      throw new InvalidRequestError(`dns.recordType: ALIAS records need the ALB hosted zone id of ${req.cluster.region}, which this version does not know; use CNAME`, {
+        path: 'dns.recordType',
+      });
+    }
     return { name, type: 'A', alias: { hostedZoneId: zone, dnsName: `dualstack.${albHostname}`, evaluateTargetHealth: true } };
   }
   return { name, type: 'CNAME', ttl: req.dns.ttl, values: [albHostname] };

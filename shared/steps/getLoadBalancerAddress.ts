@@ -10,7 +10,7 @@
  *   configuredAt ──5s──5s──…──(elapsed/4)──…── deadline ─► LoadBalancerTimeout
  *                   └─ hostname appears ─► { ready: true, hostname }
  */
-import { LoadBalancerTimeoutError } from '../errors';
+import { LoadBalancerTimeoutError, PrerequisiteMissingError } from '../errors';
 import type { KubePort } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { INGRESS_API_VERSION, loadBalancerAddress } from '../plan/cluster';
@@ -40,7 +40,10 @@ export async function getLoadBalancerAddress(
   const ingress = await deps.kube.get(ref);
   if (!ingress) {
     // ConfigureCluster just wrote (or found) it; if it is gone someone deleted it, and waiting will not bring it back.
-    throw new Error(`Ingress ${ref.namespace}/${ref.name} not found; it was configured at ${input.configuredAt}: was it deleted?`);
+    throw new PrerequisiteMissingError(
+      `Ingress ${ref.namespace}/${ref.name} not found; it was configured at ${input.configuredAt}: was it deleted? Run the provisioning again to recreate it`,
+      { missing: `Ingress ${ref.namespace}/${ref.name}` },
+    );
   }
   const elapsedSeconds = secondsSince(input.configuredAt, deps.now());
   const hostname = loadBalancerAddress(ingress);

@@ -3,6 +3,7 @@
  * error name, a readable message and the runbook anchor. Secrets are redacted
  * and the message never carries stack traces.
  */
+import { ERROR_NAMES } from '../errors';
 import type { Logger } from '../log';
 import { redactString } from '../log';
 import type { NotifyPort } from '../ports';
@@ -40,7 +41,8 @@ export function summarizeFailure(input: FailureInput): FailureSummary {
   return {
     error,
     message: redactString(causeMessage(input.error?.Cause)).slice(0, 2000),
-    runbook: `README.md#${error.toLowerCase()}`,
+    // Named errors have their own row in README.md's "Errors and what to do"; anything else (a bug, States.*) shares one.
+    runbook: `README.md#${(ERROR_NAMES as readonly string[]).includes(error) ? error.toLowerCase() : 'provisioningfailed'}`,
     executionId: input.executionId ?? 'unknown',
     domain: req.domain ?? 'unknown',
     namespaces: req.namespaces ?? [],

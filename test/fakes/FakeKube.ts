@@ -279,7 +279,8 @@ export class FakeKube implements KubePort {
     this.check('patch', ref);
     const key = keyOf(ref);
     const existing = this.objects.get(key);
-    if (!existing) throw new Error(`failed to patch ${describeRef(ref)}: ${ref.kind.toLowerCase()}s "${ref.name}" not found`);
+    // As the adapter: a guarded patch of an object gone since the read is a conflict (re-read, re-plan).
+    if (!existing) throw new PatchConflictError(`${describeRef(ref)} is gone since it was read`);
     const next = clone(existing) as KubeObject & Record<string, unknown>;
     try {
       applyJsonPatch(next, ops);

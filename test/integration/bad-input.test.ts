@@ -15,6 +15,7 @@ import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { FaultProxy } from '../../testbed/fault-proxy';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
+import { parseErrorCause } from '../../local/lambda';
 import { AWS_WRITE_OPERATIONS, failureOf, run, snapshot, writeFigures } from './reliability';
 
 const DOMAIN = 'platform.example.com';
@@ -446,6 +447,9 @@ describe('bad input: every malformed request ends in its named error and writes 
       expect(result.status).toBe('FAILED');
       expect(failure.failState).toBe(c.error);
       expect(result.states.map((s) => s.name)).toEqual(['ValidateRequest', 'NotifyFailure', 'RouteFailure', c.error]);
+      // The execution's own cause (describe-execution) names the original error and its message.
+      expect(parseErrorCause(result.error?.cause)).toMatchObject({ errorType: c.error, errorMessage: failure.message });
+      expect(failure.message).not.toBe('');
       if (c.path && c.path !== '(root)') expect(failure.message).toContain(c.path);
       expect(after).toEqual(before);
     },

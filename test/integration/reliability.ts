@@ -60,20 +60,24 @@ export function run(env: Record<string, string>, input: unknown, name: string, o
   );
 }
 
-/** The error a failed run ended with, as a user reads it. */
+/**
+ * The error a failed run ended with, as a user reads it: the execution's own
+ * cause (what `describe-execution` shows; the Fail states keep the original
+ * Cause), else the one NotifyFailure was given.
+ */
 export function failureOf(result: RunResult): { failState?: string; name?: string; message: string } {
   return {
     ...(result.failState ? { failState: result.failState } : {}),
     ...(result.error ? { name: result.error.name } : {}),
-    message: parseErrorCause(errorCauseOfNotify(result)).errorMessage,
+    message: parseErrorCause(result.error?.cause || errorCauseOfNotify(result)).errorMessage,
   };
 }
 
-/** The Cause of the error NotifyFailure was given (the Fail state's own Cause is a runbook pointer). */
+/** The Cause of the error NotifyFailure was given. */
 function errorCauseOfNotify(result: RunResult): string {
   const entered = result.events.find((e) => e.type === 'StateEntered' && e.state === 'NotifyFailure') as
     { input: { error?: { Cause?: string } } } | undefined;
-  return entered?.input.error?.Cause ?? result.error?.cause ?? '';
+  return entered?.input.error?.Cause ?? '';
 }
 
 // ------------------------------------------------------------------ snapshots

@@ -13,6 +13,7 @@ import {
   CanaryFailedError,
   CertificateTimeoutError,
   CertificateValidationFailedError,
+  ClusterCertificateMismatchError,
   ClusterNotFoundError,
   DnsChangeTimeoutError,
   ERROR_CLASSES,
@@ -131,6 +132,13 @@ async function run(
 }
 
 const visited = (result: RunResult): string[] => result.states.map((s) => s.name);
+
+/** An error of that name, as a step would throw it. */
+function instantiate(name: ErrorName): Error {
+  if (name === 'CanaryFailed') return new CanaryFailedError('http', '503');
+  const Cls = ERROR_CLASSES[name] as unknown as new (message: string) => Error;
+  return new Cls(`${name} for the test`);
+}
 
 function notifyInput(handlers: Record<string, Mock>): {
   error: { Error: string; Cause: string };
@@ -277,6 +285,8 @@ describe('provision.asl.json', () => {
       expect(parseErrorCause(notified.error.Cause)).toEqual({ errorType: error.name, errorMessage: error.message });
       expect(notified.executionId).toMatch(/:execution:[^:]+:test-run$/);
       expect(notified.state.error).toEqual(notified.error);
+      // The Fail state keeps the original Cause (CausePath), so describe-execution says what happened.
+      expect(result.error?.cause).toBe(notified.error.Cause);
     });
   });
 
@@ -290,6 +300,7 @@ describe('provision.asl.json', () => {
 
       expectEndedIn(result, name);
       expect(notifyInput(handlers).error.Error).toBe(name);
+      expect(parseErrorCause(result.error?.cause)).toEqual({ errorType: name, errorMessage: make().message });
     });
   });
 
@@ -337,6 +348,53 @@ describe('provision.asl.json', () => {
 
       expect(result.status).toBe('SUCCEEDED');
       expect(result.states.find((s) => s.name === task)).toMatchObject({ status: 'SUCCEEDED', retries: 1 });
+    });
+
+    const NAMED_RETRIERS = FORWARD_TASKS.flatMap((task) =>
+      (definition.States[task]!.Retry ?? []).flatMap((r) =>
+        r.ErrorEquals.filter((n) => !n.startsWith('Lambda.')).map((name) => [task, name as ErrorName, r.MaxAttempts ?? 3] as const),
+      ),
+    );
+
+    it('finds a retrier for the named errors of every forward Task', () => {
+      expect(new Set(NAMED_RETRIERS.map(([task]) => task))).toEqual(new Set(FORWARD_TASKS));
+    });
+
+    it.each(NAMED_RETRIERS)('%s retries %s once and goes on', async (task, name) => {
+      const happy = happyHandlers()[task]!;
+      let calls = 0;
+      const flaky = jest.fn(async (input: unknown) => {
+        calls += 1;
+        if (calls === 1) throw instantiate(name);
+        return happy(input);
+      });
+
+      const { result, handlers } = await run({ [task]: flaky });
+
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.states.find((s) => s.name === task)).toMatchObject({ status: 'SUCCEEDED', retries: 1 });
+      expect(handlers.NotifyFailure).not.toHaveBeenCalled();
+    });
+
+    it.each(NAMED_RETRIERS)('%s gives up on %s after MaxAttempts (%i) and ends in its Fail state', async (task, name, maxAttempts) => {
+      const failing = always(() => instantiate(name));
+
+      const { result } = await run({ [task]: failing });
+
+      expectEndedIn(result, name);
+      expect(failing).toHaveBeenCalledTimes(1 + maxAttempts);
+      expect(result.states.find((s) => s.name === task)).toMatchObject({ status: 'CAUGHT', retries: maxAttempts });
+    });
+
+    it('does not retry a cluster CA mismatch: ConfigureCluster ends in ClusterCertificateMismatch at once', async () => {
+      const configure = always(
+        () => new ClusterCertificateMismatchError('TLS verification of the API server failed (SELF_SIGNED_CERT_IN_CHAIN)'),
+      );
+
+      const { result } = await run({ ConfigureCluster: configure });
+
+      expectEndedIn(result, 'ClusterCertificateMismatch');
+      expect(configure).toHaveBeenCalledTimes(1);
     });
 
     it('retries a CanaryFailed while DNS and the ALB settle, then succeeds', async () => {
@@ -425,6 +483,49 @@ describe('provision.asl.json', () => {
       expectEndedIn(result, 'ProvisioningFailed');
       expect(notifyInput(handlers).error.Error).toBe('TypeError');
       expect(visited(result).slice(-3)).toEqual(['NotifyFailure', 'RouteFailure', 'ProvisioningFailed']);
+      expect(parseErrorCause(result.error?.cause)).toEqual({
+        errorType: 'TypeError',
+        errorMessage: "Cannot read properties of undefined (reading 'items')",
+      });
+    });
+
+    it.each([
+      ['a States.* error without a Cause', { Error: 'States.Timeout' }, 'ProvisioningFailed'],
+      ['a named error whose Cause is null', { Error: 'AccessDenied', Cause: null }, 'AccessDenied'],
+    ])('gives %s a Cause (NoteMissingCause) before the Fail state reads it', async (_label, error, failState) => {
+      // Prepare: a copy that starts with the error already caught, as a Catch without a Cause would leave it.
+      const injected = structuredClone(definition);
+      injected.States.InjectError = { Type: 'Pass', Result: error, ResultPath: '$.error', Next: 'NotifyFailure' };
+      // A Choice keeps ValidateRequest reachable, which the library's validator insists on.
+      injected.States.Start = {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.domain', IsPresent: true, Next: 'InjectError' }],
+        Default: 'ValidateRequest',
+      };
+      injected.StartAt = 'Start';
+      const handlers = happyHandlers();
+
+      // Act
+      const result = await runStateMachine({
+        definition: injected,
+        handlers: handlers as Record<string, TaskHandler>,
+        input: REQUEST,
+        waitSeconds: 0,
+        retryIntervalMs: 0,
+      });
+
+      // Assess
+      expectEndedIn(result, failState);
+      expect(visited(result)).toEqual([
+        'Start',
+        'InjectError',
+        'NotifyFailure',
+        'RouteFailure',
+        'NoteMissingCause',
+        'RouteFailure',
+        failState,
+      ]);
+      expect(result.error?.cause).toBe(definition.States.NoteMissingCause!.Result);
     });
 
     it('ends a non-Error throw in ProvisioningFailed, named as Lambda names it', async () => {

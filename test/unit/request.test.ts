@@ -65,7 +65,15 @@ describe('parseProvisionRequest', () => {
     }
     expect(caught).toBeInstanceOf(InvalidRequestError);
     expect((caught as InvalidRequestError).path).toBe(path);
-    expect((caught as Error).message).toContain(path === '(root)' ? '' : path);
+    // The message lists each problem as `<path>: <what is wrong>`, the root's as `(root): …`.
+    expect((caught as Error).message).toMatch(new RegExp(`(^|; |: )${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S`));
+  });
+
+  it.each<[string, unknown, string]>([
+    ['unknown top-level field', { ...base, extra: true }, 'invalid request: (root): Unrecognized key: "extra"'],
+    ['not an object', 'platform.example.com', 'invalid request: (root): Invalid input: expected object, received string'],
+  ])('%s: the root-level message says what is wrong', (_label, input, message) => {
+    expect(() => parseProvisionRequest(input)).toThrow(new InvalidRequestError(message, { path: '(root)' }));
   });
 
   it('rejects a request near the 256 KB payload limit before parsing it', () => {

@@ -1,4 +1,4 @@
-import { AccessDeniedError, AwsUnavailableError, ClusterNotFoundError, ThrottledError } from '../../../shared/errors';
+import { AccessDeniedError, AwsRejectedError, AwsUnavailableError, ClusterNotFoundError, ThrottledError } from '../../../shared/errors';
 import { isAwsError, mapAwsError, stripRequestIds, withAws } from '../../../shared/aws/errors';
 import { sdkError } from '../../fakes/awsError';
 
@@ -53,14 +53,23 @@ describe('Function: mapAwsError', () => {
     expect(mapAwsError(t, 'sns:Publish')).toBeInstanceOf(AwsUnavailableError);
   });
 
-  it('wraps anything else with a stable message and the cause', () => {
+  it('names any other AWS refusal AwsRejected, with a stable message and the cause', () => {
     const sdk = sdkError('InvalidChangeBatch', 'Tried to create resource record set but it already exists');
     const err = mapAwsError(sdk, 'route53:ChangeResourceRecordSets');
-    expect(err.constructor).toBe(Error);
+    expect(err.constructor).toBe(AwsRejectedError);
+    expect(err.name).toBe('AwsRejected');
     expect(err.message).toBe(
       'failed to route53:ChangeResourceRecordSets: InvalidChangeBatch: Tried to create resource record set but it already exists',
     );
     expect(err.cause).toBe(sdk);
+  });
+
+  it('names a client fault without a status AwsRejected, and leaves a non-AWS failure a plain Error (a bug)', () => {
+    const quota = Object.assign(new Error('you have reached your quota'), { name: 'LimitExceededException', $fault: 'client' });
+    expect(mapAwsError(quota, 'acm:RequestCertificate')).toBeInstanceOf(AwsRejectedError);
+    const bug = mapAwsError(new TypeError("Cannot read properties of undefined (reading 'Id')"), 'route53:GetChange');
+    expect(bug.constructor).toBe(Error);
+    expect(bug.message).toBe("failed to route53:GetChange: TypeError: Cannot read properties of undefined (reading 'Id')");
   });
 
   it('passes automation errors through unchanged', () => {

@@ -46,7 +46,11 @@ function makeCa(dir: string, name: string): void {
   ]);
 }
 
-function makeLeaf(dir: string, name: string, ca: string, dnsNames: string[], serial: number): KeyPair {
+/**
+ * A server certificate from the CA files `<ca>.crt`/`<ca>.key` in `dir` (`ca` or
+ * `rogue` of {@link makePki}). Names are DNS names, or `IP:<address>` for an IP SAN.
+ */
+export function makeLeaf(dir: string, name: string, ca: string, dnsNames: string[], serial: number): KeyPair {
   openssl(dir, ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${dnsNames[0]}`]);
   writeFileSync(
     join(dir, `${name}.ext`),
@@ -54,7 +58,7 @@ function makeLeaf(dir: string, name: string, ca: string, dnsNames: string[], ser
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
-      `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}`,
+      `subjectAltName=${dnsNames.map((n) => (n.startsWith('IP:') ? n : `DNS:${n}`)).join(',')}`,
       '',
     ].join('\n'),
   );

@@ -13,7 +13,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
-import { AccessDeniedError, ClusterUnreachableError, ObjectOwnedByAnotherError } from '../../../shared/errors';
+import {
+  AccessDeniedError,
+  ClusterCertificateMismatchError,
+  ClusterRejectedError,
+  ClusterUnreachableError,
+  ObjectOwnedByAnotherError,
+  PatchConflictError,
+  PrerequisiteMissingError,
+} from '../../../shared/errors';
 import { KubeAdapter, mapKubeError } from '../../../shared/k8s/client';
 import type { ObjectRef } from '../../../shared/ports';
 
@@ -151,6 +159,9 @@ describe('KubeAdapter over HTTP', () => {
   it('a 404 from an API group that is not served is an error, not "absent"', async () => {
     const ref = { apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-predictor' };
     await expect(kube.get(ref)).rejects.toThrow(/does not serve security.istio.io\/v1beta1 \(is the CRD installed\?\)/);
+    const err = await kube.get(ref).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PrerequisiteMissingError);
+    expect((err as PrerequisiteMissingError).missing).toBe('AuthorizationPolicy (security.istio.io/v1beta1)');
   });
 
   it('apply is a server-side apply with field manager and force, without server-owned metadata', async () => {
@@ -199,6 +210,12 @@ describe('KubeAdapter over HTTP', () => {
     expect((err as Error).message).toBe('RBAC: arn:aws:sts::111122223333:assumed-role/kserve-edge/fn cannot patch configmaps in knative-serving');
   });
 
+  it('a JSON Patch of an object that is gone since the read → PatchConflict (re-read and re-plan)', async () => {
+    const err = await kube.jsonPatch(cmRef('absent'), [{ op: 'test', path: '/data', value: {} }], { fieldManager: 'kserve-edge' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PatchConflictError);
+    expect(err).toMatchObject({ name: 'PatchConflict', retryable: true, message: 'ConfigMap ns/absent is gone since it was read' });
+  });
+
   it('401 → AccessDenied, and the token appears nowhere in the error', async () => {
     const wrong = new KubeAdapter(httpKubeConfig(base, `${TOKEN}-expired`));
     const err = (await wrong.get(cmRef('present')).catch((e: unknown) => e)) as AccessDeniedError;
@@ -219,11 +236,12 @@ describe('KubeAdapter over HTTP', () => {
     );
   });
 
-  it('5xx → ClusterUnreachable; 422 → plain Error with the Status message', async () => {
+  it('5xx → ClusterUnreachable; 422 → ClusterRejected with the Status message', async () => {
     await expect(kube.get(cmRef('boom'))).rejects.toThrow(ClusterUnreachableError);
     await expect(kube.get(cmRef('boom'))).rejects.toThrow(/503 etcdserver: leader changed/);
     const err = (await kube.get(cmRef('bad')).catch((e: unknown) => e)) as Error;
     expect(err).not.toBeInstanceOf(ClusterUnreachableError);
+    expect(err).toBeInstanceOf(ClusterRejectedError);
     expect(err.message).toBe('failed to get ConfigMap ns/bad: 422 ConfigMap "bad" is invalid: data: Invalid value');
   });
 
@@ -286,7 +304,7 @@ describe('KubeAdapter.fromConnection', () => {
       expect((await good.get(cmRef('present')))?.metadata.name).toBe('present');
       const bad = KubeAdapter.fromConnection({ ...conn, caData: readFileSync(join(dir, 'other.crt'), 'utf8') });
       const err = await bad.get(cmRef('present')).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ClusterUnreachableError);
+      expect(err).toBeInstanceOf(ClusterCertificateMismatchError);
       expect((err as Error).message).toMatch(/TLS verification of the API server failed/);
       expect(seen).toHaveLength(1); // the untrusted attempt never sent a request (nor the token)
     } finally {
@@ -309,5 +327,36 @@ describe('mapKubeError', () => {
     const err = mapKubeError(new ApiException(403, 'x', status(403, 'Forbidden', 'nope'), {}), { verb: 'patch', ref: cmRef('x') });
     expect(err).toBeInstanceOf(AccessDeniedError);
     expect(err.message).toBe('RBAC: cannot patch ConfigMap ns/x in ns: nope');
+  });
+  it.each(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED'])(
+    'maps the certificate verdict %s to ClusterCertificateMismatch (not retried), not ClusterUnreachable',
+    (code) => {
+      const fetchFailed = new TypeError('fetch failed', { cause: Object.assign(new Error(`certificate: ${code}`), { code }) });
+      const err = mapKubeError(fetchFailed, ctx);
+      expect(err).toBeInstanceOf(ClusterCertificateMismatchError);
+      expect(err.message).toBe(`failed to get ConfigMap ns/x: TLS verification of the API server failed (${code}); check the cluster CA`);
+    },
+  );
+  it('keeps a handshake that broke off (no certificate verdict) retryable', () => {
+    const broken = new TypeError('fetch failed', { cause: Object.assign(new Error('wrong version number'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }) });
+    expect(mapKubeError(broken, ctx)).toBeInstanceOf(ClusterUnreachableError);
+  });
+  it('maps 400 and 422 to ClusterRejected with the API server message', () => {
+    const invalid = mapKubeError(new ApiException(422, 'x', status(422, 'Invalid', 'Ingress "x" is invalid: spec.rules[0].host: Invalid value'), {}), {
+      verb: 'patch',
+      ref: cmRef('x'),
+    });
+    expect(invalid).toBeInstanceOf(ClusterRejectedError);
+    expect(invalid.message).toBe('failed to patch ConfigMap ns/x: 422 Ingress "x" is invalid: spec.rules[0].host: Invalid value');
+    const denied = mapKubeError(new ApiException(400, 'x', status(400, 'BadRequest', 'admission webhook "validation.istio.io" denied the request'), {}), ctx);
+    expect(denied).toBeInstanceOf(ClusterRejectedError);
+    expect(denied.message).toMatch(/admission webhook "validation.istio.io" denied the request/);
+  });
+  it('maps a 404 NotFound on a write to PrerequisiteMissing naming the missing namespace', () => {
+    const body = JSON.stringify({ kind: 'Status', code: 404, reason: 'NotFound', message: 'namespaces "ns" not found', details: { name: 'ns', kind: 'namespaces' } });
+    const err = mapKubeError(new ApiException(404, 'x', body, {}), { verb: 'patch', ref: cmRef('x') });
+    expect(err).toBeInstanceOf(PrerequisiteMissingError);
+    expect((err as PrerequisiteMissingError).missing).toBe('namespace ns');
+    expect(err.message).toBe('failed to patch ConfigMap ns/x: namespaces "ns" not found');
   });
 });

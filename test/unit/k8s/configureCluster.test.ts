@@ -204,6 +204,10 @@ describe('getLoadBalancerAddress', () => {
   it('fails at once when the Ingress is gone', async () => {
     const kube = kubeflowCluster();
     await expect(getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(10) })).rejects.toThrow(/not found/);
+    await expect(getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(10) })).rejects.toMatchObject({
+      name: 'PrerequisiteMissing',
+      missing: 'Ingress istio-system/istio-ingress-api',
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { InvalidRequestError, ObjectOwnedByAnotherError } from '../../../shared/errors';
+import { InvalidRequestError, ObjectOwnedByAnotherError, PrerequisiteMissingError } from '../../../shared/errors';
 import { applyJsonPatch } from '../../fakes/FakeKube';
 import {
   ANNOTATION_CERTIFICATE_ARN,
@@ -225,6 +225,7 @@ describe('planCluster: config-domain', () => {
 
   it('refuses to go on without Knative', () => {
     expect(() => plan(undefined)).toThrow(/config-domain not found: is Knative Serving/);
+    expect(() => plan(undefined)).toThrow(PrerequisiteMissingError);
   });
 });
 

@@ -1,4 +1,4 @@
-import { RecordOwnedByAnotherError } from '../../../shared/errors';
+import { InvalidRequestError, RecordOwnedByAnotherError } from '../../../shared/errors';
 import { ownershipRecordName, ownershipRecordValue, parseOwnershipValue, TXT_MAX_STRING, txtStrings } from '../../../shared/ownership';
 import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
 import { batchWeight, desiredRecord, ownershipOf, planNamespaceRecords } from '../../../shared/plan/records';
@@ -57,6 +57,14 @@ describe('planNamespaceRecords', () => {
     expect(plan.changes[0]).toEqual({ action: 'DELETE', record: ourCname });
     expect(plan.changes[1]).toEqual({ action: 'UPSERT', record: desiredRecord(alias, 'staging', ALB) });
     expect(plan.changes[1]?.record.alias).toEqual({ hostedZoneId: 'Z1H1FL5HABSF5', dnsName: `dualstack.${ALB}`, evaluateTargetHealth: true });
+  });
+
+  it('refuses an alias in a region whose ALB hosted zone id it does not know, as InvalidRequest (as ValidateRequest does)', () => {
+    const base = request({ dns: { recordType: 'ALIAS' } });
+    const unknownRegion = { ...base, cluster: { ...base.cluster, region: 'xx-east-9' } };
+    expect(() => desiredRecord(unknownRegion, 'staging', ALB)).toThrow(
+      new InvalidRequestError('dns.recordType: ALIAS records need the ALB hosted zone id of xx-east-9, which this version does not know; use CNAME'),
+    );
   });
 });
 

@@ -146,15 +146,19 @@ describe('DNS: upsert → check', () => {
   });
 
   it('times out with DnsChangeTimeout', async () => {
-    const { zone } = world();
     const r53 = new InMemoryRoute53({ pendingPolls: 100 });
     const z = r53.addZone('platform.example.com');
     const request = validated(z.id, { deadlines: { dnsSeconds: 30 } });
     const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
+    // Within the deadline the same PENDING change is only waited for...
+    await expect(checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:20Z') })).resolves.toMatchObject({
+      ready: false,
+    });
+    // ...past it, the step ends the run, naming the change and both durations.
     await expect(checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') })).rejects.toMatchObject({
       name: 'DnsChangeTimeout',
+      message: `Route 53 change ${out.changeId} still PENDING after 60s (deadline 30s)`,
     });
-    expect(zone).toBeDefined();
   });
 });
 
@@ -173,6 +177,17 @@ describe('notifyFailure', () => {
     expect(out.summary).toMatchObject({ error: 'RecordOwnedByAnother', runbook: 'README.md#recordownedbyanother', domain: 'platform.example.com' });
     expect(out.summary.message).toBe('refusing, token [REDACTED]');
     expect(JSON.stringify(notify.messages)).not.toContain('at x');
+  });
+
+  it('points an error without a runbook row of its own (a bug, States.*) to the row for unexpected errors', () => {
+    const cause = JSON.stringify({ errorType: 'TypeError', errorMessage: "Cannot read properties of undefined (reading 'items')", trace: [] });
+    expect(summarizeFailure({ error: { Error: 'TypeError', Cause: cause } })).toMatchObject({
+      error: 'TypeError',
+      message: "Cannot read properties of undefined (reading 'items')",
+      runbook: 'README.md#provisioningfailed',
+    });
+    expect(summarizeFailure({ error: { Error: 'States.Timeout', Cause: 'Task timed out' } }).runbook).toBe('README.md#provisioningfailed');
+    expect(summarizeFailure({ error: { Error: 'PrerequisiteMissing', Cause: 'x' } }).runbook).toBe('README.md#prerequisitemissing');
   });
 
   it('still summarises a failure of ValidateRequest (no normalised request yet)', () => {
