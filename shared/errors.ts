@@ -270,13 +270,6 @@ export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = [
   'ValidationRecordsNotReady',
 ];
 
-/** Narrows whatever a `catch` received to an Error. */
-export function assertIsError(value: unknown): asserts value is Error {
-  if (!(value instanceof Error)) {
-    throw new TypeError(`non-Error thrown: ${String(value)}`);
-  }
-}
-
 /** Turns any thrown value into an Error without losing it. */
 export function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));

@@ -16,7 +16,6 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { STSClient } from '@aws-sdk/client-sts';
 import type { Config } from './config';
 
 /** What the factories need from the configuration. */
@@ -73,12 +72,6 @@ export function snsClient(config: ClientConfig, region: string): SNSClient {
 export function sfnClient(config: ClientConfig, region: string): SFNClient {
   const maxAttempts = config.aws.maxAttempts;
   return cached(`sfn:${region}:${maxAttempts}`, () => new SFNClient({ region, maxAttempts }));
-}
-
-/** STS client. */
-export function stsClient(config: ClientConfig, region: string): STSClient {
-  const maxAttempts = config.aws.maxAttempts;
-  return cached(`sts:${region}:${maxAttempts}`, () => new STSClient({ region, maxAttempts }));
 }
 
 /** Drops every cached client (tests that change env between cases). */

@@ -18,7 +18,7 @@
  * random endpoint and a CA that is not PEM, so the testbed needs this seam.
  */
 import { readFile } from 'node:fs/promises';
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { Sha256 } from '@smithy/core/checksum';
 import { type EKSClient, DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { HttpRequest } from '@smithy/protocol-http';

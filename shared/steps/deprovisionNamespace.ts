@@ -13,13 +13,12 @@
 import { HostedZoneNotFoundError } from '../errors';
 import type { Logger } from '../log';
 import type { AcmPort, KubePort, Route53Port } from '../ports';
-import { ownershipRecordName } from '../ownership';
+import { FIELD_MANAGER, ownershipRecordName, TAG_DOMAIN } from '../ownership';
 import type { ProvisionRequest } from '../request';
 import { namespaceWildcard } from '../request';
 import { ingressRefFor } from '../plan/cluster';
 import { deprovisionHasChanges, namespaceCertificates, planDeprovision, type DeprovisionPlan, type KeptItem } from '../plan/deprovision';
 import { nextPollDelay, secondsSince } from '../plan/polling';
-import { FIELD_MANAGER } from '../ownership';
 
 /** How long a run waits for the load balancer to let go of a certificate. */
 export const DEFAULT_DEPROVISION_DEADLINE_SECONDS = 1800;
@@ -79,7 +78,7 @@ async function readCurrent(
     deps.acm.listAllCertificateNames ? deps.acm.listAllCertificateNames() : Promise.resolve([]),
     deps.kube.get(ingressRefFor(request)),
   ]);
-  const certificates = owned.filter((c) => c.tags['kserve-edge:domain'] === request.domain);
+  const certificates = owned.filter((c) => c.tags[TAG_DOMAIN] === request.domain);
   const mine = namespaceCertificates({ certificates, domain: request.domain, namespace });
   const validationNames = [...new Set(mine.flatMap((c) => c.validationRecords.map((v) => v.name.replace(/\.$/, ''))))];
   const validationRecords = (await Promise.all(validationNames.map((n) => deps.route53.listRecords(zoneId, n)))).flat();

@@ -23,7 +23,7 @@
 import { HostedZoneNotFoundError } from '../errors';
 import type { Logger } from '../log';
 import type { AcmPort, ExecutionsPort, KubePort, Route53Port } from '../ports';
-import { ownershipRecordName } from '../ownership';
+import { ownershipRecordName, TAG_DOMAIN } from '../ownership';
 import { parseProvisionRequest, type ProvisionRequest } from '../request';
 import {
   certificatesFor,
@@ -94,7 +94,7 @@ async function readAndPlan(
 
   const [objects, owned] = await Promise.all([deps.kube.list('v1', 'Namespace'), deps.acm.listOwnedCertificates(base.ownerId)]);
   const infos = objects.map(namespaceInfo);
-  const certs = owned.filter((c) => c.tags['kserve-edge:domain'] === base.domain);
+  const certs = owned.filter((c) => c.tags[TAG_DOMAIN] === base.domain);
   const withCertificates = namespacesWithCertificates(certs, base.domain);
   const toRead = new Set<string>([
     ...(template.namespaces ?? []),
