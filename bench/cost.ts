@@ -1,6 +1,7 @@
 /**
  * Cost, from the measured runs and the pricing in
- * shared/reference/anchors-and-limits.md §2 (us-east-1 list prices, no free tier).
+ * the AWS list prices for us-east-1 (Lambda, Step Functions standard workflows,
+ * CloudWatch metrics and alarms, CloudWatch Synthetics canary runs; no free tier).
  */
 import type { OrchestrationRun } from './orchestration';
 import { table, usd } from './lib';

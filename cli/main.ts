@@ -27,7 +27,7 @@ Commands:
   schema                     Print the request JSON Schema
 
 Options:
-  --request FILE       Request JSON (see docs/request.md and examples/)
+  --request FILE       Request JSON (README "The request", docs/request.schema.json, examples/)
   --wait-scale X       Scale every Wait state (0 skips waits, 0.1 is ten times faster; default: real waits)
   --json               Print the final result as JSON
   --verbose            Print every step's JSON log lines

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm test: everything, the local testbed included. Installs what is missing.
-#   --unit-only          typecheck, unit and state-machine tests, packaging (no testbed)
+#   --unit-only          typecheck, lint, unit and state-machine tests, packaging and template lint (no testbed)
 #   --integration-only   only the end-to-end tests against the testbed
 source "$(dirname "$0")/lib.sh"
 mode="${1:-all}"
@@ -14,6 +14,9 @@ status=0
 if [ "$mode" != "--integration-only" ]; then
   step "typecheck (tsc --noEmit)"
   tsc --noEmit
+  step "lint (ESLint, Prettier's check)"
+  eslint . || status=1
+  prettier --check . --log-level warn || status=1
   step "unit and state-machine tests"
   jest --selectProjects unit statemachine --json --outputFile="$results_dir/unit.json" || status=1
   step "package the CloudFormation template offline (osls package)"

@@ -112,7 +112,7 @@ function baseAnnotations(scheme: string, certificateArns: readonly string[]): Re
 }
 
 /**
- * The annotations of the rendered `overlays/api` Ingress (seed facts §1), exactly.
+ * The annotations of the rendered `overlays/api` Ingress (awslabs/kubeflow-manifests `awsconfigs/common/istio-ingress/overlays/api`, as `kustomize build` renders it), exactly.
  *
  * @example
  *   cognitoIngressAnnotations({ scheme: 'internet-facing', certificateArns: [arn], headerName: 'x-api-key', headerValues: ['token1'] })

@@ -78,11 +78,12 @@ const validatedBase = (recordName: string): string => norm(recordName).replace(/
 const baseOf = (certName: string): string => norm(certName).replace(/^\*\./, '');
 
 /**
- * Plans the removal. Pure.
+ * Plans the removal. Pure: the DeprovisionNamespace step
+ * (shared/steps/deprovisionNamespace.ts) reads `current` and applies the plan.
  *
  * @example
  *   const plan = planDeprovision(current);
- *   if (deprovisionHasChanges(plan)) await applyDeprovisionPlan(plan, deps);
+ *   const todo = deprovisionHasChanges(plan) ? plan.recordChanges.length : 0;
  */
 export function planDeprovision(current: DeprovisionCurrent): DeprovisionPlan {
   const kept: KeptItem[] = [];

@@ -13,7 +13,7 @@ const REGION = 'us-west-2';
 const NAMESPACES = ['staging', 'prod'];
 const BODY = JSON.stringify(IRIS_INPUT);
 
-/** The guide's rendered api overlay (seed facts §1), with our ARNs and token. */
+/** The guide's rendered api overlay (kubeflow-manifests `awsconfigs/common/istio-ingress/overlays/api`), with our ARNs and token. */
 function guideAnnotations(certArns: string[], token: string): Record<string, string> {
   return {
     'alb.ingress.kubernetes.io/actions.istio-ingressgateway':

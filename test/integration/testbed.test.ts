@@ -151,7 +151,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     await kube.apply(authorizationPolicy('allow-predictor'), { fieldManager: 'kubectl', force: true });
     await kube.apply(authorizationPolicy('allow-transformer'), { fieldManager: 'kubectl', force: true });
     await setConfigDomain(kube);
-    // The rendered api overlay (seed-facts §1), with our certificate and token.
+    // The rendered api overlay (kubeflow-manifests `awsconfigs/common/istio-ingress/overlays/api`), with our certificate and token.
     await kube.apply(
       {
         apiVersion: 'networking.k8s.io/v1',

@@ -1,7 +1,8 @@
 /**
  * A fake Kubeflow front door for the Dex login tests: oauth2-proxy (≥ 1.9) or
  * oidc-authservice (≤ 1.8) in front of a fake Dex with one static user. It
- * follows the redirect chain documented in seed-facts §3 and tooling-facts §6,
+ * follows the redirect chain of Kubeflow's login (oauth2-proxy → Dex `/dex/auth` →
+ * the local connector's login form → `/oauth2/callback`, or oidc-authservice's),
  * checks the CSRF/state cookies, and then guards the model host the same way
  * (session cookie or a redirect to the login).
  */

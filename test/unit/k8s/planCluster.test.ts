@@ -273,7 +273,7 @@ describe('planCluster: Dex shares Kubeflow istio-ingress', () => {
 });
 
 describe('desiredClusterState', () => {
-  it('renders the Cognito Ingress annotations exactly as `kustomize build overlays/api` (seed facts §1)', () => {
+  it('renders the Cognito Ingress annotations exactly as `kustomize build overlays/api`', () => {
     // Rendered output for certArn=…/abc, httpHeaderValues=["token1"], kfm v1.7 branch, kustomize v5.5.0.
     const rendered = {
       'alb.ingress.kubernetes.io/actions.istio-ingressgateway':
