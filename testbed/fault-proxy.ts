@@ -314,7 +314,12 @@ export class FaultProxy {
 
     // ---- IAM hook: a denied call answers as AWS would and never reaches moto.
     if (this.iam) {
-      const denial = await this.iam.check({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: body.toString('utf8') });
+      const denial = await this.iam.check({
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: body.toString('utf8'),
+      });
       if (denial) {
         res.writeHead(denial.status, { ...denial.headers, 'content-length': String(Buffer.byteLength(denial.body)) });
         res.end(denial.body);

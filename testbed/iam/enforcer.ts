@@ -119,7 +119,11 @@ export class IamEnforcer {
     } catch (err) {
       if (!(err instanceof UnmappedCallError)) throw err;
       this.log.push({ functionKey: fn.functionKey, action: '?', resource: '?', decision: 'Unmapped', statements: [] });
-      return { status: 502, headers: { 'content-type': 'text/plain' }, body: `testbed IAM: ${err.message}; add it to testbed/iam/requests.ts` };
+      return {
+        status: 502,
+        headers: { 'content-type': 'text/plain' },
+        body: `testbed IAM: ${err.message}; add it to testbed/iam/requests.ts`,
+      };
     }
     const region = credentialScope(req)?.region ?? this.options.deployment.region;
     const complete = await this.complete(request, region);
@@ -135,7 +139,13 @@ export class IamEnforcer {
   }
 }
 
-function postJson(base: string, target: string, body: unknown, region: string, service: string): Promise<{ status: number; json: unknown }> {
+function postJson(
+  base: string,
+  target: string,
+  body: unknown,
+  region: string,
+  service: string,
+): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const url = new URL(base);
     const payload = JSON.stringify(body);

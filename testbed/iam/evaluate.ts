@@ -92,7 +92,10 @@ export interface HttpAnswer {
 export function denialMessage(principalArn: string, request: IamRequest, decision: Decision = 'ImplicitlyDenied'): string {
   const action = request.service === 'sns' ? `SNS:${request.action.slice(request.action.indexOf(':') + 1)}` : request.action;
   const on = request.resource === '*' ? '' : ` on resource: ${request.resource}`;
-  const why = decision === 'ExplicitlyDenied' ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${action} action`;
+  const why =
+    decision === 'ExplicitlyDenied'
+      ? 'with an explicit deny in an identity-based policy'
+      : `because no identity-based policy allows the ${action} action`;
   return `User: ${principalArn} is not authorized to perform: ${action}${on} ${why}`;
 }
 

@@ -78,7 +78,9 @@ function header(h: WireRequest['headers'], name: string): string | undefined {
 }
 
 /** `Credential=<akid>/<date>/<region>/<service>/aws4_request` of the SigV4 Authorization header (or a presigned query). */
-export function credentialScope(req: Pick<WireRequest, 'headers' | 'url'>): { accessKeyId: string; region: string; service: string } | undefined {
+export function credentialScope(
+  req: Pick<WireRequest, 'headers' | 'url'>,
+): { accessKeyId: string; region: string; service: string } | undefined {
   const auth = header(req.headers, 'authorization') ?? '';
   let m = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(auth);
   if (!m) {
@@ -153,7 +155,9 @@ function acm(op: string, input: Record<string, unknown>, region: string, s: Scop
       return { ...base, resource: '*', context: {} };
     case 'RequestCertificate': {
       const { requestTags, keys } = tagKeys(input.Tags);
-      const names = [input.DomainName, ...((input.SubjectAlternativeNames as unknown[]) ?? [])].filter((n): n is string => typeof n === 'string');
+      const names = [input.DomainName, ...((input.SubjectAlternativeNames as unknown[]) ?? [])].filter(
+        (n): n is string => typeof n === 'string',
+      );
       const context: Record<string, string | string[]> = {
         ...requestTags,
         // ACM's defaults when the request leaves them out.
@@ -214,7 +218,13 @@ function route53(method: string, path: string, body: string, s: Scope): IamReque
     return { ...base, operation: 'GetHostedZone', action: 'route53:GetHostedZone', resource: zone(m[1]!), context: {} };
   }
   if (method === 'GET' && (m = /^\/change\/([^/]+)$/.exec(p))) {
-    return { ...base, operation: 'GetChange', action: 'route53:GetChange', resource: `arn:${partition}:route53:::change/${m[1]!}`, context: {} };
+    return {
+      ...base,
+      operation: 'GetChange',
+      action: 'route53:GetChange',
+      resource: `arn:${partition}:route53:::change/${m[1]!}`,
+      context: {},
+    };
   }
   throw new UnmappedCallError(`route53 ${method} ${path} is not mapped`);
 }
@@ -286,7 +296,15 @@ export function toIamRequest(req: WireRequest, s: Scope): IamRequest {
     return { service, operation: action, protocol: 'query', action: 'sns:Publish', resource: topic, context: {} };
   }
   if (service === 'sts' && action === 'GetCallerIdentity') {
-    return { service, operation: action, protocol: 'query', action: 'sts:GetCallerIdentity', resource: '*', context: {}, alwaysAllowed: true };
+    return {
+      service,
+      operation: action,
+      protocol: 'query',
+      action: 'sts:GetCallerIdentity',
+      resource: '*',
+      context: {},
+      alwaysAllowed: true,
+    };
   }
   throw new UnmappedCallError(`${service} ${method} ${url.pathname} ${action} is not mapped`);
 }

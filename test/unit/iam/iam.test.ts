@@ -105,7 +105,9 @@ describe('policy extraction from the packaged template', () => {
     // The packaged example zones stand for the deployment's zone.
     expect(upsert.find((s) => s.Sid === 'ReadRecordsToCheckOwnership')?.Resource).toEqual([`arn:aws:route53:::hostedzone/${ZONE}`]);
     const notify = fns.get('notifyFailure')!.policies.flatMap((p) => p.document.Statement);
-    expect(notify.find((s) => s.Sid === 'PublishToTheAlertsTopic')?.Resource).toBe(`arn:aws:sns:${REGION}:${ACCOUNT}:kserve-edge-ci-alerts`);
+    expect(notify.find((s) => s.Sid === 'PublishToTheAlertsTopic')?.Resource).toBe(
+      `arn:aws:sns:${REGION}:${ACCOUNT}:kserve-edge-ci-alerts`,
+    );
     const sweep = fns.get('sweep')!.policies.flatMap((p) => p.document.Statement);
     expect(sweep.find((s) => s.Sid === 'StartRuns')?.Resource).toEqual([
       `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:kserve-edge-provision-ci`,
@@ -125,7 +127,14 @@ describe('request mapping (wire format of the SDK → what IAM evaluates)', () =
   it('maps a change batch to its actions, record types and normalized names', async () => {
     const r = await changeBatch([
       { action: 'DELETE', record: { name: '*.staging.platform.example.com', type: 'CNAME', ttl: 300, values: [ALB] } },
-      { action: 'UPSERT', record: { name: '*.staging.platform.example.com', type: 'A', alias: { hostedZoneId: 'Z1H1FL5HABSF5', dnsName: `dualstack.${ALB}`, evaluateTargetHealth: true } } },
+      {
+        action: 'UPSERT',
+        record: {
+          name: '*.staging.platform.example.com',
+          type: 'A',
+          alias: { hostedZoneId: 'Z1H1FL5HABSF5', dnsName: `dualstack.${ALB}`, evaluateTargetHealth: true },
+        },
+      },
       { action: 'UPSERT', record: { name: '_kserve-edge.staging.platform.example.com', type: 'TXT', ttl: 300, values: ['"x"'] } },
     ]);
     expect(r).toMatchObject({
@@ -135,7 +144,10 @@ describe('request mapping (wire format of the SDK → what IAM evaluates)', () =
       context: {
         'route53:ChangeResourceRecordSetsActions': ['DELETE', 'UPSERT'],
         'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME', 'A', 'TXT'],
-        'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['\\052.staging.platform.example.com', '_kserve-edge.staging.platform.example.com'],
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': [
+          '\\052.staging.platform.example.com',
+          '_kserve-edge.staging.platform.example.com',
+        ],
       },
     });
   });
@@ -149,7 +161,13 @@ describe('request mapping (wire format of the SDK → what IAM evaluates)', () =
       ['acm DeleteCertificate', (e) => acm(e).deleteCertificate(CERT), { action: 'acm:DeleteCertificate', resource: CERT }],
       [
         'acm RequestCertificate',
-        (e) => acm(e).requestCertificate({ domainName: '*.staging.platform.example.com', subjectAlternativeNames: [], idempotencyToken: 't', tags: OURS }),
+        (e) =>
+          acm(e).requestCertificate({
+            domainName: '*.staging.platform.example.com',
+            subjectAlternativeNames: [],
+            idempotencyToken: 't',
+            tags: OURS,
+          }),
         {
           action: 'acm:RequestCertificate',
           resource: '*',
@@ -162,13 +180,29 @@ describe('request mapping (wire format of the SDK → what IAM evaluates)', () =
           },
         },
       ],
-      ['route53 ListHostedZonesByName', (e) => r53(e).findHostedZone('example.com'), { action: 'route53:ListHostedZonesByName', resource: '*' }],
-      ['route53 GetHostedZone', (e) => r53(e).getHostedZone(ZONE), { action: 'route53:GetHostedZone', resource: `arn:aws:route53:::hostedzone/${ZONE}` }],
-      ['route53 ListResourceRecordSets', (e) => r53(e).listRecords(ZONE, 'a.example.com'), { action: 'route53:ListResourceRecordSets', resource: `arn:aws:route53:::hostedzone/${ZONE}` }],
+      [
+        'route53 ListHostedZonesByName',
+        (e) => r53(e).findHostedZone('example.com'),
+        { action: 'route53:ListHostedZonesByName', resource: '*' },
+      ],
+      [
+        'route53 GetHostedZone',
+        (e) => r53(e).getHostedZone(ZONE),
+        { action: 'route53:GetHostedZone', resource: `arn:aws:route53:::hostedzone/${ZONE}` },
+      ],
+      [
+        'route53 ListResourceRecordSets',
+        (e) => r53(e).listRecords(ZONE, 'a.example.com'),
+        { action: 'route53:ListResourceRecordSets', resource: `arn:aws:route53:::hostedzone/${ZONE}` },
+      ],
       ['route53 GetChange', (e) => r53(e).getChange('C123'), { action: 'route53:GetChange', resource: 'arn:aws:route53:::change/C123' }],
       [
         'eks DescribeCluster',
-        (e) => new EksClusterAccess({ eksClientFor: (region) => new EKSClient({ ...common(e), region }), credentials: async () => creds }).describe({ name: 'kubeflow', region: REGION }),
+        (e) =>
+          new EksClusterAccess({
+            eksClientFor: (region) => new EKSClient({ ...common(e), region }),
+            credentials: async () => creds,
+          }).describe({ name: 'kubeflow', region: REGION }),
         { action: 'eks:DescribeCluster', resource: `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/kubeflow`, protocol: 'rest-json' },
       ],
       [
@@ -178,17 +212,29 @@ describe('request mapping (wire format of the SDK → what IAM evaluates)', () =
       ],
       [
         'sns Publish',
-        (e) => new SnsNotifier(new SNSClient({ ...common(e), region: REGION }), `arn:aws:sns:${REGION}:${ACCOUNT}:kserve-edge-ci-alerts`).publish('s', 'm'),
+        (e) =>
+          new SnsNotifier(
+            new SNSClient({ ...common(e), region: REGION }),
+            `arn:aws:sns:${REGION}:${ACCOUNT}:kserve-edge-ci-alerts`,
+          ).publish('s', 'm'),
         { action: 'sns:Publish', resource: `arn:aws:sns:${REGION}:${ACCOUNT}:kserve-edge-ci-alerts`, protocol: 'query' },
       ],
       [
         'states StartExecution',
-        (e) => new SfnExecutions(new SFNClient({ ...common(e), region: REGION }), `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:kserve-edge-provision-ci`).start('run-1', {}),
+        (e) =>
+          new SfnExecutions(
+            new SFNClient({ ...common(e), region: REGION }),
+            `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:kserve-edge-provision-ci`,
+          ).start('run-1', {}),
         { action: 'states:StartExecution', resource: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:kserve-edge-provision-ci` },
       ],
       [
         'states DescribeExecution',
-        (e) => new SfnExecutions(new SFNClient({ ...common(e), region: REGION }), `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:kserve-edge-provision-ci`).status('run-1'),
+        (e) =>
+          new SfnExecutions(
+            new SFNClient({ ...common(e), region: REGION }),
+            `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:kserve-edge-provision-ci`,
+          ).status('run-1'),
         { action: 'states:DescribeExecution', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:kserve-edge-provision-ci:run-1` },
       ],
     ];
@@ -218,16 +264,28 @@ describe("each function's calls against its own role", () => {
     expect(await decide('runCanary', getChange)).toBe('ImplicitlyDenied');
 
     const publish = await one((e) =>
-      new SnsNotifier(new SNSClient({ ...common(e), region: REGION }), `arn:aws:sns:${REGION}:${ACCOUNT}:kserve-edge-ci-alerts`).publish('s', 'm'),
+      new SnsNotifier(new SNSClient({ ...common(e), region: REGION }), `arn:aws:sns:${REGION}:${ACCOUNT}:kserve-edge-ci-alerts`).publish(
+        's',
+        'm',
+      ),
     );
     expect(await decide('notifyFailure', publish)).toBe('Allowed');
-    const elsewhere = await one((e) => new SnsNotifier(new SNSClient({ ...common(e), region: REGION }), `arn:aws:sns:${REGION}:${ACCOUNT}:other`).publish('s', 'm'));
+    const elsewhere = await one((e) =>
+      new SnsNotifier(new SNSClient({ ...common(e), region: REGION }), `arn:aws:sns:${REGION}:${ACCOUNT}:other`).publish('s', 'm'),
+    );
     expect(await decide('notifyFailure', elsewhere)).toBe('ImplicitlyDenied');
   });
 
   it('lets EnsureCertificates request only DNS-validated certificates that carry our owner tag', async () => {
     const req = (tags: Record<string, string>) =>
-      one((e) => cert(e).requestCertificate({ domainName: '*.staging.platform.example.com', subjectAlternativeNames: [], idempotencyToken: 't', tags }));
+      one((e) =>
+        cert(e).requestCertificate({
+          domainName: '*.staging.platform.example.com',
+          subjectAlternativeNames: [],
+          idempotencyToken: 't',
+          tags,
+        }),
+      );
     expect(await decide('ensureCertificates', await req(OURS))).toBe('Allowed');
     expect(await decide('ensureCertificates', await req({ team: 'x' }))).toBe('ImplicitlyDenied');
   });
@@ -247,7 +305,11 @@ describe('defect 4.1: DNS writes the role forbids', () => {
 
   it('… and back from ALIAS to CNAME', async () => {
     const ourAlias = desiredRecord(alias, 'staging', ALB);
-    const plan = planNamespaceRecords(cname, { namespace: 'staging', target: [ourAlias], ownership: [desiredOwnershipRecord(alias, 'staging')] }, ALB);
+    const plan = planNamespaceRecords(
+      cname,
+      { namespace: 'staging', target: [ourAlias], ownership: [desiredOwnershipRecord(alias, 'staging')] },
+      ALB,
+    );
     expect(plan.changes[0]).toMatchObject({ action: 'DELETE', record: { type: 'A' } });
     expect(await decide('upsertDnsRecords', await changeBatch(plan.changes))).toBe('Allowed');
   });
@@ -281,11 +343,18 @@ describe('defect 4.1: DNS writes the role forbids', () => {
     };
     expect(await decide('publishValidationRecords', await changeBatch([{ action: 'UPSERT', record: validation }]))).toBe('Allowed');
     expect(await decide('publishValidationRecords', await changeBatch([{ action: 'UPSERT', record: ourCname }]))).toBe('ImplicitlyDenied');
-    expect(await decide('publishValidationRecords', await changeBatch([{ action: 'DELETE', record: validation }]))).toBe('ImplicitlyDenied');
+    expect(await decide('publishValidationRecords', await changeBatch([{ action: 'DELETE', record: validation }]))).toBe(
+      'ImplicitlyDenied',
+    );
   });
 
   it("lets DeprovisionNamespace send the planner's delete batch, and nothing outside our names", async () => {
-    const validation: RecordSet = { name: '_d930b28be6c5927595552b219965053e.staging.platform.example.com', type: 'CNAME', ttl: 300, values: ['_v.acm-validations.aws.'] };
+    const validation: RecordSet = {
+      name: '_d930b28be6c5927595552b219965053e.staging.platform.example.com',
+      type: 'CNAME',
+      ttl: 300,
+      values: ['_v.acm-validations.aws.'],
+    };
     const plan = planDeprovision({
       namespace: 'staging',
       domain: 'platform.example.com',

@@ -20,7 +20,8 @@ export const PACKAGE_TIMEOUT_MS = 300_000;
 /** The packaged template, built first when missing. */
 export function packagedTemplate(): Template {
   const path = join(ROOT, PACKAGED_TEMPLATE);
-  if (!existsSync(path)) execFileSync('bash', [join(ROOT, 'scripts', 'package.sh')], { cwd: ROOT, stdio: 'ignore', timeout: PACKAGE_TIMEOUT_MS });
+  if (!existsSync(path))
+    execFileSync('bash', [join(ROOT, 'scripts', 'package.sh')], { cwd: ROOT, stdio: 'ignore', timeout: PACKAGE_TIMEOUT_MS });
   return readTemplate(path);
 }
 
@@ -40,7 +41,12 @@ export async function captureServer(
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
-      const wire: WireRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(parts).toString('utf8') };
+      const wire: WireRequest = {
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(parts).toString('utf8'),
+      };
       requests.push(wire);
       const a = answer(wire);
       res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers, 'content-length': String(Buffer.byteLength(a.body)) });
