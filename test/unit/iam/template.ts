@@ -4,7 +4,9 @@
  * here with scripts/package.sh (offline, ~1.5 min).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,11 +19,37 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Generous: packaging bundles every function. */
 export const PACKAGE_TIMEOUT_MS = 300_000;
 
-/** The packaged template, built first when missing. */
+/**
+ * The packaged template, built first when it is missing or older than
+ * serverless.yml. Test files run in parallel workers and package.sh starts
+ * with `rm -rf .serverless`, so one worker builds (holding a lock directory)
+ * while the others wait for it.
+ */
 export function packagedTemplate(): Template {
   const path = join(ROOT, PACKAGED_TEMPLATE);
-  if (!existsSync(path))
-    execFileSync('bash', [join(ROOT, 'scripts', 'package.sh')], { cwd: ROOT, stdio: 'ignore', timeout: PACKAGE_TIMEOUT_MS });
+  const fresh = () => existsSync(path) && statSync(path).mtimeMs >= statSync(join(ROOT, 'serverless.yml')).mtimeMs;
+  const lock = join(tmpdir(), `kserve-edge-package-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.lock`);
+  const deadline = Date.now() + PACKAGE_TIMEOUT_MS;
+  while (!fresh()) {
+    let mine = false;
+    try {
+      mkdirSync(lock);
+      mine = true;
+    } catch {
+      // Another worker is packaging.
+    }
+    if (mine) {
+      try {
+        if (!fresh())
+          execFileSync('bash', [join(ROOT, 'scripts', 'package.sh')], { cwd: ROOT, stdio: 'ignore', timeout: PACKAGE_TIMEOUT_MS });
+      } finally {
+        rmSync(lock, { recursive: true, force: true });
+      }
+    } else {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock} to go (remove it if no packaging is running)`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
+  }
   return readTemplate(path);
 }
 
