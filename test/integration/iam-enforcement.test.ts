@@ -23,7 +23,7 @@ import { TAG_OWNER } from '../../shared/ownership';
 import { desiredOwnershipRecord, desiredRecord, planNamespaceRecords } from '../../shared/plan/records';
 import { awsClients, seedAws, startMoto, type AwsClients } from '../../testbed/aws';
 import { FaultProxy } from '../../testbed/fault-proxy';
-import { IamEnforcer, motoLookups, testAccessKeyId, testAccessKeys } from '../../testbed/iam/enforcer';
+import { IamEnforcer, motoLookups, testAccessKeyId } from '../../testbed/iam/enforcer';
 import { ProcessSupervisor } from '../../testbed/lib/proc';
 import { readToolPaths } from '../../testbed/testbed';
 import { request } from '../fixtures/requests';
@@ -53,13 +53,8 @@ beforeAll(async () => {
   });
   zoneId = seeded.hostedZoneId;
   const template = packagedTemplate();
-  const fnKeys = Object.keys(template.Resources)
-    .filter((k) => template.Resources[k]!.Type === 'AWS::Lambda::Function')
-    .map((k) => k.replace(/LambdaFunction$/, ''))
-    .map((k) => k.charAt(0).toLowerCase() + k.slice(1));
   iam = IamEnforcer.fromTemplate(template, {
     deployment: { accountId: ACCOUNT, region: REGION, hostedZoneIds: [zoneId] },
-    accessKeys: testAccessKeys(fnKeys),
     lookups: motoLookups(moto.url),
   });
   proxy = await FaultProxy.start(moto.url, { iam });

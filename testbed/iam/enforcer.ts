@@ -15,7 +15,7 @@
  * @example
  *   const iam = await IamEnforcer.fromTemplate(readTemplate(PACKAGED_TEMPLATE), {
  *     deployment: { accountId: '123456789012', region: 'us-west-2', hostedZoneIds: [zoneId] },
- *     accessKeys: testAccessKeys(['upsertDnsRecords']),
+ *     // accessKeys: default AKIDKSE<FUNCTIONKEY> for every function
  *     lookups: motoLookups(motoUrl),
  *   });
  *   const proxy = await FaultProxy.start(motoUrl, { iam });
@@ -57,20 +57,22 @@ export function testAccessKeys(functionKeys: Iterable<string>): Map<string, stri
 
 export interface IamEnforcerOptions {
   deployment: Deployment;
-  /** Access key id → function key (serverless.yml `functions:` key). */
-  accessKeys: Map<string, string>;
+  /** Access key id → function key (serverless.yml `functions:` key); default {@link testAccessKeys} of every function. */
+  accessKeys?: Map<string, string>;
   lookups?: RequestLookups;
 }
 
 /** The proxy hook: see the module comment. */
 export class IamEnforcer {
   private readonly log: IamDecisionRecord[] = [];
+  private readonly accessKeys: Map<string, string>;
 
   constructor(
     readonly functions: Map<string, FunctionPolicy>,
     private readonly options: IamEnforcerOptions,
   ) {
-    for (const [akid, key] of options.accessKeys) {
+    this.accessKeys = options.accessKeys ?? testAccessKeys(functions.keys());
+    for (const [akid, key] of this.accessKeys) {
       if (!functions.has(key)) throw new RangeError(`access key ${akid} names ${key}, which is not a function of the template`);
     }
   }
@@ -88,7 +90,7 @@ export class IamEnforcer {
   /** The function a request comes from, by its access key id; `undefined` = not enforced. */
   callerOf(req: Pick<WireRequest, 'headers' | 'url'>): FunctionPolicy | undefined {
     const scope = credentialScope(req);
-    const key = scope ? this.options.accessKeys.get(scope.accessKeyId) : undefined;
+    const key = scope ? this.accessKeys.get(scope.accessKeyId) : undefined;
     return key ? this.functions.get(key) : undefined;
   }
 
