@@ -291,6 +291,98 @@ describe("each function's calls against its own role", () => {
   });
 });
 
+describe('every function may make the calls its step makes (and only its own)', () => {
+  const zone = `arn:aws:route53:::hostedzone/${ZONE}`;
+  const cluster = `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/kubeflow`;
+  const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:kserve-edge/api-tokens-AbCdEf`;
+  const machine = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:kserve-edge-${name}-ci`;
+  const execution = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:kserve-edge-${name}-ci:run-1`;
+  const call = (action: string, resource: string, context: Record<string, string | string[]> = {}): IamRequest => ({
+    service: action.slice(0, action.indexOf(':')),
+    operation: action.slice(action.indexOf(':') + 1),
+    protocol: 'json',
+    action,
+    resource,
+    context,
+  });
+  const ours = { 'aws:ResourceTag/kserve-edge:owner': 'kserve-edge' };
+  const lifecycle = [
+    call('eks:DescribeCluster', cluster),
+    call('secretsmanager:GetSecretValue', secret),
+    call('acm:ListCertificates', '*'),
+    call('acm:ListTagsForCertificate', CERT),
+    call('acm:DescribeCertificate', CERT, ours),
+    call('route53:GetHostedZone', zone),
+    call('route53:ListResourceRecordSets', zone),
+    call('route53:ListHostedZonesByName', '*'),
+    call('states:StartExecution', machine('provision')),
+    call('states:StartExecution', machine('deprovision')),
+    call('states:DescribeExecution', execution('provision')),
+  ];
+  const steps: Record<string, IamRequest[]> = {
+    validateRequest: [
+      call('route53:ListHostedZonesByName', '*'),
+      call('route53:GetHostedZone', zone),
+      call('eks:DescribeCluster', cluster),
+      call('secretsmanager:GetSecretValue', secret),
+    ],
+    ensureCertificates: [
+      call('acm:ListCertificates', '*'),
+      call('acm:ListTagsForCertificate', CERT),
+      call('acm:DescribeCertificate', CERT, ours),
+    ],
+    publishValidationRecords: [call('acm:ListTagsForCertificate', CERT, ours), call('acm:DescribeCertificate', CERT, ours)],
+    checkCertificates: [call('acm:ListTagsForCertificate', CERT, ours), call('acm:DescribeCertificate', CERT, ours)],
+    configureCluster: [call('eks:DescribeCluster', cluster), call('secretsmanager:GetSecretValue', secret)],
+    getLoadBalancerAddress: [call('eks:DescribeCluster', cluster)],
+    upsertDnsRecords: [call('route53:ListResourceRecordSets', zone)],
+    checkDnsChange: [call('route53:GetChange', 'arn:aws:route53:::change/C1')],
+    runCanary: [call('secretsmanager:GetSecretValue', secret), call('route53:ListResourceRecordSets', zone)],
+    notifyFailure: [call('sns:Publish', `arn:aws:sns:${REGION}:${ACCOUNT}:kserve-edge-ci-alerts`)],
+    deprovisionNamespace: [
+      call('eks:DescribeCluster', cluster),
+      call('acm:ListCertificates', '*'),
+      call('acm:ListTagsForCertificate', CERT),
+      call('acm:DescribeCertificate', CERT, ours),
+      call('acm:DeleteCertificate', CERT, ours),
+      call('route53:ListHostedZonesByName', '*'),
+      call('route53:GetHostedZone', zone),
+      call('route53:ListResourceRecordSets', zone),
+    ],
+    namespaceEvents: lifecycle,
+    sweep: lifecycle,
+    scheduledCanary: [
+      call('secretsmanager:GetSecretValue', secret),
+      call('route53:GetHostedZone', zone),
+      call('route53:ListResourceRecordSets', zone),
+    ],
+  };
+
+  it('allows each step its calls', async () => {
+    const denied: string[] = [];
+    for (const [fnKey, calls] of Object.entries(steps)) {
+      for (const c of calls) if ((await decide(fnKey, c)) !== 'Allowed') denied.push(`${fnKey} ${c.action} ${c.resource}`);
+    }
+    expect(denied).toEqual([]);
+  });
+
+  it('denies every other role the writes of a step', async () => {
+    const writes: Array<[string, IamRequest]> = [
+      ['deprovisionNamespace', call('acm:DeleteCertificate', CERT, ours)],
+      ['notifyFailure', call('sns:Publish', `arn:aws:sns:${REGION}:${ACCOUNT}:kserve-edge-ci-alerts`)],
+      ['sweep', call('states:StartExecution', machine('provision'))],
+    ];
+    for (const [owner, c] of writes) {
+      const allowed: string[] = [];
+      for (const fnKey of fns.keys()) if ((await decide(fnKey, c)) === 'Allowed') allowed.push(fnKey);
+      expect({ action: c.action, allowed: allowed.sort() }).toEqual({
+        action: c.action,
+        allowed: owner === 'sweep' ? ['namespaceEvents', 'sweep'] : [owner],
+      });
+    }
+  });
+});
+
 describe('defect 4.1: DNS writes the role forbids', () => {
   const alias = request({ dns: { recordType: 'ALIAS' } });
   const cname = request();
