@@ -50,6 +50,18 @@ export function testAccessKeyId(functionKey: string): string {
   return `AKIDKSE${functionKey.toUpperCase()}`;
 }
 
+/**
+ * The environment a function's process gets so that its calls are signed as
+ * that function (what Lambda gives it from its role, here the test key).
+ *
+ * @example
+ *   spawn(node, [worker], { env: { ...base, ...testCredentialsEnv('upsertDnsRecords') } })
+ */
+export function testCredentialsEnv(functionKey: string): { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string } {
+  // moto does not check signatures; the secret only has to be present for the SDK to sign.
+  return { AWS_ACCESS_KEY_ID: testAccessKeyId(functionKey), AWS_SECRET_ACCESS_KEY: 'kserve-edge-testbed' };
+}
+
 /** AKID → function key for `functionKeys`, using {@link testAccessKeyId}. */
 export function testAccessKeys(functionKeys: Iterable<string>): Map<string, string> {
   return new Map([...functionKeys].map((k) => [testAccessKeyId(k), k]));
