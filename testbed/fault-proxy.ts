@@ -50,6 +50,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LOOPBACK } from './lib/net';
+import type { IamEnforcer } from './iam/enforcer';
 
 export type FaultKind = 'throttle' | 'priorRequestNotComplete' | 'http500' | 'delay';
 
@@ -202,6 +203,16 @@ export interface CertificateFailure {
   failureReason?: string;
 }
 
+/** Options of {@link FaultProxy.start}. */
+export interface FaultProxyOptions {
+  /**
+   * IAM as AWS enforces it (testbed/iam/enforcer.ts): calls signed with a
+   * function's access key are evaluated against that function's role before
+   * any fault rule or forwarding. Off (undefined) by default.
+   */
+  iam?: IamEnforcer;
+}
+
 /** See the module comment. */
 export class FaultProxy {
   private readonly rules: LiveRule[] = [];
@@ -219,12 +230,13 @@ export class FaultProxy {
     upstream: string,
     /** `http://127.0.0.1:<port>`: what `AWS_ENDPOINT_URL` should be. */
     readonly url: string,
+    private readonly iam: IamEnforcer | undefined = undefined,
   ) {
     this.upstream = new URL(upstream);
   }
 
   /** Starts a proxy on a free loopback port forwarding to `upstream` (moto's URL). */
-  static async start(upstream: string): Promise<FaultProxy> {
+  static async start(upstream: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
     const holder: { proxy?: FaultProxy } = {};
     const server = http.createServer((req, res) => {
       void holder.proxy!.handle(req, res).catch((err: unknown) => {
@@ -238,7 +250,7 @@ export class FaultProxy {
       server.listen(0, LOOPBACK, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    holder.proxy = new FaultProxy(server, upstream, `http://${LOOPBACK}:${port}`);
+    holder.proxy = new FaultProxy(server, upstream, `http://${LOOPBACK}:${port}`, options.iam);
     return holder.proxy;
   }
 
@@ -299,6 +311,21 @@ export class FaultProxy {
     const call = identifyCall(req, body.toString('utf8'));
     const key = `${call.service}:${call.operation}`;
     this.requests[key] = (this.requests[key] ?? 0) + 1;
+
+    // ---- IAM hook: a denied call answers as AWS would and never reaches moto.
+    if (this.iam) {
+      const denial = await this.iam.check({
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: body.toString('utf8'),
+      });
+      if (denial) {
+        res.writeHead(denial.status, { ...denial.headers, 'content-length': String(Buffer.byteLength(denial.body)) });
+        res.end(denial.body);
+        return;
+      }
+    }
 
     const live = this.pick(call);
     if (live) {
