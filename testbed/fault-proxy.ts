@@ -35,6 +35,12 @@
  * meanwhile) and only then stores it, so racing calls with one token each get
  * a certificate. Sequential calls behave the same in both.
  *
+ * With `elbv2Fidelity` (the proxy the real AWS Load Balancer Controller
+ * talks to), ELBv2 calls are corrected where moto differs from ELBv2: see
+ * `elbv2-fidelity.ts` (DescribeListeners lists only the default certificate,
+ * a certificate that is not ISSUED is refused with `CertificateNotFound`,
+ * more than 25 SNI certificates per ALB with `TooManyCertificates`).
+ *
  * Besides faults, {@link FaultProxy.failCertificates} rewrites ACM
  * DescribeCertificate answers so chosen certificates read `FAILED` or
  * `VALIDATION_TIMED_OUT` (moto cannot fail a validation by itself).
@@ -49,6 +55,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Elbv2Fidelity, motoCaller } from './elbv2-fidelity';
 import { LOOPBACK } from './lib/net';
 
 export type FaultKind = 'throttle' | 'priorRequestNotComplete' | 'http500' | 'delay';
@@ -76,13 +83,15 @@ export interface RuleStats {
 }
 
 export interface FaultProxyStats {
-  /** Requests seen, by `service:Operation`. */
+  /** Requests seen, by `service:Operation` (ELBv2: `elasticloadbalancing:Operation`). */
   requests: Record<string, number>;
   /** Faults injected, by `service:Operation:fault`. */
   injectedBy: Record<string, number>;
   injected: number;
   /** DescribeCertificate answers rewritten to a failed status. */
   rewritten: number;
+  /** ELBv2 requests refused as ELBv2 would (elbv2Fidelity), by `Operation:ErrorCode`. */
+  refusedBy: Record<string, number>;
   rules: RuleStats[];
 }
 
@@ -208,6 +217,8 @@ export class FaultProxy {
   private readonly requests: Record<string, number> = {};
   private readonly injectedBy: Record<string, number> = {};
   private rewritten = 0;
+  private readonly refusedBy: Record<string, number> = {};
+  private elbv2: Elbv2Fidelity | undefined;
   private random = seeded(1);
   private certificateFailure: CertificateFailure | undefined;
   private readonly upstream: URL;
@@ -223,8 +234,11 @@ export class FaultProxy {
     this.upstream = new URL(upstream);
   }
 
-  /** Starts a proxy on a free loopback port forwarding to `upstream` (moto's URL). */
-  static async start(upstream: string): Promise<FaultProxy> {
+  /**
+   * Starts a proxy on a free loopback port forwarding to `upstream` (moto's URL).
+   * `elbv2Fidelity`: correct moto's ELBv2 where it differs from AWS (see the module comment).
+   */
+  static async start(upstream: string, options: { elbv2Fidelity?: boolean } = {}): Promise<FaultProxy> {
     const holder: { proxy?: FaultProxy } = {};
     const server = http.createServer((req, res) => {
       void holder.proxy!.handle(req, res).catch((err: unknown) => {
@@ -238,8 +252,10 @@ export class FaultProxy {
       server.listen(0, LOOPBACK, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    holder.proxy = new FaultProxy(server, upstream, `http://${LOOPBACK}:${port}`);
-    return holder.proxy;
+    const proxy = new FaultProxy(server, upstream, `http://${LOOPBACK}:${port}`);
+    if (options.elbv2Fidelity) proxy.elbv2 = new Elbv2Fidelity(motoCaller(new URL(upstream)), (b) => proxy.rewriteCertificate(b));
+    holder.proxy = proxy;
+    return proxy;
   }
 
   /** Adds a rule (after the existing ones). */
@@ -256,6 +272,7 @@ export class FaultProxy {
     for (const k of Object.keys(this.requests)) delete this.requests[k];
     for (const k of Object.keys(this.injectedBy)) delete this.injectedBy[k];
     this.rewritten = 0;
+    for (const k of Object.keys(this.refusedBy)) delete this.refusedBy[k];
     this.random = seeded(1);
   }
 
@@ -270,6 +287,7 @@ export class FaultProxy {
       injectedBy: { ...this.injectedBy },
       injected: Object.values(this.injectedBy).reduce((a, b) => a + b, 0),
       rewritten: this.rewritten,
+      refusedBy: { ...this.refusedBy },
       rules: this.rules.map((r) => ({ rule: { ...r.rule }, matched: r.matched, fired: r.fired })),
     };
   }
@@ -314,6 +332,18 @@ export class FaultProxy {
       }
     }
 
+    if (this.elbv2 && call.service === 'elasticloadbalancing') {
+      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
+      const refusal = await this.elbv2.check(call.operation, region, body.toString('utf8'));
+      if (refusal) {
+        const code = /<Code>([^<]+)<\/Code>/.exec(refusal.body)?.[1] ?? 'Error';
+        this.refusedBy[`${call.operation}:${code}`] = (this.refusedBy[`${call.operation}:${code}`] ?? 0) + 1;
+        res.writeHead(refusal.status, { ...refusal.headers, 'content-length': String(Buffer.byteLength(refusal.body)) });
+        res.end(refusal.body);
+        return;
+      }
+    }
+
     const queue = this.serialized.get(key);
     let upstream: Awaited<ReturnType<FaultProxy['forward']>>;
     if (queue) {
@@ -330,6 +360,7 @@ export class FaultProxy {
     if (call.service === 'acm' && call.operation === 'DescribeCertificate' && this.certificateFailure && upstream.status === 200) {
       out = this.rewriteCertificate(out);
     }
+    if (this.elbv2 && call.service === 'elasticloadbalancing') out = this.elbv2.rewrite(call.operation, upstream.status, out);
     const headers = { ...upstream.headers };
     delete headers['transfer-encoding'];
     headers['content-length'] = String(out.length);
@@ -338,7 +369,8 @@ export class FaultProxy {
   }
 
   private rewriteCertificate(body: Buffer): Buffer {
-    const failure = this.certificateFailure!;
+    const failure = this.certificateFailure;
+    if (!failure) return body;
     let parsed: { Certificate?: { CertificateArn?: string; DomainName?: string; Status?: string; FailureReason?: string } };
     try {
       parsed = JSON.parse(body.toString('utf8')) as typeof parsed;

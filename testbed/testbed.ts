@@ -6,7 +6,8 @@
  * |----------------------------------------|-------------------------------------------|
  * | ACM, Route 53, EKS, Secrets Mgr, SNS…  | moto server                               |
  * | EKS control plane                      | etcd + kube-apiserver (RBAC, static tokens)|
- * | AWS Load Balancer Controller           | {@link LbController} (in this process)    |
+ * | AWS Load Balancer Controller           | the real one (`lbController: 'real'`), or |
+ * |                                        | {@link LbController} (in this process)    |
  * | the ALBs, Istio ingress gateway        | nginx                                     |
  * | KServe sklearn v2 predictor            | MLServer + mlserver-sklearn               |
  * | Kubeflow login (Dex variant)           | Dex + oauth2-proxy                        |
@@ -36,7 +37,9 @@ import {
   upsertCname,
 } from './aws';
 import { bootstrapCluster, MODEL_NAME, startControlPlane, WORKFLOW_GROUP, WORKFLOW_USER } from './cluster';
+import { type RunningLbc, startAwsLbController } from './aws-lb-controller';
 import { type DexStack, OAUTH2_PROXY_COOKIE, startDexStack } from './dex';
+import { FaultProxy } from './fault-proxy';
 import { type AlbInfo, LbController } from './lb-controller';
 import { KubeClient, type KubeConnection } from './lib/kube';
 import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
@@ -72,6 +75,14 @@ export interface TestbedOptions {
   rbacFile?: string;
   /** End the children on SIGINT/SIGTERM of this process (default true). */
   handleSignals?: boolean;
+  /**
+   * Which load-balancer controller reconciles Ingresses of class `alb`:
+   * `stand-in` (default; `lb-controller.ts` reads the annotations) or `real`
+   * (the AWS Load Balancer Controller built by build-binaries.sh, against
+   * moto's ELBv2 behind the AWS proxy; nginx renders what it built).
+   * Default: `KSERVE_EDGE_LB_CONTROLLER` when set, else `stand-in`.
+   */
+  lbController?: 'real' | 'stand-in';
 }
 
 /** Names of the secrets the testbed seeds in Secrets Manager, and their values. */
@@ -115,6 +126,16 @@ export interface Testbed {
   /** SDK v3 clients pointed at moto (shared; destroyed by stop()). */
   readonly aws: AwsClients;
   readonly lb: {
+    /** Which controller runs (see {@link TestbedOptions.lbController}). */
+    readonly controller: 'real' | 'stand-in';
+    /**
+     * `real` only: the AWS proxy in front of moto the controller (and, through
+     * `env.AWS_ENDPOINT_URL`, the product) talks to, with ELBv2 corrected
+     * (`elbv2-fidelity.ts`); `failCertificates` etc. apply to both.
+     */
+    readonly awsProxy?: FaultProxy;
+    /** `real` only: the controller's process, ports and the VPC it was given. */
+    readonly real?: { pid: number; logFile: string; healthUrl: string; metricsUrl: string; webhookPort: number; vpcId: string };
     readonly hostMapFile: string;
     readonly listenersFile: string;
     albs(): AlbInfo[];
@@ -163,6 +184,9 @@ interface ToolPaths {
   kubeApiserver: string;
   dex: string;
   oauth2Proxy: string;
+  /** Only needed with `lbController: 'real'`. */
+  awsLbController?: string;
+  awsLbControllerConfig?: string;
 }
 
 export function cacheDir(): string {
@@ -195,7 +219,19 @@ export function readToolPaths(): ToolPaths {
     kubeApiserver: need('KUBE_APISERVER'),
     dex: need('DEX'),
     oauth2Proxy: need('OAUTH2_PROXY'),
+    ...(env.AWS_LOAD_BALANCER_CONTROLLER && existsSync(env.AWS_LOAD_BALANCER_CONTROLLER)
+      ? { awsLbController: env.AWS_LOAD_BALANCER_CONTROLLER }
+      : {}),
+    ...(env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG && existsSync(env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG)
+      ? { awsLbControllerConfig: env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG }
+      : {}),
   };
+}
+
+function lbControllerOption(value: TestbedOptions['lbController']): 'real' | 'stand-in' {
+  const v = value ?? process.env.KSERVE_EDGE_LB_CONTROLLER ?? 'stand-in';
+  if (v !== 'real' && v !== 'stand-in') throw new Error(`lbController must be 'real' or 'stand-in', got '${v}'`);
+  return v;
 }
 
 /** How many run log folders `.testbed/logs` keeps (oldest removed first). */
@@ -252,8 +288,14 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     neverAssignAddress: opts.neverAssignAddress ?? false,
     handleSignals: opts.handleSignals ?? true,
     rbacFile: opts.rbacFile ?? join(REPO_ROOT, 'deploy', 'rbac.yaml'),
+    lbController: lbControllerOption(opts.lbController),
   };
   const tools = readToolPaths();
+  if (options.lbController === 'real' && (!tools.awsLbController || !tools.awsLbControllerConfig)) {
+    throw new Error(
+      `lbController 'real' needs AWS_LOAD_BALANCER_CONTROLLER and AWS_LOAD_BALANCER_CONTROLLER_CONFIG in ${join(cacheDir(), 'testbed.env')}: run scripts/setup-testbed.sh`,
+    );
+  }
 
   const runsRoot = join(os.tmpdir(), 'kserve-edge-testbed');
   mkdirSync(runsRoot, { recursive: true });
@@ -276,6 +318,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
 
   const supervisor = new ProcessSupervisor(logDir, join(runDir, 'children.json'));
   let controller: LbController | undefined;
+  let awsProxy: FaultProxy | undefined;
   let aws: AwsClients | undefined;
   const kubeClients: KubeClient[] = [];
   let stopped: Promise<void> | undefined;
@@ -301,6 +344,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       }
       const { killed } = await supervisor.stopAll();
       if (killed.length) log(`needed SIGKILL after the grace period: ${killed.join(', ')}`);
+      await awsProxy?.stop();
       for (const k of kubeClients) k.close();
       aws?.destroy();
       process.off('exit', onExit);
@@ -374,7 +418,30 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     const workflowClient = new KubeClient(cp.workflow);
     kubeClients.push(workflowClient);
 
-    // nginx + the LB controller stand-in.
+    // The real AWS Load Balancer Controller, behind the AWS proxy.
+    let realLbc: RunningLbc | undefined;
+    if (options.lbController === 'real') {
+      const r = Date.now();
+      awsProxy = await FaultProxy.start(motoPart.moto.url, { elbv2Fidelity: true });
+      realLbc = await startAwsLbController({
+        supervisor,
+        binary: tools.awsLbController!,
+        configDir: tools.awsLbControllerConfig!,
+        admin,
+        server: cp.server,
+        clusterCaPem: cp.caPem,
+        pki,
+        ca: testbedCa,
+        runDir,
+        awsEndpoint: awsProxy.url,
+        region: options.region,
+        clusterName: options.clusterName,
+      });
+      log(`aws-load-balancer-controller ready (pid ${realLbc.proc.pid}, webhook port ${realLbc.webhookPort}, VPC ${realLbc.network.vpcId})`);
+      mark('aws-load-balancer-controller', r);
+    }
+
+    // nginx + the ALB data plane (and, with the stand-in, the LB controller).
     const s = Date.now();
     const gatewayPort = await freePort();
     const nginx = new NginxServer(tools.nginx, join(runDir, 'nginx'), logDir, supervisor, await freePort());
@@ -397,6 +464,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       listenersFile,
       lbDelayMs: options.lbDelayMs,
       neverAssignAddress: options.neverAssignAddress,
+      albSource: options.lbController === 'real' ? 'elbv2' : 'annotations',
       ...(dexStack
         ? {
             dex: {
@@ -440,7 +508,8 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     mark('total', t0);
 
     const env: Record<string, string> = {
-      AWS_ENDPOINT_URL: motoPart.moto.url,
+      // With the real controller the product meets the same corrected ELBv2 it does.
+      AWS_ENDPOINT_URL: awsProxy?.url ?? motoPart.moto.url,
       AWS_REGION: options.region,
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
@@ -482,6 +551,20 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       kubeWorkflow: () => workflowClient,
       aws: aws!,
       lb: {
+        controller: options.lbController,
+        ...(awsProxy ? { awsProxy } : {}),
+        ...(realLbc
+          ? {
+              real: {
+                pid: realLbc.proc.pid,
+                logFile: realLbc.proc.logFile,
+                healthUrl: realLbc.healthUrl,
+                metricsUrl: realLbc.metricsUrl,
+                webhookPort: realLbc.webhookPort,
+                vpcId: realLbc.network.vpcId,
+              },
+            }
+          : {}),
         hostMapFile,
         listenersFile,
         albs: () => ctl.albs(),

@@ -1,0 +1,178 @@
+/**
+ * Where moto 5.2.5's ELBv2 differs from the real service, corrected in the
+ * AWS proxy in front of moto ({@link FaultProxy} with `elbv2Fidelity`), so
+ * the real AWS Load Balancer Controller meets ELBv2 as it behaves in AWS.
+ * Each correction names the AWS behaviour it restores:
+ *
+ * | call                                   | moto                               | ELBv2 (what the proxy makes of it)                                   |
+ * |----------------------------------------|------------------------------------|----------------------------------------------------------------------|
+ * | DescribeListeners                      | lists default **and** SNI certs    | `Listener.Certificates` holds only the default certificate           |
+ * | CreateListener, ModifyListener, AddListenerCertificates | takes any ARN     | a certificate ACM does not have ISSUED → 400 `CertificateNotFound`    |
+ * | AddListenerCertificates                | no quota                           | > 25 non-default certificates per load balancer → 400 `TooManyCertificates` |
+ *
+ * The quota is the default one ("Certificates per Application Load Balancer
+ * (excluding default certificates)": 25); ELBv2 counts it per load balancer,
+ * over all its listeners.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { child, members, parseXml, text } from './lib/aws-query';
+
+/** Non-default certificates an ALB may hold (the default AWS quota). */
+export const MAX_SNI_CERTIFICATES_PER_ALB = 25;
+
+const ELBV2_XMLNS = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
+
+/** An error answer of ELBv2 (Query protocol). */
+export interface ProxyAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The error answer ELBv2 gives, in its XML shape (what the SDKs parse into a typed error). */
+export function elbv2Error(code: string, message: string): ProxyAnswer {
+  const requestId = randomUUID();
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${ELBV2_XMLNS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+  return { status: 400, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body };
+}
+
+/** `Certificates.member.N.CertificateArn` values of a Query request body. */
+export function requestedCertificateArns(form: URLSearchParams): string[] {
+  const out: string[] = [];
+  for (const [k, v] of form) if (/^Certificates\.member\.\d+\.CertificateArn$/.test(k)) out.push(v);
+  return out;
+}
+
+/**
+ * DescribeListeners: keep only the first (default) entry of each listener's
+ * `<Certificates>`, as ELBv2 does (its SNI certificates are listed by
+ * DescribeListenerCertificates only). Without this the controller sees a
+ * default-certificate mismatch and calls ModifyListener on every reconcile.
+ */
+export function trimListenerCertificates(xml: string): string {
+  return xml.replace(/<Certificates>([\s\S]*?)<\/Certificates>/g, (whole, inner: string) => {
+    const first = /<member>[\s\S]*?<\/member>/.exec(inner);
+    return first ? `<Certificates>${first[0]}</Certificates>` : whole;
+  });
+}
+
+/** Calls moto directly (the corrections' own reads are not counted as client calls). */
+export type UpstreamCall = (o: { service: string; region: string; headers: Record<string, string>; body: string }) => Promise<{
+  status: number;
+  body: string;
+}>;
+
+/** See the module comment. */
+export class Elbv2Fidelity {
+  constructor(
+    private readonly upstream: UpstreamCall,
+    /** ACM status as the client would read it (the proxy's DescribeCertificate rewrites included). */
+    private readonly rewriteDescribeCertificate: (body: Buffer) => Buffer,
+  ) {}
+
+  /** An error answer when ELBv2 would refuse the request, else undefined (forward it). */
+  async check(operation: string, region: string, body: string): Promise<ProxyAnswer | undefined> {
+    if (operation !== 'CreateListener' && operation !== 'ModifyListener' && operation !== 'AddListenerCertificates') return undefined;
+    const form = new URLSearchParams(body);
+    const arns = requestedCertificateArns(form);
+    for (const arn of arns) {
+      const status = await this.acmStatus(arn, region);
+      // ELBv2 takes only certificates ACM has ISSUED; for one that is missing,
+      // pending validation or failed it answers CertificateNotFound (the
+      // message the controller then reports in its FailedDeployModel event).
+      if (status !== 'ISSUED') return elbv2Error('CertificateNotFound', `Certificate '${arn}' not found`);
+    }
+    if (operation === 'AddListenerCertificates' && arns.length > 0) {
+      const listenerArn = form.get('ListenerArn') ?? '';
+      const { onAlb, onListener } = await this.sniCertificates(listenerArn, region);
+      const added = new Set(arns.filter((a) => !onListener.has(a)));
+      if (onAlb + added.size > MAX_SNI_CERTIFICATES_PER_ALB) {
+        return elbv2Error('TooManyCertificates', "You've reached the limit on the number of certificates per load balancer.");
+      }
+    }
+    return undefined;
+  }
+
+  /** The answer the client gets (moto's, corrected). */
+  rewrite(operation: string, status: number, body: Buffer): Buffer {
+    if (operation === 'DescribeListeners' && status === 200) return Buffer.from(trimListenerCertificates(body.toString('utf8')));
+    return body;
+  }
+
+  private async acmStatus(arn: string, fallbackRegion: string): Promise<string | undefined> {
+    const region = arn.split(':')[3] || fallbackRegion;
+    const res = await this.upstream({
+      service: 'acm',
+      region,
+      headers: { 'x-amz-target': 'CertificateManager.DescribeCertificate', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ CertificateArn: arn }),
+    });
+    if (res.status !== 200) return undefined;
+    const seen = JSON.parse(this.rewriteDescribeCertificate(Buffer.from(res.body)).toString('utf8')) as {
+      Certificate?: { Status?: string };
+    };
+    return seen.Certificate?.Status;
+  }
+
+  private async elbv2(region: string, action: string, params: Record<string, string>) {
+    const res = await this.upstream({
+      service: 'elasticloadbalancing',
+      region,
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: new URLSearchParams({ Action: action, Version: '2015-12-01', ...params }).toString(),
+    });
+    if (res.status !== 200) throw new Error(`ELBv2 ${action} (quota check) answered ${res.status}: ${res.body.slice(0, 200)}`);
+    return child(child(parseXml(res.body), `${action}Response`), `${action}Result`);
+  }
+
+  /** Non-default certificates on the listener's load balancer (all listeners), and those on this listener. */
+  private async sniCertificates(listenerArn: string, region: string): Promise<{ onAlb: number; onListener: Set<string> }> {
+    const own = await this.elbv2(region, 'DescribeListeners', { 'ListenerArns.member.1': listenerArn });
+    const lbArn = text(members(child(own, 'Listeners'))[0], 'LoadBalancerArn');
+    const all = lbArn ? await this.elbv2(region, 'DescribeListeners', { LoadBalancerArn: lbArn }) : own;
+    let onAlb = 0;
+    const onListener = new Set<string>();
+    for (const l of members(child(all, 'Listeners'))) {
+      const arn = text(l, 'ListenerArn');
+      const certs = await this.elbv2(region, 'DescribeListenerCertificates', { ListenerArn: arn });
+      for (const c of members(child(certs, 'Certificates'))) {
+        if (text(c, 'IsDefault') === 'true') continue;
+        onAlb += 1;
+        if (arn === listenerArn) onListener.add(text(c, 'CertificateArn'));
+      }
+    }
+    return { onAlb, onListener };
+  }
+}
+
+/** Makes an {@link UpstreamCall} to moto at `upstream`. */
+export function motoCaller(upstream: URL): UpstreamCall {
+  return (o) =>
+    new Promise((resolve, reject) => {
+      const date = new Date().toISOString().replace(/[-:]/g, '').slice(0, 8);
+      const req = http.request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: 'POST',
+          path: '/',
+          timeout: 15_000,
+          headers: {
+            ...o.headers,
+            'content-length': String(Buffer.byteLength(o.body)),
+            authorization: `AWS4-HMAC-SHA256 Credential=testing/${date}/${o.region}/${o.service}/aws4_request, SignedHeaders=host, Signature=0`,
+          },
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('upstream timeout')));
+      req.on('error', reject);
+      req.end(o.body);
+    });
+}
