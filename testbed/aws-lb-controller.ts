@@ -85,7 +85,9 @@ export function lbcManifests(configDir: string): { crds: KubeObject[]; clusterRo
     .sort()
     .flatMap((f) => yamlDocs(join(crdDir, f)));
   const clusterRole = yamlDocs(join(configDir, 'rbac', 'role.yaml')).find((d) => d.kind === 'ClusterRole');
-  const validatingWebhooks = yamlDocs(join(configDir, 'webhook', 'manifests.yaml')).find((d) => d.kind === 'ValidatingWebhookConfiguration');
+  const validatingWebhooks = yamlDocs(join(configDir, 'webhook', 'manifests.yaml')).find(
+    (d) => d.kind === 'ValidatingWebhookConfiguration',
+  );
   if (!clusterRole || !validatingWebhooks) throw new Error(`${configDir}: no ClusterRole or ValidatingWebhookConfiguration`);
   return { crds, clusterRole, validatingWebhooks };
 }
@@ -132,7 +134,10 @@ export async function installLbcKubernetes(
 ): Promise<{ kubeconfigFile: string }> {
   const { crds, clusterRole } = lbcManifests(o.configDir);
   await Promise.all(crds.map((c) => admin.apply(c, { fieldManager: MANAGER, force: true })));
-  const role: KubeObject = { ...clusterRole, metadata: { name: LBC_CLUSTER_ROLE, labels: { 'app.kubernetes.io/name': LBC_SERVICE_ACCOUNT } } };
+  const role: KubeObject = {
+    ...clusterRole,
+    metadata: { name: LBC_CLUSTER_ROLE, labels: { 'app.kubernetes.io/name': LBC_SERVICE_ACCOUNT } },
+  };
   await admin.apply(role, { fieldManager: MANAGER, force: true });
   await admin.apply(
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: LBC_SERVICE_ACCOUNT, namespace: LBC_NAMESPACE } },
@@ -160,15 +165,12 @@ export async function installLbcKubernetes(
   await waitCrdsEstablished(admin, crds);
 
   // A bound token for the ServiceAccount (TokenRequest), as a projected token would be in a pod.
-  const tr = await admin.request(
-    'POST',
-    `/api/v1/namespaces/${LBC_NAMESPACE}/serviceaccounts/${LBC_SERVICE_ACCOUNT}/token`,
-    {
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 } },
-    },
-  );
+  const tr = await admin.request('POST', `/api/v1/namespaces/${LBC_NAMESPACE}/serviceaccounts/${LBC_SERVICE_ACCOUNT}/token`, {
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 } },
+  });
   const token = (tr.body as { status?: { token?: string } } | undefined)?.status?.token;
-  if (tr.status !== 201 && tr.status !== 200) throw new Error(`TokenRequest for ${LBC_SERVICE_ACCOUNT}: ${tr.status} ${JSON.stringify(tr.body)}`);
+  if (tr.status !== 201 && tr.status !== 200)
+    throw new Error(`TokenRequest for ${LBC_SERVICE_ACCOUNT}: ${tr.status} ${JSON.stringify(tr.body)}`);
   if (!token) throw new Error(`TokenRequest for ${LBC_SERVICE_ACCOUNT} returned no token`);
   mkdirSync(o.dir, { recursive: true });
   const kubeconfigFile = join(o.dir, 'lbc.kubeconfig');
@@ -243,7 +245,8 @@ export async function startAwsLbController(o: {
 }): Promise<RunningLbc> {
   const dir = join(o.runDir, 'aws-load-balancer-controller');
   mkdirSync(dir, { recursive: true });
-  const [network, { kubeconfigFile }, serving] = await Promise.all([
+  // The webhook's serving certificate lands in `dir` as webhook.crt / webhook.key.
+  const [network, { kubeconfigFile }] = await Promise.all([
     seedNetwork(o.awsEndpoint, o.region, o.clusterName),
     installLbcKubernetes(o.admin, { configDir: o.configDir, dir, server: o.server, clusterCaPem: o.clusterCaPem }),
     o.pki.issueLeaf(o.ca, dir, 'webhook', { commonName: 'aws-load-balancer-webhook', ips: [LOOPBACK], days: 30 }),

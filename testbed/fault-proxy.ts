@@ -206,7 +206,8 @@ export interface CertificateFailure {
   arns?: string[];
   /** Or every certificate whose DomainName is one of these. */
   domainNames?: string[];
-  status: 'FAILED' | 'VALIDATION_TIMED_OUT';
+  /** `PENDING_VALIDATION`: a certificate that is not issued yet (moto issues every one after its wait). */
+  status: 'FAILED' | 'VALIDATION_TIMED_OUT' | 'PENDING_VALIDATION';
   /** ACM's FailureReason (default `CAA_ERROR` for FAILED). */
   failureReason?: string;
 }
@@ -276,7 +277,7 @@ export class FaultProxy {
     this.random = seeded(1);
   }
 
-  /** Makes DescribeCertificate report the chosen certificates as failed (undefined: stop). */
+  /** Makes DescribeCertificate report the chosen certificates as failed or pending (undefined: stop). */
   failCertificates(failure: CertificateFailure | undefined): void {
     this.certificateFailure = failure;
   }

@@ -346,7 +346,9 @@ function actionFromElbv2(actions: XmlNode[], tgTags: Map<string, Record<string, 
     };
   }
   if (type === 'forward' && terminal) {
-    const toGateway = forwardTargets(terminal).some((arn) => /-istio-ingressgateway:\d+$/.test(tgTags.get(arn)?.['ingress.k8s.aws/resource'] ?? ''));
+    const toGateway = forwardTargets(terminal).some((arn) =>
+      /-istio-ingressgateway:\d+$/.test(tgTags.get(arn)?.['ingress.k8s.aws/resource'] ?? ''),
+    );
     return toGateway ? { type: 'gateway' } : { type: 'unavailable' };
   }
   return { type: 'unavailable' };
@@ -575,7 +577,14 @@ export class LbController {
   }
 
   private elbv2Call(action: string, params: Record<string, unknown> = {}): Promise<XmlNode> {
-    return queryCall({ endpoint: this.o.motoUrl, service: 'elasticloadbalancing', region: this.o.region, version: '2015-12-01', action, params });
+    return queryCall({
+      endpoint: this.o.motoUrl,
+      service: 'elasticloadbalancing',
+      region: this.o.region,
+      version: '2015-12-01',
+      action,
+      params,
+    });
   }
 
   /** Tags by resource ARN (DescribeTags takes 20 ARNs per call). */

@@ -437,7 +437,9 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
         region: options.region,
         clusterName: options.clusterName,
       });
-      log(`aws-load-balancer-controller ready (pid ${realLbc.proc.pid}, webhook port ${realLbc.webhookPort}, VPC ${realLbc.network.vpcId})`);
+      log(
+        `aws-load-balancer-controller ready (pid ${realLbc.proc.pid}, webhook port ${realLbc.webhookPort}, VPC ${realLbc.network.vpcId})`,
+      );
       mark('aws-load-balancer-controller', r);
     }
 
