@@ -55,7 +55,7 @@ function productIngress(arns: string[], conditions = conditionsFor([TOKEN])): Ku
               {
                 path: '/*',
                 pathType: 'ImplementationSpecific',
-                backend: { service: { name: 'istio-ingressgateway', port: { name: 'use-annotation' } } },
+                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
               },
             ],
           },
