@@ -8,7 +8,13 @@
  * |----------------------------------------|------------------------------------|----------------------------------------------------------------------|
  * | DescribeListeners                      | lists default **and** SNI certs    | `Listener.Certificates` holds only the default certificate           |
  * | CreateListener, ModifyListener, AddListenerCertificates | takes any ARN     | a certificate ACM does not have ISSUED → 400 `CertificateNotFound`    |
- * | AddListenerCertificates                | no quota                           | > 25 non-default certificates per load balancer → 400 `TooManyCertificates` |
+ * | AddListenerCertificates                | 25 per listener, default included  | > 25 non-default certificates per load balancer → 400 `TooManyCertificates`; the 25th SNI certificate is accepted |
+ * | AddListenerCertificates                | appends a certificate it has again | a certificate already on the listener: success, not added again      |
+ *
+ * moto refuses the 25th SNI certificate of a listener (it counts the default
+ * one); the proxy then holds that certificate itself and adds it to the
+ * listener's DescribeListenerCertificates answer (and takes it out again on
+ * RemoveListenerCertificates), so clients see ELBv2's quota.
  *
  * The quota is the default one ("Certificates per Application Load Balancer
  * (excluding default certificates)": 25); ELBv2 counts it per load balancer,
@@ -63,16 +69,37 @@ export type UpstreamCall = (o: { service: string; region: string; headers: Recor
   body: string;
 }>;
 
+/** moto's own limit: certificates on one listener, the default included. */
+const MOTO_CERTIFICATES_PER_LISTENER = 25;
+
+/** The success answer ELBv2 gives to Add/RemoveListenerCertificates. */
+function certificatesAnswer(action: 'AddListenerCertificates' | 'RemoveListenerCertificates', arns: string[]): ProxyAnswer {
+  const requestId = randomUUID();
+  const list =
+    action === 'AddListenerCertificates'
+      ? `<Certificates>${arns.map((a) => `<member><CertificateArn>${a}</CertificateArn></member>`).join('')}</Certificates>`
+      : '';
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${ELBV2_XMLNS}"><${action}Result>${list}</${action}Result><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
+  return { status: 200, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body };
+}
+
 /** See the module comment. */
 export class Elbv2Fidelity {
+  /** SNI certificates ELBv2 would hold but moto refused (its quota counts the default one), by listener ARN. */
+  private readonly held = new Map<string, Set<string>>();
+
   constructor(
     private readonly upstream: UpstreamCall,
     /** ACM status as the client would read it (the proxy's DescribeCertificate rewrites included). */
     private readonly rewriteDescribeCertificate: (body: Buffer) => Buffer,
   ) {}
 
-  /** An error answer when ELBv2 would refuse the request, else undefined (forward it). */
+  /**
+   * The answer ELBv2 would give when it differs from what moto would (an
+   * error, or a success moto cannot give), else undefined: forward the request.
+   */
   async check(operation: string, region: string, body: string): Promise<ProxyAnswer | undefined> {
+    if (operation === 'RemoveListenerCertificates') return this.removeHeld(new URLSearchParams(body));
     if (operation !== 'CreateListener' && operation !== 'ModifyListener' && operation !== 'AddListenerCertificates') return undefined;
     const form = new URLSearchParams(body);
     const arns = requestedCertificateArns(form);
@@ -85,18 +112,45 @@ export class Elbv2Fidelity {
     }
     if (operation === 'AddListenerCertificates' && arns.length > 0) {
       const listenerArn = form.get('ListenerArn') ?? '';
-      const { onAlb, onListener } = await this.sniCertificates(listenerArn, region);
-      const added = new Set(arns.filter((a) => !onListener.has(a)));
-      if (onAlb + added.size > MAX_SNI_CERTIFICATES_PER_ALB) {
+      const { onAlb, onListener, inMoto } = await this.sniCertificates(listenerArn, region);
+      const added = [...new Set(arns.filter((a) => !onListener.has(a)))];
+      // A certificate already in the list: ELBv2 answers success and does not add it again.
+      if (added.length === 0) return certificatesAnswer('AddListenerCertificates', arns);
+      if (onAlb + added.length > MAX_SNI_CERTIFICATES_PER_ALB) {
         return elbv2Error('TooManyCertificates', "You've reached the limit on the number of certificates per load balancer.");
+      }
+      if (inMoto + added.length > MOTO_CERTIFICATES_PER_LISTENER) {
+        const held = this.held.get(listenerArn) ?? new Set<string>();
+        for (const a of added) held.add(a);
+        this.held.set(listenerArn, held);
+        return certificatesAnswer('AddListenerCertificates', arns);
       }
     }
     return undefined;
   }
 
-  /** The answer the client gets (moto's, corrected). */
-  rewrite(operation: string, status: number, body: Buffer): Buffer {
-    if (operation === 'DescribeListeners' && status === 200) return Buffer.from(trimListenerCertificates(body.toString('utf8')));
+  /** RemoveListenerCertificates of certificates the proxy holds: answered here; others go to moto. */
+  private removeHeld(form: URLSearchParams): ProxyAnswer | undefined {
+    const held = this.held.get(form.get('ListenerArn') ?? '');
+    const arns = [...form].filter(([k]) => /^Certificates\.member\.\d+\.CertificateArn$/.test(k)).map(([, v]) => v);
+    const wasHeld = arns.filter((a) => held?.has(a));
+    if (!held || wasHeld.length === 0) return undefined;
+    for (const a of wasHeld) held.delete(a);
+    // Only held ones: moto never had them, so ELBv2's success is answered here.
+    if (wasHeld.length === arns.length) return certificatesAnswer('RemoveListenerCertificates', []);
+    return undefined;
+  }
+
+  /** The answer the client gets (moto's, corrected). `request`: the request's form body. */
+  rewrite(operation: string, status: number, body: Buffer, request = ''): Buffer {
+    if (status !== 200) return body;
+    if (operation === 'DescribeListeners') return Buffer.from(trimListenerCertificates(body.toString('utf8')));
+    if (operation === 'DescribeListenerCertificates') {
+      const held = this.held.get(new URLSearchParams(request).get('ListenerArn') ?? '');
+      if (!held || held.size === 0) return body;
+      const extra = [...held].map((a) => `<member><CertificateArn>${a}</CertificateArn><IsDefault>false</IsDefault></member>`).join('');
+      return Buffer.from(body.toString('utf8').replace('</Certificates>', `${extra}</Certificates>`));
+    }
     return body;
   }
 
@@ -126,23 +180,29 @@ export class Elbv2Fidelity {
     return child(child(parseXml(res.body), `${action}Response`), `${action}Result`);
   }
 
-  /** Non-default certificates on the listener's load balancer (all listeners), and those on this listener. */
-  private async sniCertificates(listenerArn: string, region: string): Promise<{ onAlb: number; onListener: Set<string> }> {
+  /**
+   * Non-default certificates on the listener's load balancer (all listeners,
+   * held ones included), those on this listener, and how many moto has on it.
+   */
+  private async sniCertificates(listenerArn: string, region: string): Promise<{ onAlb: number; onListener: Set<string>; inMoto: number }> {
     const own = await this.elbv2(region, 'DescribeListeners', { 'ListenerArns.member.1': listenerArn });
     const lbArn = text(members(child(own, 'Listeners'))[0], 'LoadBalancerArn');
     const all = lbArn ? await this.elbv2(region, 'DescribeListeners', { LoadBalancerArn: lbArn }) : own;
     let onAlb = 0;
+    let inMoto = 0;
     const onListener = new Set<string>();
     for (const l of members(child(all, 'Listeners'))) {
       const arn = text(l, 'ListenerArn');
-      const certs = await this.elbv2(region, 'DescribeListenerCertificates', { ListenerArn: arn });
-      for (const c of members(child(certs, 'Certificates'))) {
-        if (text(c, 'IsDefault') === 'true') continue;
-        onAlb += 1;
-        if (arn === listenerArn) onListener.add(text(c, 'CertificateArn'));
-      }
+      const certs = members(child(await this.elbv2(region, 'DescribeListenerCertificates', { ListenerArn: arn }), 'Certificates'));
+      if (arn === listenerArn) inMoto = certs.length;
+      const sni = new Set([
+        ...certs.filter((c) => text(c, 'IsDefault') !== 'true').map((c) => text(c, 'CertificateArn')),
+        ...(this.held.get(arn) ?? []),
+      ]);
+      onAlb += sni.size;
+      if (arn === listenerArn) for (const a of sni) onListener.add(a);
     }
-    return { onAlb, onListener };
+    return { onAlb, onListener, inMoto };
   }
 }
 

@@ -335,12 +335,13 @@ export class FaultProxy {
 
     if (this.elbv2 && call.service === 'elasticloadbalancing') {
       const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
-      const refusal = await this.elbv2.check(call.operation, region, body.toString('utf8'));
-      if (refusal) {
-        const code = /<Code>([^<]+)<\/Code>/.exec(refusal.body)?.[1] ?? 'Error';
-        this.refusedBy[`${call.operation}:${code}`] = (this.refusedBy[`${call.operation}:${code}`] ?? 0) + 1;
-        res.writeHead(refusal.status, { ...refusal.headers, 'content-length': String(Buffer.byteLength(refusal.body)) });
-        res.end(refusal.body);
+      // ELBv2's own answer where moto's would differ (an error, or a success moto cannot give).
+      const answer = await this.elbv2.check(call.operation, region, body.toString('utf8'));
+      if (answer) {
+        const code = /<Code>([^<]+)<\/Code>/.exec(answer.body)?.[1];
+        if (code) this.refusedBy[`${call.operation}:${code}`] = (this.refusedBy[`${call.operation}:${code}`] ?? 0) + 1;
+        res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+        res.end(answer.body);
         return;
       }
     }
@@ -361,7 +362,8 @@ export class FaultProxy {
     if (call.service === 'acm' && call.operation === 'DescribeCertificate' && this.certificateFailure && upstream.status === 200) {
       out = this.rewriteCertificate(out);
     }
-    if (this.elbv2 && call.service === 'elasticloadbalancing') out = this.elbv2.rewrite(call.operation, upstream.status, out);
+    if (this.elbv2 && call.service === 'elasticloadbalancing')
+      out = this.elbv2.rewrite(call.operation, upstream.status, out, body.toString('utf8'));
     const headers = { ...upstream.headers };
     delete headers['transfer-encoding'];
     headers['content-length'] = String(out.length);

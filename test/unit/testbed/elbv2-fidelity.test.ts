@@ -80,15 +80,50 @@ describe('Elbv2Fidelity', () => {
     expect(refusal?.body).toContain('CertificateNotFound');
   });
 
-  test('the 26th non-default certificate on a load balancer fails with TooManyCertificates; re-adding one it has does not count', async () => {
+  test('the 26th non-default certificate on a load balancer fails with TooManyCertificates; re-adding one it has succeeds without adding', async () => {
     const issued = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [cert(i), 'ISSUED']));
     const has25 = Array.from({ length: 25 }, (_, i) => cert(i + 1));
     const full = new Elbv2Fidelity(fakeMoto(issued, has25).call, noRewrite);
     const refusal = await full.check('AddListenerCertificates', 'us-west-2', addBody([cert(26)]));
     expect(text(child(child(parseXml(refusal!.body), 'ErrorResponse'), 'Error'), 'Code')).toBe('TooManyCertificates');
-    expect(await full.check('AddListenerCertificates', 'us-west-2', addBody([cert(3)]))).toBeUndefined();
-    const has24 = new Elbv2Fidelity(fakeMoto(issued, has25.slice(0, 24)).call, noRewrite);
-    expect(await has24.check('AddListenerCertificates', 'us-west-2', addBody([cert(26)]))).toBeUndefined();
+    const again = await full.check('AddListenerCertificates', 'us-west-2', addBody([cert(3)]));
+    expect(again?.status).toBe(200);
+    expect(again?.body).toContain('<AddListenerCertificatesResponse');
+  });
+
+  test('the 25th SNI certificate, which moto refuses (its limit counts the default), is held by the proxy and listed', async () => {
+    const issued = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [cert(i), 'ISSUED']));
+    const has24 = Array.from({ length: 24 }, (_, i) => cert(i + 1));
+    const moto = fakeMoto(issued, has24);
+    const f = new Elbv2Fidelity(moto.call, noRewrite);
+    const added = await f.check('AddListenerCertificates', 'us-west-2', addBody([cert(25)]));
+    expect(added?.status).toBe(200);
+    const listed = f.rewrite(
+      'DescribeListenerCertificates',
+      200,
+      Buffer.from(
+        `<R><DescribeListenerCertificatesResult><Certificates><member><CertificateArn>${cert(0)}</CertificateArn></member></Certificates></DescribeListenerCertificatesResult></R>`,
+      ),
+      `Action=DescribeListenerCertificates&ListenerArn=${encodeURIComponent(LISTENER)}`,
+    );
+    expect(listed.toString()).toContain(`<CertificateArn>${cert(25)}</CertificateArn><IsDefault>false</IsDefault>`);
+    // The quota now counts the held one.
+    const refusal = await f.check('AddListenerCertificates', 'us-west-2', addBody([cert(26)]));
+    expect(refusal?.body).toContain('TooManyCertificates');
+    // Removing it is answered by the proxy (moto never had it).
+    const removeBody = new URLSearchParams({
+      Action: 'RemoveListenerCertificates',
+      ListenerArn: LISTENER,
+      'Certificates.member.1.CertificateArn': cert(25),
+    }).toString();
+    expect((await f.check('RemoveListenerCertificates', 'us-west-2', removeBody))?.status).toBe(200);
+    expect(await f.check('RemoveListenerCertificates', 'us-west-2', removeBody)).toBeUndefined();
+  });
+
+  test('with room below both limits the call goes to moto', async () => {
+    const issued = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [cert(i), 'ISSUED']));
+    const f = new Elbv2Fidelity(fakeMoto(issued, [cert(1)]).call, noRewrite);
+    expect(await f.check('AddListenerCertificates', 'us-west-2', addBody([cert(2)]))).toBeUndefined();
   });
 
   test('other calls pass untouched, without extra reads', async () => {
