@@ -318,6 +318,9 @@ export function defaultDomains(configDomain: KubeObject | undefined): string[] {
     .map(([k]) => k);
 }
 
+/** `elbv2`: how often the renderer describes ELBv2 (ms); reconcileNow() describes at once. */
+const ELBV2_DESCRIBE_MS = 1000;
+
 /** Target group ARNs a rule action forwards to. */
 function forwardTargets(action: XmlNode): string[] {
   if (xmlText(action, 'Type') !== 'forward') return [];
@@ -368,6 +371,9 @@ export class LbController {
   private lbDelayMs: number;
   private neverAssignAddress: boolean;
   private ticks = 0;
+  /** `elbv2`: when ELBv2 was last described, and whether the next pass must describe it. */
+  private lastDescribe = 0;
+  private describeNext = true;
 
   constructor(private readonly o: LbControllerOptions) {
     this.lbDelayMs = o.lbDelayMs;
@@ -398,6 +404,7 @@ export class LbController {
 
   /** Runs a full reconcile pass that starts after this call (and waits for it). */
   reconcileNow(): Promise<void> {
+    this.describeNext = true;
     return this.enqueue();
   }
 
@@ -527,8 +534,15 @@ export class LbController {
     ]);
 
     // ---- ALBs
-    if (this.o.albSource === 'elbv2') await this.readElbv2Albs(ingresses);
-    else await this.reconcileAnnotations(ingresses);
+    if (this.o.albSource === 'elbv2') {
+      // ELBv2 is described at most every ELBV2_DESCRIBE_MS (five calls per ALB); addresses every pass.
+      const describe = this.describeNext || Date.now() - this.lastDescribe >= ELBV2_DESCRIBE_MS;
+      if (describe) {
+        this.describeNext = false;
+        this.lastDescribe = Date.now();
+      }
+      await this.readElbv2Albs(ingresses, describe);
+    } else await this.reconcileAnnotations(ingresses);
 
     // ---- gateway routes
     const domains = defaultDomains(configDomain);
@@ -607,13 +621,17 @@ export class LbController {
    * per application load balancer tagged with this cluster, keyed by its ARN;
    * `key` is the Ingress it serves (tag `ingress.k8s.aws/stack`).
    */
-  private async readElbv2Albs(ingresses: IngressObject[]): Promise<void> {
+  private async readElbv2Albs(ingresses: IngressObject[], describe: boolean): Promise<void> {
+    const published = new Set<string>();
+    for (const ing of ingresses) for (const i of ing.status?.loadBalancer?.ingress ?? []) if (i.hostname) published.add(i.hostname);
+    if (!describe) {
+      for (const st of this.state.values()) st.addressWritten = published.has(st.hostname);
+      return;
+    }
     const lbs = members(child(await this.elbv2Call('DescribeLoadBalancers'), 'LoadBalancers')).filter(
       (lb) => xmlText(lb, 'Type') === 'application',
     );
     const tags = await this.elbv2Tags(lbs.map((lb) => xmlText(lb, 'LoadBalancerArn')));
-    const published = new Set<string>();
-    for (const ing of ingresses) for (const i of ing.status?.loadBalancer?.ingress ?? []) if (i.hostname) published.add(i.hostname);
     const seen = new Set<string>();
     for (const lb of lbs) {
       const arn = xmlText(lb, 'LoadBalancerArn');
