@@ -266,6 +266,11 @@ export class FaultProxy {
     return this;
   }
 
+  /** Removes the rules `match` selects (their counters go with them). */
+  removeRules(match: (rule: FaultRule) => boolean): void {
+    for (let i = this.rules.length - 1; i >= 0; i--) if (match(this.rules[i]!.rule)) this.rules.splice(i, 1);
+  }
+
   /** Removes every rule and certificate rewrite; counters restart, the random sequence too. */
   reset(): void {
     this.rules.length = 0;

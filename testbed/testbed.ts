@@ -39,7 +39,7 @@ import {
 import { bootstrapCluster, MODEL_NAME, startControlPlane, WORKFLOW_GROUP, WORKFLOW_USER } from './cluster';
 import { type RunningLbc, startAwsLbController } from './aws-lb-controller';
 import { type DexStack, OAUTH2_PROXY_COOKIE, startDexStack } from './dex';
-import { FaultProxy } from './fault-proxy';
+import { FaultProxy, type FaultRule } from './fault-proxy';
 import { type AlbInfo, LbController } from './lb-controller';
 import { KubeClient, type KubeConnection } from './lib/kube';
 import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
@@ -226,6 +226,32 @@ export function readToolPaths(): ToolPaths {
       ? { awsLbControllerConfig: env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG }
       : {}),
   };
+}
+
+/**
+ * The fault knobs with the real controller, played by ELBv2 in the AWS proxy:
+ * `neverAssignAddress` makes CreateLoadBalancer fail (HTTP 500, so the
+ * controller never gets an ALB and never writes an address; it retries with
+ * backoff once the knob is off), `lbDelayMs` delays each CreateLoadBalancer.
+ */
+function realLbKnobs(proxy: FaultProxy, o: { lbDelayMs?: number; neverAssignAddress?: boolean }): void {
+  const ours = (kind: FaultRule['fault']) => (r: FaultRule) =>
+    r.service === 'elasticloadbalancing' && r.operation === 'CreateLoadBalancer' && r.fault === kind;
+  if (o.neverAssignAddress !== undefined) {
+    proxy.removeRules(ours('http500'));
+    // Rules match in order: the failure goes before any delay.
+    if (o.neverAssignAddress) {
+      const delays = proxy.stats().rules.filter((r) => ours('delay')(r.rule));
+      proxy.removeRules(ours('delay'));
+      proxy.addRule({ service: 'elasticloadbalancing', operation: 'CreateLoadBalancer', fault: 'http500' });
+      for (const d of delays) proxy.addRule(d.rule);
+    }
+  }
+  if (o.lbDelayMs !== undefined) {
+    proxy.removeRules(ours('delay'));
+    if (o.lbDelayMs > 0)
+      proxy.addRule({ service: 'elasticloadbalancing', operation: 'CreateLoadBalancer', fault: 'delay', delayMs: o.lbDelayMs });
+  }
 }
 
 function lbControllerOption(value: TestbedOptions['lbController']): 'real' | 'stand-in' {
@@ -571,7 +597,10 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
         listenersFile,
         albs: () => ctl.albs(),
         waitForAlb,
-        setOptions: (o) => ctl.setOptions(o),
+        setOptions: (o) => {
+          ctl.setOptions(o);
+          if (awsProxy) realLbKnobs(awsProxy, o);
+        },
         reconcileNow: () => ctl.reconcileNow(),
       },
       apiserver: {
