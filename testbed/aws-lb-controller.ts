@@ -23,7 +23,7 @@
  * The webhook server has no bind-address flag and listens on every interface,
  * on a random port; nothing outside the machine is expected to reach it.
  */
-import { loadAllYaml } from '@kubernetes/client-node';
+import yaml from 'js-yaml';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -70,8 +70,9 @@ export async function seedNetwork(endpoint: string, region: string, clusterName:
   return { vpcId, publicSubnetIds, privateSubnetIds };
 }
 
+/** Plain YAML (client-node's loadAllYaml would rename keys such as `enum` and `x-kubernetes-*`). */
 function yamlDocs(file: string): KubeObject[] {
-  return (loadAllYaml(readFileSync(file, 'utf8')) as Array<KubeObject | null>).filter(
+  return (yaml.loadAll(readFileSync(file, 'utf8')) as Array<KubeObject | null>).filter(
     (d): d is KubeObject => !!d && typeof d === 'object' && 'kind' in d,
   );
 }

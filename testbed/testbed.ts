@@ -444,30 +444,37 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     const workflowClient = new KubeClient(cp.workflow);
     kubeClients.push(workflowClient);
 
-    // The real AWS Load Balancer Controller, behind the AWS proxy.
-    let realLbc: RunningLbc | undefined;
-    if (options.lbController === 'real') {
-      const r = Date.now();
-      awsProxy = await FaultProxy.start(motoPart.moto.url, { elbv2Fidelity: true });
-      realLbc = await startAwsLbController({
-        supervisor,
-        binary: tools.awsLbController!,
-        configDir: tools.awsLbControllerConfig!,
-        admin,
-        server: cp.server,
-        clusterCaPem: cp.caPem,
-        pki,
-        ca: testbedCa,
-        runDir,
-        awsEndpoint: awsProxy.url,
-        region: options.region,
-        clusterName: options.clusterName,
-      });
-      log(
-        `aws-load-balancer-controller ready (pid ${realLbc.proc.pid}, webhook port ${realLbc.webhookPort}, VPC ${realLbc.network.vpcId})`,
-      );
-      mark('aws-load-balancer-controller', r);
-    }
+    // The real AWS Load Balancer Controller, behind the AWS proxy (started
+    // while nginx and the data plane come up; it needs neither).
+    const realStart =
+      options.lbController === 'real'
+        ? (async (): Promise<RunningLbc> => {
+            const r = Date.now();
+            awsProxy = await FaultProxy.start(motoPart.moto.url, { elbv2Fidelity: true });
+            const running = await startAwsLbController({
+              supervisor,
+              binary: tools.awsLbController!,
+              configDir: tools.awsLbControllerConfig!,
+              admin,
+              server: cp.server,
+              clusterCaPem: cp.caPem,
+              pki,
+              ca: testbedCa,
+              runDir,
+              awsEndpoint: awsProxy.url,
+              region: options.region,
+              clusterName: options.clusterName,
+            });
+            log(
+              `aws-load-balancer-controller ready (pid ${running.proc.pid}, webhook port ${running.webhookPort}, VPC ${running.network.vpcId})`,
+            );
+            realLbKnobs(awsProxy, { lbDelayMs: options.lbDelayMs, neverAssignAddress: options.neverAssignAddress });
+            mark('aws-load-balancer-controller', r);
+            return running;
+          })()
+        : undefined;
+    // Settled at once so a failure here is not unhandled while the rest starts.
+    realStart?.catch(() => undefined);
 
     // nginx + the ALB data plane (and, with the stand-in, the LB controller).
     const s = Date.now();
@@ -507,16 +514,21 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     await controller.start();
     await controller.reconcileNow();
     mark('nginx+lb-controller', s);
+    const realLbc = await realStart;
 
     const ctl = controller;
-    const waitForAlb = async (namespace: string, name: string, timeoutMs = 30_000): Promise<AlbInfo> =>
-      waitFor(
+    const waitForAlb = async (namespace: string, name: string, timeoutMs = 30_000): Promise<AlbInfo> => {
+      const found = await waitFor(
         async () => {
           const a = ctl.albs().find((x) => x.ingress === `${namespace}/${name}`);
           return a?.addressAssigned && Object.keys(a.listeners).length > 0 ? a : undefined;
         },
         { what: `ALB address of Ingress ${namespace}/${name}`, timeoutMs, intervalMs: 100 },
       );
+      // One more full pass, so the host map and nginx reflect what was found.
+      await ctl.reconcileNow();
+      return ctl.albs().find((x) => x.ingress === found.ingress) ?? found;
+    };
 
     // Dex: the user's load-balancer guide left kubeflow.<domain> → the istio-ingress ALB.
     if (options.authProvider === 'dex' && !options.neverAssignAddress) {
