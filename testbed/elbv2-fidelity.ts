@@ -10,6 +10,7 @@
  * | CreateListener, ModifyListener, AddListenerCertificates | takes any ARN     | a certificate ACM does not have ISSUED → 400 `CertificateNotFound`    |
  * | AddListenerCertificates                | 25 per listener, default included  | > 25 non-default certificates per load balancer → 400 `TooManyCertificates`; the 25th SNI certificate is accepted |
  * | AddListenerCertificates                | appends a certificate it has again | a certificate already on the listener: success, not added again      |
+ * | CreateLoadBalancer, DescribeLoadBalancers | DNSName `<name>-1.<region>.elb.amazonaws.com`, no `internal-` | `<name>-<10 digits>.<region>.elb.amazonaws.com`, `internal-` in front for scheme internal (digits stable per name) |
  *
  * moto refuses the 25th SNI certificate of a listener (it counts the default
  * one); the proxy then holds that certificate itself and adds it to the
@@ -20,7 +21,7 @@
  * (excluding default certificates)": 25); ELBv2 counts it per load balancer,
  * over all its listeners.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { child, members, parseXml, text } from './lib/aws-query';
 
@@ -63,6 +64,19 @@ export function trimListenerCertificates(xml: string): string {
   });
 }
 
+/**
+ * ALB DNS names as ELBv2 gives them: `<name>-<digits>.<region>.elb.amazonaws.com`
+ * (moto always writes `-1`), with `internal-` in front for an internal one.
+ * The digits come from the name, so every answer gives the same name.
+ */
+export function realDnsNames(xml: string, internal: ReadonlySet<string>): string {
+  return xml.replace(/<DNSName>([A-Za-z0-9-]+)-1\.([a-z0-9-]+)\.elb\.amazonaws\.com<\/DNSName>/g, (_, name: string, region: string) => {
+    const n = BigInt(`0x${createHash('sha256').update(name).digest('hex').slice(0, 15)}`);
+    const digits = `${1 + Number(n % 9n)}${String(n % 1_000_000_000n).padStart(9, '0')}`;
+    return `<DNSName>${internal.has(name) ? 'internal-' : ''}${name}-${digits}.${region}.elb.amazonaws.com</DNSName>`;
+  });
+}
+
 /** Calls moto directly (the corrections' own reads are not counted as client calls). */
 export type UpstreamCall = (o: { service: string; region: string; headers: Record<string, string>; body: string }) => Promise<{
   status: number;
@@ -87,6 +101,8 @@ function certificatesAnswer(action: 'AddListenerCertificates' | 'RemoveListenerC
 export class Elbv2Fidelity {
   /** SNI certificates ELBv2 would hold but moto refused (its quota counts the default one), by listener ARN. */
   private readonly held = new Map<string, Set<string>>();
+  /** Load balancers created through the proxy with scheme internal, by name. */
+  private readonly internal = new Set<string>();
 
   constructor(
     private readonly upstream: UpstreamCall,
@@ -100,6 +116,11 @@ export class Elbv2Fidelity {
    */
   async check(operation: string, region: string, body: string): Promise<ProxyAnswer | undefined> {
     if (operation === 'RemoveListenerCertificates') return this.removeHeld(new URLSearchParams(body));
+    if (operation === 'CreateLoadBalancer') {
+      const form = new URLSearchParams(body);
+      if (form.get('Scheme') === 'internal') this.internal.add(form.get('Name') ?? '');
+      return undefined;
+    }
     if (operation !== 'CreateListener' && operation !== 'ModifyListener' && operation !== 'AddListenerCertificates') return undefined;
     const form = new URLSearchParams(body);
     const arns = requestedCertificateArns(form);
@@ -145,6 +166,9 @@ export class Elbv2Fidelity {
   rewrite(operation: string, status: number, body: Buffer, request = ''): Buffer {
     if (status !== 200) return body;
     if (operation === 'DescribeListeners') return Buffer.from(trimListenerCertificates(body.toString('utf8')));
+    if (operation === 'CreateLoadBalancer' || operation === 'DescribeLoadBalancers') {
+      return Buffer.from(realDnsNames(body.toString('utf8'), this.internal));
+    }
     if (operation === 'DescribeListenerCertificates') {
       const held = this.held.get(new URLSearchParams(request).get('ListenerArn') ?? '');
       if (!held || held.size === 0) return body;

@@ -444,13 +444,16 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     const workflowClient = new KubeClient(cp.workflow);
     kubeClients.push(workflowClient);
 
+    // The AWS proxy the real controller and the data plane read ELBv2 through.
+    const realProxy = options.lbController === 'real' ? await FaultProxy.start(motoPart.moto.url, { elbv2Fidelity: true }) : undefined;
+    awsProxy = realProxy;
+
     // The real AWS Load Balancer Controller, behind the AWS proxy (started
     // while nginx and the data plane come up; it needs neither).
     const realStart =
       options.lbController === 'real'
         ? (async (): Promise<RunningLbc> => {
             const r = Date.now();
-            awsProxy = await FaultProxy.start(motoPart.moto.url, { elbv2Fidelity: true });
             const running = await startAwsLbController({
               supervisor,
               binary: tools.awsLbController!,
@@ -461,14 +464,14 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
               pki,
               ca: testbedCa,
               runDir,
-              awsEndpoint: awsProxy.url,
+              awsEndpoint: realProxy!.url,
               region: options.region,
               clusterName: options.clusterName,
             });
             log(
               `aws-load-balancer-controller ready (pid ${running.proc.pid}, webhook port ${running.webhookPort}, VPC ${running.network.vpcId})`,
             );
-            realLbKnobs(awsProxy, { lbDelayMs: options.lbDelayMs, neverAssignAddress: options.neverAssignAddress });
+            realLbKnobs(realProxy!, { lbDelayMs: options.lbDelayMs, neverAssignAddress: options.neverAssignAddress });
             mark('aws-load-balancer-controller', r);
             return running;
           })()
@@ -490,7 +493,8 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       pki,
       ca: testbedCa,
       certDir,
-      motoUrl: motoPart.moto.url,
+      // With the real controller, ELBv2 and ACM as the controller sees them.
+      motoUrl: realProxy?.url ?? motoPart.moto.url,
       region: options.region,
       clusterName: options.clusterName,
       gatewayPort,

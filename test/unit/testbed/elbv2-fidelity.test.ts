@@ -4,7 +4,13 @@
  * the default certificate.
  */
 import { describe, expect, test } from '@jest/globals';
-import { Elbv2Fidelity, requestedCertificateArns, trimListenerCertificates, type UpstreamCall } from '../../../testbed/elbv2-fidelity';
+import {
+  Elbv2Fidelity,
+  realDnsNames,
+  requestedCertificateArns,
+  trimListenerCertificates,
+  type UpstreamCall,
+} from '../../../testbed/elbv2-fidelity';
 import { members, parseXml, queryParams, text, child } from '../../../testbed/lib/aws-query';
 
 const LISTENER = 'arn:aws:elasticloadbalancing:us-west-2:123456789012:listener/app/k8s-x/1/2';
@@ -143,6 +149,18 @@ describe('trimListenerCertificates', () => {
     const listeners = members(child(parseXml(trimListenerCertificates(xml)), 'Listeners'));
     expect(listeners.map((l) => members(child(l, 'Certificates')).map((c) => text(c, 'CertificateArn')))).toEqual([['a'], ['c']]);
     expect(text(listeners[0], 'Port')).toBe('443');
+  });
+});
+
+describe('realDnsNames', () => {
+  test('ELBv2-style names: digits stable per name, internal- for internal load balancers', () => {
+    const xml = (n: string) => `<LoadBalancers><member><DNSName>${n}-1.us-west-2.elb.amazonaws.com</DNSName></member></LoadBalancers>`;
+    const a = realDnsNames(xml('k8s-a-b-0123456789'), new Set());
+    expect(a).toMatch(/<DNSName>k8s-a-b-0123456789-[1-9]\d{9}\.us-west-2\.elb\.amazonaws\.com<\/DNSName>/);
+    expect(realDnsNames(xml('k8s-a-b-0123456789'), new Set())).toBe(a);
+    expect(realDnsNames(xml('k8s-c-d-0123456789'), new Set(['k8s-c-d-0123456789']))).toMatch(
+      /<DNSName>internal-k8s-c-d-0123456789-\d{10}\./,
+    );
   });
 });
 
