@@ -82,7 +82,8 @@ export type CanaryVerdict =
 
 function describe(failures: readonly CanaryOutcome[], first: CanaryOutcome): string {
   const others = failures.filter((f) => f !== first);
-  const more = others.length > 0 ? ` (and ${others.length} more: ${others.map((f) => `${f.namespace}=${f.failureKind ?? 'http'}`).join(', ')})` : '';
+  const more =
+    others.length > 0 ? ` (and ${others.length} more: ${others.map((f) => `${f.namespace}=${f.failureKind ?? 'http'}`).join(', ')})` : '';
   return `namespace ${first.namespace} (${first.host}): ${first.message ?? 'failed'}${more}`;
 }
 

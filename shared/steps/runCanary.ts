@@ -79,7 +79,8 @@ export async function runCanaryStep(input: RunCanaryStepInput, deps: RunCanaryDe
   const { request, previous } = input;
   const now = deps.now();
   const firstAttemptAt = validIso(previous?.firstAttemptAt) ?? now.toISOString();
-  const previousAttempts = typeof previous?.attempts === 'number' && Number.isInteger(previous.attempts) && previous.attempts > 0 ? previous.attempts : 0;
+  const previousAttempts =
+    typeof previous?.attempts === 'number' && Number.isInteger(previous.attempts) && previous.attempts > 0 ? previous.attempts : 0;
   const attempts = previousAttempts + 1;
   const deadlineSeconds = request.deadlines.canarySeconds;
 
@@ -92,7 +93,13 @@ export async function runCanaryStep(input: RunCanaryStepInput, deps: RunCanaryDe
   const waitSeconds = verdict.kind === 'wait' ? verdict.waitSeconds : 0;
   if (!green) {
     const failing = result.results.filter((r) => !r.ok).map((r) => `${r.namespace}=${r.failureKind ?? 'http'}`);
-    deps.log.info('waiting for the first green canary', { failing, attempts, elapsedSeconds: verdict.elapsedSeconds, waitSeconds, deadlineSeconds });
+    deps.log.info('waiting for the first green canary', {
+      failing,
+      attempts,
+      elapsedSeconds: verdict.elapsedSeconds,
+      waitSeconds,
+      deadlineSeconds,
+    });
   }
   const summary: RunCanaryStepOutput = {
     ok: green,

@@ -258,7 +258,10 @@ describe('provision.asl.json', () => {
       });
       // The first attempt has no previous one; the next gets the attempt before it (where the wait started).
       expect(handlers.RunCanary).toHaveBeenNthCalledWith(1, { request, previous: {} });
-      expect(handlers.RunCanary).toHaveBeenNthCalledWith(2, { request, previous: expect.objectContaining({ ready: false, firstAttemptAt: '2026-01-01T00:00:00.000Z', attempts: 1 }) });
+      expect(handlers.RunCanary).toHaveBeenNthCalledWith(2, {
+        request,
+        previous: expect.objectContaining({ ready: false, firstAttemptAt: '2026-01-01T00:00:00.000Z', attempts: 1 }),
+      });
     });
 
     it('emits events the CLI can print', async () => {
@@ -448,7 +451,11 @@ describe('provision.asl.json', () => {
       ['CheckCertificates', 'WaitForCertificates', () => new CertificateTimeoutError('still PENDING_VALIDATION after 72h')],
       ['GetLoadBalancerAddress', 'WaitForLoadBalancer', () => new LoadBalancerTimeoutError('no address after 20m')],
       ['CheckDnsChange', 'WaitForDnsChange', () => new DnsChangeTimeoutError('change still PENDING after 30m')],
-      ['RunCanary', 'WaitForCanary', () => new CanaryFailedError('dns', 'no record; still failing after 901s and 14 attempts (deadline 900s)')],
+      [
+        'RunCanary',
+        'WaitForCanary',
+        () => new CanaryFailedError('dns', 'no record; still failing after 901s and 14 attempts (deadline 900s)'),
+      ],
     ] as const)('%s → %s loop ends in the timeout error', async (check, wait, deadline) => {
       // Prepare
       const polls = 3;
@@ -523,10 +530,14 @@ describe('provision.asl.json', () => {
       expect(visited(result).slice(-4)).toEqual(['RunCanary', 'NotifyFailure', 'RouteFailure', 'CanaryFailed']);
       const cause = parseErrorCause(result.error?.cause);
       expect(cause.errorType).toBe('CanaryFailed');
-      expect(cause.errorMessage).toMatch(/^dns: namespace kubeflow-user-example-com \(sklearn-irisv2\.kubeflow-user-example-com\.platform\.example\.com\): /);
+      expect(cause.errorMessage).toMatch(
+        /^dns: namespace kubeflow-user-example-com \(sklearn-irisv2\.kubeflow-user-example-com\.platform\.example\.com\): /,
+      );
       expect(cause.errorMessage).toContain('still failing after 121s and 14 attempts (deadline 120s)');
       // Every attempt after the first carried where the wait started.
-      const previous = canary.mock.calls.slice(1).map(([input]) => (input as { previous: { firstAttemptAt: string } }).previous.firstAttemptAt);
+      const previous = canary.mock.calls
+        .slice(1)
+        .map(([input]) => (input as { previous: { firstAttemptAt: string } }).previous.firstAttemptAt);
       expect(new Set(previous)).toEqual(new Set(['2026-01-01T00:00:00.000Z']));
       expect(JSON.stringify(notifyInput(handlers))).not.toContain('tok-3b9f1c2d-statemachine-secret');
     });
@@ -540,7 +551,10 @@ describe('provision.asl.json', () => {
       };
       const secrets = { getSecretString: async () => JSON.stringify({ headerValues: ['tok-3b9f1c2d-statemachine-secret'] }) };
       const canary = jest.fn(async (input: unknown) =>
-        runCanaryStep({ request, previous: (input as RunCanaryStepInput).previous }, { secrets, resolver, now: () => new Date(), log: silentLogger }),
+        runCanaryStep(
+          { request, previous: (input as RunCanaryStepInput).previous },
+          { secrets, resolver, now: () => new Date(), log: silentLogger },
+        ),
       );
 
       const { result } = await run({ RunCanary: canary });
@@ -552,7 +566,9 @@ describe('provision.asl.json', () => {
     });
 
     it('a failure that does not heal (prediction) ends the run at once, without a wait', async () => {
-      const canary = always(() => new CanaryFailedError('prediction', 'namespace kubeflow-user-example-com: expected [1,1], got [0,2]; not waited for'));
+      const canary = always(
+        () => new CanaryFailedError('prediction', 'namespace kubeflow-user-example-com: expected [1,1], got [0,2]; not waited for'),
+      );
 
       const { result } = await run({ RunCanary: canary });
 

@@ -42,7 +42,12 @@ describe('isTransientFailure', () => {
 });
 
 describe('canaryVerdict', () => {
-  const timing = (seconds: number, deadlineSeconds = 900, attempts = 1) => ({ firstAttemptAt: START, attempts, deadlineSeconds, now: at(seconds) });
+  const timing = (seconds: number, deadlineSeconds = 900, attempts = 1) => ({
+    firstAttemptAt: START,
+    attempts,
+    deadlineSeconds,
+    now: at(seconds),
+  });
 
   it('is green when every namespace is green', () => {
     expect(canaryVerdict([green('staging'), green('prod')], timing(42))).toEqual({ kind: 'green', elapsedSeconds: 42 });
@@ -96,13 +101,17 @@ describe('canaryVerdict', () => {
   });
 
   it('fails at once when one namespace fails for good while another only waits, naming the permanent one and listing all', () => {
-    const outcomes = [red('dns', { namespace: 'staging' }), red('prediction', { namespace: 'prod', host: 'm.prod', message: 'expected [1,1], got [0,2]' })];
+    const outcomes = [
+      red('dns', { namespace: 'staging' }),
+      red('prediction', { namespace: 'prod', host: 'm.prod', message: 'expected [1,1], got [0,2]' }),
+    ];
     const verdict = canaryVerdict(outcomes, timing(10));
     expect(verdict).toEqual({
       kind: 'failed',
       elapsedSeconds: 10,
       failureKind: 'prediction',
-      message: 'namespace prod (m.prod): expected [1,1], got [0,2] (and 1 more: staging=dns); not waited for: a failure at this layer does not heal with time',
+      message:
+        'namespace prod (m.prod): expected [1,1], got [0,2] (and 1 more: staging=dns); not waited for: a failure at this layer does not heal with time',
     });
   });
 
