@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultProxy, type FaultRule } from '../../testbed/fault-proxy';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
+import type { RunEvent } from '../../local/events';
 import type { RunResult } from '../../local/run';
 import { certificatesByNameSet, failureOf, records, run, snapshot, writeFigures, type CertSnapshot } from './reliability';
 
@@ -300,19 +301,19 @@ describe('faults: transient ones are survived, lasting ones end in their named e
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-    const canaryAttempts = (result: RunResult) =>
-      result.events.flatMap((e) =>
-        e.type === 'StateSucceeded' && e.state === 'RunCanary'
-          ? [e.output as { ready: boolean; namespaces: Array<{ failureKind?: string }> }]
-          : [],
-      );
+    type CanaryAttempt = { ready: boolean; namespaces: Array<{ failureKind?: string }> };
+    /** RunCanary's result after each attempt (a state's output is the whole state; the step's result is at $.canary). */
+    const attemptOf = (e: RunEvent): CanaryAttempt | undefined =>
+      e.type === 'StateSucceeded' && e.state === 'RunCanary' ? (e.output as { canary: CanaryAttempt }).canary : undefined;
+    const canaryAttempts = (result: RunResult): CanaryAttempt[] => result.events.flatMap((e) => attemptOf(e) ?? []);
 
     it('resolves only after the first canary attempts: the run waits for the first green canary and succeeds', async () => {
       // Act: the name appears once two attempts have been red.
       let red = 0;
       const result = await run({ ...env, KSERVE_EDGE_HOST_MAP_FILE: delayedHostMap }, request('albdns'), 'fault-alb-dns-late', {
         onEvent: (e) => {
-          if (e.type !== 'StateSucceeded' || e.state !== 'RunCanary' || (e.output as { ready: boolean }).ready) return;
+          const attempt = attemptOf(e);
+          if (!attempt || attempt.ready) return;
           red += 1;
           if (red === 2) copyFileSync(tb.lb.hostMapFile, delayedHostMap);
         },
