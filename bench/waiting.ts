@@ -11,6 +11,7 @@
  * is Task + Choice = 2 transitions, 7 events.
  */
 import { nextPollDelay } from '../shared/plan/polling';
+import { DEFAULT_CANARY_SECONDS, MAX_CANARY_SECONDS } from '../shared/request';
 import { table } from './lib';
 
 export const HISTORY_LIMIT = 25_000;
@@ -74,10 +75,15 @@ export interface WaitingSection {
 }
 
 /** The longest deadlines `shared/request.ts` accepts. */
-export const MAX_DEADLINES = { certificateSeconds: 72 * 3600, loadBalancerSeconds: 24 * 3600, dnsSeconds: 24 * 3600, canarySeconds: 3600 };
+export const MAX_DEADLINES = {
+  certificateSeconds: 72 * 3600,
+  loadBalancerSeconds: 24 * 3600,
+  dnsSeconds: 24 * 3600,
+  canarySeconds: MAX_CANARY_SECONDS,
+};
 
 export function benchWaiting(
-  deadlines = { certificateSeconds: 259_200, loadBalancerSeconds: 1_800, dnsSeconds: 900, canarySeconds: 900 },
+  deadlines = { certificateSeconds: 259_200, loadBalancerSeconds: 1_800, dnsSeconds: 900, canarySeconds: DEFAULT_CANARY_SECONDS },
 ): WaitingSection {
   const never = 10 ** 9;
   const worstLoops = [
