@@ -51,6 +51,17 @@ export interface PackagedFunction {
   zipFile: string;
 }
 
+/** The properties of an AWS::Lambda::Function the runner reads. */
+interface FunctionProperties {
+  FunctionName?: string;
+  Handler?: string;
+  Runtime?: string;
+  Timeout?: number;
+  MemorySize?: number;
+  Environment?: { Variables?: Record<string, unknown> };
+  Code?: { S3Key?: unknown };
+}
+
 /** The template file `osls package` writes. */
 export const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
 
@@ -101,7 +112,9 @@ export class PackageError extends Error {
 export function readPackage(dir: string = defaultPackageDir()): Record<string, PackagedFunction> {
   const templateFile = join(dir, TEMPLATE_FILE);
   if (!existsSync(templateFile)) throw new PackageError(`no packaged template at ${templateFile}: run npm run package`);
-  const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources?: Record<string, { Type?: string; Properties?: any }> };
+  const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
+    Resources?: Record<string, { Type?: string; Properties?: FunctionProperties }>;
+  };
   const out: Record<string, PackagedFunction> = {};
   const keyIds = new Map<string, string>();
   for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
@@ -291,7 +304,8 @@ export function unpackBundle(zipFile: string, cacheDir: string): string {
     for (const entry of readZip(zipFile)) {
       if (entry.name.endsWith('/')) continue;
       const normalized = normalize(entry.name);
-      if (isAbsolute(normalized) || normalized.startsWith('..')) throw new PackageError(`${zipFile}: entry ${entry.name} leaves the bundle`);
+      if (isAbsolute(normalized) || normalized.startsWith('..'))
+        throw new PackageError(`${zipFile}: entry ${entry.name} leaves the bundle`);
       const out = join(staging, normalized);
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, entry.data());
@@ -377,7 +391,9 @@ class Worker {
 
   /** Idle workers must not keep the test process alive. */
   hold(held: boolean): void {
-    const handles = [this.child, this.child.channel, this.child.stdout, this.child.stderr] as ({ ref?(): void; unref?(): void } | null | undefined)[];
+    const handles = [this.child, this.child.channel, this.child.stdout, this.child.stderr] as (
+      { ref?(): void; unref?(): void } | null | undefined
+    )[];
     for (const h of handles) (held ? h?.ref : h?.unref)?.call(h);
   }
 }
@@ -559,7 +575,11 @@ export class PackagedLambdas {
     child.once('exit', () => {
       this.workers.delete(worker);
       const idle = this.idle.get(fn.key);
-      if (idle) this.idle.set(fn.key, idle.filter((w) => w !== worker));
+      if (idle)
+        this.idle.set(
+          fn.key,
+          idle.filter((w) => w !== worker),
+        );
     });
     return worker;
   }

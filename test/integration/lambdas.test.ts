@@ -103,9 +103,14 @@ describe('Lambdas as Lambda runs them: packaged bundles in processes of their ow
 
   it('a global (and an environment variable) set by one function is not seen by another', async () => {
     const handlers = Object.fromEntries(['setGlobal', 'readGlobal'].map((k) => [k, (input: unknown) => lambdas.invoke(k, input)]));
-    const result = await runStateMachine({ definition: definition(['setGlobal', 'readGlobal']), handlers, input: { marker: 'leaked', ms: 0 } });
+    const result = await runStateMachine({
+      definition: definition(['setGlobal', 'readGlobal']),
+      handlers,
+      input: { marker: 'leaked', ms: 0 },
+    });
     expect(result.status).toBe('SUCCEEDED');
-    const { setGlobal, readGlobal } = (result.output as { results: Record<string, { pid: number; global?: unknown; env?: unknown }> }).results;
+    const { setGlobal, readGlobal } = (result.output as { results: Record<string, { pid: number; global?: unknown; env?: unknown }> })
+      .results;
     expect(readGlobal).toMatchObject({ global: null, env: null });
     expect(readGlobal!.pid).not.toBe(setGlobal!.pid);
     expect([setGlobal!.pid, readGlobal!.pid]).not.toContain(process.pid);
@@ -119,7 +124,9 @@ describe('Lambdas as Lambda runs them: packaged bundles in processes of their ow
     const result = await runStateMachine({ definition: definition(['sleeper']), handlers, input: { marker: 'x', ms: 5_000 } });
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(result.failState).toBe('Failed');
-    const entered = result.events.find((e) => e.type === 'StateEntered' && e.state === 'Failed') as { input: { error: { Error: string; Cause: string } } };
+    const entered = result.events.find((e) => e.type === 'StateEntered' && e.state === 'Failed') as {
+      input: { error: { Error: string; Cause: string } };
+    };
     expect(entered.input.error.Error).toBe('Sandbox.Timedout');
     expect(parseErrorCause(entered.input.error.Cause)).toEqual({
       errorType: 'Sandbox.Timedout',
@@ -133,7 +140,9 @@ describe('Lambdas as Lambda runs them: packaged bundles in processes of their ow
   it('a thrown error reaches Retry/Catch as Lambda reports it: Error = error.name, Cause = {errorType, errorMessage, trace}', async () => {
     const handlers = { thrower: (input: unknown) => lambdas.invoke('thrower', input) };
     const result = await runStateMachine({ definition: definition(['thrower']), handlers, input: { marker: 'x', ms: 0 } });
-    const entered = result.events.find((e) => e.type === 'StateEntered' && e.state === 'Failed') as { input: { error: { Error: string; Cause: string } } };
+    const entered = result.events.find((e) => e.type === 'StateEntered' && e.state === 'Failed') as {
+      input: { error: { Error: string; Cause: string } };
+    };
     expect(entered.input.error.Error).toBe('PatchConflict');
     const cause = JSON.parse(entered.input.error.Cause) as { errorType: string; errorMessage: string; trace: string[] };
     expect(cause).toMatchObject({ errorType: 'PatchConflict', errorMessage: 'the object changed under us' });
@@ -177,7 +186,12 @@ describe('Lambdas as Lambda runs them: packaged bundles in processes of their ow
 
 describe('the real package: every function has its own environment and access key', () => {
   it('NotifyFailure gets the alerts topic, ConfigureCluster does not; access keys map back to their function', async () => {
-    const lambdas = lambdasFor({ ...OVERRIDES, KSERVE_EDGE_SNS_TOPIC_ARN: TOPIC, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    const lambdas = lambdasFor({
+      ...OVERRIDES,
+      KSERVE_EDGE_SNS_TOPIC_ARN: TOPIC,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    });
     expect(lambdas.environmentOf('notifyFailure').KSERVE_EDGE_SNS_TOPIC_ARN).toBe(TOPIC);
     expect(lambdas.environmentOf('configureCluster')).not.toHaveProperty('KSERVE_EDGE_SNS_TOPIC_ARN');
     const keys = Object.keys(lambdas.functions);
