@@ -6,7 +6,8 @@
  * does. Plain JavaScript so it runs in a bare Node with no TypeScript loader,
  * like the bundle itself.
  *
- * Messages in:  `{ type: 'invoke', id, requestId, functionArn, event: <JSON text>, deadline: <epoch ms> }`
+ * Arguments:    <task root> <handler setting, e.g. functions/notify-failure/handler.handler>
+ * Messages in:  `{ type: 'invoke', id, requestId, context: {functionName, ...}, event: <JSON text>, deadline: <epoch ms> }`
  * Messages out: `{ type: 'result', id, ok: true, json: <JSON text> }`
  *               `{ type: 'result', id, ok: false, error: { errorType, errorMessage, trace? } }`
  *
@@ -17,8 +18,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const taskRoot = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
-const handlerSetting = process.env._HANDLER ?? '';
+// The runner passes what the Lambda runtime takes from LAMBDA_TASK_ROOT and _HANDLER (both are in the function's environment too).
+const [taskRoot = process.cwd(), handlerSetting = ''] = process.argv.slice(2);
 
 /** What the Node.js runtime reports for a thrown value (same rule as `lambdaErrorCause` in lambda.ts). */
 function errorPayload(thrown) {
@@ -49,16 +50,11 @@ async function loadHandler() {
 // Init runs once per container: a module that fails to load fails every invocation of it.
 let handlerPromise;
 
-function context(requestId, functionArn, deadline) {
-  const env = process.env;
+/** The Lambda context object: the fields the runner sent, the request id and the time left. */
+function context(fields, requestId, deadline) {
   return {
+    ...fields,
     awsRequestId: requestId,
-    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
-    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
-    invokedFunctionArn: functionArn,
-    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
@@ -66,11 +62,11 @@ function context(requestId, functionArn, deadline) {
 
 process.on('message', async (message) => {
   if (message?.type !== 'invoke') return;
-  const { id, requestId, functionArn, event, deadline } = message;
+  const { id, requestId, context: fields, event, deadline } = message;
   try {
     handlerPromise ??= loadHandler();
     const handler = await handlerPromise;
-    const result = await handler(JSON.parse(event), context(requestId, functionArn, deadline));
+    const result = await handler(JSON.parse(event), context(fields, requestId, deadline));
     // Lambda serialises the result; `undefined` arrives as null.
     process.send({ type: 'result', id, ok: true, json: JSON.stringify(result) ?? 'null' });
   } catch (thrown) {

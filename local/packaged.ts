@@ -465,6 +465,7 @@ export class PackagedLambdas {
     const fn = this.functionOf(functionKey);
     const worker = this.idle.get(fn.key)?.pop() ?? this.spawn(fn);
     const requestId = randomUUID();
+    const env = this.environmentOf(fn.key);
     const timeoutMs = fn.timeoutSeconds * 1000;
     worker.hold(true);
     let timer: NodeJS.Timeout | undefined;
@@ -486,7 +487,14 @@ export class PackagedLambdas {
           type: 'invoke',
           id: requestId,
           requestId,
-          functionArn: `arn:aws:lambda:${this.region}:${LOCAL_ACCOUNT_ID}:function:${fn.functionName}`,
+          context: {
+            functionName: fn.functionName,
+            functionVersion: '$LATEST',
+            invokedFunctionArn: `arn:aws:lambda:${this.region}:${LOCAL_ACCOUNT_ID}:function:${fn.functionName}`,
+            memoryLimitInMB: String(fn.memoryMb),
+            logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+            logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+          },
           // The payload crosses the wire as JSON text, as it does to Lambda.
           event: JSON.stringify(event ?? null),
           deadline: Date.now() + timeoutMs,
@@ -556,7 +564,7 @@ export class PackagedLambdas {
 
   private spawn(fn: PackagedFunction): Worker {
     const env = this.environmentOf(fn.key);
-    const child = fork(workerScript(), [], {
+    const child = fork(workerScript(), [env.LAMBDA_TASK_ROOT!, fn.handler], {
       cwd: env.LAMBDA_TASK_ROOT,
       env,
       execPath: process.execPath,
