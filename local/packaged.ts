@@ -420,16 +420,15 @@ export class PackagedLambdas {
   private readonly workers = new Set<Worker>();
   private readonly roots = new Map<string, string>();
   private readonly environments = new Map<string, Record<string, string>>();
-  private readonly killAll = (): void => {
-    for (const w of this.workers) w.child.kill('SIGKILL');
-  };
   private stopped = false;
 
   constructor(options: PackagedLambdasOptions) {
     this.options = options;
     this.functions = readPackage(options.dir ?? defaultPackageDir());
     this.cacheDir = options.cacheDir ?? join(repositoryRoot(), '.testbed', 'lambda-bundles');
-    process.once('exit', this.killAll);
+    live.add(this);
+    // One listener for every instance: workers never outlive the process that started them.
+    if (live.size === 1 && !process.listeners('exit').includes(killLiveWorkers)) process.on('exit', killLiveWorkers);
   }
 
   /** The region the functions run in. */
@@ -531,7 +530,7 @@ export class PackagedLambdas {
   /** Ends every worker; the instance cannot be used afterwards. */
   async stop(): Promise<void> {
     this.stopped = true;
-    process.removeListener('exit', this.killAll);
+    live.delete(this);
     const exits = [...this.workers].map(
       (w) =>
         new Promise<void>((done) => {
@@ -545,6 +544,11 @@ export class PackagedLambdas {
     await Promise.all(exits);
     this.workers.clear();
     this.idle.clear();
+  }
+
+  /** Kills every worker at once, synchronously (the process is exiting). */
+  killNow(): void {
+    for (const w of this.workers) w.child.kill('SIGKILL');
   }
 
   private functionOf(functionKey: string): PackagedFunction {
@@ -604,6 +608,13 @@ export class PackagedLambdas {
     idle.push(worker);
     this.idle.set(functionKey, idle);
   }
+}
+
+/** Instances not stopped yet. */
+const live = new Set<PackagedLambdas>();
+
+function killLiveWorkers(): void {
+  for (const lambdas of live) lambdas.killNow();
 }
 
 // ------------------------------------------------------------------ paths
