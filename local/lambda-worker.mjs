@@ -6,7 +6,7 @@
  * does. Plain JavaScript so it runs in a bare Node with no TypeScript loader,
  * like the bundle itself.
  *
- * Arguments:    <task root> <handler setting, e.g. functions/notify-failure/handler.handler>
+ * Arguments:    <task root> <handler setting, e.g. functions/notify-failure/handler.handler> [V8 compile cache folder]
  * Messages in:  `{ type: 'invoke', id, requestId, context: {functionName, ...}, event: <JSON text>, deadline: <epoch ms> }`
  * Messages out: `{ type: 'result', id, ok: true, json: <JSON text> }`
  *               `{ type: 'result', id, ok: false, error: { errorType, errorMessage, trace? } }`
@@ -15,11 +15,17 @@
  * that never settles cannot block it, exactly as Lambda's sandbox is stopped.
  */
 import { existsSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-// The runner passes what the Lambda runtime takes from LAMBDA_TASK_ROOT and _HANDLER (both are in the function's environment too).
-const [taskRoot = process.cwd(), handlerSetting = ''] = process.argv.slice(2);
+// The runner passes what the Lambda runtime takes from LAMBDA_TASK_ROOT and _HANDLER (both are in the function's
+// environment too), and where V8 may keep the bundle's compiled code.
+const [taskRoot = process.cwd(), handlerSetting = '', compileCache] = process.argv.slice(2);
+
+// A local speed-up of cold starts (Lambda's own are its business): the bundle is compiled once per build, not once
+// per worker. It changes nothing the handler can see, not even its environment.
+if (compileCache) enableCompileCache(compileCache);
 
 /** What the Node.js runtime reports for a thrown value (same rule as `lambdaErrorCause` in lambda.ts). */
 function errorPayload(thrown) {

@@ -568,7 +568,7 @@ export class PackagedLambdas {
 
   private spawn(fn: PackagedFunction): Worker {
     const env = this.environmentOf(fn.key);
-    const child = fork(workerScript(), [env.LAMBDA_TASK_ROOT!, fn.handler], {
+    const child = fork(workerScript(), [env.LAMBDA_TASK_ROOT!, fn.handler, `${env.LAMBDA_TASK_ROOT}.v8-cache`], {
       cwd: env.LAMBDA_TASK_ROOT,
       env,
       execPath: process.execPath,
