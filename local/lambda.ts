@@ -16,7 +16,20 @@ export type TaskHandler = (input: unknown) => Promise<unknown> | unknown;
 export interface LambdaErrorPayload {
   errorType: string;
   errorMessage: string;
-  trace: string[];
+  /** Absent where Lambda reports none (a timeout, a runtime that exited). */
+  trace?: string[];
+}
+
+/**
+ * A failure already in the Lambda runtime's shape (a packaged function run in
+ * its own process, see `packaged.ts`): {@link asLambdaTask} passes its
+ * `payload` through as it is instead of describing this error.
+ */
+export class LambdaFunctionError extends Error {
+  constructor(readonly payload: LambdaErrorPayload) {
+    super(payload.errorMessage);
+    this.name = payload.errorType;
+  }
 }
 
 /**
@@ -66,7 +79,7 @@ async function invokeAsLambda(handler: TaskHandler, input: unknown): Promise<unk
   try {
     return await handler(jsonRoundTrip(input));
   } catch (thrown) {
-    const payload = lambdaErrorCause(thrown);
+    const payload = thrown instanceof LambdaFunctionError ? thrown.payload : lambdaErrorCause(thrown);
     // `name` is what Retry/Catch match; the message becomes the Cause, as in AWS.
     throw Object.assign(new Error(JSON.stringify(payload)), { name: payload.errorType });
   }

@@ -9,6 +9,8 @@
  * | Lambda / Step Functions in AWS                       | here                                                     |
  * |------------------------------------------------------|----------------------------------------------------------|
  * | `Resource` is a Lambda ARN (`Fn::GetAtt` in the file) | a fake ARN per function key; the handler runs in-process |
+ * |                                                      |   (`tasks.ts`), or from its packaged zip in a process    |
+ * |                                                      |   of its own (`packaged.ts`, the end-to-end tests)       |
  * | the payload crosses the wire as JSON                 | arguments and results are JSON round-tripped             |
  * | a thrown error becomes `{Error: errorType, Cause}`   | `Error` = `error.name`; `Cause` = the Lambda runtime's   |
  * |   with Cause = `{"errorType","errorMessage","trace"}` |   JSON string (see `lambdaErrorCause` in `lambda.ts`)    |
@@ -23,7 +25,8 @@
  * `lambda.ts` (a Task call as Lambda shapes it), `waits.ts` (Wait overrides
  * and `SecondsPath` checks), `library.ts` (everything that touches the
  * library, and why its version is pinned), `events.ts` (what a run reports),
- * `progress.ts` (the CLI's lines), `tasks.ts` (the project's handlers).
+ * `progress.ts` (the CLI's lines), `tasks.ts` (the project's handlers,
+ * in-process), `packaged.ts` (the packaged functions, each in its own process).
  */
 import { randomUUID } from 'node:crypto';
 import type { AslDefinition } from './definition';
@@ -152,7 +155,8 @@ function toResult(
 }
 
 /**
- * Runs a definition with in-process Task handlers and collects what happened.
+ * Runs a definition with the given Task handlers (in-process from `tasks.ts`,
+ * or packaged functions from `packaged.ts`) and collects what happened.
  * Never throws for a failed execution: the result says how it ended.
  *
  * @example

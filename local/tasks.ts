@@ -1,7 +1,9 @@
 /**
  * The Task states of each workflow mapped to the very handlers Lambda runs,
- * for local runs (CLI, demo, end-to-end tests). Loaded lazily so a command
- * that needs only some steps does not load the Kubernetes client.
+ * for local runs in this process (CLI, demo, state-machine tests). Loaded
+ * lazily so a command that needs only some steps does not load the
+ * Kubernetes client. The end-to-end tests run the packaged bundles instead,
+ * each in a process of its own (`packaged.ts`).
  *
  * This table is why the runner lives outside `shared/`: it is the one place
  * that ties the state machines to `functions/`.

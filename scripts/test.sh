@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm test: everything, the local testbed included. Installs what is missing.
 #   --unit-only          typecheck, lint, unit and state-machine tests, packaging and template lint (no testbed)
-#   --integration-only   only the end-to-end tests against the testbed
+#   --integration-only   only the end-to-end tests against the testbed (packages the bundles first if they are missing or stale)
 source "$(dirname "$0")/lib.sh"
 mode="${1:-all}"
 ensure_node_modules
@@ -26,6 +26,13 @@ if [ "$mode" != "--integration-only" ]; then
 fi
 
 if [ "$mode" != "--unit-only" ]; then
+  # The end-to-end tests run the packaged bundles (local/packaged.ts): build them
+  # when they are missing or older than what goes into them (the full run has just built them).
+  template=.serverless/cloudformation-template-update-stack.json
+  if [ ! -f "$template" ] || [ -n "$(find functions shared wiring serverless.yml package-lock.json scripts/esbuild-plugins.cjs -newer "$template" -print -quit)" ]; then
+    step "package the Lambda bundles the end-to-end tests run (osls package)"
+    bash scripts/package.sh
+  fi
   step "testbed set-up (first run builds kube-apiserver, etcd, Dex and oauth2-proxy: ~25 min)"
   bash scripts/setup-testbed.sh
   step "end-to-end tests against the testbed"

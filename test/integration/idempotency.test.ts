@@ -13,9 +13,9 @@
  */
 import { FaultProxy } from '../../testbed/fault-proxy';
 import { knativeConfigDomain } from '../../testbed/cluster';
-import { TASK_MODULES } from '../../local/tasks';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
-import { certificatesByNameSet, failureOf, records, run, runOnce, snapshot, withEnv, writeFigures } from './reliability';
+import { lambdasFor } from './lambdas';
+import { certificatesByNameSet, failureOf, records, run, runOnce, snapshot, writeFigures } from './reliability';
 
 const DOMAIN = 'platform.example.com';
 const REGION = 'us-west-2';
@@ -47,8 +47,8 @@ describe('idempotency and concurrency', () => {
   }, 60_000);
 
   it('five runs started at once for the same namespace: all succeed, one certificate per name set, one record set', async () => {
-    const results = await withEnv({ ...env, LOG_LEVEL: 'silent' }, () =>
-      Promise.all(Array.from({ length: 5 }, (_, i) => runOnce(request, `concurrent-${i}`, { retryIntervalMs: 300 }))),
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => runOnce({ ...env, LOG_LEVEL: 'silent' }, request, `concurrent-${i}`, { retryIntervalMs: 300 })),
     );
     const outcomes = results.map((r) => (r.status === 'SUCCEEDED' ? 'SUCCEEDED' : JSON.stringify(failureOf(r))));
     expect(outcomes).toEqual(Array(5).fill('SUCCEEDED'));
@@ -77,15 +77,15 @@ describe('idempotency and concurrency', () => {
     // The certificates in listener order, as the runs left them on the Ingress.
     const ingress = await kube.get('networking.k8s.io/v1', 'Ingress', 'istio-system', 'istio-ingress-api');
     const last = (ingress?.metadata.annotations?.['alb.ingress.kubernetes.io/certificate-arn'] ?? '').split(',');
-    const { handler } = await TASK_MODULES.ConfigureCluster!();
+    const lambdas = lambdasFor({ ...env, LOG_LEVEL: 'silent' });
     const validated = { ...request, hostedZoneId: tb.hostedZoneId };
     const event = { request: validated, certificates: { items: last.map((arn) => ({ arn })), ownedArns: last } };
-    const settled = await withEnv({ ...env, LOG_LEVEL: 'silent' }, () =>
-      Promise.allSettled(Array.from({ length: 5 }, () => handler(structuredClone(event)))),
-    );
+    // Five invocations at once: five ConfigureCluster processes, as five Lambda containers.
+    const settled = await Promise.allSettled(Array.from({ length: 5 }, () => lambdas.invoke('configureCluster', event)));
     const errors = settled.flatMap((s) => (s.status === 'rejected' ? [`${(s.reason as Error).name}: ${(s.reason as Error).message}`] : []));
     figures.concurrentConfigureClusterErrors = errors;
     expect(errors).toEqual([]);
+    expect(lambdas.workerCounts().configureCluster).toBeGreaterThanOrEqual(5);
     const after = await kube.get('v1', 'ConfigMap', 'knative-serving', 'config-domain');
     expect(after?.data).toEqual({ [DOMAIN]: '' });
   }, 120_000);

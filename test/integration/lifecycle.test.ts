@@ -13,8 +13,10 @@
  *    failure kind, read back from the EMF lines it writes.
  *
  * "Starting an execution" runs the very state machine locally (runner +
- * real handlers): the ExecutionsPort of the lifecycle steps is a fake whose
- * `start` calls `provisionWith` / the deprovision machine.
+ * packaged functions in processes of their own): the ExecutionsPort of the
+ * lifecycle steps is a fake whose `start` calls `provisionWith` / the
+ * deprovision machine, so overlapping starts are separate executions with
+ * separate workers.
  */
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -29,9 +31,7 @@ import { silentLogger } from '../../shared/log';
 import { decodeLogsEvent, namespaceEventsFromAudit } from '../../shared/plan/namespaceEvents';
 import type { KubePort } from '../../shared/ports';
 import { parseProvisionRequest, type ProvisionRequestInput } from '../../shared/request';
-import { loadDefinition } from '../../local/definition';
-import { runStateMachine, type RunResult } from '../../local/run';
-import { DEPROVISION_TASK_MODULES, localTaskHandlers } from '../../local/tasks';
+import type { RunResult } from '../../local/run';
 import { runScheduledCanary } from '../../shared/steps/runScheduledCanary';
 import { handleNamespaceEvents, sweepNamespaces, type LifecycleDeps } from '../../shared/steps/reconcileNamespaces';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
@@ -65,25 +65,9 @@ function profileObjects(ns: string) {
   ];
 }
 
-/** Runs deprovision.asl.json with the real handlers, like provisionWith does for provisioning. */
-async function deprovisionWith(env: Record<string, string>, input: unknown, name: string): Promise<RunResult> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env, { LOG_LEVEL: process.env.KSERVE_EDGE_TEST_LOG_LEVEL ?? 'silent' });
-  resetClients();
-  try {
-    return await runStateMachine({
-      definition: loadDefinition('statemachine/deprovision.asl.json'),
-      handlers: await localTaskHandlers(DEPROVISION_TASK_MODULES),
-      input,
-      executionName: name,
-      waitSeconds: 0.1,
-      retryIntervalMs: 500,
-    });
-  } finally {
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-    resetClients();
-  }
+/** Runs deprovision.asl.json with the packaged functions, like provisionWith does for provisioning. */
+function deprovisionWith(env: Record<string, string>, input: unknown, name: string): Promise<RunResult> {
+  return provisionWith(env, input, name, 'statemachine/deprovision.asl.json');
 }
 
 describe('namespace lifecycle and the scheduled canary', () => {

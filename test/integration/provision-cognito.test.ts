@@ -33,7 +33,16 @@ describe('provision: Cognito, per-namespace certificates', () => {
   let request: Record<string, unknown>;
 
   beforeAll(async () => {
-    tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: NAMESPACES, clusterName: 'kubeflow', region: REGION });
+    tb = await startTestbed({
+      authProvider: 'cognito',
+      domain: DOMAIN,
+      namespaces: NAMESPACES,
+      clusterName: 'kubeflow',
+      region: REGION,
+      // Issued well after the first CheckCertificates, so the run waits for them (the path under test), however
+      // long the packaged functions' cold starts take on a busy machine (the default 2 s could pass first).
+      acmValidationWaitSeconds: 8,
+    });
     request = {
       domain: DOMAIN,
       cluster: { name: 'kubeflow', region: REGION },

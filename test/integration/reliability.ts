@@ -1,6 +1,7 @@
 /**
  * Helpers of the reliability and security tests (bad input, faults,
  * ownership, least privilege, secrets hygiene): run the real state machine
+ * with the packaged functions in processes of their own (`lambdas.ts`) and
  * with hooks, take before/after snapshots of everything the workflow may
  * write, and record the figures docs/reliability.md reports.
  */
@@ -9,12 +10,12 @@ import { join } from 'node:path';
 import { DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand, type ACMClient } from '@aws-sdk/client-acm';
 import { ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { resetClients } from '../../wiring/clients';
-import { localTaskHandlers } from '../../local/tasks';
 import { loadDefinition } from '../../local/definition';
 import type { RunEvent } from '../../local/events';
 import { parseErrorCause } from '../../local/lambda';
 import { runStateMachine, type RunResult } from '../../local/run';
 import { REPO_ROOT, type Testbed } from '../../testbed/testbed';
+import { lambdasFor } from './lambdas';
 
 export interface RunOptions {
   /** Retry interval override, ms (default 200: the definition's backoff, compressed). */
@@ -26,7 +27,7 @@ export interface RunOptions {
   logLevel?: string;
 }
 
-/** Applies `env` to process.env for the duration of `fn`, with fresh SDK clients before and after. */
+/** Applies `env` to process.env for the duration of `fn` (code run in this process: the CLI), with fresh SDK clients before and after. */
 export async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
   const saved = { ...process.env };
   Object.assign(process.env, env);
@@ -40,11 +41,15 @@ export async function withEnv<T>(env: Record<string, string>, fn: () => Promise<
   }
 }
 
-/** One run of provision.asl.json with the real handlers; process.env must already be set (see {@link withEnv}). */
-export async function runOnce(input: unknown, name: string, options: RunOptions = {}): Promise<RunResult> {
+/**
+ * One run of provision.asl.json, each Task in its packaged function with `env`
+ * (the testbed's, LOG_LEVEL included). Runs started at once are separate
+ * executions: a function busy with one gets another worker process.
+ */
+export async function runOnce(env: Record<string, string>, input: unknown, name: string, options: RunOptions = {}): Promise<RunResult> {
   return runStateMachine({
     definition: loadDefinition(),
-    handlers: await localTaskHandlers(),
+    handlers: lambdasFor(env).taskHandlers(),
     input,
     executionName: name,
     waitSeconds: options.waitSeconds ?? 0.1,
@@ -53,11 +58,9 @@ export async function runOnce(input: unknown, name: string, options: RunOptions 
   });
 }
 
-/** {@link runOnce} with the testbed environment (plus overrides) applied. */
+/** {@link runOnce} with the log level of the options (default silent, or KSERVE_EDGE_TEST_LOG_LEVEL). */
 export function run(env: Record<string, string>, input: unknown, name: string, options: RunOptions = {}): Promise<RunResult> {
-  return withEnv({ ...env, LOG_LEVEL: options.logLevel ?? process.env.KSERVE_EDGE_TEST_LOG_LEVEL ?? 'silent' }, () =>
-    runOnce(input, name, options),
-  );
+  return runOnce({ ...env, LOG_LEVEL: options.logLevel ?? process.env.KSERVE_EDGE_TEST_LOG_LEVEL ?? 'silent' }, input, name, options);
 }
 
 /**

@@ -8,21 +8,21 @@
  *   `events`: what Step Functions keeps in the execution history);
  * - the run's output and error, and the failure NotifyFailure publishes.
  *
- * Each handler call starts with an empty redaction registry, as a fresh
- * Lambda container would: redaction must not depend on another step having
- * registered the secret in the same process.
+ * Every Task runs its packaged function in a fresh process (a cold start per
+ * invocation), so each handler call starts with an empty redaction registry:
+ * redaction must not depend on another step, or an earlier invocation,
+ * having registered the secret in the same process.
  *
  * The header tokens must appear in exactly one place: the ALB conditions
  * annotation of the Ingress, which has to carry them (positive control).
  */
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
-import { clearSecrets } from '../../shared/log';
-import { localTaskHandlers, TASK_MODULES } from '../../local/tasks';
 import { loadDefinition } from '../../local/definition';
 import { runStateMachine, type RunResult } from '../../local/run';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
-import { failureOf, withEnv, writeFigures } from './reliability';
+import { lambdasFor } from './lambdas';
+import { failureOf, writeFigures } from './reliability';
 
 const DOMAIN = 'platform.example.com';
 const REGION = 'us-west-2';
@@ -30,7 +30,7 @@ const REGION = 'us-west-2';
 const TOKENS = ['SeKrEtToKeN-one-7Hq2Lm9Xv4Bz8Wc', 'SeKrEtToKeN-two-3Jd6Pf1Ny5Rg0Ks'];
 const SECRET_ID = 'kserve-edge/hygiene-tokens';
 
-/** Captures everything written to stdout, stderr and the console while `fn` runs. */
+/** Captures everything written to stdout, stderr and the console while `fn` runs (the workers' output is forwarded to this process's). */
 async function capture<T>(fn: () => Promise<T>): Promise<{ value: T; lines: string[] }> {
   const lines: string[] = [];
   const out = process.stdout.write.bind(process.stdout);
@@ -53,20 +53,6 @@ async function capture<T>(fn: () => Promise<T>): Promise<{ value: T; lines: stri
   }
 }
 
-/** The handlers, each call starting with an empty redaction registry (a fresh Lambda container). */
-async function isolatedHandlers(): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
-  const handlers = await localTaskHandlers();
-  return Object.fromEntries(
-    Object.entries(handlers).map(([name, h]) => [
-      name,
-      (input: unknown) => {
-        clearSecrets();
-        return h(input);
-      },
-    ]),
-  );
-}
-
 describe('secrets hygiene: no secret value in logs, step outputs, execution events or errors', () => {
   let tb: Testbed;
   let secrets: string[];
@@ -86,11 +72,10 @@ describe('secrets hygiene: no secret value in logs, step outputs, execution even
   });
 
   const runCaptured = async (input: unknown, name: string): Promise<{ result: RunResult; lines: string[] }> => {
-    const handlers = await isolatedHandlers();
-    const { value, lines } = await withEnv({ ...tb.env, LOG_LEVEL: 'debug' }, () =>
-      capture(() =>
-        runStateMachine({ definition: loadDefinition(), handlers, input, executionName: name, waitSeconds: 0.1, retryIntervalMs: 200 }),
-      ),
+    // Cold every time: a fresh Lambda container per invocation, so nothing registered earlier helps redaction.
+    const handlers = lambdasFor({ ...tb.env, LOG_LEVEL: 'debug' }, { warm: false }).taskHandlers();
+    const { value, lines } = await capture(() =>
+      runStateMachine({ definition: loadDefinition(), handlers, input, executionName: name, waitSeconds: 0.1, retryIntervalMs: 200 }),
     );
     return { result: value, lines };
   };
@@ -131,14 +116,9 @@ describe('secrets hygiene: no secret value in logs, step outputs, execution even
   }, 180_000);
 
   it('a canary round on its own', async () => {
-    const { handler } = await TASK_MODULES.RunCanary!();
+    const lambdas = lambdasFor({ ...tb.env, LOG_LEVEL: 'debug' }, { warm: false });
     const validated = { ...request(), hostedZoneId: tb.hostedZoneId };
-    const { value, lines } = await withEnv({ ...tb.env, LOG_LEVEL: 'debug' }, () =>
-      capture(async () => {
-        clearSecrets();
-        return handler({ request: validated });
-      }),
-    );
+    const { value, lines } = await capture(() => lambdas.invoke('runCanary', { request: validated }));
     expect(value).toMatchObject({ ok: true });
     scanned.logLines += lines.length;
     scan('canary log lines', lines.join('\n'));

@@ -1,36 +1,33 @@
 /**
- * Helpers for the end-to-end tests: run the real state machine with the real
- * handlers in-process against a started testbed, and look at the results the
- * way a user would (AWS APIs, the Kubernetes API, an HTTPS request).
+ * Helpers for the end-to-end tests: run the real state machine with the
+ * packaged functions, each in processes of its own (`lambdas.ts`), against a
+ * started testbed, and look at the results the way a user would (AWS APIs,
+ * the Kubernetes API, an HTTPS request).
  */
 import https from 'node:https';
 import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { resetClients } from '../../wiring/clients';
-import { localTaskHandlers } from '../../local/tasks';
 import { loadDefinition } from '../../local/definition';
 import { runStateMachine, type RunResult } from '../../local/run';
+import { lambdasFor } from './lambdas';
 
-/** Runs provision.asl.json with the testbed's environment; restores process.env afterwards. */
-export async function provisionWith(env: Record<string, string>, input: unknown, name: string): Promise<RunResult> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env, { LOG_LEVEL: process.env.KSERVE_EDGE_TEST_LOG_LEVEL ?? 'silent' });
-  resetClients();
-  try {
-    return await runStateMachine({
-      definition: loadDefinition(),
-      handlers: await localTaskHandlers(),
-      input,
-      executionName: name,
-      // The real schedule, ten times faster: the testbed issues certificates in seconds.
-      waitSeconds: 0.1,
-      retryIntervalMs: 500,
-    });
-  } finally {
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-    resetClients();
-  }
+/** Runs `definitionPath` (default provision.asl.json), each Task in its packaged function, with the testbed's environment. */
+export async function provisionWith(
+  env: Record<string, string>,
+  input: unknown,
+  name: string,
+  definitionPath = 'statemachine/provision.asl.json',
+): Promise<RunResult> {
+  const lambdas = lambdasFor({ ...env, LOG_LEVEL: process.env.KSERVE_EDGE_TEST_LOG_LEVEL ?? 'silent' });
+  return runStateMachine({
+    definition: loadDefinition(definitionPath),
+    handlers: lambdas.taskHandlers(definitionPath),
+    input,
+    executionName: name,
+    // The real schedule, ten times faster: the testbed issues certificates in seconds.
+    waitSeconds: 0.1,
+    retryIntervalMs: 500,
+  });
 }
 
 export function awsFor(motoUrl: string, region: string) {
