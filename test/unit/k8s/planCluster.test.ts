@@ -265,7 +265,7 @@ describe('planCluster: Dex shares Kubeflow istio-ingress', () => {
       'kserve-edge.io/owner': 'kserve-edge',
     });
     // Defect 10: the class is spec.ingressClassName, not the deprecated annotation.
-    expect((d.ingress as { spec: { ingressClassName?: string } }).spec.ingressClassName).toBe('alb');
+    expect((d.ingress.spec as { ingressClassName?: string }).ingressClassName).toBe('alb');
     expect(d.ingress.metadata.annotations).toEqual({
       'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
       'alb.ingress.kubernetes.io/scheme': 'internet-facing',
