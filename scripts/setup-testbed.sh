@@ -6,7 +6,8 @@
 #   2. A Python venv with moto[server], MLServer + mlserver-sklearn and bcrypt,
 #      pinned by testbed/requirements.txt + testbed/constraints.txt.
 #   3. The iris model (svm.SVC, trained from the dataset scikit-learn ships).
-#   4. kube-apiserver, etcd, dex and oauth2-proxy via testbed/build-binaries.sh.
+#   4. kube-apiserver, etcd, dex, oauth2-proxy and the AWS Load Balancer
+#      Controller (with its manifests) via testbed/build-binaries.sh.
 #
 # Everything is cached in ${KSERVE_EDGE_CACHE:-$HOME/.cache/kserve-edge}, keyed
 # by the pinned versions. At the end it writes <cache>/testbed.env, which the
@@ -109,7 +110,7 @@ fi
 # ---------------------------------------------------------------- 4. Go binaries
 bin_env=""
 if ((build_binaries)); then
-  say "Go binaries (kube-apiserver, etcd, dex, oauth2-proxy): testbed/build-binaries.sh…"
+  say "Go binaries (kube-apiserver, etcd, dex, oauth2-proxy, aws-load-balancer-controller): testbed/build-binaries.sh…"
   bin_env=$(KSERVE_EDGE_CACHE="$cache" bash "$repo/testbed/build-binaries.sh" --print-env)
 else
   say "skipping the Go binaries (--no-binaries)"

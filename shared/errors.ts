@@ -132,6 +132,23 @@ export class PrerequisiteMissingError extends AutomationError {
 }
 
 /**
+ * The function's own configuration (its environment, set by the stack or the
+ * CLI user) is invalid: a malformed variable, or one that would weaken the run
+ * (`NODE_TLS_REJECT_UNAUTHORIZED=0`). Raised before any step runs; fix the
+ * deployment's parameters or the shell's environment and run again.
+ */
+export class ConfigError extends AutomationError {
+  readonly name = 'ConfigError' as const;
+  readonly retryable = false;
+  /** The environment variable at fault. */
+  readonly variable: string;
+  constructor(variable: string, rule: string) {
+    super(`${variable} ${rule}`);
+    this.variable = variable;
+  }
+}
+
+/**
  * The Kubernetes API server refused an object as invalid (HTTP 400 or 422: a
  * schema or validation error, or an admission webhook's denial). The message is
  * the API server's; retrying sends the same object again.
@@ -228,6 +245,7 @@ export const ERROR_CLASSES = {
   RecordOwnedByAnother: RecordOwnedByAnotherError,
   ObjectOwnedByAnother: ObjectOwnedByAnotherError,
   PrerequisiteMissing: PrerequisiteMissingError,
+  ConfigError: ConfigError,
   ClusterRejected: ClusterRejectedError,
   ClusterCertificateMismatch: ClusterCertificateMismatchError,
   AwsRejected: AwsRejectedError,
@@ -259,6 +277,7 @@ export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = [
   'RecordOwnedByAnother',
   'ObjectOwnedByAnother',
   'PrerequisiteMissing',
+  'ConfigError',
   'ClusterRejected',
   'ClusterCertificateMismatch',
   'AwsRejected',

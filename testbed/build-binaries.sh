@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Build (once) the real server binaries used by the local testbed:
-#   kube-apiserver, etcd, dex, oauth2-proxy
+#   kube-apiserver, etcd, dex, oauth2-proxy, aws-load-balancer-controller
 # from the Go module proxy, via the wrapper modules in testbed/go/<name>/.
 #
 # Binaries are cached outside the repository in
 #   ${KSERVE_EDGE_CACHE:-$HOME/.cache/kserve-edge}/bin/<name>-<version>
 # and are never rebuilt once present. On success the script writes
-#   <cache>/bin/testbed-binaries.env   (KUBE_APISERVER=, ETCD=, DEX=, OAUTH2_PROXY=)
+#   <cache>/bin/testbed-binaries.env   (KUBE_APISERVER=, ETCD=, DEX=, OAUTH2_PROXY=,
+#                                        AWS_LOAD_BALANCER_CONTROLLER=,
+#                                        AWS_LOAD_BALANCER_CONTROLLER_CONFIG=)
 #
 # Usage:
 #   testbed/build-binaries.sh              build what is missing, write the env file
@@ -15,12 +17,17 @@
 #
 # Environment:
 #   KSERVE_EDGE_CACHE        cache root (default $HOME/.cache/kserve-edge)
-#   KSERVE_EDGE_BUILD_JOBS   go build -p (default: number of CPUs, at most 4)
+#   KSERVE_EDGE_BUILD_JOBS   CPUs to use (default: number of CPUs, at most 4). With 2 or
+#                            more, the builds run in two lanes at once, each with
+#                            go build -p JOBS/2 (one lane links while the other
+#                            compiles); with 1, one after the other.
 #
 # Needs only a Go >= 1.26 toolchain and access to the Go module proxy.
-# Cold build (empty Go module and build caches) on 2 cores: ~10 min in total
-# (kube-apiserver ~6 min, the others ~1.5 min each), peak RSS ~2 GiB;
-# a warm run (all binaries cached) takes well under a second.
+# Cold build (empty Go module and build caches) on 2 cores: ~10 min for the
+# first four (kube-apiserver ~6 min, the others ~1.5 min each), peak RSS
+# ~2 GiB; the AWS Load Balancer Controller adds ~8-11 min of CPU (it runs
+# beside kube-apiserver in the second lane); a warm run (all binaries cached)
+# takes well under a second.
 set -euo pipefail
 
 script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -40,11 +47,15 @@ log() { printf '%s\n' "$*" >&2; }
 
 # Throw-away build dir and partial output of the build in progress, removed
 # on any exit (including Ctrl-C) so an interrupted build leaves nothing behind.
+# Each build lane is a subshell with its own copy of these and its own trap.
 cur_work=""
 cur_out=""
+lane_pids=()
 cleanup() {
   [[ -n "$cur_work" ]] && rm -rf "$cur_work"
   [[ -n "$cur_out" ]] && rm -f "$cur_out"
+  local p
+  for p in "${lane_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   return 0
 }
 trap cleanup EXIT
@@ -63,18 +74,49 @@ kube_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${KUBE_VERSION} 
 etcd_ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}"
 dex_ldflags="-s -w -X main.version=${DEX_VERSION}"
 oauth2_ldflags="-s -w -X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=${OAUTH2_PROXY_VERSION}"
+lbc_ldflags="-s -w -X sigs.k8s.io/aws-load-balancer-controller/pkg/version.GitVersion=${LBC_VERSION} -X sigs.k8s.io/aws-load-balancer-controller/pkg/version.GitCommit=${LBC_MODULE_VERSION##*-}"
 
 binary_path() { printf '%s/%s-%s' "$bin_dir" "$1" "$2"; }
 KUBE_APISERVER_BIN=$(binary_path kube-apiserver "$KUBE_VERSION")
 ETCD_BIN=$(binary_path etcd "$ETCD_VERSION")
 DEX_BIN=$(binary_path dex "$DEX_MODULE_VERSION")
 OAUTH2_PROXY_BIN=$(binary_path oauth2-proxy "$OAUTH2_PROXY_VERSION")
+LBC_BIN=$(binary_path aws-load-balancer-controller "$LBC_MODULE_VERSION")
+# The controller's manifests from its module (CRDs, RBAC role, webhooks), which
+# the testbed applies: config/crd/bases, config/rbac/role.yaml, config/webhook/manifests.yaml.
+LBC_CONFIG_DIR="$LBC_BIN.config"
 
 all_cached() {
   local f
-  for f in "$KUBE_APISERVER_BIN" "$ETCD_BIN" "$DEX_BIN" "$OAUTH2_PROXY_BIN"; do
+  for f in "$KUBE_APISERVER_BIN" "$ETCD_BIN" "$DEX_BIN" "$OAUTH2_PROXY_BIN" "$LBC_BIN"; do
     [[ -f "$f" && -x "$f" ]] || return 1
   done
+  [[ -f "$LBC_CONFIG_DIR/rbac/role.yaml" ]] || return 1
+}
+
+# Copies the controller's manifests out of the Go module cache (downloading
+# the module if needed), keyed by the same version as the binary.
+copy_lbc_config() {
+  if [[ -f "$LBC_CONFIG_DIR/rbac/role.yaml" ]]; then
+    log "aws-load-balancer-controller manifests: cached ($LBC_CONFIG_DIR)"
+    return 0
+  fi
+  local work mod tmp="$LBC_CONFIG_DIR.partial.$$"
+  work=$(mktemp -d "${TMPDIR:-/tmp}/kserve-edge-lbc-config.XXXXXX")
+  cp "$script_dir/go/aws-load-balancer-controller/go.mod" "$script_dir/go/aws-load-balancer-controller/go.sum" "$work/"
+  mod=$(cd "$work" && go mod download -json "sigs.k8s.io/aws-load-balancer-controller@$LBC_MODULE_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  rm -rf "$work"
+  [[ -n "$mod" && -f "$mod/config/rbac/role.yaml" ]] || die "aws-load-balancer-controller $LBC_MODULE_VERSION: no config/ in the module cache"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/crd/bases" "$tmp/rbac" "$tmp/webhook"
+  cp "$mod"/config/crd/bases/*.yaml "$tmp/crd/bases/"
+  cp "$mod/config/rbac/role.yaml" "$tmp/rbac/"
+  cp "$mod/config/webhook/manifests.yaml" "$tmp/webhook/"
+  chmod -R u+w "$tmp"
+  rm -rf "$LBC_CONFIG_DIR"
+  mv "$tmp" "$LBC_CONFIG_DIR"
+  log "aws-load-balancer-controller manifests -> $LBC_CONFIG_DIR"
 }
 
 check_go() {
@@ -90,9 +132,11 @@ check_go() {
   fi
 }
 
-# build NAME VERSION WRAPPER_DIR PACKAGE PIN LDFLAGS OUT ESTIMATE VERSION_ARGS EXPECT
+# build NAME VERSION WRAPPER_DIR PACKAGE PIN LDFLAGS OUT ESTIMATE VERSION_ARGS EXPECT [ANY_EXIT]
+# ANY_EXIT=1: the sanity command may exit non-zero (a program with no
+# --version flag, whose --help exits 1); its output must still contain EXPECT.
 build_one() {
-  local name=$1 version=$2 wrapper=$3 pkg=$4 pin=$5 ldflags=$6 out=$7 estimate=$8 version_args=$9 expect=${10}
+  local name=$1 version=$2 wrapper=$3 pkg=$4 pin=$5 ldflags=$6 out=$7 estimate=$8 version_args=$9 expect=${10} any_exit=${11:-0}
   if [[ -f "$out" && -x "$out" ]]; then
     log "$name $version: cached ($out)"
     return 0
@@ -122,7 +166,9 @@ build_one() {
   # Sanity check before publishing it into the cache.
   local got
   # shellcheck disable=SC2086
-  if ! got=$("$tmp_out" $version_args 2>&1) || [[ "$got" != *"$expect"* ]]; then
+  local rc=0
+  got=$("$tmp_out" $version_args 2>&1) || rc=$?
+  if { ((rc != 0)) && ((any_exit == 0)); } || [[ "$got" != *"$expect"* ]]; then
     die "$name $version: '$version_args' printed '$got', expected '$expect'"
   fi
   chmod 0755 "$tmp_out"
@@ -140,6 +186,8 @@ write_env() {
     printf 'ETCD=%s\n' "$ETCD_BIN"
     printf 'DEX=%s\n' "$DEX_BIN"
     printf 'OAUTH2_PROXY=%s\n' "$OAUTH2_PROXY_BIN"
+    printf 'AWS_LOAD_BALANCER_CONTROLLER=%s\n' "$LBC_BIN"
+    printf 'AWS_LOAD_BALANCER_CONTROLLER_CONFIG=%s\n' "$LBC_CONFIG_DIR"
   } >"$tmp"
   mv -f "$tmp" "$env_file"
 }
@@ -163,18 +211,44 @@ main() {
     export GOTOOLCHAIN=local
   fi
 
-  build_one kube-apiserver "$KUBE_VERSION" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver \
-    "k8s.io/kubernetes $KUBE_VERSION" "$kube_ldflags" "$KUBE_APISERVER_BIN" "6 min" \
-    "--version" "Kubernetes $KUBE_VERSION"
-  build_one etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3 \
-    "go.etcd.io/etcd/server/v3 $ETCD_VERSION" "$etcd_ldflags" "$ETCD_BIN" "1.5 min" \
-    "--version" "etcd Version: ${ETCD_VERSION#v}"
-  build_one dex "$DEX_VERSION" dex github.com/dexidp/dex/cmd/dex \
-    "github.com/dexidp/dex $DEX_MODULE_VERSION" "$dex_ldflags" "$DEX_BIN" "1.5 min" \
-    "version" "$DEX_VERSION"
-  build_one oauth2-proxy "$OAUTH2_PROXY_VERSION" oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 \
-    "github.com/oauth2-proxy/oauth2-proxy/v7 $OAUTH2_PROXY_VERSION" "$oauth2_ldflags" "$OAUTH2_PROXY_BIN" "1.5 min" \
-    "--version" "oauth2-proxy $OAUTH2_PROXY_VERSION"
+  # Two lanes of about equal length: kube-apiserver + etcd, and the load
+  # balancer controller + dex + oauth2-proxy. Every build is independent.
+  lane_a() {
+    build_one kube-apiserver "$KUBE_VERSION" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver \
+      "k8s.io/kubernetes $KUBE_VERSION" "$kube_ldflags" "$KUBE_APISERVER_BIN" "6 min" \
+      "--version" "Kubernetes $KUBE_VERSION"
+    build_one etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3 \
+      "go.etcd.io/etcd/server/v3 $ETCD_VERSION" "$etcd_ldflags" "$ETCD_BIN" "1.5 min" \
+      "--version" "etcd Version: ${ETCD_VERSION#v}"
+  }
+  lane_b() {
+    # No --version flag: it logs its version first, then --help exits 1.
+    build_one aws-load-balancer-controller "$LBC_VERSION" aws-load-balancer-controller sigs.k8s.io/aws-load-balancer-controller \
+      "sigs.k8s.io/aws-load-balancer-controller $LBC_MODULE_VERSION" "$lbc_ldflags" "$LBC_BIN" "8-11 min" \
+      "--help" "\"GitVersion\":\"$LBC_VERSION\"" 1
+    copy_lbc_config
+    build_one dex "$DEX_VERSION" dex github.com/dexidp/dex/cmd/dex \
+      "github.com/dexidp/dex $DEX_MODULE_VERSION" "$dex_ldflags" "$DEX_BIN" "1.5 min" \
+      "version" "$DEX_VERSION"
+    build_one oauth2-proxy "$OAUTH2_PROXY_VERSION" oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 \
+      "github.com/oauth2-proxy/oauth2-proxy/v7 $OAUTH2_PROXY_VERSION" "$oauth2_ldflags" "$OAUTH2_PROXY_BIN" "1.5 min" \
+      "--version" "oauth2-proxy $OAUTH2_PROXY_VERSION"
+  }
+  if all_cached || ((jobs < 2)); then
+    lane_a
+    lane_b
+  else
+    jobs=$((jobs / 2))
+    # A lane's own cleanup must not end the other lane: empty its copy of lane_pids.
+    ( lane_pids=(); trap cleanup EXIT; trap 'exit 130' INT TERM; lane_a ) &
+    lane_pids+=($!)
+    ( lane_pids=(); trap cleanup EXIT; trap 'exit 130' INT TERM; lane_b ) &
+    lane_pids+=($!)
+    local failed=0 p
+    for p in "${lane_pids[@]}"; do wait "$p" || failed=1; done
+    lane_pids=()
+    ((failed == 0)) || die "a build failed (see above)"
+  fi
 
   write_env
   log "testbed binaries ready in $((SECONDS - total_start))s; env: $env_file"

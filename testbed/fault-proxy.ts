@@ -35,6 +35,12 @@
  * meanwhile) and only then stores it, so racing calls with one token each get
  * a certificate. Sequential calls behave the same in both.
  *
+ * With `elbv2Fidelity` (the proxy the real AWS Load Balancer Controller
+ * talks to), ELBv2 calls are corrected where moto differs from ELBv2: see
+ * `elbv2-fidelity.ts` (DescribeListeners lists only the default certificate,
+ * a certificate that is not ISSUED is refused with `CertificateNotFound`,
+ * more than 25 SNI certificates per ALB with `TooManyCertificates`).
+ *
  * Besides faults, {@link FaultProxy.failCertificates} rewrites ACM
  * DescribeCertificate answers so chosen certificates read `FAILED` or
  * `VALIDATION_TIMED_OUT` (moto cannot fail a validation by itself).
@@ -49,7 +55,9 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Elbv2Fidelity, motoCaller } from './elbv2-fidelity';
 import { LOOPBACK } from './lib/net';
+import type { IamEnforcer } from './iam/enforcer';
 
 export type FaultKind = 'throttle' | 'priorRequestNotComplete' | 'http500' | 'delay';
 
@@ -76,13 +84,15 @@ export interface RuleStats {
 }
 
 export interface FaultProxyStats {
-  /** Requests seen, by `service:Operation`. */
+  /** Requests seen, by `service:Operation` (ELBv2: `elasticloadbalancing:Operation`). */
   requests: Record<string, number>;
   /** Faults injected, by `service:Operation:fault`. */
   injectedBy: Record<string, number>;
   injected: number;
   /** DescribeCertificate answers rewritten to a failed status. */
   rewritten: number;
+  /** ELBv2 requests refused as ELBv2 would (elbv2Fidelity), by `Operation:ErrorCode`. */
+  refusedBy: Record<string, number>;
   rules: RuleStats[];
 }
 
@@ -197,9 +207,22 @@ export interface CertificateFailure {
   arns?: string[];
   /** Or every certificate whose DomainName is one of these. */
   domainNames?: string[];
-  status: 'FAILED' | 'VALIDATION_TIMED_OUT';
+  /** `PENDING_VALIDATION`: a certificate that is not issued yet (moto issues every one after its wait). */
+  status: 'FAILED' | 'VALIDATION_TIMED_OUT' | 'PENDING_VALIDATION';
   /** ACM's FailureReason (default `CAA_ERROR` for FAILED). */
   failureReason?: string;
+}
+
+/** Options of {@link FaultProxy.start}. */
+export interface FaultProxyOptions {
+  /**
+   * IAM as AWS enforces it (testbed/iam/enforcer.ts): calls signed with a
+   * function's access key are evaluated against that function's role before
+   * any fault rule or forwarding. Off (undefined) by default.
+   */
+  iam?: IamEnforcer;
+  /** Correct moto's ELBv2 where it differs from AWS (testbed/elbv2-fidelity.ts). Off by default. */
+  elbv2Fidelity?: boolean;
 }
 
 /** See the module comment. */
@@ -208,6 +231,8 @@ export class FaultProxy {
   private readonly requests: Record<string, number> = {};
   private readonly injectedBy: Record<string, number> = {};
   private rewritten = 0;
+  private readonly refusedBy: Record<string, number> = {};
+  private elbv2: Elbv2Fidelity | undefined;
   private random = seeded(1);
   private certificateFailure: CertificateFailure | undefined;
   private readonly upstream: URL;
@@ -219,12 +244,17 @@ export class FaultProxy {
     upstream: string,
     /** `http://127.0.0.1:<port>`: what `AWS_ENDPOINT_URL` should be. */
     readonly url: string,
+    private readonly iam: IamEnforcer | undefined = undefined,
   ) {
     this.upstream = new URL(upstream);
   }
 
-  /** Starts a proxy on a free loopback port forwarding to `upstream` (moto's URL). */
-  static async start(upstream: string): Promise<FaultProxy> {
+  /**
+   * Starts a proxy on a free loopback port forwarding to `upstream` (moto's URL).
+   * `elbv2Fidelity`: correct moto's ELBv2 where it differs from AWS (see the module comment);
+   * `iam`: evaluate each signed call against its function's role (testbed/iam/).
+   */
+  static async start(upstream: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
     const holder: { proxy?: FaultProxy } = {};
     const server = http.createServer((req, res) => {
       void holder.proxy!.handle(req, res).catch((err: unknown) => {
@@ -238,8 +268,10 @@ export class FaultProxy {
       server.listen(0, LOOPBACK, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    holder.proxy = new FaultProxy(server, upstream, `http://${LOOPBACK}:${port}`);
-    return holder.proxy;
+    const proxy = new FaultProxy(server, upstream, `http://${LOOPBACK}:${port}`, options.iam);
+    if (options.elbv2Fidelity) proxy.elbv2 = new Elbv2Fidelity(motoCaller(new URL(upstream)), (b) => proxy.rewriteCertificate(b));
+    holder.proxy = proxy;
+    return proxy;
   }
 
   /** Adds a rule (after the existing ones). */
@@ -249,6 +281,11 @@ export class FaultProxy {
     return this;
   }
 
+  /** Removes the rules `match` selects (their counters go with them). */
+  removeRules(match: (rule: FaultRule) => boolean): void {
+    for (let i = this.rules.length - 1; i >= 0; i--) if (match(this.rules[i]!.rule)) this.rules.splice(i, 1);
+  }
+
   /** Removes every rule and certificate rewrite; counters restart, the random sequence too. */
   reset(): void {
     this.rules.length = 0;
@@ -256,10 +293,11 @@ export class FaultProxy {
     for (const k of Object.keys(this.requests)) delete this.requests[k];
     for (const k of Object.keys(this.injectedBy)) delete this.injectedBy[k];
     this.rewritten = 0;
+    for (const k of Object.keys(this.refusedBy)) delete this.refusedBy[k];
     this.random = seeded(1);
   }
 
-  /** Makes DescribeCertificate report the chosen certificates as failed (undefined: stop). */
+  /** Makes DescribeCertificate report the chosen certificates as failed or pending (undefined: stop). */
   failCertificates(failure: CertificateFailure | undefined): void {
     this.certificateFailure = failure;
   }
@@ -270,6 +308,7 @@ export class FaultProxy {
       injectedBy: { ...this.injectedBy },
       injected: Object.values(this.injectedBy).reduce((a, b) => a + b, 0),
       rewritten: this.rewritten,
+      refusedBy: { ...this.refusedBy },
       rules: this.rules.map((r) => ({ rule: { ...r.rule }, matched: r.matched, fired: r.fired })),
     };
   }
@@ -300,6 +339,21 @@ export class FaultProxy {
     const key = `${call.service}:${call.operation}`;
     this.requests[key] = (this.requests[key] ?? 0) + 1;
 
+    // ---- IAM hook: a denied call answers as AWS would and never reaches moto.
+    if (this.iam) {
+      const denial = await this.iam.check({
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: req.headers,
+        body: body.toString('utf8'),
+      });
+      if (denial) {
+        res.writeHead(denial.status, { ...denial.headers, 'content-length': String(Buffer.byteLength(denial.body)) });
+        res.end(denial.body);
+        return;
+      }
+    }
+
     const live = this.pick(call);
     if (live) {
       const fired = `${key}:${live.rule.fault}`;
@@ -308,6 +362,19 @@ export class FaultProxy {
         await new Promise((r) => setTimeout(r, live.rule.delayMs ?? 500));
       } else {
         const answer = faultResponse(call, live.rule.fault);
+        res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+        res.end(answer.body);
+        return;
+      }
+    }
+
+    if (this.elbv2 && call.service === 'elasticloadbalancing') {
+      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
+      // ELBv2's own answer where moto's would differ (an error, or a success moto cannot give).
+      const answer = await this.elbv2.check(call.operation, region, body.toString('utf8'));
+      if (answer) {
+        const code = /<Code>([^<]+)<\/Code>/.exec(answer.body)?.[1];
+        if (code) this.refusedBy[`${call.operation}:${code}`] = (this.refusedBy[`${call.operation}:${code}`] ?? 0) + 1;
         res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
         res.end(answer.body);
         return;
@@ -330,6 +397,8 @@ export class FaultProxy {
     if (call.service === 'acm' && call.operation === 'DescribeCertificate' && this.certificateFailure && upstream.status === 200) {
       out = this.rewriteCertificate(out);
     }
+    if (this.elbv2 && call.service === 'elasticloadbalancing')
+      out = this.elbv2.rewrite(call.operation, upstream.status, out, body.toString('utf8'));
     const headers = { ...upstream.headers };
     delete headers['transfer-encoding'];
     headers['content-length'] = String(out.length);
@@ -338,7 +407,8 @@ export class FaultProxy {
   }
 
   private rewriteCertificate(body: Buffer): Buffer {
-    const failure = this.certificateFailure!;
+    const failure = this.certificateFailure;
+    if (!failure) return body;
     let parsed: { Certificate?: { CertificateArn?: string; DomainName?: string; Status?: string; FailureReason?: string } };
     try {
       parsed = JSON.parse(body.toString('utf8')) as typeof parsed;

@@ -1,7 +1,17 @@
 /**
- * A stand-in for the AWS Load Balancer Controller (and for the parts of
- * Knative/KServe/Istio that decide what the ingress gateway routes), running
- * inside the testbed supervisor.
+ * The ALBs' data plane, and a stand-in for the parts of Knative/KServe/Istio
+ * that decide what the ingress gateway routes, running inside the testbed
+ * supervisor. Where the ALBs come from depends on `albSource`:
+ *
+ *  - `elbv2` (with the real AWS Load Balancer Controller, `lbController:
+ *    'real'`): it only renders. Every pass it reads what the controller built
+ *    in ELBv2 (DescribeLoadBalancers, DescribeTags, DescribeListeners,
+ *    DescribeListenerCertificates, DescribeRules) and turns that into nginx
+ *    listeners; it never reads `alb.ingress.kubernetes.io/*` annotations and
+ *    never writes an Ingress (finalizers and status are the controller's).
+ *    An ALB's name resolves (host map) once an Ingress's status names it.
+ *  - `annotations` (the stand-in controller, `lbController: 'stand-in'`): it
+ *    plays the controller too, as described below.
  *
  * Every ~300 ms it reads the cluster (as admin) and:
  *  - for each Ingress of class `alb`: names an ALB in the real format
@@ -26,6 +36,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeClient, KubeObject } from './lib/kube';
+import { child, members, queryCall, text as xmlText, type XmlNode } from './lib/aws-query';
 import { freePort, LOOPBACK } from './lib/net';
 import type { CertFiles, Pki } from './lib/pki';
 import type {
@@ -63,6 +74,11 @@ export interface LbControllerOptions {
   lbDelayMs: number;
   neverAssignAddress?: boolean;
   pollMs?: number;
+  /**
+   * `annotations` (default): play the load-balancer controller from the Ingress annotations.
+   * `elbv2`: render what the real controller built, read from ELBv2 at `motoUrl`.
+   */
+  albSource?: 'annotations' | 'elbv2';
   dex?: DexGatewayConfig;
   log: (message: string) => void;
 }
@@ -302,6 +318,45 @@ export function defaultDomains(configDomain: KubeObject | undefined): string[] {
     .map(([k]) => k);
 }
 
+/** `elbv2`: how often the renderer describes ELBv2 (ms); reconcileNow() describes at once. */
+const ELBV2_DESCRIBE_MS = 1000;
+
+/** Target group ARNs a rule action forwards to. */
+function forwardTargets(action: XmlNode): string[] {
+  if (xmlText(action, 'Type') !== 'forward') return [];
+  const direct = xmlText(action, 'TargetGroupArn');
+  const weighted = members(child(child(action, 'ForwardConfig'), 'TargetGroups')).map((t) => xmlText(t, 'TargetGroupArn'));
+  return [...new Set([direct, ...weighted].filter((a) => a !== ''))];
+}
+
+/**
+ * An ELBv2 rule's actions → the data plane's action. A forward reaches the
+ * gateway when its target group is the controller's for the
+ * `istio-ingressgateway` Service (tag `ingress.k8s.aws/resource`
+ * `<ns>/<ingress>-istio-ingressgateway:<port>`); other target groups have no
+ * healthy target here.
+ */
+function actionFromElbv2(actions: XmlNode[], tgTags: Map<string, Record<string, string>>): AlbAction {
+  const terminal = [...actions].sort((a, b) => Number(xmlText(a, 'Order') || 0) - Number(xmlText(b, 'Order') || 0)).at(-1);
+  const type = xmlText(terminal, 'Type');
+  if (type === 'fixed-response') {
+    const cfg = child(terminal, 'FixedResponseConfig');
+    return {
+      type: 'fixed-response',
+      status: Number(xmlText(cfg, 'StatusCode') || 503),
+      contentType: xmlText(cfg, 'ContentType') || 'text/plain',
+      body: xmlText(cfg, 'MessageBody'),
+    };
+  }
+  if (type === 'forward' && terminal) {
+    const toGateway = forwardTargets(terminal).some((arn) =>
+      /-istio-ingressgateway:\d+$/.test(tgTags.get(arn)?.['ingress.k8s.aws/resource'] ?? ''),
+    );
+    return toGateway ? { type: 'gateway' } : { type: 'unavailable' };
+  }
+  return { type: 'unavailable' };
+}
+
 export class LbController {
   private readonly state = new Map<string, AlbState>();
   private readonly certCache = new Map<string, AlbCertificate>();
@@ -316,6 +371,9 @@ export class LbController {
   private lbDelayMs: number;
   private neverAssignAddress: boolean;
   private ticks = 0;
+  /** `elbv2`: when ELBv2 was last described, and whether the next pass must describe it. */
+  private lastDescribe = 0;
+  private describeNext = true;
 
   constructor(private readonly o: LbControllerOptions) {
     this.lbDelayMs = o.lbDelayMs;
@@ -346,6 +404,7 @@ export class LbController {
 
   /** Runs a full reconcile pass that starts after this call (and waits for it). */
   reconcileNow(): Promise<void> {
+    this.describeNext = true;
     return this.enqueue();
   }
 
@@ -475,6 +534,211 @@ export class LbController {
     ]);
 
     // ---- ALBs
+    if (this.o.albSource === 'elbv2') {
+      // ELBv2 is described at most every ELBV2_DESCRIBE_MS (five calls per ALB); addresses every pass.
+      const describe = this.describeNext || Date.now() - this.lastDescribe >= ELBV2_DESCRIBE_MS;
+      if (describe) {
+        this.describeNext = false;
+        this.lastDescribe = Date.now();
+      }
+      await this.readElbv2Albs(ingresses, describe);
+    } else await this.reconcileAnnotations(ingresses);
+
+    // ---- gateway routes
+    const domains = defaultDomains(configDomain);
+    const routes: GatewayRoute[] = [];
+    for (const isvc of isvcs) {
+      const ns = isvc.metadata.namespace ?? 'default';
+      for (const domain of domains) {
+        routes.push({
+          host: `${isvc.metadata.name}.${ns}.${domain}`,
+          allowedPaths: allowedPaths(policies, ns, isvc.metadata.name),
+          upstream: this.o.modelUpstream,
+        });
+      }
+    }
+    routes.sort((a, b) => a.host.localeCompare(b.host));
+
+    // ---- nginx
+    const model = this.nginxModel(routes);
+    const text = JSON.stringify(model);
+    if (text !== this.lastNginxModel) {
+      await this.o.nginx.reload(model);
+      this.lastNginxModel = text;
+      this.o.log(`nginx reloaded: ${model.albs.length} ALB(s), ${routes.length} gateway route(s)`);
+    }
+
+    // ---- addresses (the stand-in publishes them; the real controller writes its own)
+    if (this.o.albSource !== 'elbv2') await this.publishAddresses(ingresses);
+
+    // ---- host map (an ALB's name resolves once it has been published)
+    const hostMap: Record<string, string> = {};
+    const listeners: Record<string, { ingress: string; listeners: Record<string, string> }> = {};
+    for (const st of this.state.values()) {
+      if (!st.addressWritten || !st.deployed) continue;
+      const https = st.deployed.listeners.find((l) => l.protocol === 'HTTPS') ?? st.deployed.listeners[0];
+      if (https) hostMap[st.hostname] = `${LOOPBACK}:${https.localPort}`;
+      listeners[st.hostname] = {
+        ingress: st.key,
+        listeners: Object.fromEntries(st.deployed.listeners.map((l) => [String(l.albPort), `${LOOPBACK}:${l.localPort}`])),
+      };
+    }
+    this.writeIfChanged(this.o.hostMapFile, hostMap, 'hostMap');
+    this.writeIfChanged(this.o.listenersFile, listeners, 'listeners');
+
+    // ---- InferenceService status, as KServe would report it
+    await this.reconcileIsvcStatus(isvcs, domains);
+  }
+
+  private elbv2Call(action: string, params: Record<string, unknown> = {}): Promise<XmlNode> {
+    return queryCall({
+      endpoint: this.o.motoUrl,
+      service: 'elasticloadbalancing',
+      region: this.o.region,
+      version: '2015-12-01',
+      action,
+      params,
+    });
+  }
+
+  /** Tags by resource ARN (DescribeTags takes 20 ARNs per call). */
+  private async elbv2Tags(arns: string[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>();
+    for (let i = 0; i < arns.length; i += 20) {
+      const res = await this.elbv2Call('DescribeTags', { ResourceArns: arns.slice(i, i + 20) });
+      for (const d of members(child(res, 'TagDescriptions'))) {
+        out.set(
+          xmlText(d, 'ResourceArn'),
+          Object.fromEntries(members(child(d, 'Tags')).map((t) => [xmlText(t, 'Key'), xmlText(t, 'Value')])),
+        );
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The real controller's ALBs, as ELBv2 describes them: one {@link AlbState}
+   * per application load balancer tagged with this cluster, keyed by its ARN;
+   * `key` is the Ingress it serves (tag `ingress.k8s.aws/stack`).
+   */
+  private async readElbv2Albs(ingresses: IngressObject[], describe: boolean): Promise<void> {
+    const published = new Set<string>();
+    for (const ing of ingresses) for (const i of ing.status?.loadBalancer?.ingress ?? []) if (i.hostname) published.add(i.hostname);
+    if (!describe) {
+      for (const st of this.state.values()) st.addressWritten = published.has(st.hostname);
+      return;
+    }
+    const lbs = members(child(await this.elbv2Call('DescribeLoadBalancers'), 'LoadBalancers')).filter(
+      (lb) => xmlText(lb, 'Type') === 'application',
+    );
+    const tags = await this.elbv2Tags(lbs.map((lb) => xmlText(lb, 'LoadBalancerArn')));
+    const seen = new Set<string>();
+    for (const lb of lbs) {
+      const arn = xmlText(lb, 'LoadBalancerArn');
+      const t = tags.get(arn) ?? {};
+      if (t['elbv2.k8s.aws/cluster'] !== this.o.clusterName) continue;
+      seen.add(arn);
+      const key = t['ingress.k8s.aws/stack'] ?? xmlText(lb, 'LoadBalancerName');
+      const hostname = xmlText(lb, 'DNSName');
+      let st = this.state.get(arn);
+      if (!st) {
+        const [namespace = '', name = key] = key.includes('/') ? key.split('/', 2) : [];
+        st = { key, namespace, name, hostname, firstSeen: Date.now(), localPorts: new Map(), addressWritten: false };
+        this.state.set(arn, st);
+        this.o.log(`ELBv2: ALB ${hostname} (${key})`);
+      }
+      try {
+        st.deployed = await this.modelFromElbv2(arn, st);
+        if (st.error) this.o.log(`ALB ${hostname}: rendered`);
+        delete st.error;
+        this.lastErrors.delete(arn);
+      } catch (err) {
+        // A listener the renderer cannot draw keeps the last one it could.
+        st.error = (err as Error).message;
+        this.logOnce(arn, `ALB ${hostname}: not rendered: ${st.error}`);
+      }
+      if (!st.addressWritten && published.has(hostname)) this.o.log(`ALB ${hostname}: named in ${key}'s status: resolves`);
+      st.addressWritten = published.has(hostname);
+    }
+    for (const arn of [...this.state.keys()]) {
+      if (!seen.has(arn)) {
+        this.o.log(`ELBv2: ALB ${this.state.get(arn)!.hostname} deleted`);
+        this.state.delete(arn);
+      }
+    }
+  }
+
+  private async modelFromElbv2(lbArn: string, st: AlbState): Promise<AlbModel> {
+    const listeners: AlbListener[] = [];
+    let rules: AlbRule[] | undefined;
+    const described = members(child(await this.elbv2Call('DescribeListeners', { LoadBalancerArn: lbArn }), 'Listeners'));
+    for (const l of described) {
+      const albPort = Number(xmlText(l, 'Port'));
+      const protocol = xmlText(l, 'Protocol');
+      if (protocol !== 'HTTP' && protocol !== 'HTTPS') throw new ReconcileError(`listener protocol ${protocol} is not rendered`);
+      const listenerArn = xmlText(l, 'ListenerArn');
+      let localPort = st.localPorts.get(albPort);
+      if (localPort === undefined) {
+        localPort = await freePort();
+        st.localPorts.set(albPort, localPort);
+      }
+      const certificates: AlbCertificate[] = [];
+      if (protocol === 'HTTPS') {
+        const listed = members(child(await this.elbv2Call('DescribeListenerCertificates', { ListenerArn: listenerArn }), 'Certificates'));
+        // The default certificate first: nginx's first server block is the SNI fallback.
+        listed.sort((a, b) => Number(xmlText(b, 'IsDefault') === 'true') - Number(xmlText(a, 'IsDefault') === 'true'));
+        for (const c of listed) certificates.push(await this.certificate(xmlText(c, 'CertificateArn')));
+      }
+      // The data plane has one rule list per ALB: the HTTPS listener's (the product's ALBs have one listener).
+      if (rules === undefined || protocol === 'HTTPS') {
+        rules = await this.rulesFromElbv2(members(child(await this.elbv2Call('DescribeRules', { ListenerArn: listenerArn }), 'Rules')));
+      }
+      listeners.push({ albPort, protocol, localPort, certificates });
+    }
+    listeners.sort((a, b) => a.albPort - b.albPort);
+    return { key: st.key, hostname: st.hostname, listeners, rules: rules ?? [] };
+  }
+
+  /** ELBv2 rules (priority order, default last) → the data plane's rules. */
+  private async rulesFromElbv2(described: XmlNode[]): Promise<AlbRule[]> {
+    const prio = (r: XmlNode) => (xmlText(r, 'IsDefault') === 'true' ? Number.MAX_SAFE_INTEGER : Number(xmlText(r, 'Priority')));
+    const sorted = [...described].sort((a, b) => prio(a) - prio(b));
+    const tgArns = new Set<string>();
+    for (const r of sorted) for (const a of members(child(r, 'Actions'))) for (const arn of forwardTargets(a)) tgArns.add(arn);
+    const tgTags = await this.elbv2Tags([...tgArns]);
+    const out: AlbRule[] = [];
+    for (const r of sorted) {
+      const action = actionFromElbv2(members(child(r, 'Actions')), tgTags);
+      if (xmlText(r, 'IsDefault') === 'true') {
+        // The controller's default action is a fixed 404 text/plain, which the data plane answers anyway.
+        if (!(action.type === 'fixed-response' && action.status === 404 && action.contentType === 'text/plain' && action.body === ''))
+          out.push({ path: { kind: 'prefix', value: '/' }, conditions: [], action });
+        continue;
+      }
+      let hosts: Array<string | undefined> = [undefined];
+      let paths = ['/*'];
+      const conditions: HeaderCondition[] = [];
+      for (const c of members(child(r, 'Conditions'))) {
+        const field = xmlText(c, 'Field');
+        const values = (config: string) => {
+          const v = members(child(child(c, config), 'Values'));
+          return (v.length ? v : members(child(c, 'Values'))).map((x) => (typeof x === 'string' ? x : ''));
+        };
+        if (field === 'host-header') hosts = values('HostHeaderConfig');
+        else if (field === 'path-pattern') paths = values('PathPatternConfig');
+        else if (field === 'http-header') {
+          conditions.push({ header: xmlText(child(c, 'HttpHeaderConfig'), 'HttpHeaderName'), values: values('HttpHeaderConfig') });
+        } else throw new ReconcileError(`rule condition ${field} is not rendered by the testbed`);
+      }
+      for (const host of hosts)
+        for (const p of paths) out.push({ ...(host ? { host } : {}), path: toRulePath(p, 'ImplementationSpecific'), conditions, action });
+    }
+    return out;
+  }
+
+  /** The stand-in controller: ALB models from the annotations, finalizers. */
+  private async reconcileAnnotations(ingresses: IngressObject[]): Promise<void> {
+    const kube = this.o.kube;
     const seen = new Set<string>();
     for (const ing of ingresses) {
       if (!isAlbIngress(ing)) continue;
@@ -539,32 +803,11 @@ export class LbController {
         this.state.delete(key);
       }
     }
+  }
 
-    // ---- gateway routes
-    const domains = defaultDomains(configDomain);
-    const routes: GatewayRoute[] = [];
-    for (const isvc of isvcs) {
-      const ns = isvc.metadata.namespace ?? 'default';
-      for (const domain of domains) {
-        routes.push({
-          host: `${isvc.metadata.name}.${ns}.${domain}`,
-          allowedPaths: allowedPaths(policies, ns, isvc.metadata.name),
-          upstream: this.o.modelUpstream,
-        });
-      }
-    }
-    routes.sort((a, b) => a.host.localeCompare(b.host));
-
-    // ---- nginx
-    const model = this.nginxModel(routes);
-    const text = JSON.stringify(model);
-    if (text !== this.lastNginxModel) {
-      await this.o.nginx.reload(model);
-      this.lastNginxModel = text;
-      this.o.log(`nginx reloaded: ${model.albs.length} ALB(s), ${routes.length} gateway route(s)`);
-    }
-
-    // ---- addresses (only for deployed ALBs, after the delay)
+  /** The stand-in controller: publish the address of each deployed ALB after `lbDelayMs`. */
+  private async publishAddresses(ingresses: IngressObject[]): Promise<void> {
+    const kube = this.o.kube;
     const byKey = new Map(ingresses.map((i) => [`${i.metadata.namespace ?? 'default'}/${i.metadata.name}`, i]));
     for (const st of this.state.values()) {
       const ing = byKey.get(st.key);
@@ -583,24 +826,6 @@ export class LbController {
       st.addressWritten = true;
       this.o.log(`Ingress ${st.key}: status.loadBalancer.ingress[0].hostname = ${st.hostname}`);
     }
-
-    // ---- host map (an ALB's name resolves once it has been published)
-    const hostMap: Record<string, string> = {};
-    const listeners: Record<string, { ingress: string; listeners: Record<string, string> }> = {};
-    for (const st of this.state.values()) {
-      if (!st.addressWritten || !st.deployed) continue;
-      const https = st.deployed.listeners.find((l) => l.protocol === 'HTTPS') ?? st.deployed.listeners[0];
-      if (https) hostMap[st.hostname] = `${LOOPBACK}:${https.localPort}`;
-      listeners[st.hostname] = {
-        ingress: st.key,
-        listeners: Object.fromEntries(st.deployed.listeners.map((l) => [String(l.albPort), `${LOOPBACK}:${l.localPort}`])),
-      };
-    }
-    this.writeIfChanged(this.o.hostMapFile, hostMap, 'hostMap');
-    this.writeIfChanged(this.o.listenersFile, listeners, 'listeners');
-
-    // ---- InferenceService status, as KServe would report it
-    await this.reconcileIsvcStatus(isvcs, domains);
   }
 
   private writeIfChanged(file: string, value: unknown, which: 'hostMap' | 'listeners'): void {

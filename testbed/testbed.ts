@@ -6,7 +6,8 @@
  * |----------------------------------------|-------------------------------------------|
  * | ACM, Route 53, EKS, Secrets Mgr, SNS…  | moto server                               |
  * | EKS control plane                      | etcd + kube-apiserver (RBAC, static tokens)|
- * | AWS Load Balancer Controller           | {@link LbController} (in this process)    |
+ * | AWS Load Balancer Controller           | the real one (`lbController: 'real'`), or |
+ * |                                        | {@link LbController} (in this process)    |
  * | the ALBs, Istio ingress gateway        | nginx                                     |
  * | KServe sklearn v2 predictor            | MLServer + mlserver-sklearn               |
  * | Kubeflow login (Dex variant)           | Dex + oauth2-proxy                        |
@@ -36,7 +37,9 @@ import {
   upsertCname,
 } from './aws';
 import { bootstrapCluster, MODEL_NAME, startControlPlane, WORKFLOW_GROUP, WORKFLOW_USER } from './cluster';
+import { type RunningLbc, startAwsLbController } from './aws-lb-controller';
 import { type DexStack, OAUTH2_PROXY_COOKIE, startDexStack } from './dex';
+import { FaultProxy, type FaultRule } from './fault-proxy';
 import { type AlbInfo, LbController } from './lb-controller';
 import { KubeClient, type KubeConnection } from './lib/kube';
 import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
@@ -72,6 +75,14 @@ export interface TestbedOptions {
   rbacFile?: string;
   /** End the children on SIGINT/SIGTERM of this process (default true). */
   handleSignals?: boolean;
+  /**
+   * Which load-balancer controller reconciles Ingresses of class `alb`:
+   * `stand-in` (default; `lb-controller.ts` reads the annotations) or `real`
+   * (the AWS Load Balancer Controller built by build-binaries.sh, against
+   * moto's ELBv2 behind the AWS proxy; nginx renders what it built).
+   * Default: `KSERVE_EDGE_LB_CONTROLLER` when set, else `stand-in`.
+   */
+  lbController?: 'real' | 'stand-in';
 }
 
 /** Names of the secrets the testbed seeds in Secrets Manager, and their values. */
@@ -115,6 +126,16 @@ export interface Testbed {
   /** SDK v3 clients pointed at moto (shared; destroyed by stop()). */
   readonly aws: AwsClients;
   readonly lb: {
+    /** Which controller runs (see {@link TestbedOptions.lbController}). */
+    readonly controller: 'real' | 'stand-in';
+    /**
+     * `real` only: the AWS proxy in front of moto the controller (and, through
+     * `env.AWS_ENDPOINT_URL`, the product) talks to, with ELBv2 corrected
+     * (`elbv2-fidelity.ts`); `failCertificates` etc. apply to both.
+     */
+    readonly awsProxy?: FaultProxy;
+    /** `real` only: the controller's process, ports and the VPC it was given. */
+    readonly real?: { pid: number; logFile: string; healthUrl: string; metricsUrl: string; webhookPort: number; vpcId: string };
     readonly hostMapFile: string;
     readonly listenersFile: string;
     albs(): AlbInfo[];
@@ -163,6 +184,9 @@ interface ToolPaths {
   kubeApiserver: string;
   dex: string;
   oauth2Proxy: string;
+  /** Only needed with `lbController: 'real'`. */
+  awsLbController?: string;
+  awsLbControllerConfig?: string;
 }
 
 export function cacheDir(): string {
@@ -195,7 +219,45 @@ export function readToolPaths(): ToolPaths {
     kubeApiserver: need('KUBE_APISERVER'),
     dex: need('DEX'),
     oauth2Proxy: need('OAUTH2_PROXY'),
+    ...(env.AWS_LOAD_BALANCER_CONTROLLER && existsSync(env.AWS_LOAD_BALANCER_CONTROLLER)
+      ? { awsLbController: env.AWS_LOAD_BALANCER_CONTROLLER }
+      : {}),
+    ...(env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG && existsSync(env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG)
+      ? { awsLbControllerConfig: env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG }
+      : {}),
   };
+}
+
+/**
+ * The fault knobs with the real controller, played by ELBv2 in the AWS proxy:
+ * `neverAssignAddress` makes CreateLoadBalancer fail (HTTP 500, so the
+ * controller never gets an ALB and never writes an address; it retries with
+ * backoff once the knob is off), `lbDelayMs` delays each CreateLoadBalancer.
+ */
+function realLbKnobs(proxy: FaultProxy, o: { lbDelayMs?: number; neverAssignAddress?: boolean }): void {
+  const ours = (kind: FaultRule['fault']) => (r: FaultRule) =>
+    r.service === 'elasticloadbalancing' && r.operation === 'CreateLoadBalancer' && r.fault === kind;
+  if (o.neverAssignAddress !== undefined) {
+    proxy.removeRules(ours('http500'));
+    // Rules match in order: the failure goes before any delay.
+    if (o.neverAssignAddress) {
+      const delays = proxy.stats().rules.filter((r) => ours('delay')(r.rule));
+      proxy.removeRules(ours('delay'));
+      proxy.addRule({ service: 'elasticloadbalancing', operation: 'CreateLoadBalancer', fault: 'http500' });
+      for (const d of delays) proxy.addRule(d.rule);
+    }
+  }
+  if (o.lbDelayMs !== undefined) {
+    proxy.removeRules(ours('delay'));
+    if (o.lbDelayMs > 0)
+      proxy.addRule({ service: 'elasticloadbalancing', operation: 'CreateLoadBalancer', fault: 'delay', delayMs: o.lbDelayMs });
+  }
+}
+
+function lbControllerOption(value: TestbedOptions['lbController']): 'real' | 'stand-in' {
+  const v = value ?? process.env.KSERVE_EDGE_LB_CONTROLLER ?? 'stand-in';
+  if (v !== 'real' && v !== 'stand-in') throw new Error(`lbController must be 'real' or 'stand-in', got '${v}'`);
+  return v;
 }
 
 /** How many run log folders `.testbed/logs` keeps (oldest removed first). */
@@ -252,8 +314,14 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     neverAssignAddress: opts.neverAssignAddress ?? false,
     handleSignals: opts.handleSignals ?? true,
     rbacFile: opts.rbacFile ?? join(REPO_ROOT, 'deploy', 'rbac.yaml'),
+    lbController: lbControllerOption(opts.lbController),
   };
   const tools = readToolPaths();
+  if (options.lbController === 'real' && (!tools.awsLbController || !tools.awsLbControllerConfig)) {
+    throw new Error(
+      `lbController 'real' needs AWS_LOAD_BALANCER_CONTROLLER and AWS_LOAD_BALANCER_CONTROLLER_CONFIG in ${join(cacheDir(), 'testbed.env')}: run scripts/setup-testbed.sh`,
+    );
+  }
 
   const runsRoot = join(os.tmpdir(), 'kserve-edge-testbed');
   mkdirSync(runsRoot, { recursive: true });
@@ -276,6 +344,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
 
   const supervisor = new ProcessSupervisor(logDir, join(runDir, 'children.json'));
   let controller: LbController | undefined;
+  let awsProxy: FaultProxy | undefined;
   let aws: AwsClients | undefined;
   const kubeClients: KubeClient[] = [];
   let stopped: Promise<void> | undefined;
@@ -301,6 +370,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       }
       const { killed } = await supervisor.stopAll();
       if (killed.length) log(`needed SIGKILL after the grace period: ${killed.join(', ')}`);
+      await awsProxy?.stop();
       for (const k of kubeClients) k.close();
       aws?.destroy();
       process.off('exit', onExit);
@@ -374,7 +444,42 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     const workflowClient = new KubeClient(cp.workflow);
     kubeClients.push(workflowClient);
 
-    // nginx + the LB controller stand-in.
+    // The AWS proxy the real controller and the data plane read ELBv2 through.
+    const realProxy = options.lbController === 'real' ? await FaultProxy.start(motoPart.moto.url, { elbv2Fidelity: true }) : undefined;
+    awsProxy = realProxy;
+
+    // The real AWS Load Balancer Controller, behind the AWS proxy (started
+    // while nginx and the data plane come up; it needs neither).
+    const realStart =
+      options.lbController === 'real'
+        ? (async (): Promise<RunningLbc> => {
+            const r = Date.now();
+            const running = await startAwsLbController({
+              supervisor,
+              binary: tools.awsLbController!,
+              configDir: tools.awsLbControllerConfig!,
+              admin,
+              server: cp.server,
+              clusterCaPem: cp.caPem,
+              pki,
+              ca: testbedCa,
+              runDir,
+              awsEndpoint: realProxy!.url,
+              region: options.region,
+              clusterName: options.clusterName,
+            });
+            log(
+              `aws-load-balancer-controller ready (pid ${running.proc.pid}, webhook port ${running.webhookPort}, VPC ${running.network.vpcId})`,
+            );
+            realLbKnobs(realProxy!, { lbDelayMs: options.lbDelayMs, neverAssignAddress: options.neverAssignAddress });
+            mark('aws-load-balancer-controller', r);
+            return running;
+          })()
+        : undefined;
+    // Settled at once so a failure here is not unhandled while the rest starts.
+    realStart?.catch(() => undefined);
+
+    // nginx + the ALB data plane (and, with the stand-in, the LB controller).
     const s = Date.now();
     const gatewayPort = await freePort();
     const nginx = new NginxServer(tools.nginx, join(runDir, 'nginx'), logDir, supervisor, await freePort());
@@ -388,7 +493,8 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       pki,
       ca: testbedCa,
       certDir,
-      motoUrl: motoPart.moto.url,
+      // With the real controller, ELBv2 and ACM as the controller sees them.
+      motoUrl: realProxy?.url ?? motoPart.moto.url,
       region: options.region,
       clusterName: options.clusterName,
       gatewayPort,
@@ -397,6 +503,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       listenersFile,
       lbDelayMs: options.lbDelayMs,
       neverAssignAddress: options.neverAssignAddress,
+      albSource: options.lbController === 'real' ? 'elbv2' : 'annotations',
       ...(dexStack
         ? {
             dex: {
@@ -411,16 +518,21 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     await controller.start();
     await controller.reconcileNow();
     mark('nginx+lb-controller', s);
+    const realLbc = await realStart;
 
     const ctl = controller;
-    const waitForAlb = async (namespace: string, name: string, timeoutMs = 30_000): Promise<AlbInfo> =>
-      waitFor(
+    const waitForAlb = async (namespace: string, name: string, timeoutMs = 30_000): Promise<AlbInfo> => {
+      const found = await waitFor(
         async () => {
           const a = ctl.albs().find((x) => x.ingress === `${namespace}/${name}`);
           return a?.addressAssigned && Object.keys(a.listeners).length > 0 ? a : undefined;
         },
         { what: `ALB address of Ingress ${namespace}/${name}`, timeoutMs, intervalMs: 100 },
       );
+      // One more full pass, so the host map and nginx reflect what was found.
+      await ctl.reconcileNow();
+      return ctl.albs().find((x) => x.ingress === found.ingress) ?? found;
+    };
 
     // Dex: the user's load-balancer guide left kubeflow.<domain> → the istio-ingress ALB.
     if (options.authProvider === 'dex' && !options.neverAssignAddress) {
@@ -440,7 +552,8 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     mark('total', t0);
 
     const env: Record<string, string> = {
-      AWS_ENDPOINT_URL: motoPart.moto.url,
+      // With the real controller the product meets the same corrected ELBv2 it does.
+      AWS_ENDPOINT_URL: awsProxy?.url ?? motoPart.moto.url,
       AWS_REGION: options.region,
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
@@ -482,11 +595,28 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       kubeWorkflow: () => workflowClient,
       aws: aws!,
       lb: {
+        controller: options.lbController,
+        ...(awsProxy ? { awsProxy } : {}),
+        ...(realLbc
+          ? {
+              real: {
+                pid: realLbc.proc.pid,
+                logFile: realLbc.proc.logFile,
+                healthUrl: realLbc.healthUrl,
+                metricsUrl: realLbc.metricsUrl,
+                webhookPort: realLbc.webhookPort,
+                vpcId: realLbc.network.vpcId,
+              },
+            }
+          : {}),
         hostMapFile,
         listenersFile,
         albs: () => ctl.albs(),
         waitForAlb,
-        setOptions: (o) => ctl.setOptions(o),
+        setOptions: (o) => {
+          ctl.setOptions(o);
+          if (awsProxy) realLbKnobs(awsProxy, o);
+        },
         reconcileNow: () => ctl.reconcileNow(),
       },
       apiserver: {

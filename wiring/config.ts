@@ -18,28 +18,9 @@ import type { ResolverSettings } from '../shared/canary/resolver';
 import { DEFAULT_SECRETS_MAX_AGE_SECONDS } from '../shared/aws/parameters';
 import { DEFAULT_RETRY_PERIOD_MINUTES } from '../shared/steps/reconcileNamespaces';
 
-/**
- * A variable of the environment is missing or has a bad value. The message
- * names the variable and the rule (never the value of a secret one).
- *
- * A plain named error, not an `AutomationError`: it is a fault of the
- * deployment (the stack's or the shell's environment), raised at the edge
- * before a step runs, not a condition of the request or of AWS that the state
- * machine should route by name. A Lambda that throws it fails its Task with
- * error name `ConfigError`, which the Tasks' catch-all sends to NotifyFailure;
- * the CLI prints it as `ConfigError: <message>`. It extends `TypeError` (what
- * these checks threw before) so callers that caught that still do.
- */
-export class ConfigError extends TypeError {
-  override readonly name = 'ConfigError';
-  /** The environment variable at fault. */
-  readonly variable: string;
+import { ConfigError } from '../shared/errors';
 
-  constructor(variable: string, rule: string) {
-    super(`${variable} ${rule}`);
-    this.variable = variable;
-  }
-}
+export { ConfigError };
 
 /** Every variable the configuration reads, with what it is for (the README's table says the same, for people). */
 export const CONFIG_VARIABLES = [

@@ -46,6 +46,7 @@ import {
   type ResponseContext,
 } from '@kubernetes/client-node';
 import {
+  ConfigError,
   AccessDeniedError,
   ClusterCertificateMismatchError,
   ClusterRejectedError,
@@ -198,7 +199,7 @@ export class KubeAdapter implements KubePort {
     // live value where the connection is made, whoever builds it (handlers, CLI, tests, testbed).
     if (process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
       // The client leaves `rejectUnauthorized` unset unless skipTLSVerify, so this env var would silently win.
-      throw new Error('NODE_TLS_REJECT_UNAUTHORIZED=0 would disable TLS verification of the cluster; unset it');
+      throw new ConfigError('NODE_TLS_REJECT_UNAUTHORIZED', 'is 0, which would disable TLS verification of the cluster: unset it');
     }
     const kc = new KubeConfig();
     kc.loadFromOptions({

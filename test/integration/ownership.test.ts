@@ -57,7 +57,12 @@ describe('ownership: foreign records and objects are refused and left untouched 
           name: 'istio-ingress-api',
           namespace: 'istio-system',
           labels: { app: 'someone-elses' },
-          annotations: { 'kubernetes.io/ingress.class': 'alb', 'alb.ingress.kubernetes.io/scheme': 'internal' },
+          // target-type ip: the gateway Service is ClusterIP, which instance targets (the default) cannot use.
+          annotations: {
+            'kubernetes.io/ingress.class': 'alb',
+            'alb.ingress.kubernetes.io/scheme': 'internal',
+            'alb.ingress.kubernetes.io/target-type': 'ip',
+          },
         },
         spec: { defaultBackend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } } },
       },

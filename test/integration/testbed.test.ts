@@ -103,6 +103,8 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
       clusterName: 'kubeflow',
       region: 'us-west-2',
       lbDelayMs: 500,
+      // This suite proves the stand-in; lb-controller-real.test.ts the real controller.
+      lbController: 'stand-in',
     });
     pidsWhileRunning = tb.pids();
   });
@@ -386,6 +388,8 @@ describe('testbed, Dex variant (istio-ingress + oauth2-proxy + Dex)', () => {
       clusterName: 'kubeflow',
       region: 'us-west-2',
       lbDelayMs: 500,
+      // This suite proves the stand-in; lb-controller-real.test.ts the real controller.
+      lbController: 'stand-in',
     });
     pidsWhileRunning = tb.pids();
   });

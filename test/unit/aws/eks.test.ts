@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { EKS_TOKEN_PREFIX, EksClusterAccess, eksToken, type ClusterAccessOptions } from '../../../shared/aws/eks';
 import { clusterAccessFor } from '../../../wiring/cluster';
 import { parseConfig } from '../../../wiring/config';
-import { AccessDeniedError, ClusterNotFoundError, ClusterUnreachableError, ThrottledError } from '../../../shared/errors';
+import { AccessDeniedError, ConfigError, ClusterNotFoundError, ClusterUnreachableError, ThrottledError } from '../../../shared/errors';
 import { clearSecrets, redactString } from '../../../shared/log';
 import { sdkError } from '../../fakes/awsError';
 
@@ -272,6 +272,6 @@ contexts: [{ name: c, context: { cluster: c, user: u } }]
   });
 
   it('refuses both overrides at once', () => {
-    expect(() => clusterAccessFromEnv({ KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://a', KSERVE_EDGE_KUBECONFIG: '/x' }, base)).toThrow(TypeError);
+    expect(() => clusterAccessFromEnv({ KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://a', KSERVE_EDGE_KUBECONFIG: '/x' }, base)).toThrow(ConfigError);
   });
 });

@@ -1,0 +1,191 @@
+/**
+ * The AWS proxy's ELBv2 corrections, against a scripted moto: what ELBv2
+ * refuses is refused with its error code, and DescribeListeners lists only
+ * the default certificate.
+ */
+import { describe, expect, test } from '@jest/globals';
+import {
+  Elbv2Fidelity,
+  realDnsNames,
+  requestedCertificateArns,
+  trimListenerCertificates,
+  type UpstreamCall,
+} from '../../../testbed/elbv2-fidelity';
+import { members, parseXml, queryParams, text, child } from '../../../testbed/lib/aws-query';
+
+const LISTENER = 'arn:aws:elasticloadbalancing:us-west-2:123456789012:listener/app/k8s-x/1/2';
+const LB = 'arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/k8s-x/1';
+const cert = (i: number) => `arn:aws:acm:us-west-2:123456789012:certificate/c${i}`;
+
+/** moto as the proxy sees it: ACM statuses, and one ALB with one listener holding `sni` + a default. */
+function fakeMoto(statuses: Record<string, string>, sni: string[]): { call: UpstreamCall; calls: string[] } {
+  const calls: string[] = [];
+  const call: UpstreamCall = async ({ service, headers, body }) => {
+    if (service === 'acm') {
+      const arn = (JSON.parse(body) as { CertificateArn: string }).CertificateArn;
+      calls.push(`acm:${arn}`);
+      const status = statuses[arn];
+      if (!status) return { status: 400, body: '{"__type":"ResourceNotFoundException"}' };
+      return { status: 200, body: JSON.stringify({ Certificate: { CertificateArn: arn, Status: status } }) };
+    }
+    expect(headers['content-type']).toContain('x-www-form-urlencoded');
+    const form = new URLSearchParams(body);
+    const action = form.get('Action')!;
+    calls.push(`elbv2:${action}`);
+    if (action === 'DescribeListeners') {
+      return {
+        status: 200,
+        body: `<DescribeListenersResponse><DescribeListenersResult><Listeners><member><ListenerArn>${LISTENER}</ListenerArn><LoadBalancerArn>${LB}</LoadBalancerArn></member></Listeners></DescribeListenersResult></DescribeListenersResponse>`,
+      };
+    }
+    if (action === 'DescribeListenerCertificates') {
+      const m = [`<member><CertificateArn>${cert(0)}</CertificateArn><IsDefault>true</IsDefault></member>`]
+        .concat(sni.map((a) => `<member><CertificateArn>${a}</CertificateArn><IsDefault>false</IsDefault></member>`))
+        .join('');
+      return {
+        status: 200,
+        body: `<DescribeListenerCertificatesResponse><DescribeListenerCertificatesResult><Certificates>${m}</Certificates></DescribeListenerCertificatesResult></DescribeListenerCertificatesResponse>`,
+      };
+    }
+    throw new Error(`unexpected ${action}`);
+  };
+  return { call, calls };
+}
+
+const noRewrite = (b: Buffer) => b;
+const addBody = (arns: string[]) =>
+  new URLSearchParams({
+    Action: 'AddListenerCertificates',
+    Version: '2015-12-01',
+    ListenerArn: LISTENER,
+    ...Object.fromEntries(arns.map((a, i) => [`Certificates.member.${i + 1}.CertificateArn`, a])),
+  }).toString();
+
+describe('Elbv2Fidelity', () => {
+  test('refuses a certificate that is not ISSUED (or unknown) with CertificateNotFound, as ELBv2 does', async () => {
+    const { call } = fakeMoto({ [cert(1)]: 'PENDING_VALIDATION', [cert(2)]: 'ISSUED' }, []);
+    const f = new Elbv2Fidelity(call, noRewrite);
+    for (const arn of [cert(1), cert(9)]) {
+      const refusal = await f.check('AddListenerCertificates', 'us-west-2', addBody([arn]));
+      expect(refusal?.status).toBe(400);
+      const err = child(child(parseXml(refusal!.body), 'ErrorResponse'), 'Error');
+      expect(text(err, 'Code')).toBe('CertificateNotFound');
+      expect(text(err, 'Message')).toBe(`Certificate '${arn}' not found`);
+    }
+    expect(await f.check('AddListenerCertificates', 'us-west-2', addBody([cert(2)]))).toBeUndefined();
+    const modify = new URLSearchParams({ Action: 'ModifyListener', 'Certificates.member.1.CertificateArn': cert(1) }).toString();
+    expect(
+      text(child(child(parseXml((await f.check('ModifyListener', 'us-west-2', modify))!.body), 'ErrorResponse'), 'Error'), 'Code'),
+    ).toBe('CertificateNotFound');
+  });
+
+  test('reads ACM as the client would, through the proxy’s DescribeCertificate rewrite', async () => {
+    const { call } = fakeMoto({ [cert(1)]: 'ISSUED' }, []);
+    const failed = (b: Buffer) => Buffer.from(b.toString().replace('"ISSUED"', '"FAILED"'));
+    const refusal = await new Elbv2Fidelity(call, failed).check('CreateListener', 'us-west-2', addBody([cert(1)]));
+    expect(refusal?.body).toContain('CertificateNotFound');
+  });
+
+  test('the 26th non-default certificate on a load balancer fails with TooManyCertificates; re-adding one it has succeeds without adding', async () => {
+    const issued = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [cert(i), 'ISSUED']));
+    const has25 = Array.from({ length: 25 }, (_, i) => cert(i + 1));
+    const full = new Elbv2Fidelity(fakeMoto(issued, has25).call, noRewrite);
+    const refusal = await full.check('AddListenerCertificates', 'us-west-2', addBody([cert(26)]));
+    expect(text(child(child(parseXml(refusal!.body), 'ErrorResponse'), 'Error'), 'Code')).toBe('TooManyCertificates');
+    const again = await full.check('AddListenerCertificates', 'us-west-2', addBody([cert(3)]));
+    expect(again?.status).toBe(200);
+    expect(again?.body).toContain('<AddListenerCertificatesResponse');
+  });
+
+  test('the 25th SNI certificate, which moto refuses (its limit counts the default), is held by the proxy and listed', async () => {
+    const issued = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [cert(i), 'ISSUED']));
+    const has24 = Array.from({ length: 24 }, (_, i) => cert(i + 1));
+    const moto = fakeMoto(issued, has24);
+    const f = new Elbv2Fidelity(moto.call, noRewrite);
+    const added = await f.check('AddListenerCertificates', 'us-west-2', addBody([cert(25)]));
+    expect(added?.status).toBe(200);
+    const listed = f.rewrite(
+      'DescribeListenerCertificates',
+      200,
+      Buffer.from(
+        `<R><DescribeListenerCertificatesResult><Certificates><member><CertificateArn>${cert(0)}</CertificateArn></member></Certificates></DescribeListenerCertificatesResult></R>`,
+      ),
+      `Action=DescribeListenerCertificates&ListenerArn=${encodeURIComponent(LISTENER)}`,
+    );
+    expect(listed.toString()).toContain(`<CertificateArn>${cert(25)}</CertificateArn><IsDefault>false</IsDefault>`);
+    // The quota now counts the held one.
+    const refusal = await f.check('AddListenerCertificates', 'us-west-2', addBody([cert(26)]));
+    expect(refusal?.body).toContain('TooManyCertificates');
+    // Removing it is answered by the proxy (moto never had it).
+    const removeBody = new URLSearchParams({
+      Action: 'RemoveListenerCertificates',
+      ListenerArn: LISTENER,
+      'Certificates.member.1.CertificateArn': cert(25),
+    }).toString();
+    expect((await f.check('RemoveListenerCertificates', 'us-west-2', removeBody))?.status).toBe(200);
+    expect(await f.check('RemoveListenerCertificates', 'us-west-2', removeBody)).toBeUndefined();
+  });
+
+  test('with room below both limits the call goes to moto', async () => {
+    const issued = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [cert(i), 'ISSUED']));
+    const f = new Elbv2Fidelity(fakeMoto(issued, [cert(1)]).call, noRewrite);
+    expect(await f.check('AddListenerCertificates', 'us-west-2', addBody([cert(2)]))).toBeUndefined();
+  });
+
+  test('other calls pass untouched, without extra reads', async () => {
+    const moto = fakeMoto({}, []);
+    const f = new Elbv2Fidelity(moto.call, noRewrite);
+    expect(await f.check('DescribeRules', 'us-west-2', 'Action=DescribeRules')).toBeUndefined();
+    expect(await f.check('CreateListener', 'us-west-2', 'Action=CreateListener&Protocol=HTTP')).toBeUndefined();
+    expect(moto.calls).toEqual([]);
+  });
+});
+
+describe('trimListenerCertificates', () => {
+  test('keeps only the default certificate of each listener', () => {
+    const xml =
+      '<Listeners><member><Certificates><member><CertificateArn>a</CertificateArn></member><member><CertificateArn>b</CertificateArn></member></Certificates><Port>443</Port></member>' +
+      '<member><Certificates><member><CertificateArn>c</CertificateArn></member></Certificates></member></Listeners>';
+    const listeners = members(child(parseXml(trimListenerCertificates(xml)), 'Listeners'));
+    expect(listeners.map((l) => members(child(l, 'Certificates')).map((c) => text(c, 'CertificateArn')))).toEqual([['a'], ['c']]);
+    expect(text(listeners[0], 'Port')).toBe('443');
+  });
+});
+
+describe('realDnsNames', () => {
+  test('ELBv2-style names: digits stable per name, internal- for internal load balancers', () => {
+    const xml = (n: string) => `<LoadBalancers><member><DNSName>${n}-1.us-west-2.elb.amazonaws.com</DNSName></member></LoadBalancers>`;
+    const a = realDnsNames(xml('k8s-a-b-0123456789'), new Set());
+    expect(a).toMatch(/<DNSName>k8s-a-b-0123456789-[1-9]\d{9}\.us-west-2\.elb\.amazonaws\.com<\/DNSName>/);
+    expect(realDnsNames(xml('k8s-a-b-0123456789'), new Set())).toBe(a);
+    expect(realDnsNames(xml('k8s-c-d-0123456789'), new Set(['k8s-c-d-0123456789']))).toMatch(
+      /<DNSName>internal-k8s-c-d-0123456789-\d{10}\./,
+    );
+  });
+});
+
+describe('Query protocol helpers', () => {
+  test('requestedCertificateArns reads every Certificates.member.N', () => {
+    expect(requestedCertificateArns(new URLSearchParams(addBody(['x', 'y'])))).toEqual(['x', 'y']);
+  });
+
+  test('queryParams flattens lists as ELBv2 (member.N) and EC2 (N) want them', () => {
+    expect(queryParams({ ResourceArns: ['a', 'b'], Tag: [{ Key: 'k', Value: 'v' }] })).toEqual({
+      'ResourceArns.member.1': 'a',
+      'ResourceArns.member.2': 'b',
+      'Tag.member.1.Key': 'k',
+      'Tag.member.1.Value': 'v',
+    });
+    expect(queryParams({ ResourceId: ['s-1'], Tag: [{ Key: 'k', Value: 'v' }] }, true)).toEqual({
+      'ResourceId.1': 's-1',
+      'Tag.1.Key': 'k',
+      'Tag.1.Value': 'v',
+    });
+  });
+
+  test('parseXml: repeated elements, empty elements, entities', () => {
+    expect(parseXml('<?xml version="1.0"?><a xmlns="x"><b>1</b><b>2 &amp; 3</b><c/><d></d></a>')).toEqual({
+      a: { b: ['1', '2 & 3'], c: '', d: '' },
+    });
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * Where moto 5.2.5's ELBv2 differs from the real service, corrected in the
+ * AWS proxy in front of moto ({@link FaultProxy} with `elbv2Fidelity`), so
+ * the real AWS Load Balancer Controller meets ELBv2 as it behaves in AWS.
+ * Each correction names the AWS behaviour it restores:
+ *
+ * | call                                   | moto                               | ELBv2 (what the proxy makes of it)                                   |
+ * |----------------------------------------|------------------------------------|----------------------------------------------------------------------|
+ * | DescribeListeners                      | lists default **and** SNI certs    | `Listener.Certificates` holds only the default certificate           |
+ * | CreateListener, ModifyListener, AddListenerCertificates | takes any ARN     | a certificate ACM does not have ISSUED → 400 `CertificateNotFound`    |
+ * | AddListenerCertificates                | 25 per listener, default included  | > 25 non-default certificates per load balancer → 400 `TooManyCertificates`; the 25th SNI certificate is accepted |
+ * | AddListenerCertificates                | appends a certificate it has again | a certificate already on the listener: success, not added again      |
+ * | CreateLoadBalancer, DescribeLoadBalancers | DNSName `<name>-1.<region>.elb.amazonaws.com`, no `internal-` | `<name>-<10 digits>.<region>.elb.amazonaws.com`, `internal-` in front for scheme internal (digits stable per name) |
+ *
+ * moto refuses the 25th SNI certificate of a listener (it counts the default
+ * one); the proxy then holds that certificate itself and adds it to the
+ * listener's DescribeListenerCertificates answer (and takes it out again on
+ * RemoveListenerCertificates), so clients see ELBv2's quota.
+ *
+ * The quota is the default one ("Certificates per Application Load Balancer
+ * (excluding default certificates)": 25); ELBv2 counts it per load balancer,
+ * over all its listeners.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { child, members, parseXml, text } from './lib/aws-query';
+
+/** Non-default certificates an ALB may hold (the default AWS quota). */
+export const MAX_SNI_CERTIFICATES_PER_ALB = 25;
+
+const ELBV2_XMLNS = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
+
+/** An error answer of ELBv2 (Query protocol). */
+export interface ProxyAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The error answer ELBv2 gives, in its XML shape (what the SDKs parse into a typed error). */
+export function elbv2Error(code: string, message: string): ProxyAnswer {
+  const requestId = randomUUID();
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${ELBV2_XMLNS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+  return { status: 400, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body };
+}
+
+/** `Certificates.member.N.CertificateArn` values of a Query request body. */
+export function requestedCertificateArns(form: URLSearchParams): string[] {
+  const out: string[] = [];
+  for (const [k, v] of form) if (/^Certificates\.member\.\d+\.CertificateArn$/.test(k)) out.push(v);
+  return out;
+}
+
+/**
+ * DescribeListeners: keep only the first (default) entry of each listener's
+ * `<Certificates>`, as ELBv2 does (its SNI certificates are listed by
+ * DescribeListenerCertificates only). Without this the controller sees a
+ * default-certificate mismatch and calls ModifyListener on every reconcile.
+ */
+export function trimListenerCertificates(xml: string): string {
+  return xml.replace(/<Certificates>([\s\S]*?)<\/Certificates>/g, (whole, inner: string) => {
+    const first = /<member>[\s\S]*?<\/member>/.exec(inner);
+    return first ? `<Certificates>${first[0]}</Certificates>` : whole;
+  });
+}
+
+/**
+ * ALB DNS names as ELBv2 gives them: `<name>-<digits>.<region>.elb.amazonaws.com`
+ * (moto always writes `-1`), with `internal-` in front for an internal one.
+ * The digits come from the name, so every answer gives the same name.
+ */
+export function realDnsNames(xml: string, internal: ReadonlySet<string>): string {
+  return xml.replace(/<DNSName>([A-Za-z0-9-]+)-1\.([a-z0-9-]+)\.elb\.amazonaws\.com<\/DNSName>/g, (_, name: string, region: string) => {
+    const n = BigInt(`0x${createHash('sha256').update(name).digest('hex').slice(0, 15)}`);
+    const digits = `${1 + Number(n % 9n)}${String(n % 1_000_000_000n).padStart(9, '0')}`;
+    return `<DNSName>${internal.has(name) ? 'internal-' : ''}${name}-${digits}.${region}.elb.amazonaws.com</DNSName>`;
+  });
+}
+
+/** Calls moto directly (the corrections' own reads are not counted as client calls). */
+export type UpstreamCall = (o: { service: string; region: string; headers: Record<string, string>; body: string }) => Promise<{
+  status: number;
+  body: string;
+}>;
+
+/** moto's own limit: certificates on one listener, the default included. */
+const MOTO_CERTIFICATES_PER_LISTENER = 25;
+
+/** The success answer ELBv2 gives to Add/RemoveListenerCertificates. */
+function certificatesAnswer(action: 'AddListenerCertificates' | 'RemoveListenerCertificates', arns: string[]): ProxyAnswer {
+  const requestId = randomUUID();
+  const list =
+    action === 'AddListenerCertificates'
+      ? `<Certificates>${arns.map((a) => `<member><CertificateArn>${a}</CertificateArn></member>`).join('')}</Certificates>`
+      : '';
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${ELBV2_XMLNS}"><${action}Result>${list}</${action}Result><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
+  return { status: 200, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body };
+}
+
+/** See the module comment. */
+export class Elbv2Fidelity {
+  /** SNI certificates ELBv2 would hold but moto refused (its quota counts the default one), by listener ARN. */
+  private readonly held = new Map<string, Set<string>>();
+  /** Load balancers created through the proxy with scheme internal, by name. */
+  private readonly internal = new Set<string>();
+
+  constructor(
+    private readonly upstream: UpstreamCall,
+    /** ACM status as the client would read it (the proxy's DescribeCertificate rewrites included). */
+    private readonly rewriteDescribeCertificate: (body: Buffer) => Buffer,
+  ) {}
+
+  /**
+   * The answer ELBv2 would give when it differs from what moto would (an
+   * error, or a success moto cannot give), else undefined: forward the request.
+   */
+  async check(operation: string, region: string, body: string): Promise<ProxyAnswer | undefined> {
+    if (operation === 'RemoveListenerCertificates') return this.removeHeld(new URLSearchParams(body));
+    if (operation === 'CreateLoadBalancer') {
+      const form = new URLSearchParams(body);
+      if (form.get('Scheme') === 'internal') this.internal.add(form.get('Name') ?? '');
+      return undefined;
+    }
+    if (operation !== 'CreateListener' && operation !== 'ModifyListener' && operation !== 'AddListenerCertificates') return undefined;
+    const form = new URLSearchParams(body);
+    const arns = requestedCertificateArns(form);
+    for (const arn of arns) {
+      const status = await this.acmStatus(arn, region);
+      // ELBv2 takes only certificates ACM has ISSUED; for one that is missing,
+      // pending validation or failed it answers CertificateNotFound (the
+      // message the controller then reports in its FailedDeployModel event).
+      if (status !== 'ISSUED') return elbv2Error('CertificateNotFound', `Certificate '${arn}' not found`);
+    }
+    if (operation === 'AddListenerCertificates' && arns.length > 0) {
+      const listenerArn = form.get('ListenerArn') ?? '';
+      const { onAlb, onListener, inMoto } = await this.sniCertificates(listenerArn, region);
+      const added = [...new Set(arns.filter((a) => !onListener.has(a)))];
+      // A certificate already in the list: ELBv2 answers success and does not add it again.
+      if (added.length === 0) return certificatesAnswer('AddListenerCertificates', arns);
+      if (onAlb + added.length > MAX_SNI_CERTIFICATES_PER_ALB) {
+        return elbv2Error('TooManyCertificates', "You've reached the limit on the number of certificates per load balancer.");
+      }
+      if (inMoto + added.length > MOTO_CERTIFICATES_PER_LISTENER) {
+        const held = this.held.get(listenerArn) ?? new Set<string>();
+        for (const a of added) held.add(a);
+        this.held.set(listenerArn, held);
+        return certificatesAnswer('AddListenerCertificates', arns);
+      }
+    }
+    return undefined;
+  }
+
+  /** RemoveListenerCertificates of certificates the proxy holds: answered here; others go to moto. */
+  private removeHeld(form: URLSearchParams): ProxyAnswer | undefined {
+    const held = this.held.get(form.get('ListenerArn') ?? '');
+    const arns = [...form].filter(([k]) => /^Certificates\.member\.\d+\.CertificateArn$/.test(k)).map(([, v]) => v);
+    const wasHeld = arns.filter((a) => held?.has(a));
+    if (!held || wasHeld.length === 0) return undefined;
+    for (const a of wasHeld) held.delete(a);
+    // Only held ones: moto never had them, so ELBv2's success is answered here.
+    if (wasHeld.length === arns.length) return certificatesAnswer('RemoveListenerCertificates', []);
+    return undefined;
+  }
+
+  /** The answer the client gets (moto's, corrected). `request`: the request's form body. */
+  rewrite(operation: string, status: number, body: Buffer, request = ''): Buffer {
+    if (status !== 200) return body;
+    if (operation === 'DescribeListeners') return Buffer.from(trimListenerCertificates(body.toString('utf8')));
+    if (operation === 'CreateLoadBalancer' || operation === 'DescribeLoadBalancers') {
+      return Buffer.from(realDnsNames(body.toString('utf8'), this.internal));
+    }
+    if (operation === 'DescribeListenerCertificates') {
+      const held = this.held.get(new URLSearchParams(request).get('ListenerArn') ?? '');
+      if (!held || held.size === 0) return body;
+      const extra = [...held].map((a) => `<member><CertificateArn>${a}</CertificateArn><IsDefault>false</IsDefault></member>`).join('');
+      return Buffer.from(body.toString('utf8').replace('</Certificates>', `${extra}</Certificates>`));
+    }
+    return body;
+  }
+
+  private async acmStatus(arn: string, fallbackRegion: string): Promise<string | undefined> {
+    const region = arn.split(':')[3] || fallbackRegion;
+    const res = await this.upstream({
+      service: 'acm',
+      region,
+      headers: { 'x-amz-target': 'CertificateManager.DescribeCertificate', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ CertificateArn: arn }),
+    });
+    if (res.status !== 200) return undefined;
+    const seen = JSON.parse(this.rewriteDescribeCertificate(Buffer.from(res.body)).toString('utf8')) as {
+      Certificate?: { Status?: string };
+    };
+    return seen.Certificate?.Status;
+  }
+
+  private async elbv2(region: string, action: string, params: Record<string, string>) {
+    const res = await this.upstream({
+      service: 'elasticloadbalancing',
+      region,
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: new URLSearchParams({ Action: action, Version: '2015-12-01', ...params }).toString(),
+    });
+    if (res.status !== 200) throw new Error(`ELBv2 ${action} (quota check) answered ${res.status}: ${res.body.slice(0, 200)}`);
+    return child(child(parseXml(res.body), `${action}Response`), `${action}Result`);
+  }
+
+  /**
+   * Non-default certificates on the listener's load balancer (all listeners,
+   * held ones included), those on this listener, and how many moto has on it.
+   */
+  private async sniCertificates(listenerArn: string, region: string): Promise<{ onAlb: number; onListener: Set<string>; inMoto: number }> {
+    const own = await this.elbv2(region, 'DescribeListeners', { 'ListenerArns.member.1': listenerArn });
+    const lbArn = text(members(child(own, 'Listeners'))[0], 'LoadBalancerArn');
+    const all = lbArn ? await this.elbv2(region, 'DescribeListeners', { LoadBalancerArn: lbArn }) : own;
+    let onAlb = 0;
+    let inMoto = 0;
+    const onListener = new Set<string>();
+    for (const l of members(child(all, 'Listeners'))) {
+      const arn = text(l, 'ListenerArn');
+      const certs = members(child(await this.elbv2(region, 'DescribeListenerCertificates', { ListenerArn: arn }), 'Certificates'));
+      if (arn === listenerArn) inMoto = certs.length;
+      const sni = new Set([
+        ...certs.filter((c) => text(c, 'IsDefault') !== 'true').map((c) => text(c, 'CertificateArn')),
+        ...(this.held.get(arn) ?? []),
+      ]);
+      onAlb += sni.size;
+      if (arn === listenerArn) for (const a of sni) onListener.add(a);
+    }
+    return { onAlb, onListener, inMoto };
+  }
+}
+
+/** Makes an {@link UpstreamCall} to moto at `upstream`. */
+export function motoCaller(upstream: URL): UpstreamCall {
+  return (o) =>
+    new Promise((resolve, reject) => {
+      const date = new Date().toISOString().replace(/[-:]/g, '').slice(0, 8);
+      const req = http.request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: 'POST',
+          path: '/',
+          timeout: 15_000,
+          headers: {
+            ...o.headers,
+            'content-length': String(Buffer.byteLength(o.body)),
+            authorization: `AWS4-HMAC-SHA256 Credential=testing/${date}/${o.region}/${o.service}/aws4_request, SignedHeaders=host, Signature=0`,
+          },
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('upstream timeout')));
+      req.on('error', reject);
+      req.end(o.body);
+    });
+}
