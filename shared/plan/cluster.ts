@@ -25,6 +25,11 @@
  * 4. Kubeflow's Ingress: we take over only `certificate-arn` and `listen-ports`, keeping any
  *    certificate that is not ours in front (the first one is the listener's default certificate).
  *
+ * Which of our certificates the Ingress lists is {@link planListenerCertificates}: this run's
+ * plus those of every other namespace still provisioned and active, computed when the step
+ * applies. Every Ingress write carries a precondition (the resourceVersion read, or "absent"),
+ * and our own Ingress names its class in `spec.ingressClassName` (IngressClass `alb`).
+ *
  * Every function here is pure: the ConfigureCluster step (shared/steps/configureCluster.ts)
  * reads the objects and applies the plan through the KubePort.
  */
