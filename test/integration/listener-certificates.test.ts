@@ -70,7 +70,14 @@ describe('the listener keeps every provisioned namespace (issue 10, defect 2)', 
         return out;
       };
     }
-    return runStateMachine({ definition: loadDefinition(), handlers, input: requestFor(namespaces), executionName: name, waitSeconds: 0.1, retryIntervalMs: 200 });
+    return runStateMachine({
+      definition: loadDefinition(),
+      handlers,
+      input: requestFor(namespaces),
+      executionName: name,
+      waitSeconds: 0.1,
+      retryIntervalMs: 200,
+    });
   }
 
   const succeeded = (r: RunResult): string => (r.status === 'SUCCEEDED' ? 'SUCCEEDED' : JSON.stringify(failureOf(r)));
@@ -84,7 +91,15 @@ describe('the listener keeps every provisioned namespace (issue 10, defect 2)', 
       const info = await tb.lb.waitForAlb('istio-system', 'istio-ingress-api');
       const port = Number(info.listeners['443']?.split(':')[1]);
       try {
-        const res = await httpsTo({ port, host, path: PATH, method: 'POST', body: BODY, ca: tb.caPem, headers: { 'x-api-key': tb.secrets.apiTokens[0]! } });
+        const res = await httpsTo({
+          port,
+          host,
+          path: PATH,
+          method: 'POST',
+          body: BODY,
+          ca: tb.caPem,
+          headers: { 'x-api-key': tb.secrets.apiTokens[0]! },
+        });
         last = { status: res.status };
         if (res.status === 200) return last;
       } catch (err) {
@@ -103,7 +118,11 @@ describe('the listener keeps every provisioned namespace (issue 10, defect 2)', 
       // What `kserve-edge plan` shows for the second run: prod's certificate stays, and why.
       const report = await buildPlan(requestFor(['staging']), loadConfig());
       expect(report.listener.filter((c) => c.namespaces.includes('prod'))).toEqual([
-        expect.objectContaining({ action: 'keep', owner: 'ours', reason: 'namespace prod is still provisioned (ownership record ours) and active' }),
+        expect.objectContaining({
+          action: 'keep',
+          owner: 'ours',
+          reason: 'namespace prod is still provisioned (ownership record ours) and active',
+        }),
       ]);
       expect(report.listener.filter((c) => c.action === 'remove')).toEqual([]);
 

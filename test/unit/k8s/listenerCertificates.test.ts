@@ -80,7 +80,13 @@ describe('planListenerCertificates', () => {
     expect(plan.changes).toEqual([
       { arn: BASE.arn, action: 'keep', owner: 'ours', namespaces: [], reason: "this run's certificate (listener default)" },
       { arn: STAGING.arn, action: 'keep', owner: 'ours', namespaces: ['staging'], reason: "this run's certificate for staging" },
-      { arn: PROD.arn, action: 'keep', owner: 'ours', namespaces: ['prod'], reason: 'namespace prod is still provisioned (ownership record ours) and active' },
+      {
+        arn: PROD.arn,
+        action: 'keep',
+        owner: 'ours',
+        namespaces: ['prod'],
+        reason: 'namespace prod is still provisioned (ownership record ours) and active',
+      },
     ]);
   });
 
@@ -93,7 +99,9 @@ describe('planListenerCertificates', () => {
   it('keeps a certificate another run put on the listener before it wrote its DNS records (no ownership record yet)', () => {
     const plan = planListenerCertificates(input({ provisionedNamespaces: new Set(['staging']) }));
     expect(plan.arns).toContain(PROD.arn);
-    expect(plan.changes.find((c) => c.arn === PROD.arn)?.reason).toBe('namespace prod is still served (its certificate is on the listener) and active');
+    expect(plan.changes.find((c) => c.arn === PROD.arn)?.reason).toBe(
+      'namespace prod is still served (its certificate is on the listener) and active',
+    );
   });
 
   it('does not keep (nor re-add) the certificate of a namespace that is gone or terminating: deprovisioning takes it off', () => {
@@ -123,9 +131,14 @@ describe('planListenerCertificates', () => {
     const kept = planListenerCertificates(input({ owned: [BASE, STAGING, PROD, newer] }));
     expect(kept.arns).toEqual([BASE.arn, STAGING.arn, PROD.arn]);
     const oldStaging = cert('staging-old', [`*.staging.${DOMAIN}`]);
-    const plan = planListenerCertificates(input({ owned: [BASE, STAGING, PROD, oldStaging], current: [BASE.arn, oldStaging.arn, PROD.arn] }));
+    const plan = planListenerCertificates(
+      input({ owned: [BASE, STAGING, PROD, oldStaging], current: [BASE.arn, oldStaging.arn, PROD.arn] }),
+    );
     expect(plan.arns).toEqual([BASE.arn, STAGING.arn, PROD.arn]);
-    expect(plan.changes.find((c) => c.arn === oldStaging.arn)).toMatchObject({ action: 'remove', reason: "replaced: staging served by this run's certificate" });
+    expect(plan.changes.find((c) => c.arn === oldStaging.arn)).toMatchObject({
+      action: 'remove',
+      reason: "replaced: staging served by this run's certificate",
+    });
     expect(plan.changes.find((c) => c.arn === STAGING.arn)).toMatchObject({ action: 'add' });
   });
 
@@ -149,7 +162,12 @@ describe('planListenerCertificates', () => {
     const foreign = Array.from({ length: 20 }, (_, i) => arn(`foreign-${i}`));
     const nsCerts = Array.from({ length: 6 }, (_, i) => cert(`ns-${i}`, [`*.ns${i}.${DOMAIN}`]));
     const runNamespaces = nsCerts.map((_, i) => `ns${i}`);
-    const base = { runNamespaces, runArns: [BASE.arn, ...nsCerts.map((c) => c.arn)], owned: [BASE, ...nsCerts], activeNamespaces: new Set(runNamespaces) };
+    const base = {
+      runNamespaces,
+      runArns: [BASE.arn, ...nsCerts.map((c) => c.arn)],
+      owned: [BASE, ...nsCerts],
+      activeNamespaces: new Set(runNamespaces),
+    };
     // 7 of ours alone fit; with 20 foreign on the shared listener they do not.
     expect(planListenerCertificates(input({ ...base, ingressMode: 'shared', current: [] })).arns).toHaveLength(7);
     const run = () => planListenerCertificates(input({ ...base, ingressMode: 'shared', current: foreign }));
@@ -159,7 +177,8 @@ describe('planListenerCertificates', () => {
 });
 
 describe('planCluster: the shared Ingress quota, the Ingress class and the guarded write', () => {
-  const dexRequestFor = (namespaces: string[]) => validated('Z1', { namespaces, auth: { provider: 'dex', loginSecretId: 'kserve-edge/dex-login' } });
+  const dexRequestFor = (namespaces: string[]) =>
+    validated('Z1', { namespaces, auth: { provider: 'dex', loginSecretId: 'kserve-edge/dex-login' } });
   const state = (ingress: KubeObject | undefined, ingressClass: KubeObject | null = albIngressClass()) => ({
     configDomain: editedConfigDomain(),
     authorizationPolicies: {},
@@ -174,7 +193,13 @@ describe('planCluster: the shared Ingress quota, the Ingress class and the guard
     const plan = () => planCluster(state(kubeflowIngress(foreign)), desired, { ownerId: OWNER, adopt: false });
     expect(plan).toThrow(InvalidRequestError);
     expect(plan).toThrow(/would hold 27 certificates \(21 not ours, 6 of kserve-edge\)/);
-    expect(() => planCluster(state(kubeflowIngress(foreign)), desiredClusterState({ request: dexRequestFor(['a']), certificateArns: ours.slice(0, 5) }), { ownerId: OWNER, adopt: false })).not.toThrow();
+    expect(() =>
+      planCluster(
+        state(kubeflowIngress(foreign)),
+        desiredClusterState({ request: dexRequestFor(['a']), certificateArns: ours.slice(0, 5) }),
+        { ownerId: OWNER, adopt: false },
+      ),
+    ).not.toThrow();
   });
 
   it('guards the Ingress write: the resourceVersion read, or "absent" for a create', () => {
@@ -182,12 +207,21 @@ describe('planCluster: the shared Ingress quota, the Ingress class and the guard
     const desired = desiredClusterState({ request, certificateArns: [BASE.arn], headerValues: [STRONG_TOKEN] });
     const create = planCluster(state(undefined), desired, { ownerId: OWNER, adopt: false });
     expect(create[3]).toMatchObject({ action: 'apply', reason: 'create', precondition: 'absent' });
-    const existing = { ...structuredClone(desired.ingress), metadata: { ...structuredClone(desired.ingress.metadata), resourceVersion: '42' } };
+    const existing = {
+      ...structuredClone(desired.ingress),
+      metadata: { ...structuredClone(desired.ingress.metadata), resourceVersion: '42' },
+    };
     const other = desiredClusterState({ request, certificateArns: [BASE.arn, STAGING.arn], headerValues: [STRONG_TOKEN] });
-    expect(planCluster(state(existing), other, { ownerId: OWNER, adopt: false })[3]).toMatchObject({ action: 'apply', precondition: { resourceVersion: '42' } });
+    expect(planCluster(state(existing), other, { ownerId: OWNER, adopt: false })[3]).toMatchObject({
+      action: 'apply',
+      precondition: { resourceVersion: '42' },
+    });
     const dex = desiredClusterState({ request: dexRequestFor(['a']), certificateArns: [BASE.arn] });
     const shared = { ...kubeflowIngress(), metadata: { ...kubeflowIngress().metadata, resourceVersion: '7' } };
-    expect(planCluster(state(shared), dex, { ownerId: OWNER, adopt: false })[3]).toMatchObject({ action: 'apply', precondition: { resourceVersion: '7' } });
+    expect(planCluster(state(shared), dex, { ownerId: OWNER, adopt: false })[3]).toMatchObject({
+      action: 'apply',
+      precondition: { resourceVersion: '7' },
+    });
   });
 
   it('names the class in spec.ingressClassName, and needs the IngressClass alb of the AWS Load Balancer Controller (defect 10)', () => {
@@ -240,8 +274,7 @@ function world(provider: 'cognito' | 'dex') {
   ]);
   if (provider === 'dex') kube.seed(kubeflowIngress(ARN_FOREIGN));
   const auth = provider === 'dex' ? { provider: 'dex' as const, loginSecretId: 'kserve-edge/dex-login' } : undefined;
-  const requestFor = (namespaces: string[]) =>
-    validated(zone.id, auth ? { namespaces, auth } : { namespaces });
+  const requestFor = (namespaces: string[]) => validated(zone.id, auth ? { namespaces, auth } : { namespaces });
   const now = () => new Date('2026-01-01T00:00:00Z');
   const deps = (k: KubePort = kube) => ({ kube: k, secrets, acm, route53, log: silentLogger, now });
   /** EnsureCertificates (issued at once), then ConfigureCluster through `k`. */
@@ -289,7 +322,10 @@ describe.each(['cognito', 'dex'] as const)('configureCluster (%s): other namespa
     await w.kube.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'prod' });
     const out = await w.configure(w.requestFor(['staging']));
     expect(w.listener(both)).not.toContain(prod);
-    expect(out.certificates.find((c) => c.arn === prod)).toMatchObject({ action: 'remove', reason: expect.stringMatching(/gone or terminating/) });
+    expect(out.certificates.find((c) => c.arn === prod)).toMatchObject({
+      action: 'remove',
+      reason: expect.stringMatching(/gone or terminating/),
+    });
   });
 
   it.each([
