@@ -16,7 +16,10 @@ import { loadDefinition } from '../../local/definition';
 import { localTaskHandlers } from '../../local/tasks';
 import { runStateMachine, type RunResult } from '../../local/run';
 import { buildPlan } from '../../cli/plan';
+import { PatchConflictError } from '../../shared/errors';
+import { FIELD_MANAGER } from '../../shared/ownership';
 import { IRIS_INPUT } from '../../shared/request';
+import { kubeFor } from '../../wiring/cluster';
 import { loadConfig } from '../../wiring/config';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { failureOf, withEnv } from './reliability';
@@ -131,6 +134,35 @@ describe('the listener keeps every provisioned namespace (issue 10, defect 2)', 
     expect(await serves('prod')).toEqual({ status: 200 });
     expect(await serves('staging')).toEqual({ status: 200 });
   }, 300_000);
+
+  it('the API server refuses a write of the Ingress made from a stale read, or a create of one that exists: PatchConflict', async () => {
+    await withEnv({ ...tb.env, LOG_LEVEL: 'silent' }, async () => {
+      // As the workflow's own user (deploy/rbac.yaml), through the product's adapter.
+      const kube = await kubeFor(loadConfig(), { name: 'kubeflow', region: REGION });
+      const ref = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'istio-system', name: 'istio-ingress-api' };
+      const read = (await kube.get(ref))!;
+      const patch = (value: string) => ({
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, namespace: ref.namespace, annotations: { 'kserve-edge.io/test': value } },
+      });
+      const stale = { resourceVersion: read.metadata.resourceVersion! };
+      await kube.apply(patch('1'), { fieldManager: `${FIELD_MANAGER}-test`, force: true, precondition: stale });
+      await expect(
+        kube.apply(patch('2'), { fieldManager: `${FIELD_MANAGER}-test`, force: true, precondition: stale }),
+      ).rejects.toBeInstanceOf(PatchConflictError);
+      await expect(
+        // A whole, valid Ingress (the API server validates before it finds the name taken), as the step sends it.
+        kube.apply({ ...patch('3'), spec: read.spec }, { fieldManager: `${FIELD_MANAGER}-test`, force: true, precondition: 'absent' }),
+      ).rejects.toBeInstanceOf(PatchConflictError);
+      // Leave the Ingress as the runs wrote it.
+      await kube.apply(
+        { ...patch('1'), metadata: { ...patch('1').metadata, annotations: {} } },
+        { fieldManager: `${FIELD_MANAGER}-test`, force: true },
+      );
+      expect((await kube.get(ref))!.metadata.annotations).not.toHaveProperty(['kserve-edge.io/test']);
+    });
+  }, 60_000);
 
   it('overlap, the held-back run completes last: its late ConfigureCluster keeps the other namespace', async () => {
     // A = [team-a] stops before ConfigureCluster until B = [team-b] has succeeded, then applies what it planned at the start.
