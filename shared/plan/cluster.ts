@@ -342,9 +342,9 @@ export function certificateNamespaces(cert: Pick<CertificateDetail, 'names'>, do
  * for `[staging]` would take prod's certificate off the listener, and of two
  * overlapping runs the later would drop the earlier's namespace. Pure.
  *
- * A namespace that is gone or terminating is not re-added (deprovisioning
- * takes its certificate off); ours that no namespace needs any more (replaced
- * by a newer one) go. On the shared Ingress every ARN that is not ours stays,
+ * The certificate of a namespace that is gone or terminating is left where it
+ * is and never put back: taking it off is deprovisioning's job. Ours that no
+ * namespace needs any more (replaced by a newer one) go. On the shared Ingress every ARN that is not ours stays,
  * first, in its order.
  *
  * @throws InvalidRequestError when the listener would hold more than
@@ -383,6 +383,13 @@ export function planListenerCertificates(input: ListenerCertificatesInput): List
     const provisioned = input.provisionedNamespaces.has(ns);
     const listed = issued.some((c) => onListener.has(c.arn));
     if (!input.activeNamespaces.has(ns)) {
+      // Taking a namespace's certificate off is deprovisioning's job (it does so with a guarded
+      // patch, then waits for ACM to let go of it): leave what is there, never put it back.
+      for (const c of input.owned.filter((x) => x.tags[TAG_DOMAIN] === domain && x.names.includes(wildcard) && onListener.has(x.arn))) {
+        if (arns.includes(c.arn)) continue;
+        arns.push(c.arn);
+        reasons.set(c.arn, `namespace ${ns} is gone or terminating: left for deprovisioning to take off`);
+      }
       why.set(ns, `namespace ${ns} is gone or terminating (deprovisioning takes its certificate off)`);
       continue;
     }

@@ -24,6 +24,7 @@ import {
 import type { CertificateDetail, KubeObject, KubePort } from '../../../shared/ports';
 import type { ProvisionRequest } from '../../../shared/request';
 import { configureCluster } from '../../../shared/steps/configureCluster';
+import { deprovisionNamespace } from '../../../shared/steps/deprovisionNamespace';
 import { ensureCertificates } from '../../../shared/steps/ensureCertificates';
 import { upsertDnsRecords } from '../../../shared/steps/upsertDnsRecords';
 import { FakeAcm } from '../../fakes/FakeAcm';
@@ -104,18 +105,22 @@ describe('planListenerCertificates', () => {
     );
   });
 
-  it('does not keep (nor re-add) the certificate of a namespace that is gone or terminating: deprovisioning takes it off', () => {
+  it('leaves the certificate of a namespace that is gone or terminating for deprovisioning, and never puts it back', () => {
     const active = new Set(['staging']);
     const plan = planListenerCertificates(input({ activeNamespaces: active }));
-    expect(plan.arns).toEqual([BASE.arn, STAGING.arn]);
+    expect(plan.arns).toEqual([BASE.arn, STAGING.arn, PROD.arn]);
     expect(plan.changes.find((c) => c.arn === PROD.arn)).toEqual({
       arn: PROD.arn,
-      action: 'remove',
+      action: 'keep',
       owner: 'ours',
       namespaces: ['prod'],
-      reason: 'namespace prod is gone or terminating (deprovisioning takes its certificate off)',
+      reason: 'namespace prod is gone or terminating: left for deprovisioning to take off',
     });
-    expect(planListenerCertificates(input({ activeNamespaces: active, current: [BASE.arn] })).arns).not.toContain(PROD.arn);
+    // Once deprovisioning took it off, no run puts it back, provisioned marker or not.
+    expect(planListenerCertificates(input({ activeNamespaces: active, current: [BASE.arn, STAGING.arn] })).arns).toEqual([
+      BASE.arn,
+      STAGING.arn,
+    ]);
   });
 
   it('adds nothing for a namespace that is neither provisioned nor on the listener, nor a certificate that is not issued', () => {
@@ -313,7 +318,7 @@ describe.each(['cognito', 'dex'] as const)('configureCluster (%s): other namespa
     if (provider === 'dex') expect(w.listener(both)[0]).toBe(ARN_FOREIGN);
   });
 
-  it('once prod is deleted, the next run does not keep its certificate', async () => {
+  it('once prod is deleted, runs leave its certificate to deprovisioning and never put it back', async () => {
     const w = world(provider);
     const both = w.requestFor(['staging', 'prod']);
     await w.configure(both);
@@ -321,11 +326,19 @@ describe.each(['cognito', 'dex'] as const)('configureCluster (%s): other namespa
     const prod = await w.certFor('prod');
     await w.kube.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'prod' });
     const out = await w.configure(w.requestFor(['staging']));
-    expect(w.listener(both)).not.toContain(prod);
+    expect(w.listener(both)).toContain(prod);
     expect(out.certificates.find((c) => c.arn === prod)).toMatchObject({
-      action: 'remove',
-      reason: expect.stringMatching(/gone or terminating/),
+      action: 'keep',
+      reason: expect.stringMatching(/left for deprovisioning/),
     });
+
+    const gone = await deprovisionNamespace(
+      { request: w.requestFor(['staging']), namespace: 'prod' },
+      { route53: w.route53, acm: w.acm, kube: w.kube, log: silentLogger, now: () => new Date('2026-01-01T00:00:00Z') },
+    );
+    expect(gone.removedFromIngress).toEqual([prod]);
+    await w.configure(w.requestFor(['staging']));
+    expect(w.listener(both)).not.toContain(prod);
   });
 
   it.each([
