@@ -298,6 +298,23 @@ function world(provider: 'cognito' | 'dex') {
   return { acm, kube, route53, requestFor, configure, dns, listener, certFor };
 }
 
+describe('configureCluster: the shared Ingress quota (defect 4)', () => {
+  it('refuses, with InvalidRequest and before any write, a run whose certificates and the foreign ones exceed 26', async () => {
+    const w = world('dex');
+    const foreign = Array.from({ length: 20 }, (_, i) => arn(`foreign-${i}`));
+    w.kube.seed(kubeflowIngress(foreign.join(',')));
+    const namespaces = ['staging', 'prod', 'ns-a', 'ns-b', 'ns-c', 'ns-d'];
+    const writes = w.kube.writes;
+    const err = await w.configure(w.requestFor(namespaces)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidRequestError);
+    expect((err as Error).message).toMatch(/would hold 27 certificates \(20 not ours, 7 of kserve-edge\)/);
+    expect(w.kube.writes).toBe(writes);
+    // One namespace fewer fits.
+    await w.configure(w.requestFor(namespaces.slice(0, 5)));
+    expect(w.listener(w.requestFor(namespaces))).toHaveLength(26);
+  });
+});
+
 describe.each(['cognito', 'dex'] as const)('configureCluster (%s): other namespaces stay on the listener', (provider) => {
   it('provision [staging, prod], then [staging]: prod keeps its certificate (defect 2, sequential)', async () => {
     const w = world(provider);
