@@ -43,8 +43,11 @@ const fixedEvents = one
       'CheckDnsChange',
       'DnsInSync',
       'WaitForDnsChange',
+      'RunCanary',
+      'CanaryGreen',
+      'WaitForCanary',
     ]) +
-    2 * (EVENTS.Task + EVENTS.Choice)
+    3 * (EVENTS.Task + EVENTS.Choice)
   : 0;
 const fixedTransitions = one
   ? one.states
@@ -58,9 +61,12 @@ const fixedTransitions = one
             'CheckDnsChange',
             'DnsInSync',
             'WaitForDnsChange',
+            'RunCanary',
+            'CanaryGreen',
+            'WaitForCanary',
           ].includes(s.state),
       )
-      .reduce((n, s) => n + s.visits, 0)
+      .reduce((n, s) => n + s.visits, 0) + 2 // the canary green at its first attempt: RunCanary + CanaryGreen
   : 0;
 const cfg = serverlessConfig();
 const canaryMemory = cfg.functions.find((f) => f.key === 'runCanary')?.memorySize ?? 512;

@@ -11,6 +11,7 @@
  * is Task + Choice = 2 transitions, 7 events.
  */
 import { nextPollDelay } from '../shared/plan/polling';
+import { DEFAULT_CANARY_SECONDS, MAX_CANARY_SECONDS } from '../shared/request';
 import { table } from './lib';
 
 export const HISTORY_LIMIT = 25_000;
@@ -67,9 +68,30 @@ export interface WaitingSection {
   certificate: LoopCost[];
   loadBalancer: LoopCost[];
   dns: LoopCost[];
+  /** RunCanary ⟲ WaitForCanary: the first green canary after provisioning (deadline counted from the first attempt). */
+  canary: LoopCost[];
+  /** Every loop at the longest deadline the request schema allows, nothing ever ready: the most history one run can write. */
+  worstCase: { deadlines: Record<string, number>; events: number };
 }
 
-export function benchWaiting(deadlines = { certificateSeconds: 259_200, loadBalancerSeconds: 1_800, dnsSeconds: 900 }): WaitingSection {
+/** The longest deadlines `shared/request.ts` accepts. */
+export const MAX_DEADLINES = {
+  certificateSeconds: 72 * 3600,
+  loadBalancerSeconds: 24 * 3600,
+  dnsSeconds: 24 * 3600,
+  canarySeconds: MAX_CANARY_SECONDS,
+};
+
+export function benchWaiting(
+  deadlines = { certificateSeconds: 259_200, loadBalancerSeconds: 1_800, dnsSeconds: 900, canarySeconds: DEFAULT_CANARY_SECONDS },
+): WaitingSection {
+  const never = 10 ** 9;
+  const worstLoops = [
+    loopCost('certificates', never, MAX_DEADLINES.certificateSeconds),
+    loopCost('load balancer', never, MAX_DEADLINES.loadBalancerSeconds),
+    loopCost('dns', never, MAX_DEADLINES.dnsSeconds),
+    loopCost('canary', never, MAX_DEADLINES.canarySeconds),
+  ];
   return {
     certificate: [
       loopCost('issued after 2 min', 120, deadlines.certificateSeconds),
@@ -84,6 +106,15 @@ export function benchWaiting(deadlines = { certificateSeconds: 259_200, loadBala
       loopCost('address after 10 min', 600, deadlines.loadBalancerSeconds),
     ],
     dns: [loopCost('INSYNC after 30 s', 30, deadlines.dnsSeconds), loopCost('INSYNC after 60 s', 60, deadlines.dnsSeconds)],
+    canary: [
+      loopCost('green at the first attempt', 0, deadlines.canarySeconds),
+      loopCost('ALB name resolves after 2 min', 120, deadlines.canarySeconds),
+      loopCost('ALB name resolves after 10 min', 600, deadlines.canarySeconds),
+      loopCost('never green → CanaryFailed (15 min)', never, deadlines.canarySeconds),
+      loopCost('never green → CanaryFailed (1 h, the longest deadline)', never, MAX_DEADLINES.canarySeconds),
+    ],
+    // Each loop's last check fails (Task only), so the run ends in NotifyFailure; its own events are in fixedEvents.
+    worstCase: { deadlines: MAX_DEADLINES, events: worstLoops.reduce((n, c) => n + c.events, 0) },
   };
 }
 
@@ -126,6 +157,16 @@ export function waitingMarkdown(w: WaitingSection, fixedEvents: number): string 
     '**Route 53 change** (`CheckDnsChange` ⟲ `WaitForDnsChange`, deadline 15 min):',
     '',
     table(header, rows(w.dns), ['l', 'r', 'r', 'r', 'r', 'r', 'r']),
+    '',
+    '**First green canary** (`RunCanary` ⟲ `WaitForCanary`, deadline `deadlines.canarySeconds`, 15 min by default, at most 1 h, counted from the first attempt):',
+    '',
+    table(header, rows(w.canary), ['l', 'r', 'r', 'r', 'r', 'r', 'r']),
+    '',
+    `Worst case, every loop running to the longest deadline the request allows (certificates 72 h, load balancer 24 h, DNS 24 h, canary 1 h; ` +
+      `in a real run only the last can time out, so this bounds it from above): ` +
+      `${w.worstCase.events} events in the loops, ${w.worstCase.events + fixedEvents} with the rest ` +
+      `(${((100 * (w.worstCase.events + fixedEvents)) / HISTORY_LIMIT).toFixed(1)} % of 25,000). ` +
+      'The canary loop adds at most 29 checks (1 h) to a run.',
     '',
     `"Whole execution" adds the ${fixedEvents} events of everything outside that loop in the measured one-namespace run ` +
       '(the other loops at one check each, ExecutionStarted/Succeeded included). "Worst lag near T" is the length of the ' +

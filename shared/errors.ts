@@ -181,8 +181,11 @@ export class AwsRejectedError extends AutomationError {
 /** The inference canary did not get the expected answer. `kind` says which layer failed. */
 export class CanaryFailedError extends AutomationError {
   readonly name = 'CanaryFailed' as const;
-  /** Retried a few times by the provisioning run (DNS and the ALB need a moment), terminal after. */
-  readonly retryable = true;
+  /**
+   * Final when thrown: the provisioning run waits for a red canary that time can heal in its own
+   * loop (RunCanary ⟲ WaitForCanary, `shared/plan/canaryWait.ts`), so what is thrown is past its deadline or permanent.
+   */
+  readonly retryable = false;
   readonly kind: CanaryFailureKind;
   constructor(kind: CanaryFailureKind, message: string, options: AutomationErrorOptions = {}) {
     super(`${kind}: ${message}`, options);

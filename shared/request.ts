@@ -27,6 +27,10 @@ export const ALB_MAX_CERTIFICATES = 26;
 export const MAX_HEADER_VALUES = 3;
 export const MAX_HEADER_NAME = 40;
 export const MAX_HEADER_VALUE = 128;
+/** Default wait for the first green canary: a new ALB's name is normally in DNS within a few minutes. */
+export const DEFAULT_CANARY_SECONDS = 900;
+/** Longest wait for the first green canary (1 h: 29 attempts, about 260 history events; docs/benchmarks.md). */
+export const MAX_CANARY_SECONDS = 3600;
 /** Step Functions' payload limit; the request is a fraction of the state. */
 export const MAX_REQUEST_BYTES = 32 * 1024;
 
@@ -197,6 +201,11 @@ const deadlines = z
     loadBalancerSeconds: z.number().int().min(0).max(24 * 3600).default(1800),
     /** How long to wait for the Route 53 change to reach INSYNC. */
     dnsSeconds: z.number().int().min(0).max(24 * 3600).default(900),
+    /**
+     * How long to wait for the first green canary after the first attempt (dns, tls, timeout and
+     * 502/503/504 failures are waited for; others end the run at once). 0: no waiting.
+     */
+    canarySeconds: z.number().int().min(0).max(MAX_CANARY_SECONDS).default(DEFAULT_CANARY_SECONDS),
   })
   .strict();
 
@@ -251,7 +260,12 @@ export const ProvisionRequestSchema = z
       .strict()
       .default({ scheme: 'internet-facing' }),
     canary: canary.default({ model: 'sklearn-irisv2', input: IRIS_INPUT, timeoutSeconds: 10 }),
-    deadlines: deadlines.default({ certificateSeconds: 72 * 3600, loadBalancerSeconds: 1800, dnsSeconds: 900 }),
+    deadlines: deadlines.default({
+      certificateSeconds: 72 * 3600,
+      loadBalancerSeconds: 1800,
+      dnsSeconds: 900,
+      canarySeconds: DEFAULT_CANARY_SECONDS,
+    }),
     /** Owner id written into tags and ownership records; two deployments sharing a zone need different ids. */
     ownerId: z
       .string()

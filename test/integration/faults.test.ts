@@ -10,19 +10,26 @@
  * | ACM certificate FAILED / VALIDATION_TIMED_OUT | CertificateValidationFailed               |
  * | API server stopped, back within the retries  | ClusterUnreachable retried, then SUCCEEDED |
  * | API server stopped for good                  | ClusterUnreachable                         |
+ * | the new ALB's name resolves only after the   | RunCanary ⟲ WaitForCanary, then SUCCEEDED  |
+ * |   first canary attempts                      |                                            |
+ * | the ALB's name never resolves                | CanaryFailed dns (short canary deadline)   |
  *
  * After each, a second run without the fault converges (SUCCEEDED), and no
  * duplicate or orphaned certificate or record is left. Each test uses its own
  * namespace, so each creates its certificate and record from scratch.
  */
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FaultProxy, type FaultRule } from '../../testbed/fault-proxy';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
+import type { RunEvent } from '../../local/events';
 import type { RunResult } from '../../local/run';
 import { certificatesByNameSet, failureOf, records, run, snapshot, writeFigures, type CertSnapshot } from './reliability';
 
 const DOMAIN = 'platform.example.com';
 const REGION = 'us-west-2';
-const NAMESPACES = ['lbwait', 'throttled', 'acmfailed', 'acmtimedout', 'apiblip', 'apidown'];
+const NAMESPACES = ['lbwait', 'throttled', 'acmfailed', 'acmtimedout', 'apiblip', 'apidown', 'albdns', 'albdnsnever'];
 
 interface Figure {
   fault: string;
@@ -280,6 +287,90 @@ describe('faults: transient ones are survived, lasting ones end in their named e
       ...a,
     });
   }, 180_000);
+
+  describe("a new ALB's name that is not in DNS yet", () => {
+    // The canary resolves the model host through the zone to the ALB's name, and
+    // that name to the load-balancer stand-in through a host map. A host map that
+    // starts empty is a resolver that does not know the new ALB's name yet.
+    let dir: string;
+    let delayedHostMap: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'kserve-edge-alb-dns-'));
+      delayedHostMap = join(dir, 'alb-host-map.json');
+      writeFileSync(delayedHostMap, '{}\n');
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    type CanaryAttempt = { ready: boolean; namespaces: Array<{ failureKind?: string }> };
+    /** RunCanary's result after each attempt (a state's output is the whole state; the step's result is at $.canary). */
+    const attemptOf = (e: RunEvent): CanaryAttempt | undefined =>
+      e.type === 'StateSucceeded' && e.state === 'RunCanary' ? (e.output as { canary: CanaryAttempt }).canary : undefined;
+    const canaryAttempts = (result: RunResult): CanaryAttempt[] => result.events.flatMap((e) => attemptOf(e) ?? []);
+
+    it('resolves only after the first canary attempts: the run waits for the first green canary and succeeds', async () => {
+      // Act: the name appears once two attempts have been red.
+      let red = 0;
+      const result = await run({ ...env, KSERVE_EDGE_HOST_MAP_FILE: delayedHostMap }, request('albdns'), 'fault-alb-dns-late', {
+        onEvent: (e) => {
+          const attempt = attemptOf(e);
+          if (!attempt || attempt.ready) return;
+          red += 1;
+          if (red === 2) copyFileSync(tb.lb.hostMapFile, delayedHostMap);
+        },
+      });
+
+      // Assess
+      if (result.status !== 'SUCCEEDED') throw new Error(`run failed: ${JSON.stringify(failureOf(result))}`);
+      const attempts = canaryAttempts(result);
+      expect(attempts.slice(0, 2).map((a) => [a.ready, a.namespaces.map((n) => n.failureKind)])).toEqual([
+        [false, ['dns']],
+        [false, ['dns']],
+      ]);
+      expect(attempts.at(-1)?.ready).toBe(true);
+      expect(result.states.filter((s) => s.name === 'WaitForCanary')).toHaveLength(attempts.length - 1);
+      expect(result.output).toMatchObject({
+        canary: { ok: true, attempts: attempts.length, namespaces: [{ namespace: 'albdns', status: 200, prediction: [1, 1] }] },
+      });
+      const a = await audit('albdns');
+      expect(a).toEqual({ duplicateCertificates: 0, duplicateRecords: 0, lost: 0 });
+      figures.push({
+        fault: "new ALB's name resolves after 2 canary attempts",
+        injected: 2,
+        firstRun: result.status,
+        retries: retriesOf(result),
+        ...a,
+      });
+    }, 180_000);
+
+    it('never resolves: CanaryFailed at dns once deadlines.canarySeconds have passed, then a rerun converges', async () => {
+      const first = await run(
+        { ...env, KSERVE_EDGE_HOST_MAP_FILE: delayedHostMap },
+        request('albdnsnever', { deadlines: { canarySeconds: 3 } }),
+        'fault-alb-dns-never-1',
+      );
+
+      expect(failureOf(first)).toMatchObject({ failState: 'CanaryFailed' });
+      expect(failureOf(first).message).toMatch(
+        /^dns: namespace albdnsnever \(sklearn-irisv2\.albdnsnever\.platform\.example\.com\): .*still failing after \d+s and \d+ attempts \(deadline 3s\)$/,
+      );
+      const attempts = canaryAttempts(first);
+      expect(attempts.length).toBeGreaterThanOrEqual(2);
+      expect(attempts.every((x) => !x.ready && x.namespaces[0]?.failureKind === 'dns')).toBe(true);
+
+      const second = await run(env, request('albdnsnever'), 'fault-alb-dns-never-2');
+      expect(second.status).toBe('SUCCEEDED');
+      const a = await audit('albdnsnever');
+      expect(a).toEqual({ duplicateCertificates: 0, duplicateRecords: 0, lost: 0 });
+      figures.push({
+        fault: "the ALB's name never resolves",
+        injected: 1,
+        firstRun: failureOf(first).failState ?? first.status,
+        rerun: second.status,
+        retries: retriesOf(first),
+        ...a,
+      });
+    }, 180_000);
+  });
 
   it('after every fault, one certificate serves each name set and nothing is left that is not ours', async () => {
     const { certificates } = await snapshot(tb);

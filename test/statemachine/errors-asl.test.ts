@@ -271,8 +271,8 @@ describe.each(MACHINES)('$file error handling', ({ asl: def }) => {
 describe('provision.asl.json wait loops', () => {
   const waits = states.filter(([, s]) => s.Type === 'Wait');
 
-  it('has a wait loop for certificates, the load balancer and DNS', () => {
-    expect(waits.map(([n]) => n).sort()).toEqual(['WaitForCertificates', 'WaitForDnsChange', 'WaitForLoadBalancer']);
+  it('has a wait loop for certificates, the load balancer, DNS and the first green canary', () => {
+    expect(waits.map(([n]) => n).sort()).toEqual(['WaitForCanary', 'WaitForCertificates', 'WaitForDnsChange', 'WaitForLoadBalancer']);
   });
 
   it.each(waits.map(([n]) => n))('%s waits as long as the check before it says', (waitName) => {

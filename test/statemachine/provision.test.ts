@@ -28,6 +28,9 @@ import {
   type AutomationError,
   type ErrorName,
 } from '../../shared/errors';
+import { silentLogger } from '../../shared/log';
+import { parseProvisionRequest } from '../../shared/request';
+import { runCanaryStep, type RunCanaryStepInput } from '../../shared/steps/runCanary';
 import { loadDefinition } from '../../local/definition';
 import { parseErrorCause, type TaskHandler } from '../../local/lambda';
 import { formatDuration, formatStateEvent } from '../../local/progress';
@@ -55,7 +58,18 @@ const CERTIFICATES = {
 const CLUSTER = { ingress: { namespace: 'istio-system', name: 'istio-ingress-api' }, applied: 4 };
 const LOAD_BALANCER_ADDRESS = 'k8s-istiosys-istioing-0123456789-1234567890.us-west-2.elb.amazonaws.com';
 const DNS = { changeId: '/change/C2682N5HXP0BZ4', records: ['*.kubeflow-user-example-com.platform.example.com'] };
-const CANARY = { results: [{ namespace: 'kubeflow-user-example-com', ok: true, latencyMs: 42 }] };
+const CANARY_HOST = 'sklearn-irisv2.kubeflow-user-example-com.platform.example.com';
+const CANARY = {
+  ok: true,
+  model: 'sklearn-irisv2',
+  namespaces: [{ namespace: 'kubeflow-user-example-com', host: CANARY_HOST, status: 200, latencyMs: 42, prediction: [1, 1] }],
+};
+/** A red canary attempt RunCanary returns while it still waits. */
+const CANARY_RED = {
+  ok: false,
+  model: 'sklearn-irisv2',
+  namespaces: [{ namespace: 'kubeflow-user-example-com', host: CANARY_HOST, latencyMs: 3, failureKind: 'dns', reason: 'no record' }],
+};
 
 type Mock = jest.Mock<(input: unknown) => Promise<unknown>>;
 
@@ -77,6 +91,19 @@ function pollUntilDeadline(pending: number, deadline: () => Error): Mock {
     calls += 1;
     if (calls > pending) throw deadline();
     return { ready: false, waitSeconds: 60, elapsedSeconds: 60 * (calls - 1) };
+  });
+}
+
+/** RunCanary: red (and waiting) `red` times, then green, as the step returns them. */
+function canaryPoll(red: number): Mock {
+  let calls = 0;
+  return jest.fn(async (input: unknown) => {
+    calls += 1;
+    const previous = (input as { previous?: { firstAttemptAt?: string } }).previous;
+    const timing = { firstAttemptAt: previous?.firstAttemptAt ?? '2026-01-01T00:00:00.000Z', attempts: calls, deadlineSeconds: 900 };
+    return calls <= red
+      ? { ...CANARY_RED, ready: false, waitSeconds: 5, elapsedSeconds: 5 * (calls - 1), ...timing }
+      : { ...CANARY, ready: true, waitSeconds: 0, elapsedSeconds: 5 * (calls - 1), ...timing };
   });
 }
 
@@ -110,7 +137,7 @@ function happyHandlers(): Record<string, Mock> {
     GetLoadBalancerAddress: poll(1, { hostname: LOAD_BALANCER_ADDRESS }),
     UpsertDnsRecords: jest.fn(async () => DNS),
     CheckDnsChange: poll(1, { status: 'INSYNC' }),
-    RunCanary: jest.fn(async () => CANARY),
+    RunCanary: canaryPoll(1),
     NotifyFailure: jest.fn(async () => ({ messageId: 'm-1' })),
   };
 }
@@ -176,7 +203,12 @@ const HAPPY_PATH = [
   'WaitForDnsChange',
   'CheckDnsChange',
   'DnsInSync',
+  'StartCanary',
   'RunCanary',
+  'CanaryGreen',
+  'WaitForCanary',
+  'RunCanary',
+  'CanaryGreen',
   'Provisioned',
 ];
 
@@ -224,7 +256,12 @@ describe('provision.asl.json', () => {
         request,
         loadBalancer: expect.objectContaining({ hostname: LOAD_BALANCER_ADDRESS }),
       });
-      expect(handlers.RunCanary).toHaveBeenCalledWith({ request });
+      // The first attempt has no previous one; the next gets the attempt before it (where the wait started).
+      expect(handlers.RunCanary).toHaveBeenNthCalledWith(1, { request, previous: {} });
+      expect(handlers.RunCanary).toHaveBeenNthCalledWith(2, {
+        request,
+        previous: expect.objectContaining({ ready: false, firstAttemptAt: '2026-01-01T00:00:00.000Z', attempts: 1 }),
+      });
     });
 
     it('emits events the CLI can print', async () => {
@@ -397,25 +434,14 @@ describe('provision.asl.json', () => {
       expect(configure).toHaveBeenCalledTimes(1);
     });
 
-    it('retries a CanaryFailed while DNS and the ALB settle, then succeeds', async () => {
-      const canary = failThenSucceed(2, () => new CanaryFailedError('dns', 'NXDOMAIN'), CANARY);
-
-      const { result } = await run({ RunCanary: canary });
-
-      expect(result.status).toBe('SUCCEEDED');
-      expect(canary).toHaveBeenCalledTimes(3);
-      expect(result.states.find((s) => s.name === 'RunCanary')).toMatchObject({ retries: 2 });
-    });
-
-    it('retries CanaryFailed up to MaxAttempts, then ends in CanaryFailed', async () => {
-      const maxAttempts = definition.States.RunCanary!.Retry!.find((r) => r.ErrorEquals.includes('CanaryFailed'))!.MaxAttempts!;
+    it('never retries CanaryFailed: RunCanary waits in its own loop and throws only when it gives up', async () => {
       const canary = always(() => new CanaryFailedError('prediction', 'expected [1,1], got [0,2]'));
 
       const { result, handlers } = await run({ RunCanary: canary });
 
       expectEndedIn(result, 'CanaryFailed');
-      expect(canary).toHaveBeenCalledTimes(1 + maxAttempts);
-      expect(visited(result).slice(-4)).toEqual(['RunCanary', 'NotifyFailure', 'RouteFailure', 'CanaryFailed']);
+      expect(canary).toHaveBeenCalledTimes(1);
+      expect(visited(result).slice(-5)).toEqual(['StartCanary', 'RunCanary', 'NotifyFailure', 'RouteFailure', 'CanaryFailed']);
       expect(parseErrorCause(notifyInput(handlers).error.Cause).errorMessage).toBe('prediction: expected [1,1], got [0,2]');
     });
   });
@@ -425,6 +451,11 @@ describe('provision.asl.json', () => {
       ['CheckCertificates', 'WaitForCertificates', () => new CertificateTimeoutError('still PENDING_VALIDATION after 72h')],
       ['GetLoadBalancerAddress', 'WaitForLoadBalancer', () => new LoadBalancerTimeoutError('no address after 20m')],
       ['CheckDnsChange', 'WaitForDnsChange', () => new DnsChangeTimeoutError('change still PENDING after 30m')],
+      [
+        'RunCanary',
+        'WaitForCanary',
+        () => new CanaryFailedError('dns', 'no record; still failing after 901s and 14 attempts (deadline 900s)'),
+      ],
     ] as const)('%s → %s loop ends in the timeout error', async (check, wait, deadline) => {
       // Prepare
       const polls = 3;
@@ -449,6 +480,102 @@ describe('provision.asl.json', () => {
       expect(result.error?.name).toBe('States.Runtime');
       expect(visited(result).slice(-1)).toEqual(['WaitForCertificates']);
       expect(handlers.NotifyFailure).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('the first canary after provisioning (RunCanary ⟲ WaitForCanary)', () => {
+    it('waits through red attempts and ends Provisioned at the first green one', async () => {
+      // Prepare: red three times (a new ALB's name not in DNS yet), then green.
+      const canary = canaryPoll(3);
+
+      // Act
+      const { result, handlers } = await run({ RunCanary: canary });
+
+      // Assess
+      expect(result.status).toBe('SUCCEEDED');
+      expect(canary).toHaveBeenCalledTimes(4);
+      expect(visited(result).filter((s) => s === 'WaitForCanary')).toHaveLength(3);
+      expect(visited(result).slice(-3)).toEqual(['RunCanary', 'CanaryGreen', 'Provisioned']);
+      expect(result.output).toMatchObject({ canary: { ...CANARY, ready: true, attempts: 4 } });
+      expect(handlers.NotifyFailure).not.toHaveBeenCalled();
+    });
+
+    it('with the real step: red at dns until the deadline ends in CanaryFailed, the layer first in the Cause', async () => {
+      // Prepare: the model host never resolves; a clock moved by each Wait the step asks for.
+      const deadline = 120;
+      const request = parseProvisionRequest({ ...REQUEST, deadlines: { canarySeconds: deadline } });
+      const start = Date.parse('2026-01-01T00:00:00.000Z');
+      let clock = start;
+      const resolver = {
+        resolve: jest.fn(async (host: string): Promise<never> => {
+          throw new CanaryFailedError('dns', `no record for ${host} in zone platform.example.com`);
+        }),
+      };
+      const secrets = { getSecretString: async () => JSON.stringify({ headerValues: ['tok-3b9f1c2d-statemachine-secret'] }) };
+      const canary = jest.fn(async (input: unknown) => {
+        const { previous } = input as { previous: RunCanaryStepInput['previous'] };
+        const out = await runCanaryStep({ request, previous }, { secrets, resolver, now: () => new Date(clock), log: silentLogger });
+        clock += out.waitSeconds * 1000;
+        return out;
+      });
+
+      // Act
+      const { result, handlers } = await run({ RunCanary: canary });
+
+      // Assess: attempts at 0, 5, 10, 15, 20, 25, 31, 39, 49, 61, 76, 95, 119 s (red, waiting), 121 s (past the deadline).
+      expectEndedIn(result, 'CanaryFailed');
+      expect(canary).toHaveBeenCalledTimes(14);
+      expect((clock - start) / 1000).toBe(121);
+      expect(visited(result).filter((s) => s === 'WaitForCanary')).toHaveLength(13);
+      expect(visited(result).slice(-4)).toEqual(['RunCanary', 'NotifyFailure', 'RouteFailure', 'CanaryFailed']);
+      const cause = parseErrorCause(result.error?.cause);
+      expect(cause.errorType).toBe('CanaryFailed');
+      expect(cause.errorMessage).toMatch(
+        /^dns: namespace kubeflow-user-example-com \(sklearn-irisv2\.kubeflow-user-example-com\.platform\.example\.com\): /,
+      );
+      expect(cause.errorMessage).toContain('still failing after 121s and 14 attempts (deadline 120s)');
+      // Every attempt after the first carried where the wait started.
+      const previous = canary.mock.calls
+        .slice(1)
+        .map(([input]) => (input as { previous: { firstAttemptAt: string } }).previous.firstAttemptAt);
+      expect(new Set(previous)).toEqual(new Set(['2026-01-01T00:00:00.000Z']));
+      expect(JSON.stringify(notifyInput(handlers))).not.toContain('tok-3b9f1c2d-statemachine-secret');
+    });
+
+    it('with the real step and canarySeconds 0: the first red attempt ends the run, no wait', async () => {
+      const request = parseProvisionRequest({ ...REQUEST, deadlines: { canarySeconds: 0 } });
+      const resolver = {
+        resolve: async (host: string): Promise<never> => {
+          throw new CanaryFailedError('dns', `no record for ${host}`);
+        },
+      };
+      const secrets = { getSecretString: async () => JSON.stringify({ headerValues: ['tok-3b9f1c2d-statemachine-secret'] }) };
+      const canary = jest.fn(async (input: unknown) =>
+        runCanaryStep(
+          { request, previous: (input as RunCanaryStepInput).previous },
+          { secrets, resolver, now: () => new Date(), log: silentLogger },
+        ),
+      );
+
+      const { result } = await run({ RunCanary: canary });
+
+      expectEndedIn(result, 'CanaryFailed');
+      expect(canary).toHaveBeenCalledTimes(1);
+      expect(visited(result)).not.toContain('WaitForCanary');
+      expect(parseErrorCause(result.error?.cause).errorMessage).toContain('(deadline 0s)');
+    });
+
+    it('a failure that does not heal (prediction) ends the run at once, without a wait', async () => {
+      const canary = always(
+        () => new CanaryFailedError('prediction', 'namespace kubeflow-user-example-com: expected [1,1], got [0,2]; not waited for'),
+      );
+
+      const { result } = await run({ RunCanary: canary });
+
+      expectEndedIn(result, 'CanaryFailed');
+      expect(canary).toHaveBeenCalledTimes(1);
+      expect(visited(result)).not.toContain('WaitForCanary');
+      expect(parseErrorCause(result.error?.cause).errorMessage).toMatch(/^prediction: /);
     });
   });
 
@@ -560,7 +687,7 @@ describe('provision.asl.json', () => {
 
       expect(result.status).toBe('SUCCEEDED');
       const waits = result.states.filter((s) => s.type === 'Wait');
-      expect(waits).toHaveLength(3);
+      expect(waits).toHaveLength(4);
       for (const w of waits) expect(w.durationMs).toBeGreaterThanOrEqual(8);
     });
 

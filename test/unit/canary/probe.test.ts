@@ -403,6 +403,73 @@ describe('runCanary', () => {
       expect((err as Error).message).not.toContain(WRONG_TOKEN);
     });
 
+    describe('runCanaryStep, the first canary after provisioning (time injected)', () => {
+      const T0 = '2026-01-01T00:00:00.000Z';
+      const at = (seconds: number) => () => new Date(Date.parse(T0) + seconds * 1000);
+
+      it('returns ready: false with the next wait while a host does not resolve yet, then ready once it does', async () => {
+        // Prepare: prod's name is not in DNS yet.
+        server.handler = albHandler(v2Predictor);
+        const stagingOnly = fakeResolver({ [STAGING]: server.port });
+        // Act
+        const first = await runCanaryStep({ request: request() }, { secrets: secrets(), resolver: stagingOnly, extraCa: pki.caPem, now: at(0), log: silentLogger });
+        const second = await runCanaryStep(
+          { request: request(), previous: first },
+          { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now: at(first.waitSeconds), log: silentLogger },
+        );
+        // Assess
+        expect(first).toMatchObject({ ok: false, ready: false, waitSeconds: 5, elapsedSeconds: 0, attempts: 1, firstAttemptAt: T0, deadlineSeconds: 900 });
+        expect(first.namespaces.map((n) => [n.namespace, n.failureKind])).toEqual([
+          ['staging', undefined],
+          ['prod', 'dns'],
+        ]);
+        expect(first.namespaces[1]?.reason).toContain(`no record for ${PROD}`);
+        expect(second).toMatchObject({ ok: true, ready: true, waitSeconds: 0, elapsedSeconds: 5, attempts: 2, firstAttemptAt: T0 });
+        expectNoSecrets({ first, second }, [TOKEN]);
+      });
+
+      it('waits on 503 while the targets register', async () => {
+        server.handler = albHandler((_req, res) => text(res, 503, 'Service Temporarily Unavailable', { server: 'awselb/2.0' }));
+        const out = await runCanaryStep({ request: request() }, { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now: at(0), log: silentLogger });
+        expect(out).toMatchObject({ ok: false, ready: false, waitSeconds: 5 });
+        expect(out.namespaces.map((n) => [n.failureKind, n.status])).toEqual([
+          ['http', 503],
+          ['http', 503],
+        ]);
+      });
+
+      it('throws CanaryFailed with the layer once deadlines.canarySeconds have passed since the first attempt', async () => {
+        const err = await runCanaryStep(
+          { request: request(), previous: { firstAttemptAt: T0, attempts: 22 } },
+          { secrets: secrets(), resolver: fakeResolver({}), extraCa: pki.caPem, now: at(901), log: silentLogger },
+        ).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toMatchObject({ name: 'CanaryFailed', kind: 'dns' });
+        expect((err as Error).message).toMatch(/^dns: namespace staging /);
+        expect((err as Error).message).toContain('still failing after 901s and 23 attempts (deadline 900s)');
+        expect((err as Error).message).not.toContain(TOKEN);
+      });
+
+      it('throws at once on a wrong prediction: waiting does not change the model', async () => {
+        server.handler = albHandler(v2Predictor);
+        const wrong = makeRequest({ namespaces: ['staging', 'prod'], canary: { expected: { outputName: 'predict', data: [9, 9] }, timeoutSeconds: 1 } });
+        await expect(
+          runCanaryStep({ request: wrong }, { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now: at(0), log: silentLogger }),
+        ).rejects.toMatchObject({ name: 'CanaryFailed', kind: 'prediction', message: expect.stringContaining('not waited for') });
+      });
+
+      it('starts a new wait when the previous attempt is not usable (StartCanary passes {})', async () => {
+        server.handler = albHandler(v2Predictor);
+        const out = await runCanaryStep(
+          { request: request(), previous: {} },
+          { secrets: secrets(), resolver: fakeResolver({}), extraCa: pki.caPem, now: at(30), log: silentLogger },
+        );
+        expect(out).toMatchObject({ ready: false, attempts: 1, firstAttemptAt: at(30)().toISOString(), elapsedSeconds: 0 });
+      });
+    });
+
     it('throws InvalidSecret for a malformed secret, without echoing it', async () => {
       const bad = secretsOf({ 'kserve-edge/header-values': '{"headerValues": "tok-not-an-array"}' });
       const err = await runCanary({ request: request() }, { secrets: bad, resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger }).then(
