@@ -367,7 +367,10 @@ export function planListenerCertificates(input: ListenerCertificatesInput): List
   const reasons = new Map<string, string>();
   for (const arn of runArns) {
     const ns = served(arn);
-    reasons.set(arn, `this run's certificate${ns.length > 0 ? ` for ${ns.join(', ')}` : ''}${arn === runArns[0] ? ' (listener default)' : ''}`);
+    reasons.set(
+      arn,
+      `this run's certificate${ns.length > 0 ? ` for ${ns.join(', ')}` : ''}${arn === runArns[0] ? ' (listener default)' : ''}`,
+    );
   }
   const covered = new Set(arns.flatMap(served));
   const why = new Map<string, string>(); // namespace → why it is not kept
@@ -379,7 +382,9 @@ export function planListenerCertificates(input: ListenerCertificatesInput): List
     const wildcard = namespaceWildcard({ domain }, ns);
     const issued = input.owned
       .filter((c) => c.tags[TAG_DOMAIN] === domain && c.status === 'ISSUED' && c.names.includes(wildcard))
-      .sort((a, b) => Number(onListener.has(b.arn)) - Number(onListener.has(a.arn)) || (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+      .sort(
+        (a, b) => Number(onListener.has(b.arn)) - Number(onListener.has(a.arn)) || (b.createdAt ?? '').localeCompare(a.createdAt ?? ''),
+      );
     const provisioned = input.provisionedNamespaces.has(ns);
     const listed = issued.some((c) => onListener.has(c.arn));
     if (!input.activeNamespaces.has(ns)) {
@@ -424,7 +429,13 @@ export function planListenerCertificates(input: ListenerCertificatesInput): List
   }
   const kept = new Set(arns);
   for (const arn of arns) {
-    changes.push({ arn, action: onListener.has(arn) ? 'keep' : 'add', owner: 'ours', namespaces: served(arn), reason: reasons.get(arn) ?? '' });
+    changes.push({
+      arn,
+      action: onListener.has(arn) ? 'keep' : 'add',
+      owner: 'ours',
+      namespaces: served(arn),
+      reason: reasons.get(arn) ?? '',
+    });
   }
   for (const arn of current) {
     if (!ours.has(arn) || kept.has(arn)) continue;
@@ -685,7 +696,8 @@ export function planCluster(current: ClusterState, desired: DesiredClusterState,
     const object = withClassOf(ingress, desired.ingress);
     const step = planOwnedObject(ingress, object, options, false);
     if (step.action === 'apply') {
-      if ((object as { spec?: { ingressClassName?: unknown } }).spec?.ingressClassName !== undefined) checkIngressClass(current.ingressClass);
+      if ((object as { spec?: { ingressClassName?: unknown } }).spec?.ingressClassName !== undefined)
+        checkIngressClass(current.ingressClass);
       Object.assign(step, guardFor(ingress));
     }
     plan.push(step);

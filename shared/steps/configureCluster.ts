@@ -134,7 +134,12 @@ async function readClusterState(kube: KubePort, request: Pick<ProvisionRequest, 
  */
 async function readListenerInputs(request: ProvisionRequest, deps: PlanConfigureClusterDeps) {
   const [namespaces, owned] = await Promise.all([deps.kube.list('v1', 'Namespace'), deps.acm.listOwnedCertificates(request.ownerId)]);
-  const active = new Set(namespaces.map(namespaceInfo).filter((n) => !n.terminating).map((n) => n.name));
+  const active = new Set(
+    namespaces
+      .map(namespaceInfo)
+      .filter((n) => !n.terminating)
+      .map((n) => n.name),
+  );
   const ours = owned.filter((c) => c.tags[TAG_DOMAIN] === request.domain);
   const run = new Set(request.namespaces);
   const others = [...new Set(ours.flatMap((c) => certificateNamespaces(c, request.domain)))].filter((ns) => !run.has(ns) && active.has(ns));
