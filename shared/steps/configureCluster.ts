@@ -23,7 +23,7 @@
  */
 import { HostedZoneNotFoundError } from '../errors';
 import { registerSecret, type Logger } from '../log';
-import { FIELD_MANAGER, ownershipRecordName, TAG_DOMAIN } from '../ownership';
+import { FIELD_MANAGER, isOwnedObject, ownershipRecordName, TAG_DOMAIN } from '../ownership';
 import { PatchConflictError, type AcmPort, type KubeObject, type KubePort, type Route53Port, type SecretsPort } from '../ports';
 import type { ProvisionRequest } from '../request';
 import {
@@ -191,7 +191,11 @@ async function readAndPlan(
   const [current, listenerInputs] = await Promise.all([readClusterState(deps.kube, request), readListenerInputs(request, deps)]);
   const listener = planListenerCertificates({
     domain: request.domain,
-    ingressMode: request.auth.provider === 'cognito' ? 'owned' : 'shared',
+    // As planCluster decides: only Kubeflow's own (not ours) Ingress is shared; foreign ARNs on ours are not kept.
+    ingressMode:
+      request.auth.provider === 'dex' && current.ingress && !isOwnedObject(current.ingress.metadata.labels, request.ownerId)
+        ? 'shared'
+        : 'owned',
     runNamespaces: request.namespaces,
     runArns: input.certificateArns,
     owned: listenerInputs.owned,
