@@ -2,7 +2,8 @@
  * `kserve-edge plan`: what a provisioning run would change, from reads only.
  *
  * Certificates (reuse or request), the validation CNAMEs, the Kubernetes
- * objects and the namespace DNS records. A change the run would refuse (a
+ * objects, every certificate the ALB listener gains, keeps or loses (and why)
+ * and the namespace DNS records. A change the run would refuse (a
  * record or object that is not ours) is shown as such. The planning itself is
  * the steps' own (shared/steps/planProvisioning.ts); this file builds the
  * adapters and prints.
@@ -63,6 +64,15 @@ export async function plan(raw: unknown, opts: { io: CliIo; json: boolean; confi
           )
         : `REFUSED: ${report.cluster.refused}\n`,
     );
+    if (report.listener.length > 0) {
+      io.out('\nALB listener certificates\n');
+      io.out(
+        table(
+          ['ACTION', 'OWNER', 'NAMESPACES', 'ARN', 'REASON'],
+          report.listener.map((c) => [c.action, c.owner, c.namespaces.join(' '), c.arn, c.reason]),
+        ),
+      );
+    }
     io.out(`\nLoad balancer: ${report.loadBalancer ?? '(no address yet)'}\n\nDNS records (Route 53)\n`);
     if (Array.isArray(report.dns)) {
       io.out(

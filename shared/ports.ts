@@ -170,10 +170,20 @@ export type JsonPatchOp =
   | { op: 'test'; path: string; value: unknown }
   | { op: 'add' | 'replace'; path: string; value: unknown };
 
+/**
+ * A condition on a write: the object is still at the `resourceVersion` that
+ * was read, or (`absent`) it still does not exist. When it does not hold the
+ * write changes nothing and fails with PatchConflictError.
+ */
+export type ApplyPrecondition = { resourceVersion: string } | 'absent';
+
 export interface KubePort {
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
-  /** Server-side apply of `obj` under `fieldManager`. */
-  apply(obj: KubeObject, options: { fieldManager: string; force: boolean }): Promise<KubeObject>;
+  /**
+   * Server-side apply of `obj` under `fieldManager`.
+   * @throws PatchConflictError when `precondition` does not hold (the object changed or appeared since it was read).
+   */
+  apply(obj: KubeObject, options: { fieldManager: string; force: boolean; precondition?: ApplyPrecondition }): Promise<KubeObject>;
   /** RFC 6902 JSON Patch. @throws PatchConflictError when a `test` op fails (the object changed since it was read). */
   jsonPatch(ref: ObjectRef, ops: JsonPatchOp[], options: { fieldManager: string }): Promise<KubeObject>;
   list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;

@@ -344,6 +344,16 @@ export function sampleInferenceService(namespace: string): KubeObject {
   };
 }
 
+/** The IngressClass `alb` as the AWS Load Balancer Controller's Helm chart creates it. */
+export function albIngressClass(): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: { name: 'alb', labels: { 'app.kubernetes.io/name': 'aws-load-balancer-controller' } },
+    spec: { controller: 'ingress.k8s.aws/alb' },
+  };
+}
+
 /** `istio-ingress` as kfm's load-balancer guide leaves it (base overlay, HTTP:80). */
 export function guideIstioIngress(): KubeObject {
   return {
@@ -417,6 +427,8 @@ export async function bootstrapCluster(
 
   const objects: KubeObject[] = [
     knativeConfigDomain(),
+    // The AWS Load Balancer Controller's chart installs this class; our Ingress names it in spec.ingressClassName.
+    albIngressClass(),
     {
       apiVersion: 'v1',
       kind: 'Service',

@@ -17,9 +17,11 @@
  * | what the API server / network did          | thrown                         |
  * |--------------------------------------------|--------------------------------|
  * | 404 on get / delete                        | nothing (undefined / success)  |
+ * | admission webhook / policy denial (any 4xx)| ClusterRejectedError (message) |
  * | 401, 403                                   | AccessDeniedError              |
  * | 409 on server-side apply                   | ObjectOwnedByAnotherError      |
  * | 422/404 on JSON Patch (changed, gone)      | PatchConflictError (re-read)   |
+ * | 409 on a write with a precondition         | PatchConflictError (re-read)   |
  * | 404 on write/list (no CRD, no namespace)   | PrerequisiteMissingError       |
  * | 400, 422 (invalid object, webhook denial)  | ClusterRejectedError           |
  * | certificate not trusted / not for the host | ClusterCertificateMismatchError|
@@ -53,13 +55,13 @@ import {
   PatchConflictError,
   PrerequisiteMissingError,
 } from '../errors';
-import { type ClusterConnection, type JsonPatchOp, type KubeObject, type KubePort, type ObjectRef } from '../ports';
+import { type ApplyPrecondition, type ClusterConnection, type JsonPatchOp, type KubeObject, type KubePort, type ObjectRef } from '../ports';
 
 /** Per-request timeout; a Lambda has minutes, one API call should take well under a second. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 /** The verbs the adapter performs, as RBAC names them. */
-export type KubeVerb = 'get' | 'list' | 'patch' | 'delete';
+export type KubeVerb = 'get' | 'list' | 'patch' | 'delete' | 'create';
 
 /** What a request was about, for error messages. */
 export interface KubeRequestContext {
@@ -90,7 +92,10 @@ const KNOWN_RESOURCES: Record<string, Array<{ kind: string; name: string; namesp
     { kind: 'ConfigMap', name: 'configmaps', namespaced: true },
     { kind: 'Namespace', name: 'namespaces', namespaced: false },
   ],
-  'networking.k8s.io/v1': [{ kind: 'Ingress', name: 'ingresses', namespaced: true }],
+  'networking.k8s.io/v1': [
+    { kind: 'Ingress', name: 'ingresses', namespaced: true },
+    { kind: 'IngressClass', name: 'ingressclasses', namespaced: false },
+  ],
   'security.istio.io/v1beta1': [{ kind: 'AuthorizationPolicy', name: 'authorizationpolicies', namespaced: true }],
   'security.istio.io/v1': [{ kind: 'AuthorizationPolicy', name: 'authorizationpolicies', namespaced: true }],
 };
@@ -124,7 +129,7 @@ class RawObjectApi extends KubernetesObjectApi {
   /** One request against the path `specUriPath` builds for `spec`. */
   async send(
     spec: KubernetesObject,
-    action: 'read' | 'list' | 'patch' | 'delete',
+    action: 'read' | 'list' | 'patch' | 'delete' | 'create',
     method: HttpMethod,
     init: { query?: Record<string, string | undefined>; contentType?: string; body?: string } = {},
   ): Promise<unknown> {
@@ -221,14 +226,33 @@ export class KubeAdapter implements KubePort {
     }
   }
 
-  /** Server-side apply (`application/apply-patch+yaml`; JSON is YAML) under `fieldManager`. */
-  async apply(obj: KubeObject, options: { fieldManager: string; force: boolean }): Promise<KubeObject> {
+  /**
+   * Server-side apply (`application/apply-patch+yaml`; JSON is YAML) under `fieldManager`.
+   *
+   * `precondition`: `{ resourceVersion }` goes into the applied metadata, where
+   * the API server treats it as an optimistic lock (409 "the object has been
+   * modified"); `absent` creates the object with a plain POST instead, which
+   * fails with 409 AlreadyExists when someone created it since the read. Both
+   * come out as PatchConflictError.
+   */
+  async apply(obj: KubeObject, options: { fieldManager: string; force: boolean; precondition?: ApplyPrecondition }): Promise<KubeObject> {
     const ref = refOf(obj);
     // Server-side apply rejects managedFields in the request, and resourceVersion would turn it into a precondition.
     const metadata: Record<string, unknown> = { ...obj.metadata };
     for (const key of ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp']) delete metadata[key];
+    const precondition = options.precondition;
+    if (precondition !== undefined && precondition !== 'absent') metadata.resourceVersion = precondition.resourceVersion;
     const body = JSON.stringify({ ...obj, metadata });
     try {
+      if (precondition === 'absent') {
+        return normalise(
+          await this.api.send(specOf(ref), 'create', HttpMethod.POST, {
+            query: { fieldManager: options.fieldManager },
+            contentType: 'application/json',
+            body,
+          }),
+        );
+      }
       return normalise(
         await this.api.send(specOf(ref), 'patch', HttpMethod.PATCH, {
           query: { fieldManager: options.fieldManager, force: String(options.force) },
@@ -237,7 +261,18 @@ export class KubeAdapter implements KubePort {
         }),
       );
     } catch (err) {
-      throw mapKubeError(err, { verb: 'patch', ref });
+      if (err instanceof ApiException && err.code === 409) {
+        const status = parseStatus(err.body);
+        if (precondition === 'absent' && status?.reason === 'AlreadyExists') {
+          throw new PatchConflictError(`${describeTarget({ verb: 'create', ref }).resource} was created by someone else since it was read`, { cause: err });
+        }
+        if (precondition !== undefined && isStaleVersion(status)) {
+          throw new PatchConflictError(`${describeTarget({ verb: 'patch', ref }).resource} changed since it was read (resourceVersion precondition)`, {
+            cause: err,
+          });
+        }
+      }
+      throw mapKubeError(err, { verb: precondition === 'absent' ? 'create' : 'patch', ref });
     }
   }
 
@@ -411,6 +446,27 @@ function parseForbidden(message: string): { user?: string; verb?: string; resour
   };
 }
 
+/**
+ * A 409 for a write made against an older resourceVersion ("the object has
+ * been modified; please apply your changes to the latest version"), as
+ * opposed to a server-side apply field conflict (causes of type FieldManagerConflict).
+ */
+function isStaleVersion(status: StatusBody | undefined): boolean {
+  if (status?.reason !== 'Conflict') return false;
+  if ((status.details?.causes ?? []).some((c) => c.reason === 'FieldManagerConflict')) return false;
+  return /has been modified|latest version/i.test(status.message ?? '');
+}
+
+/**
+ * The denial of an admission webhook or a ValidatingAdmissionPolicy: the
+ * controller behind it (e.g. the AWS Load Balancer Controller's
+ * `vingress.elbv2.k8s.aws`) refused the object, which the API server reports
+ * as 403 (or the code the webhook chose) with this message. It is not RBAC.
+ */
+export function isAdmissionDenial(message: string): boolean {
+  return /admission webhook "[^"]*" denied the request|ValidatingAdmissionPolicy '[^']*' with binding '[^']*' denied request/.test(message);
+}
+
 /** Field managers named in a server-side apply conflict ("conflict with \"kubectl\" using v1: .metadata…"). */
 export function conflictingManagers(status: StatusBody | undefined): { managers: string[]; fields: string[] } {
   const managers = new Set<string>();
@@ -433,6 +489,10 @@ export function mapKubeError(err: unknown, ctx: KubeRequestContext): Error {
     const code = err.code as number;
     const status = parseStatus(err.body);
     const statusMessage = status?.message ?? (typeof err.body === 'string' ? err.body.slice(0, 200).trim() : '');
+    if (code !== 401 && code < 500 && isAdmissionDenial(statusMessage)) {
+      // A webhook's "no" is the controller refusing the object, whatever code it chose (403 by default): not a missing permission.
+      return new ClusterRejectedError(`failed to ${ctx.verb} ${resource}: refused by the cluster's admission control: ${statusMessage}`, { cause: err });
+    }
     if (code === 401 || code === 403) {
       const f = parseForbidden(statusMessage);
       const text = f

@@ -25,13 +25,18 @@
  * 4. Kubeflow's Ingress: we take over only `certificate-arn` and `listen-ports`, keeping any
  *    certificate that is not ours in front (the first one is the listener's default certificate).
  *
+ * Which of our certificates the Ingress lists is {@link planListenerCertificates}: this run's
+ * plus those of every other namespace still provisioned and active, computed when the step
+ * applies. Every Ingress write carries a precondition (the resourceVersion read, or "absent"),
+ * and our own Ingress names its class in `spec.ingressClassName` (IngressClass `alb`).
+ *
  * Every function here is pure: the ConfigureCluster step (shared/steps/configureCluster.ts)
  * reads the objects and applies the plan through the KubePort.
  */
 import { InvalidRequestError, ObjectOwnedByAnotherError, PrerequisiteMissingError } from '../errors';
-import { isOwnedObject, ownedLabels } from '../ownership';
-import type { JsonPatchOp, KubeObject, ObjectRef } from '../ports';
-import { ALB_MAX_CERTIFICATES, type ProvisionRequest } from '../request';
+import { isOwnedObject, ownedLabels, TAG_DOMAIN, TAG_SCOPE } from '../ownership';
+import type { ApplyPrecondition, CertificateDetail, JsonPatchOp, KubeObject, ObjectRef } from '../ports';
+import { ALB_MAX_CERTIFICATES, namespaceWildcard, type ProvisionRequest } from '../request';
 
 // ------------------------------------------------------------------ names and constants
 
@@ -51,6 +56,19 @@ export const AUTHORIZATION_POLICY_NAMES = ['allow-predictor', 'allow-transformer
 export const KUSTOMIZE_COMPONENT_LABEL = { 'kustomize.component': 'istio-ingress' } as const;
 
 const ALB = 'alb.ingress.kubernetes.io';
+/**
+ * The deprecated class annotation. We write `spec.ingressClassName` instead
+ * (a controller run with `--disable-ingress-class-annotation` refuses the
+ * annotation through its webhook), and keep the annotation only on an
+ * Ingress that already carries it.
+ */
+export const ANNOTATION_INGRESS_CLASS = 'kubernetes.io/ingress.class';
+/** The IngressClass our Ingresses name: the AWS Load Balancer Controller's. */
+export const INGRESS_CLASS_NAME = 'alb';
+/** `spec.controller` of the AWS Load Balancer Controller's IngressClass. */
+export const ALB_INGRESS_CONTROLLER = 'ingress.k8s.aws/alb';
+/** Reference to the IngressClass `alb` (cluster-scoped). */
+export const INGRESS_CLASS_REF: ObjectRef = { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', name: INGRESS_CLASS_NAME };
 export const ANNOTATION_CERTIFICATE_ARN = `${ALB}/certificate-arn`;
 export const ANNOTATION_LISTEN_PORTS = `${ALB}/listen-ports`;
 /** The conditions annotation is named after the backend service it guards. */
@@ -99,10 +117,13 @@ export function conditionsAnnotation(headerName: string, headerValues: readonly 
   return `[{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName": ${JSON.stringify(headerName)}, "Values":${JSON.stringify(headerValues)}}}]`;
 }
 
-/** Base annotations of `awsconfigs/common/istio-ingress/base` (v1.7+), with the https listener. */
+/**
+ * Base annotations of `awsconfigs/common/istio-ingress/base` (v1.7+), with the
+ * https listener, without the deprecated class annotation (the class is
+ * `spec.ingressClassName`, see {@link ANNOTATION_INGRESS_CLASS}).
+ */
 function baseAnnotations(scheme: string, certificateArns: readonly string[]): Record<string, string> {
   return {
-    'kubernetes.io/ingress.class': 'alb',
     [`${ALB}/load-balancer-attributes`]: 'routing.http.drop_invalid_header_fields.enabled=true',
     [`${ALB}/scheme`]: scheme,
     [ANNOTATION_LISTEN_PORTS]: LISTEN_HTTPS,
@@ -135,9 +156,10 @@ export function dexIngressAnnotations(input: { scheme: string; certificateArns: 
   return baseAnnotations(input.scheme, input.certificateArns);
 }
 
-/** The base Ingress spec: every path to istio-ingressgateway:80. */
+/** The base Ingress spec: the `alb` class, every path to istio-ingressgateway:80. */
 function ingressSpec(): Record<string, unknown> {
   return {
+    ingressClassName: INGRESS_CLASS_NAME,
     rules: [
       {
         http: {
@@ -250,6 +272,197 @@ export interface ClusterState {
   /** By policy name. */
   authorizationPolicies: Record<string, KubeObject | undefined>;
   ingress: KubeObject | undefined;
+  /** The IngressClass `alb` ({@link INGRESS_CLASS_REF}). */
+  ingressClass: KubeObject | undefined;
+}
+
+// ------------------------------------------------------------------ listener certificates
+
+/** One certificate of the listener list, and why it is added, kept or removed. */
+export interface ListenerCertificateChange {
+  arn: string;
+  action: 'add' | 'keep' | 'remove';
+  /** `ours` (owner tag) or `foreign`. */
+  owner: 'ours' | 'foreign';
+  /** The namespaces it serves (`*.<ns>.<domain>` among its names), for ours. */
+  namespaces: string[];
+  reason: string;
+}
+
+/** What {@link planListenerCertificates} compares. */
+export interface ListenerCertificatesInput {
+  domain: string;
+  /** `owned`: our own Ingress (every ARN on it is ours to set); `shared`: Kubeflow's, whose foreign ARNs stay first. */
+  ingressMode: 'owned' | 'shared';
+  /** This run's namespaces. */
+  runNamespaces: readonly string[];
+  /** This run's certificates, in listener order (the first is the default certificate). */
+  runArns: readonly string[];
+  /** Our certificates (owner tag) for the domain, as read now. */
+  owned: readonly CertificateDetail[];
+  /** ARNs known to be ours besides `owned` (e.g. requested moments ago). */
+  alsoOurs?: readonly string[];
+  /** The Ingress's certificate-arn list now (empty when there is no Ingress). */
+  current: readonly string[];
+  /** Namespaces that exist and are not terminating. */
+  activeNamespaces: ReadonlySet<string>;
+  /** Namespaces whose ownership TXT names our owner. */
+  provisionedNamespaces: ReadonlySet<string>;
+}
+
+/** What the listener should carry: our ARNs in order, and every change with its reason. */
+export interface ListenerCertificatesPlan {
+  /** Ours, in listener order: this run's, then those kept for other namespaces. */
+  arns: string[];
+  /** ARNs on the Ingress that are not ours (kept first on the shared Ingress). */
+  foreign: string[];
+  /** One entry per certificate on the listener now or after the write. */
+  changes: ListenerCertificateChange[];
+}
+
+/** The namespaces a certificate serves: `<ns>` for every `*.<ns>.<domain>` among its names. */
+export function certificateNamespaces(cert: Pick<CertificateDetail, 'names'>, domain: string): string[] {
+  const suffix = `.${domain}`;
+  const out = new Set<string>();
+  for (const name of cert.names) {
+    if (!name.startsWith('*.') || !name.endsWith(suffix)) continue;
+    const label = name.slice(2, name.length - suffix.length);
+    if (label !== '' && !label.includes('.')) out.add(label);
+  }
+  return [...out].sort();
+}
+
+/**
+ * The certificate list of the ALB listener, computed when ConfigureCluster
+ * applies (not when the run started): this run's certificates, then, for
+ * every other namespace that still has an active Namespace and is
+ * provisioned (its ownership TXT is ours) or already served (one of our
+ * certificates for it is on the listener), one ISSUED certificate of ours for
+ * it (the one on the listener if any, else the newest). Without that, a run
+ * for `[staging]` would take prod's certificate off the listener, and of two
+ * overlapping runs the later would drop the earlier's namespace. Pure.
+ *
+ * The certificate of a namespace that is gone or terminating is left where it
+ * is and never put back: taking it off is deprovisioning's job. Ours that no
+ * namespace needs any more (replaced by a newer one) go. On the shared Ingress every ARN that is not ours stays,
+ * first, in its order.
+ *
+ * @throws InvalidRequestError when the listener would hold more than
+ *   {@link ALB_MAX_CERTIFICATES} certificates, foreign ones included.
+ */
+export function planListenerCertificates(input: ListenerCertificatesInput): ListenerCertificatesPlan {
+  const { domain } = input;
+  const runArns = [...new Set(input.runArns)];
+  const runNamespaces = new Set(input.runNamespaces);
+  const current = [...new Set(input.current)];
+  const onListener = new Set(current);
+  const details = new Map(input.owned.map((c) => [c.arn, c]));
+  const ours = new Set([...details.keys(), ...(input.alsoOurs ?? []), ...runArns]);
+  const served = (arn: string): string[] => {
+    const c = details.get(arn);
+    return c ? certificateNamespaces(c, domain) : [];
+  };
+
+  const arns = [...runArns];
+  const reasons = new Map<string, string>();
+  for (const arn of runArns) {
+    const ns = served(arn);
+    reasons.set(
+      arn,
+      `this run's certificate${ns.length > 0 ? ` for ${ns.join(', ')}` : ''}${arn === runArns[0] ? ' (listener default)' : ''}`,
+    );
+  }
+  const covered = new Set(arns.flatMap(served));
+  const why = new Map<string, string>(); // namespace → why it is not kept
+  const others = [...new Set(input.owned.filter((c) => c.tags[TAG_DOMAIN] === domain).flatMap((c) => certificateNamespaces(c, domain)))]
+    .filter((ns) => !runNamespaces.has(ns))
+    .sort();
+  for (const ns of others) {
+    if (covered.has(ns)) continue;
+    const wildcard = namespaceWildcard({ domain }, ns);
+    const issued = input.owned
+      .filter((c) => c.tags[TAG_DOMAIN] === domain && c.status === 'ISSUED' && c.names.includes(wildcard))
+      .sort(
+        (a, b) => Number(onListener.has(b.arn)) - Number(onListener.has(a.arn)) || (b.createdAt ?? '').localeCompare(a.createdAt ?? ''),
+      );
+    const provisioned = input.provisionedNamespaces.has(ns);
+    const listed = issued.some((c) => onListener.has(c.arn));
+    if (!input.activeNamespaces.has(ns)) {
+      // Taking a namespace's certificate off is deprovisioning's job (it does so with a guarded
+      // patch, then waits for ACM to let go of it): leave what is there, never put it back.
+      for (const c of input.owned.filter((x) => x.tags[TAG_DOMAIN] === domain && x.names.includes(wildcard) && onListener.has(x.arn))) {
+        if (arns.includes(c.arn)) continue;
+        arns.push(c.arn);
+        reasons.set(c.arn, `namespace ${ns} is gone or terminating: left for deprovisioning to take off`);
+      }
+      why.set(ns, `namespace ${ns} is gone or terminating (deprovisioning takes its certificate off)`);
+      continue;
+    }
+    if (!provisioned && !listed) {
+      why.set(ns, `namespace ${ns} is not provisioned (no ownership record of ours) and not on the listener`);
+      continue;
+    }
+    const best = issued[0];
+    if (!best) {
+      why.set(ns, `no issued certificate of ours for ${wildcard}`);
+      continue;
+    }
+    arns.push(best.arn);
+    for (const n of served(best.arn)) covered.add(n);
+    reasons.set(
+      best.arn,
+      `namespace ${served(best.arn).join(', ')} is still ${provisioned ? 'provisioned (ownership record ours)' : 'served (its certificate is on the listener)'} and active`,
+    );
+  }
+
+  const foreign = current.filter((arn) => !ours.has(arn));
+  const changes: ListenerCertificateChange[] = [];
+  const shared = input.ingressMode === 'shared';
+  for (const arn of foreign) {
+    changes.push({
+      arn,
+      action: shared ? 'keep' : 'remove',
+      owner: 'foreign',
+      namespaces: [],
+      reason: shared ? 'not ours (Kubeflow or another tool put it there); kept, in front' : 'not ours, on the Ingress kserve-edge owns',
+    });
+  }
+  const kept = new Set(arns);
+  for (const arn of arns) {
+    changes.push({
+      arn,
+      action: onListener.has(arn) ? 'keep' : 'add',
+      owner: 'ours',
+      namespaces: served(arn),
+      reason: reasons.get(arn) ?? '',
+    });
+  }
+  for (const arn of current) {
+    if (!ours.has(arn) || kept.has(arn)) continue;
+    const ns = served(arn);
+    const replaced = ns.filter((n) => covered.has(n));
+    const gone = ns.map((n) => why.get(n)).filter((r): r is string => r !== undefined);
+    const scope = details.get(arn)?.tags[TAG_SCOPE];
+    const reason =
+      gone.length > 0
+        ? gone.join('; ')
+        : replaced.length > 0
+          ? `replaced: ${replaced.join(', ')} served by ${runNamespaces.has(replaced[0] ?? '') ? "this run's" : 'another'} certificate`
+          : scope === 'base' || scope === 'single'
+            ? `our ${scope} certificate, replaced by this run's`
+            : 'ours and needed by no namespace any more';
+    changes.push({ arn, action: 'remove', owner: 'ours', namespaces: ns, reason });
+  }
+
+  const total = (shared ? foreign.length : 0) + arns.length;
+  if (total > ALB_MAX_CERTIFICATES) {
+    throw new InvalidRequestError(
+      `the listener would hold ${total} certificates (${shared ? foreign.length : 0} not ours, ${arns.length} of kserve-edge); ` +
+        `an ALB listener takes at most ${ALB_MAX_CERTIFICATES} (the default + 25 SNI): remove certificates or namespaces`,
+      { path: 'namespaces' },
+    );
+  }
+  return { arns, foreign, changes };
 }
 
 // ------------------------------------------------------------------ plan
@@ -268,6 +481,12 @@ export interface ClusterAction {
   object?: KubeObject;
   /** For `apply`: take over fields another field manager holds. */
   force?: boolean;
+  /**
+   * For `apply` of the Ingress: the write fails with PatchConflictError when
+   * the object changed (or appeared) since it was read, so a list computed from
+   * a stale read never overwrites a newer one (the step reads again and re-plans).
+   */
+  precondition?: ApplyPrecondition;
   /** For `patch`: RFC 6902 operations. */
   ops?: JsonPatchOp[];
 }
@@ -397,6 +616,15 @@ function planSharedIngress(current: KubeObject, desired: DesiredClusterState, op
   const ref = refOf(desired.ingress);
   const annotations = current.metadata.annotations ?? {};
   const certificateArn = mergeCertificateArns(annotations[ANNOTATION_CERTIFICATE_ARN], desired.certificateArns, options.ownedArns ?? []);
+  const total = splitArns(certificateArn).length;
+  if (total > ALB_MAX_CERTIFICATES) {
+    // Count what the listener would really hold: Kubeflow's (or anyone's) certificates count against the quota too.
+    throw new InvalidRequestError(
+      `${formatRef(ref)} would hold ${total} certificates (${total - desired.certificateArns.length} not ours, ${desired.certificateArns.length} of kserve-edge); ` +
+        `an ALB listener takes at most ${ALB_MAX_CERTIFICATES} (the default + 25 SNI): remove certificates or namespaces`,
+      { path: 'namespaces' },
+    );
+  }
   const want = { [ANNOTATION_CERTIFICATE_ARN]: certificateArn, [ANNOTATION_LISTEN_PORTS]: LISTEN_HTTPS };
   if (containsSubset(annotations, want))
     return { action: 'none', ref, reason: "up to date (Kubeflow's Ingress already carries our certificates)" };
@@ -408,14 +636,53 @@ function planSharedIngress(current: KubeObject, desired: DesiredClusterState, op
     // Only the two annotations: server-side apply then manages just these fields, and forcing takes them from kubectl.
     object: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, annotations: want } },
     force: true,
+    ...guardFor(current),
   };
+}
+
+/** The Ingress write's precondition: the version read, or "still absent". */
+function guardFor(current: KubeObject | undefined): { precondition: ApplyPrecondition } {
+  const version = current?.metadata.resourceVersion;
+  return { precondition: current === undefined ? 'absent' : version ? { resourceVersion: version } : 'absent' };
+}
+
+/**
+ * The Ingress as we write it, given the one there: an Ingress that already
+ * names its class with the deprecated annotation keeps it (and gets no
+ * `spec.ingressClassName`: the API server refuses both on one object);
+ * anything else names the class in `spec.ingressClassName`.
+ */
+function withClassOf(current: KubeObject | undefined, desired: KubeObject): KubeObject {
+  const legacy = current?.metadata.annotations?.[ANNOTATION_INGRESS_CLASS];
+  const spec = (current as { spec?: { ingressClassName?: unknown } } | undefined)?.spec;
+  if (legacy === undefined || spec?.ingressClassName !== undefined) return desired;
+  const { ingressClassName: _omitted, ...rest } = (desired as unknown as { spec: Record<string, unknown> }).spec;
+  return {
+    ...desired,
+    metadata: { ...desired.metadata, annotations: { [ANNOTATION_INGRESS_CLASS]: legacy, ...desired.metadata.annotations } },
+    spec: rest,
+  };
+}
+
+/** The IngressClass our Ingress names must exist and belong to the AWS Load Balancer Controller. */
+function checkIngressClass(ingressClass: KubeObject | undefined): void {
+  const controller = (ingressClass as { spec?: { controller?: unknown } } | undefined)?.spec?.controller;
+  if (controller === ALB_INGRESS_CONTROLLER) return;
+  const what = `IngressClass ${INGRESS_CLASS_NAME}`;
+  throw new PrerequisiteMissingError(
+    ingressClass === undefined
+      ? `${what} not found: is the AWS Load Balancer Controller installed (its chart creates the class)?`
+      : `${what} belongs to controller "${String(controller)}", not ${ALB_INGRESS_CONTROLLER}: the AWS Load Balancer Controller would ignore our Ingress`,
+    { missing: `${what} (controller ${ALB_INGRESS_CONTROLLER})` },
+  );
 }
 
 /**
  * Compares current and desired state and returns the actions. Pure.
  *
  * @throws ObjectOwnedByAnotherError for a foreign object we would have to change, unless `adopt`.
- * @throws Error when Knative's config-domain is missing.
+ * @throws PrerequisiteMissingError when Knative's config-domain is missing, or the IngressClass `alb` when our Ingress names it.
+ * @throws InvalidRequestError when the shared Ingress would hold more certificates than a listener takes.
  */
 export function planCluster(current: ClusterState, desired: DesiredClusterState, options: PlanClusterOptions): ClusterPlan {
   const plan: ClusterPlan = [planConfigDomain(current.configDomain, desired.configDomain)];
@@ -426,7 +693,14 @@ export function planCluster(current: ClusterState, desired: DesiredClusterState,
   if (desired.ingressMode === 'shared' && ingress && !isOwnedObject(ingress.metadata.labels, options.ownerId)) {
     plan.push(planSharedIngress(ingress, desired, options));
   } else {
-    plan.push(planOwnedObject(ingress, desired.ingress, options, false));
+    const object = withClassOf(ingress, desired.ingress);
+    const step = planOwnedObject(ingress, object, options, false);
+    if (step.action === 'apply') {
+      if ((object as { spec?: { ingressClassName?: unknown } }).spec?.ingressClassName !== undefined)
+        checkIngressClass(current.ingressClass);
+      Object.assign(step, guardFor(ingress));
+    }
+    plan.push(step);
   }
   return plan;
 }

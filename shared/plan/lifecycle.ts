@@ -17,9 +17,9 @@
  * tags say what does.
  *
  * ```
- *  cluster namespace        ownership TXT   issued cert   → action
- *  profile, active          ours            yes             none (provisioned)
- *  profile, active          any other combination           provision  ns-<ns>-<uid hash>
+ *  cluster namespace        ownership TXT   issued cert on the listener   → action
+ *  profile, active          ours            yes                             none (provisioned)
+ *  profile, active          any other combination                           provision  ns-<ns>-<uid hash>
  *  absent or terminating    ours, or a namespace cert       deprovision  del-<ns>-<key hash>
  *  static (template)        —               —               never deprovisioned here
  * ```
@@ -159,6 +159,12 @@ export interface ProvisionedState {
   ownershipRecord: boolean;
   /** One of our certificates for the domain covers `*.<ns>.<domain>` and is ISSUED. */
   certificateIssued: boolean;
+  /**
+   * One of those issued certificates is in the ALB Ingress's certificate-arn
+   * list. Without it the namespace's DNS record points at a listener that
+   * answers with another certificate (TLS fails), so it is not provisioned.
+   */
+  certificateOnListener: boolean;
 }
 
 /** Our certificates (already filtered by owner) that cover `*.<ns>.<domain>`. */
@@ -179,7 +185,7 @@ export function namespacesWithCertificates(certs: readonly CertificateDetail[], 
 
 /** True when the markers say the namespace is fully provisioned. */
 export function isProvisioned(state: ProvisionedState | undefined): boolean {
-  return state !== undefined && state.ownershipRecord && state.certificateIssued;
+  return state !== undefined && state.ownershipRecord && state.certificateIssued && state.certificateOnListener;
 }
 
 // ------------------------------------------------------------------ sweep
@@ -232,9 +238,12 @@ export function planSweep(input: SweepInput): SweepPlan {
       continue;
     }
     const state = input.provisioned.get(ns);
-    const missing = [state?.ownershipRecord ? '' : 'ownership record', state?.certificateIssued ? '' : 'issued certificate'].filter(
-      Boolean,
-    );
+    const missing = [
+      state?.ownershipRecord ? '' : 'ownership record',
+      state?.certificateIssued ? '' : 'issued certificate',
+      // Only worth saying for an issued certificate: one that is not issued cannot be on the listener.
+      !state?.certificateIssued || state.certificateOnListener ? '' : 'certificate on the listener',
+    ].filter(Boolean);
     provision.push({
       namespace: ns,
       executionName: executionName('ns', ns, info?.uid ?? `static:${ns}`),

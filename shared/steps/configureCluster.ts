@@ -2,10 +2,17 @@
  * ConfigureCluster: the guide's cluster edits, as one server-side-applied plan.
  *
  * 1. Cognito: read the header tokens from Secrets Manager and validate them;
- * 2. build the desired objects (config-domain key, the two AuthorizationPolicies,
- *    the ALB Ingress) and read the current ones;
- * 3. plan (pure, shared/plan/cluster.ts; refuses to touch objects we do not own unless `adopt`);
- * 4. apply the plan as field manager `kserve-edge`.
+ * 2. read the current objects, the cluster's namespaces, our certificates and
+ *    the ownership TXT of every other namespace they serve;
+ * 3. compute the listener's certificate list now, not when the run started
+ *    ({@link planListenerCertificates}: this run's certificates plus ours for
+ *    every other namespace still provisioned and active), build the desired
+ *    objects (config-domain key, the two AuthorizationPolicies, the ALB Ingress)
+ *    and plan (pure, shared/plan/cluster.ts; refuses to touch objects we do not own unless `adopt`);
+ * 4. apply the plan as field manager `kserve-edge`; the Ingress write is
+ *    guarded by the resourceVersion read in step 2 (or "still absent"), so a
+ *    run that read before another run's write cannot overwrite it: it reads
+ *    again and re-plans.
  *
  * Steps 1–3 are {@link planConfigureCluster}, which `kserve-edge plan` calls
  * too, so what the CLI shows is what this step then applies.
@@ -14,24 +21,32 @@
  * Task's retries and the reconcile sweep are safe. The output carries no
  * header value (they are secrets); the logged plan is redacted.
  */
+import { HostedZoneNotFoundError } from '../errors';
 import { registerSecret, type Logger } from '../log';
-import { FIELD_MANAGER } from '../ownership';
-import { PatchConflictError, type KubeObject, type KubePort, type SecretsPort } from '../ports';
+import { FIELD_MANAGER, isOwnedObject, ownershipRecordName, TAG_DOMAIN } from '../ownership';
+import { PatchConflictError, type AcmPort, type KubeObject, type KubePort, type Route53Port, type SecretsPort } from '../ports';
 import type { ProvisionRequest } from '../request';
 import {
+  ANNOTATION_CERTIFICATE_ARN,
   AUTHORIZATION_POLICY_NAMES,
   CONFIG_DOMAIN_REF,
+  INGRESS_CLASS_REF,
   authorizationPolicyRef,
+  certificateNamespaces,
   desiredClusterState,
   hasChanges,
   ingressRefFor,
   planCluster,
+  planListenerCertificates,
   redactClusterPlan,
+  splitArns,
   type ClusterAction,
   type ClusterPlan,
   type ClusterState,
-  type DesiredClusterState,
+  type ListenerCertificateChange,
 } from '../plan/cluster';
+import { namespaceInfo } from '../plan/lifecycle';
+import { ownershipOf } from '../plan/records';
 import { parseHeaderValuesSecret } from '../plan/secrets';
 
 /** Read-plan-apply rounds before a conflict is given up on (each round re-reads every object). */
@@ -39,21 +54,25 @@ export const MAX_PLAN_ATTEMPTS = 3;
 
 export interface ConfigureClusterInput {
   request: ProvisionRequest;
-  /** Certificates to put on the ALB listener, in order (the first is the default certificate). */
+  /** This run's certificates, in order (the first is the listener's default certificate). */
   certificateArns: string[];
-  /** Every certificate of ours (tagged with our owner id), so Dex's shared Ingress drops stale ones and keeps foreign ones. */
-  ownedArns: string[];
+  /** Certificates of ours EnsureCertificates saw (tagged with our owner id); added to what is read now, so none is mistaken for a foreign one. */
+  ownedArns?: string[];
 }
 
 export interface ConfigureClusterDeps {
   kube: KubePort;
   secrets: SecretsPort;
+  /** Our certificates, read when the plan is made (reads only). */
+  acm: AcmPort;
+  /** Ownership TXT records of the other namespaces (reads only). */
+  route53: Route53Port;
   log: Logger;
   now: () => Date;
 }
 
 /** What {@link planConfigureCluster} needs: reads only. */
-export type PlanConfigureClusterDeps = Pick<ConfigureClusterDeps, 'kube' | 'secrets'>;
+export type PlanConfigureClusterDeps = Pick<ConfigureClusterDeps, 'kube' | 'secrets' | 'acm' | 'route53'>;
 
 /**
  * The cluster plan and the state it was made from. `plan` may hold header
@@ -63,6 +82,8 @@ export type PlanConfigureClusterDeps = Pick<ConfigureClusterDeps, 'kube' | 'secr
 export interface ConfigureClusterPlan {
   plan: ClusterPlan;
   current: ClusterState;
+  /** Every certificate the listener gains, keeps or loses, and why. */
+  certificates: ListenerCertificateChange[];
 }
 
 /** One planned action, without the object itself (it may hold secrets). */
@@ -80,6 +101,8 @@ export interface ConfigureClusterOutput {
   /** The Ingress whose status will carry the ALB address. */
   ingress: { namespace: string; name: string };
   actions: ConfigureClusterAction[];
+  /** The listener's certificates: added, kept or removed, and why. */
+  certificates: ListenerCertificateChange[];
 }
 
 /** One plan action as the step's output and `kserve-edge plan` show it: no object, so no secret. */
@@ -91,72 +114,127 @@ export function summariseClusterAction(step: ClusterAction): ConfigureClusterAct
 
 /** Reads the objects the cluster plan compares (gets only). */
 async function readClusterState(kube: KubePort, request: Pick<ProvisionRequest, 'auth'>): Promise<ClusterState> {
-  const [configDomain, ingress, ...policies] = await Promise.all([
+  const [configDomain, ingress, ingressClass, ...policies] = await Promise.all([
     kube.get(CONFIG_DOMAIN_REF),
     kube.get(ingressRefFor(request)),
+    kube.get(INGRESS_CLASS_REF),
     ...AUTHORIZATION_POLICY_NAMES.map((name) => kube.get(authorizationPolicyRef(name))),
   ]);
   const authorizationPolicies: Record<string, KubeObject | undefined> = {};
   AUTHORIZATION_POLICY_NAMES.forEach((name, i) => {
     authorizationPolicies[name] = policies[i];
   });
-  return { configDomain, authorizationPolicies, ingress };
+  return { configDomain, authorizationPolicies, ingress, ingressClass };
+}
+
+/**
+ * Reads what decides which other namespaces keep their certificate on the
+ * listener: the active Namespaces, our certificates for the domain, and the
+ * ownership TXT of each namespace they serve outside this run.
+ */
+async function readListenerInputs(request: ProvisionRequest, deps: PlanConfigureClusterDeps) {
+  const [namespaces, owned] = await Promise.all([deps.kube.list('v1', 'Namespace'), deps.acm.listOwnedCertificates(request.ownerId)]);
+  const active = new Set(
+    namespaces
+      .map(namespaceInfo)
+      .filter((n) => !n.terminating)
+      .map((n) => n.name),
+  );
+  const ours = owned.filter((c) => c.tags[TAG_DOMAIN] === request.domain);
+  const run = new Set(request.namespaces);
+  const others = [...new Set(ours.flatMap((c) => certificateNamespaces(c, request.domain)))].filter((ns) => !run.has(ns) && active.has(ns));
+  const provisioned = new Set<string>();
+  if (others.length > 0) {
+    const zoneId = request.hostedZoneId ?? (await deps.route53.findHostedZone(request.domain))?.id;
+    if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${request.domain}`, { path: 'domain' });
+    await Promise.all(
+      others.map(async (ns) => {
+        const txt = await deps.route53.listRecords(zoneId, ownershipRecordName(ns, request.domain));
+        if (ownershipOf(txt, request.ownerId) === 'ours') provisioned.add(ns);
+      }),
+    );
+  }
+  return { active, owned: ours, provisioned };
 }
 
 /** Runs the plan in order, as field manager {@link FIELD_MANAGER}. */
 async function applyClusterPlan(kube: KubePort, plan: ClusterPlan): Promise<void> {
   for (const step of plan) {
     if (step.action === 'apply' && step.object) {
-      await kube.apply(step.object, { fieldManager: FIELD_MANAGER, force: step.force ?? false });
+      const options = { fieldManager: FIELD_MANAGER, force: step.force ?? false };
+      await kube.apply(step.object, step.precondition === undefined ? options : { ...options, precondition: step.precondition });
     } else if (step.action === 'patch' && step.ops) {
       await kube.jsonPatch(step.ref, step.ops, { fieldManager: FIELD_MANAGER });
     }
   }
 }
 
-/** Reads the header tokens (Cognito) and builds the desired objects; validates before anything is read from the cluster. */
-async function desiredFor(input: ConfigureClusterInput, secrets: SecretsPort): Promise<DesiredClusterState> {
-  const { request } = input;
-  let headerValues: string[] | undefined;
-  if (request.auth.provider === 'cognito') {
-    const raw = await secrets.getSecretString(request.auth.headerValuesSecretId);
-    // Register before anything can fail and log: the adapter does too, this is the second line of defence.
-    registerSecret(raw);
-    headerValues = parseHeaderValuesSecret(raw);
-    headerValues.forEach(registerSecret);
-  }
-  return desiredClusterState({ request, certificateArns: input.certificateArns, headerValues });
+/** Reads and validates the header tokens (Cognito) before anything is read from the cluster. */
+async function headerValuesFor(request: ProvisionRequest, secrets: SecretsPort): Promise<string[] | undefined> {
+  if (request.auth.provider !== 'cognito') return undefined;
+  const raw = await secrets.getSecretString(request.auth.headerValuesSecretId);
+  // Register before anything can fail and log: the adapter does too, this is the second line of defence.
+  registerSecret(raw);
+  const headerValues = parseHeaderValuesSecret(raw);
+  headerValues.forEach(registerSecret);
+  return headerValues;
 }
 
-async function readAndPlan(input: ConfigureClusterInput, desired: DesiredClusterState, kube: KubePort): Promise<ConfigureClusterPlan> {
+async function readAndPlan(
+  input: ConfigureClusterInput,
+  headerValues: string[] | undefined,
+  deps: PlanConfigureClusterDeps,
+): Promise<ConfigureClusterPlan> {
   const { request } = input;
-  const current = await readClusterState(kube, request);
-  const plan = planCluster(current, desired, { ownerId: request.ownerId, adopt: request.adopt, ownedArns: input.ownedArns });
-  return { plan, current };
+  // This run's list is checked (ACM ARNs, not empty) before anything is read.
+  desiredClusterState({ request, certificateArns: input.certificateArns, headerValues });
+  const [current, listenerInputs] = await Promise.all([readClusterState(deps.kube, request), readListenerInputs(request, deps)]);
+  const listener = planListenerCertificates({
+    domain: request.domain,
+    // As planCluster decides: only Kubeflow's own (not ours) Ingress is shared; foreign ARNs on ours are not kept.
+    ingressMode:
+      request.auth.provider === 'dex' && current.ingress && !isOwnedObject(current.ingress.metadata.labels, request.ownerId)
+        ? 'shared'
+        : 'owned',
+    runNamespaces: request.namespaces,
+    runArns: input.certificateArns,
+    owned: listenerInputs.owned,
+    alsoOurs: input.ownedArns ?? [],
+    current: splitArns(current.ingress?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]),
+    activeNamespaces: listenerInputs.active,
+    provisionedNamespaces: listenerInputs.provisioned,
+  });
+  const desired = desiredClusterState({ request, certificateArns: listener.arns, headerValues });
+  const ownedArns = [...new Set([...listenerInputs.owned.map((c) => c.arn), ...(input.ownedArns ?? []), ...input.certificateArns])];
+  const plan = planCluster(current, desired, { ownerId: request.ownerId, adopt: request.adopt, ownedArns });
+  return { plan, current, certificates: listener.changes };
 }
 
 /**
- * Steps 1–3 of the module comment: reads the secret and the cluster, returns
- * the plan; writes nothing.
+ * Steps 1–3 of the module comment: reads the secret, the cluster, our
+ * certificates and the ownership records, returns the plan; writes nothing.
  *
  * @throws InvalidSecretError for weak or malformed tokens (before the cluster is read).
  * @throws ObjectOwnedByAnotherError for a foreign object the plan would have to change, unless `adopt`.
+ * @throws InvalidRequestError when the listener would hold more certificates than an ALB takes.
+ * @throws PrerequisiteMissingError for a missing config-domain or IngressClass `alb`.
  */
 export async function planConfigureCluster(input: ConfigureClusterInput, deps: PlanConfigureClusterDeps): Promise<ConfigureClusterPlan> {
-  return readAndPlan(input, await desiredFor(input, deps.secrets), deps.kube);
+  return readAndPlan(input, await headerValuesFor(input.request, deps.secrets), deps);
 }
 
 /** See the module comment. */
 export async function configureCluster(input: ConfigureClusterInput, deps: ConfigureClusterDeps): Promise<ConfigureClusterOutput> {
   const { request } = input;
-  const desired = await desiredFor(input, deps.secrets);
+  const headerValues = await headerValuesFor(request, deps.secrets);
   const log = deps.log.child({ step: 'ConfigureCluster' });
   let plan: ClusterAction[];
-  // Read → plan → apply. A guarded patch refused because the object changed
+  let certificates: ListenerCertificateChange[];
+  // Read → plan → apply. A guarded write refused because the object changed
   // since the read (a concurrent run, a human) means: read again and re-plan.
   for (let attempt = 1; ; attempt++) {
-    ({ plan } = await readAndPlan(input, desired, deps.kube));
-    log.info('cluster plan', { plan: redactClusterPlan(plan), changes: hasChanges(plan), attempt });
+    ({ plan, certificates } = await readAndPlan(input, headerValues, deps));
+    log.info('cluster plan', { plan: redactClusterPlan(plan), certificates, changes: hasChanges(plan), attempt });
     if (!hasChanges(plan)) break;
     try {
       await applyClusterPlan(deps.kube, plan);
@@ -173,5 +251,6 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     configuredAt: deps.now().toISOString(),
     ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
     actions: plan.map(summariseClusterAction),
+    certificates,
   };
 }

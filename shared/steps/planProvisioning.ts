@@ -21,7 +21,7 @@ import { isAutomationError, toError } from '../errors';
 import type { AcmPort, KubePort, Route53Port, SecretsPort } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { uniqueValidationRecords } from '../plan/certificates';
-import { loadBalancerAddress } from '../plan/cluster';
+import { loadBalancerAddress, type ListenerCertificateChange } from '../plan/cluster';
 import { planConfigureCluster, summariseClusterAction, type ConfigureClusterAction } from './configureCluster';
 import { ownedArnsOf, planEnsureCertificates } from './ensureCertificates';
 import { planDnsRecords } from './upsertDnsRecords';
@@ -31,6 +31,12 @@ export interface PlanReport {
   certificates: Array<{ scope: string; names: string[]; action: 'reuse' | 'request'; arn?: string; status?: string }>;
   validationRecords: Array<{ name: string; action: 'upsert' }>;
   cluster: ConfigureClusterAction[] | { refused: string };
+  /**
+   * Every certificate the ALB listener would gain, keep or lose, and why
+   * (this run's; another namespace's that is still provisioned; one whose
+   * namespace is gone; one that is not ours). Empty when the cluster plan is refused.
+   */
+  listener: ListenerCertificateChange[];
   /** The ALB's DNS name, `null` while the Ingress has none (then the DNS records point at it once it has). */
   loadBalancer: string | null;
   dns: Array<{ name: string; action: string; changes: number }> | { refused: string };
@@ -89,10 +95,13 @@ export async function planProvisioning(
   const items = certificates.map((c, i) => ({ arn: c.arn ?? placeholderCertificateArn(region, i) }));
   const certificateArns = items.map((i) => i.arn);
   let cluster: PlanReport['cluster'];
+  let listener: ListenerCertificateChange[] = [];
   let hostname: string | undefined;
   try {
-    const { plan, current } = await planConfigureCluster({ request, certificateArns, ownedArns: ownedArnsOf(owned, items) }, deps);
+    const planned = await planConfigureCluster({ request, certificateArns, ownedArns: ownedArnsOf(owned, items) }, deps);
+    const { plan, current } = planned;
     cluster = plan.map(summariseClusterAction);
+    listener = planned.certificates;
     hostname = loadBalancerAddress(current.ingress);
   } catch (e) {
     cluster = refusal(e);
@@ -105,5 +114,5 @@ export async function planProvisioning(
   } catch (e) {
     dns = refusal(e);
   }
-  return { certificates, validationRecords, cluster, loadBalancer: hostname ?? null, dns };
+  return { certificates, validationRecords, cluster, listener, loadBalancer: hostname ?? null, dns };
 }

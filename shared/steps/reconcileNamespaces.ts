@@ -6,8 +6,9 @@
  * - {@link sweepNamespaces}: every namespace the plan says needs a run;
  * - {@link handleNamespaceEvents}: only the namespaces named in the audit events.
  *
- * Reading: the cluster's namespaces (KubePort list), our certificates (ACM
- * tags) and, per namespace, the ownership TXT record (Route 53). Writing:
+ * Reading: the cluster's namespaces (KubePort list), the ALB Ingress's
+ * certificate list, our certificates (ACM tags) and, per namespace, the
+ * ownership TXT record (Route 53). Writing:
  * StartExecution only, with deterministic names, so two triggers for the same
  * namespace start one run.
  *
@@ -40,6 +41,7 @@ import {
 } from '../plan/lifecycle';
 import type { NamespaceEvent } from '../plan/namespaceEvents';
 import { ownershipOf } from '../plan/records';
+import { ANNOTATION_CERTIFICATE_ARN, ingressRefFor, splitArns } from '../plan/cluster';
 
 /** Default retry period of failed runs, in minutes. */
 export const DEFAULT_RETRY_PERIOD_MINUTES = 360;
@@ -92,7 +94,13 @@ async function readAndPlan(
   const zoneId = base.hostedZoneId ?? (await deps.route53.findHostedZone(base.domain))?.id;
   if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${base.domain}`, { path: 'domain' });
 
-  const [objects, owned] = await Promise.all([deps.kube.list('v1', 'Namespace'), deps.acm.listOwnedCertificates(base.ownerId)]);
+  const [objects, owned, ingress] = await Promise.all([
+    deps.kube.list('v1', 'Namespace'),
+    deps.acm.listOwnedCertificates(base.ownerId),
+    deps.kube.get(ingressRefFor(base)),
+  ]);
+  // What the listener serves: a namespace whose certificate is not there fails TLS, whatever its DNS says.
+  const listed = new Set(splitArns(ingress?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]));
   const infos = objects.map(namespaceInfo);
   const certs = owned.filter((c) => c.tags[TAG_DOMAIN] === base.domain);
   const withCertificates = namespacesWithCertificates(certs, base.domain);
@@ -106,9 +114,11 @@ async function readAndPlan(
   await Promise.all(
     [...toRead].map(async (ns) => {
       const txt = await deps.route53.listRecords(zoneId, ownershipRecordName(ns, base.domain));
+      const issued = certificatesFor(certs, base.domain, ns).filter((c) => c.status === 'ISSUED');
       provisioned.set(ns, {
         ownershipRecord: ownershipOf(txt, base.ownerId) === 'ours',
-        certificateIssued: certificatesFor(certs, base.domain, ns).some((c) => c.status === 'ISSUED'),
+        certificateIssued: issued.length > 0,
+        certificateOnListener: issued.some((c) => listed.has(c.arn)),
       });
     }),
   );

@@ -13,7 +13,7 @@
  *   `forbid(verb)` makes that verb fail with AccessDeniedError (RBAC).
  */
 import { AccessDeniedError, ClusterUnreachableError, ObjectOwnedByAnotherError } from '../../shared/errors';
-import { PatchConflictError, type JsonPatchOp, type KubeObject, type KubePort, type ObjectRef } from '../../shared/ports';
+import { PatchConflictError, type ApplyPrecondition, type JsonPatchOp, type KubeObject, type KubePort, type ObjectRef } from '../../shared/ports';
 
 /** RBAC verbs as the adapter issues them (server-side apply is a `patch`). */
 export type FakeKubeVerb = 'get' | 'list' | 'patch' | 'delete';
@@ -222,12 +222,21 @@ export class FakeKube implements KubePort {
     return clone(this.objects.get(keyOf(ref)));
   }
 
-  async apply(obj: KubeObject, options: { fieldManager: string; force: boolean }): Promise<KubeObject> {
+  async apply(obj: KubeObject, options: { fieldManager: string; force: boolean; precondition?: ApplyPrecondition }): Promise<KubeObject> {
     const ref = refOf(obj);
     this.check('patch', ref);
     const key = keyOf(ref);
     const applied = fieldsOf(obj as Record<string, unknown>);
     const existing = this.objects.get(key);
+    // As the API server: a create that finds the object (409 AlreadyExists), an apply at another resourceVersion (409 Conflict).
+    const precondition = options.precondition;
+    if (precondition === 'absent' && existing) throw new PatchConflictError(`${describeRef(ref)} was created by someone else since it was read`);
+    if (precondition !== undefined && precondition !== 'absent') {
+      if (!existing) throw new PatchConflictError(`${describeRef(ref)} is gone since it was read`);
+      if (existing.metadata.resourceVersion !== precondition.resourceVersion) {
+        throw new PatchConflictError(`${describeRef(ref)} changed since it was read (resourceVersion precondition)`);
+      }
+    }
     const owners = this.managers.get(key) ?? new Map<string, Set<string>>();
 
     if (existing) {

@@ -13,7 +13,10 @@ const REGION = 'us-west-2';
 const NAMESPACES = ['staging', 'prod'];
 const BODY = JSON.stringify(IRIS_INPUT);
 
-/** The guide's rendered api overlay (kubeflow-manifests `awsconfigs/common/istio-ingress/overlays/api`), with our ARNs and token. */
+/**
+ * The guide's rendered api overlay (kubeflow-manifests `awsconfigs/common/istio-ingress/overlays/api`), with our ARNs and token,
+ * less the deprecated `kubernetes.io/ingress.class` annotation: the class is `spec.ingressClassName: alb` (issue 10, defect 10).
+ */
 function guideAnnotations(certArns: string[], token: string): Record<string, string> {
   return {
     'alb.ingress.kubernetes.io/actions.istio-ingressgateway':
@@ -24,7 +27,6 @@ function guideAnnotations(certArns: string[], token: string): Record<string, str
     'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
     'alb.ingress.kubernetes.io/scheme': 'internet-facing',
     'alb.ingress.kubernetes.io/target-type': 'ip',
-    'kubernetes.io/ingress.class': 'alb',
   };
 }
 
@@ -115,6 +117,7 @@ describe('provision: Cognito, per-namespace certificates', () => {
       (n) => certs.find((c) => c.domainName === n)!.arn,
     );
     expect(ingress?.metadata.annotations).toEqual(guideAnnotations(arnsInOrder, tb.secrets.apiTokens[0]!));
+    expect((ingress?.spec as { ingressClassName?: string } | undefined)?.ingressClassName).toBe('alb');
   }, 300_000);
 
   it('answers over verified TLS only with the header: 200 with it, the ALB 404 without', async () => {

@@ -87,8 +87,30 @@ function handler(seen: Seen[]) {
           }),
         );
       }
+      if (path === '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses' && req.method === 'POST') {
+        const obj = JSON.parse(body) as { metadata: { name: string } };
+        if (obj.metadata.name === 'istio-ingress-api') {
+          return send(409, status(409, 'AlreadyExists', 'ingresses.networking.k8s.io "istio-ingress-api" already exists', { details: { name: 'istio-ingress-api', kind: 'ingresses' } }));
+        }
+        return send(201, JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: '1' } }));
+      }
+      if (path === '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses/denied' && req.method === 'PATCH') {
+        // What the API server answers when a validating webhook says no (403 unless the webhook picks a code).
+        return send(
+          403,
+          status(403, 'Forbidden', 'admission webhook "vingress.elbv2.k8s.aws" denied the request: invalid ingress class: IngressClass.networking.k8s.io "alb" not found'),
+        );
+      }
       if (path === '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses/istio-ingress-api' && req.method === 'PATCH') {
         const obj = JSON.parse(body) as Record<string, unknown>;
+        if ((obj.metadata as { resourceVersion?: string }).resourceVersion === 'stale') {
+          return send(
+            409,
+            status(409, 'Conflict', 'Operation cannot be fulfilled on ingresses.networking.k8s.io "istio-ingress-api": the object has been modified; please apply your changes to the latest version and try again', {
+              details: { name: 'istio-ingress-api', group: 'networking.k8s.io', kind: 'ingresses' },
+            }),
+          );
+        }
         return send(200, JSON.stringify({ ...obj, metadata: { ...(obj.metadata as object), resourceVersion: '7' } }));
       }
       if (path === '/api/v1/namespaces/ns/configmaps/patched' && req.method === 'PATCH') {
@@ -186,6 +208,35 @@ describe('KubeAdapter over HTTP', () => {
       metadata: { name: 'istio-ingress-api', namespace: 'istio-system', annotations: { a: 'b' } },
       spec: { rules: [] },
     });
+  });
+
+  it('apply with a resourceVersion precondition sends it; a stale one → PatchConflict (re-read), not ObjectOwnedByAnother', async () => {
+    const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'istio-ingress-api', namespace: 'istio-system' }, spec: {} };
+    await kube.apply(ingress, { fieldManager: 'kserve-edge', force: true, precondition: { resourceVersion: '6' } });
+    expect(JSON.parse(seen[0]!.body).metadata.resourceVersion).toBe('6');
+    const err = await kube.apply(ingress, { fieldManager: 'kserve-edge', force: true, precondition: { resourceVersion: 'stale' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PatchConflictError);
+    expect((err as Error).message).toMatch(/changed since it was read/);
+  });
+
+  it('apply with precondition "absent" creates with POST; one that exists by now → PatchConflict', async () => {
+    const ingress = (name: string) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'istio-system' }, spec: {} });
+    const created = await kube.apply(ingress('new-one'), { fieldManager: 'kserve-edge', force: false, precondition: 'absent' });
+    expect(created.metadata.resourceVersion).toBe('1');
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses?fieldManager=kserve-edge' });
+    const err = await kube.apply(ingress('istio-ingress-api'), { fieldManager: 'kserve-edge', force: false, precondition: 'absent' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PatchConflictError);
+    expect((err as Error).message).toMatch(/created by someone else/);
+  });
+
+  it('a 403 from an admission webhook is the controller refusing the object (ClusterRejected with its message), not RBAC', async () => {
+    const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'denied', namespace: 'istio-system' }, spec: {} };
+    const err = await kube.apply(ingress, { fieldManager: 'kserve-edge', force: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClusterRejectedError);
+    expect(err).not.toBeInstanceOf(AccessDeniedError);
+    expect((err as Error).message).toBe(
+      'failed to patch Ingress istio-system/denied: refused by the cluster\'s admission control: admission webhook "vingress.elbv2.k8s.aws" denied the request: invalid ingress class: IngressClass.networking.k8s.io "alb" not found',
+    );
   });
 
   it('jsonPatch sends application/json-patch+json with the ops array', async () => {

@@ -4,7 +4,9 @@ import { CONFIG_DOMAIN_REF, authorizationPolicyRef, ingressRefFor } from '../../
 import type { ProvisionRequest } from '../../../shared/request';
 import { configureCluster, planConfigureCluster } from '../../../shared/steps/configureCluster';
 import { getLoadBalancerAddress } from '../../../shared/steps/getLoadBalancerAddress';
+import { FakeAcm } from '../../fakes/FakeAcm';
 import { FakeKube } from '../../fakes/FakeKube';
+import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
 import { FakeSecrets } from '../../fakes/FakeSecrets';
 import {
   ARN_A,
@@ -13,6 +15,7 @@ import {
   ARN_STALE,
   TOKEN_1,
   TOKEN_2,
+  albIngressClass,
   cognitoRequest,
   dexRequest,
   handMadePolicy,
@@ -25,7 +28,10 @@ const at = (seconds: number) => () => new Date(NOW.getTime() + seconds * 1000);
 
 /** A Kubeflow cluster with Knative's stock config-domain and, for Dex, Kubeflow's istio-ingress. */
 function kubeflowCluster(options: { dex?: boolean } = {}): FakeKube {
-  const kube = new FakeKube([{ object: stockConfigDomain(), manager: 'kubectl-client-side-apply' }]);
+  const kube = new FakeKube([
+    { object: stockConfigDomain(), manager: 'kubectl-client-side-apply' },
+    { object: albIngressClass(), manager: 'helm' },
+  ]);
   if (options.dex) kube.seed(kubeflowIngress(ARN_FOREIGN));
   return kube;
 }
@@ -34,11 +40,13 @@ function tokens(values: unknown = [TOKEN_1, TOKEN_2]): FakeSecrets {
   return new FakeSecrets({ 'kserve-edge/api-tokens': { headerValues: values } });
 }
 
-function deps(kube: FakeKube, extra: { secrets?: FakeSecrets; lines?: string[] } = {}) {
+function deps(kube: FakeKube, extra: { secrets?: FakeSecrets; lines?: string[]; acm?: FakeAcm; route53?: InMemoryRoute53 } = {}) {
   const lines = extra.lines;
   return {
     kube,
     secrets: extra.secrets ?? tokens(),
+    acm: extra.acm ?? new FakeAcm(),
+    route53: extra.route53 ?? new InMemoryRoute53(),
     log: lines ? createLogger({ level: 'debug', sink: (l) => lines.push(l) }) : silentLogger,
     now: () => NOW,
   };
@@ -63,6 +71,7 @@ describe('configureCluster', () => {
         { action: 'apply', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-transformer', reason: 'create' },
         { action: 'apply', kind: 'Ingress', namespace: 'istio-system', name: 'istio-ingress-api', reason: 'create' },
       ],
+      certificates: [{ arn: ARN_A, action: 'add', owner: 'ours', namespaces: [], reason: "this run's certificate (listener default)" }],
     });
     expect(kube.peek(CONFIG_DOMAIN_REF)!.data).toEqual({ 'platform.example.com': '' });
     const ingress = kube.peek(ingressRefFor(cognitoRequest()))!;

@@ -38,6 +38,11 @@ export function dexRequest(overrides: Record<string, unknown> = {}): ProvisionRe
   });
 }
 
+/** The IngressClass the AWS Load Balancer Controller's chart creates. */
+export function albIngressClass(controller = 'ingress.k8s.aws/alb'): KubeObject {
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'alb' }, spec: { controller } };
+}
+
 /** Knative's stock config-domain (only `_example`, as shipped). */
 export function stockConfigDomain(extraData: Record<string, string> = {}): KubeObject {
   return {

@@ -27,6 +27,7 @@ import {
   dexRequest,
   editedConfigDomain,
   handMadePolicy,
+  albIngressClass,
   kubeflowIngress,
   owned,
   stockConfigDomain,
@@ -42,6 +43,7 @@ function converged(desired: DesiredClusterState): ClusterState {
     configDomain: editedConfigDomain(),
     authorizationPolicies: Object.fromEntries(desired.authorizationPolicies.map((p) => [p.metadata.name, structuredClone(p)])),
     ingress: structuredClone(desired.ingress),
+    ingressClass: albIngressClass(),
   };
 }
 
@@ -49,6 +51,7 @@ const fresh = (ingress?: KubeObject): ClusterState => ({
   configDomain: stockConfigDomain(),
   authorizationPolicies: {},
   ingress,
+  ingressClass: albIngressClass(),
 });
 
 const summary = (plan: ClusterPlan): string[] => plan.map((a) => `${a.action} ${a.ref.kind}/${a.ref.name}`);
@@ -184,7 +187,7 @@ describe('planCluster', () => {
 
 describe('planCluster: config-domain', () => {
   const plan = (cm: KubeObject | undefined): ClusterPlan =>
-    planCluster({ configDomain: cm, authorizationPolicies: {}, ingress: undefined }, cognitoDesired(), { ownerId: 'kserve-edge', adopt: false });
+    planCluster({ configDomain: cm, authorizationPolicies: {}, ingress: undefined, ingressClass: albIngressClass() }, cognitoDesired(), { ownerId: 'kserve-edge', adopt: false });
 
   it('removes _example and sets our domain, each guarded by a test op', () => {
     const [step] = plan(stockConfigDomain());
@@ -261,8 +264,9 @@ describe('planCluster: Dex shares Kubeflow istio-ingress', () => {
       'app.kubernetes.io/managed-by': 'kserve-edge',
       'kserve-edge.io/owner': 'kserve-edge',
     });
+    // Defect 10: the class is spec.ingressClassName, not the deprecated annotation.
+    expect((d.ingress.spec as { ingressClassName?: string }).ingressClassName).toBe('alb');
     expect(d.ingress.metadata.annotations).toEqual({
-      'kubernetes.io/ingress.class': 'alb',
       'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
       'alb.ingress.kubernetes.io/scheme': 'internet-facing',
       'alb.ingress.kubernetes.io/listen-ports': '[{"HTTPS":443}]',
@@ -274,7 +278,8 @@ describe('planCluster: Dex shares Kubeflow istio-ingress', () => {
 
 describe('desiredClusterState', () => {
   it('renders the Cognito Ingress annotations exactly as `kustomize build overlays/api`', () => {
-    // Rendered output for certArn=…/abc, httpHeaderValues=["token1"], kfm v1.7 branch, kustomize v5.5.0.
+    // Rendered output for certArn=…/abc, httpHeaderValues=["token1"], kfm v1.7 branch, kustomize v5.5.0,
+    // less the deprecated `kubernetes.io/ingress.class` annotation (the class is spec.ingressClassName).
     const rendered = {
       'alb.ingress.kubernetes.io/actions.istio-ingressgateway':
         '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"istio-ingressgateway","ServicePort":"80","Weight":100}]}}',
@@ -285,7 +290,6 @@ describe('desiredClusterState', () => {
       'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
       'alb.ingress.kubernetes.io/scheme': 'internet-facing',
       'alb.ingress.kubernetes.io/target-type': 'ip',
-      'kubernetes.io/ingress.class': 'alb',
     };
     const annotations = cognitoIngressAnnotations({
       scheme: 'internet-facing',
@@ -311,6 +315,7 @@ describe('desiredClusterState', () => {
         annotations: expect.any(Object),
       },
       spec: {
+        ingressClassName: 'alb',
         rules: [
           {
             http: {

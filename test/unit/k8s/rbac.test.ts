@@ -67,6 +67,7 @@ describe('deploy/rbac.yaml', () => {
     [undefined, '', 'namespaces', 'list', undefined],
     [undefined, '', 'namespaces', 'watch', undefined],
     [undefined, '', 'namespaces', 'get', 'staging'],
+    [undefined, 'networking.k8s.io', 'ingressclasses', 'get', 'alb'],
   ];
   it.each(needed)('allows %s %s/%s %s %s', (namespace, group, resource, verb, name) => {
     expect(allowed({ namespace, group, resource, verb, name })).toBe(true);
@@ -82,6 +83,8 @@ describe('deploy/rbac.yaml', () => {
     ['deleting a namespace', { namespace: undefined, group: '', resource: 'namespaces', verb: 'delete', name: 'staging' }],
     ['deleting the Ingress', { namespace: ISTIO_NAMESPACE, group: 'networking.k8s.io', resource: 'ingresses', verb: 'delete', name: COGNITO_INGRESS }],
     ['RBAC', { namespace: ISTIO_NAMESPACE, group: 'rbac.authorization.k8s.io', resource: 'roles', verb: 'create' }],
+    ['another IngressClass', { namespace: undefined, group: 'networking.k8s.io', resource: 'ingressclasses', verb: 'get', name: 'nginx' }],
+    ['changing the IngressClass', { namespace: undefined, group: 'networking.k8s.io', resource: 'ingressclasses', verb: 'patch', name: 'alb' }],
   ])('denies %s', (_what, req) => {
     expect(allowed(req)).toBe(false);
   });

@@ -34,7 +34,7 @@ const ns = (name: string, extra: Partial<NamespaceInfo> = {}): NamespaceInfo => 
   terminating: false,
   ...extra,
 });
-const done: ProvisionedState = { ownershipRecord: true, certificateIssued: true };
+const done: ProvisionedState = { ownershipRecord: true, certificateIssued: true, certificateOnListener: true };
 
 describe('executionName', () => {
   it('is deterministic, names the namespace, and stays within 80 characters', () => {
@@ -61,7 +61,7 @@ describe('planSweep', () => {
     // Prepare
     const provisioned = new Map([
       ['team-a', done],
-      ['team-b', { ownershipRecord: true, certificateIssued: false }],
+      ['team-b', { ownershipRecord: true, certificateIssued: false, certificateOnListener: false }],
     ]);
     // Act
     const plan = planSweep({
@@ -78,6 +78,20 @@ describe('planSweep', () => {
       ['team-c', executionName('ns', 'team-c', 'uid-team-c'), 'no ownership record and no issued certificate'],
     ]);
     expect(plan.deprovision).toEqual([]);
+  });
+
+  it('counts a namespace whose issued certificate is not on the listener as not provisioned (issue 10, defect 2)', () => {
+    const plan = planSweep({
+      namespaces: [ns('team-a'), ns('team-b')],
+      staticNamespaces: [],
+      provisioned: new Map([
+        ['team-a', done],
+        ['team-b', { ownershipRecord: true, certificateIssued: true, certificateOnListener: false }],
+      ]),
+      withCertificates: ['team-a', 'team-b'],
+    });
+    expect(plan.inSync).toEqual(['team-a']);
+    expect(plan.provision.map((p) => [p.namespace, p.reason])).toEqual([['team-b', 'no certificate on the listener']]);
   });
 
   it('deprovisions gone or terminating namespaces that still have our markers, never static or active ones', () => {

@@ -105,6 +105,15 @@ describe('sweepNamespaces', () => {
     expect(w.provisionRuns.started).toHaveLength(1);
   });
 
+  it('starts a run for a provisioned namespace whose certificate an earlier run took off the listener (issue 10, defect 2)', async () => {
+    const w = world(['team-a', 'team-b']);
+    // The listener as a run for [team-a] alone used to leave it: team-b's DNS and TXT are there, its certificate is not.
+    w.kube.seed(ingress([w.base, w.certs['team-a']!]), 'kserve-edge');
+    const out = await sweepNamespaces({ template: TEMPLATE }, w.deps);
+    expect(out.inSync).toEqual(['team-a']);
+    expect(out.runs).toEqual([expect.objectContaining({ kind: 'provision', namespace: 'team-b', outcome: 'started', reason: 'no certificate on the listener' })]);
+  });
+
   it('retries a failed run once per retry period', async () => {
     const w = world([], [namespace('team-b')]);
     const first = await sweepNamespaces({ template: TEMPLATE }, w.deps);

@@ -14,7 +14,7 @@ import { FakeKube } from '../../fakes/FakeKube';
 import { FakeSecrets } from '../../fakes/FakeSecrets';
 import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
 import { STRONG_TOKEN, validated } from '../../fixtures/requests';
-import { kubeflowIngress, stockConfigDomain } from '../k8s/fixtures';
+import { albIngressClass, kubeflowIngress, stockConfigDomain } from '../k8s/fixtures';
 
 const ALB = 'k8s-istiosys-istioing-0123456789-1234567890.us-west-2.elb.amazonaws.com';
 const NOW = () => new Date('2026-01-01T00:00:00Z');
@@ -24,7 +24,10 @@ function world() {
   const zone = route53.addZone('platform.example.com');
   const acm = new FakeAcm();
   const secrets = new FakeSecrets({ 'kserve-edge/api-tokens': { headerValues: [STRONG_TOKEN] } });
-  const kube = new FakeKube([{ object: stockConfigDomain(), manager: 'kubectl-client-side-apply' }]);
+  const kube = new FakeKube([
+    { object: stockConfigDomain(), manager: 'kubectl-client-side-apply' },
+    { object: albIngressClass(), manager: 'helm' },
+  ]);
   const request = validated(zone.id);
   return { route53, zone, acm, secrets, kube, request, deps: { route53, acm, secrets, kube } };
 }
@@ -66,7 +69,7 @@ describe('planProvisioning', () => {
     const certificates = await ensureCertificates({ request: w.request, runId: 'r' }, { acm: w.acm, log: silentLogger, now: NOW });
     await configureCluster(
       { request: w.request, certificateArns: certificates.items.map((i) => i.arn), ownedArns: certificates.ownedArns },
-      { kube: w.kube, secrets: w.secrets, log: silentLogger, now: NOW },
+      { kube: w.kube, secrets: w.secrets, acm: w.acm, route53: w.route53, log: silentLogger, now: NOW },
     );
     w.kube.setStatus(ingressRefFor(w.request), { loadBalancer: { ingress: [{ hostname: ALB }] } });
     await upsertDnsRecords({ request: w.request, loadBalancer: { hostname: ALB } }, { route53: w.route53, log: silentLogger, now: NOW });
