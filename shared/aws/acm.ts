@@ -1,10 +1,17 @@
 /**
- * ACM adapter: the four calls the certificate steps make.
+ * ACM adapter: the calls the certificate steps make.
  *
- * Rate limits shape the listing: ACM allows ListCertificates at 1 request/s
- * and ListTagsForCertificate / DescribeCertificate at 10/s, so we page
- * through ListCertificates once, then fan out tag reads and describes with a
- * small concurrency cap.
+ * Our certificates are found by their owner tag through the Resource Groups
+ * Tagging API (GetResources), which answers with the tags: one call per 100
+ * of ours, then one DescribeCertificate per certificate of ours, however many
+ * other certificates the region holds. (Reading the tags of every certificate
+ * in the region took one call per certificate: ~480 certificates exceeded a
+ * Lambda's 60 s.) ACM allows DescribeCertificate at 10/s; describes fan out
+ * with a small concurrency cap and are paced.
+ *
+ * The tagging API is eventually consistent: a certificate tagged seconds ago
+ * may not be listed yet. See {@link AcmAdapter.listOwnedCertificates} for why
+ * that is safe for the callers.
  */
 import {
   type ACMClient,
@@ -18,6 +25,7 @@ import {
   ListTagsForCertificateCommand,
   RequestCertificateCommand,
 } from '@aws-sdk/client-acm';
+import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type {
   AcmPort,
   CertificateDetail,
@@ -128,7 +136,7 @@ export function toCertificateDetail(cert: AwsCertificateDetail, tags: Record<str
  * {@link AcmPort} over the AWS SDK.
  *
  * @example
- *   const acm = new AcmAdapter(acmClient('us-west-2'));
+ *   const acm = new AcmAdapter(acmClient(config, 'us-west-2'), taggingClient(config, 'us-west-2'));
  *   const mine = await acm.listOwnedCertificates('prod-kubeflow');
  */
 const sharedAcmLimiter = new RateLimiter({ perSecond: ACM_RATES });
@@ -152,24 +160,79 @@ function pace(client: ACMClient, limiter: RateLimiter): void {
 
 export class AcmAdapter implements AcmPort {
   /**
+   * @param tagging Resource Groups Tagging API client of the same region:
+   * finds our certificates by tag. Only {@link listOwnedCertificates} needs
+   * it; functions that only describe certificates leave it out.
    * @param limiter paces calls to ACM's per-second quotas; one per process by
    * default, so every adapter in a Lambda shares it.
    */
   constructor(
     private readonly client: ACMClient,
+    private readonly tagging?: ResourceGroupsTaggingAPIClient,
     limiter: RateLimiter = sharedAcmLimiter,
   ) {
     pace(client, limiter);
   }
 
-
-  /** Every certificate tagged `kserve-edge:owner=<ownerId>`, any status, with tags and details. */
+  /**
+   * Every certificate tagged `kserve-edge:owner=<ownerId>`, any status, with
+   * tags and details: GetResources (filtered by the tag, resource type
+   * `acm:certificate`, all pages) gives the ARNs and their tags, then only
+   * those are described.
+   *
+   * The tagging API is eventually consistent: a certificate tagged seconds
+   * ago (RequestCertificate carries the tags) may be missing for a while, and
+   * a deleted one may still be listed. What that means for the callers:
+   *
+   * - EnsureCertificates may not see the certificate a retry of the same run
+   *   (or a racing run) requested moments ago, and request it again. The
+   *   request carries the same IdempotencyToken (run id + names), which ACM
+   *   honours for an hour, so the same ARN comes back and no duplicate is
+   *   made. A racing run with another token can make a duplicate, exactly as
+   *   before with ListCertificates (ACM's own listing lags too); the unused
+   *   one is ours by tag and is deleted by deprovisioning.
+   * - A certificate still listed after its deletion answers
+   *   ResourceNotFound to DescribeCertificate and is skipped.
+   * - Deprovisioning or the sweep may miss a certificate tagged seconds ago;
+   *   it is then deleted by the next deprovisioning or sweep, never a foreign
+   *   one by mistake: only what carries our owner tag is ever described or
+   *   deleted.
+   */
   async listOwnedCertificates(ownerId: string): Promise<CertificateDetail[]> {
-    const arns = (await this.listSummaries()).map((s) => s.CertificateArn as string);
-    const tagged = await mapLimit(arns, FAN_OUT, async (arn) => ({ arn, tags: await this.tagsOrGone(arn) }));
-    const owned = tagged.filter((t): t is { arn: string; tags: Record<string, string> } => t.tags?.[TAG_OWNER] === ownerId);
+    const owned = await this.taggedCertificates(ownerId);
     const details = await mapLimit(owned, FAN_OUT, (t) => this.describeOrGone(t.arn, t.tags));
     return details.filter((d): d is CertificateDetail => d !== undefined);
+  }
+
+  /** ARNs and tags of the certificates carrying our owner tag, every page of GetResources (100 per page). */
+  private async taggedCertificates(ownerId: string): Promise<Array<{ arn: string; tags: Record<string, string> }>> {
+    const tagging = this.tagging;
+    if (!tagging) throw new Error('AcmAdapter: listing our certificates needs a Resource Groups Tagging API client (wiring/clients.ts taggingClient)');
+    const out: Array<{ arn: string; tags: Record<string, string> }> = [];
+    let token: string | undefined;
+    do {
+      const page = await withAws('tag:GetResources', () =>
+        tagging.send(
+          new GetResourcesCommand({
+            TagFilters: [{ Key: TAG_OWNER, Values: [ownerId] }],
+            ResourceTypeFilters: ['acm:certificate'],
+            ResourcesPerPage: 100,
+            PaginationToken: token,
+          }),
+        ),
+      );
+      for (const mapping of page.ResourceTagMappingList ?? []) {
+        if (!mapping.ResourceARN) continue;
+        const tags: Record<string, string> = {};
+        for (const t of mapping.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? '';
+        // The filter already did this; checking again costs nothing and keeps a foreign certificate out
+        // whatever the service answers.
+        if (tags[TAG_OWNER] === ownerId) out.push({ arn: mapping.ResourceARN, tags });
+      }
+      // GetResources ends with an empty string, not an absent token.
+      token = page.PaginationToken || undefined;
+    } while (token);
+    return out;
   }
 
   /**
@@ -254,16 +317,7 @@ export class AcmAdapter implements AcmPort {
     return toCertificateDetail(out.Certificate, tags);
   }
 
-  /** A certificate deleted between the list and this call is skipped, not an error. */
-  private async tagsOrGone(arn: string): Promise<Record<string, string> | undefined> {
-    try {
-      return await this.tags(arn);
-    } catch (err) {
-      if (isAwsError(err, 'ResourceNotFoundException')) return undefined;
-      throw mapAwsError(err, 'acm:ListTagsForCertificate');
-    }
-  }
-
+  /** A certificate deleted after GetResources listed it is skipped, not an error. */
   private async describeOrGone(arn: string, tags: Record<string, string>): Promise<CertificateDetail | undefined> {
     try {
       return await this.describe(arn, tags);
