@@ -134,6 +134,8 @@ check(
 // IAM: no wildcard actions; Resource "*" only for calls that have no resource-level permissions.
 const STAR_ALLOWED = new Set([
   'acm:ListCertificates',
+  // The Resource Groups Tagging API has no resource-level permissions (finding our certificates by tag).
+  'tag:GetResources',
   'route53:ListHostedZonesByName',
   // Step Functions' log delivery (added by serverless-step-functions for loggingConfig).
   'logs:CreateLogDelivery',

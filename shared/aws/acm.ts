@@ -35,7 +35,7 @@ import type {
 } from '../ports';
 import { TAG_OWNER } from '../ownership';
 import { isAwsError, mapAwsError, withAws } from './errors';
-import { ACM_RATES, RateLimiter } from './rateLimit';
+import { ACM_RATES, paceClient, RateLimiter } from './rateLimit';
 
 /** Every status except none: an owned certificate in any state must be found (to reuse, replace or delete it). */
 export const ALL_CERTIFICATE_STATUSES: AwsCertificateStatus[] = [
@@ -132,6 +132,9 @@ export function toCertificateDetail(cert: AwsCertificateDetail, tags: Record<str
   return detail;
 }
 
+/** One per process: every ACM adapter in a Lambda container draws from the same quotas. */
+const sharedAcmLimiter = new RateLimiter({ perSecond: ACM_RATES });
+
 /**
  * {@link AcmPort} over the AWS SDK.
  *
@@ -139,25 +142,6 @@ export function toCertificateDetail(cert: AwsCertificateDetail, tags: Record<str
  *   const acm = new AcmAdapter(acmClient(config, 'us-west-2'), taggingClient(config, 'us-west-2'));
  *   const mine = await acm.listOwnedCertificates('prod-kubeflow');
  */
-const sharedAcmLimiter = new RateLimiter({ perSecond: ACM_RATES });
-const pacedClients = new WeakSet<ACMClient>();
-
-/**
- * Adds the pacing middleware to a client once. It keys on the SDK's
- * `commandName` (e.g. `DescribeCertificateCommand`), which minification keeps.
- */
-function pace(client: ACMClient, limiter: RateLimiter): void {
-  if (pacedClients.has(client)) return;
-  pacedClients.add(client);
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      await limiter.take(String((context as { commandName?: string }).commandName ?? ''));
-      return next(args);
-    },
-    { step: 'initialize', name: 'kserveEdgeAcmPacing' },
-  );
-}
-
 export class AcmAdapter implements AcmPort {
   /**
    * @param tagging Resource Groups Tagging API client of the same region:
@@ -171,7 +155,7 @@ export class AcmAdapter implements AcmPort {
     private readonly tagging?: ResourceGroupsTaggingAPIClient,
     limiter: RateLimiter = sharedAcmLimiter,
   ) {
-    pace(client, limiter);
+    paceClient(client, limiter, 'kserveEdgeAcmPacing');
   }
 
   /**
