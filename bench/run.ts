@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { benchBundles, bundlesMarkdown } from './bundles';
 import { canaryCost, costMarkdown, PRICES } from './cost';
 import { fmt, machine, ROOT, serverlessConfig, table, verdict, versions, WORK_DIR } from './lib';
-import { benchOrchestration, MAX_NAMESPACES, type OrchestrationRun } from './orchestration';
+import { benchOrchestration, FOREIGN_CERTIFICATES, MAX_NAMESPACES, type OrchestrationRun } from './orchestration';
 import { benchWaiting, EVENTS, loopCost, waitingMarkdown } from './waiting';
 
 const quick = process.argv.includes('--quick');
@@ -78,9 +78,10 @@ const provisioning = [
 
 const v = versions();
 const runsTable = table(
-  ['namespaces', 'result', 'wall time', 'transitions', 'AWS calls', 'Route 53 change batches (changes / records each)', 'testbed start'],
-  orchestration.runs.map((r) => [
+  ['namespaces', 'foreign certificates', 'result', 'wall time', 'transitions', 'AWS calls', 'Route 53 change batches (changes / records each)', 'testbed start'],
+  [...orchestration.runs, ...orchestration.withForeign].map((r) => [
     r.namespaces,
+    r.foreignCertificates,
     r.status + (r.error ? ` (${r.error.slice(0, 80)})` : ''),
     `${fmt(r.wallMs / 1000, 2)} s`,
     r.transitions,
@@ -88,7 +89,7 @@ const runsTable = table(
     r.route53Batches.map((b) => `${b.state}: ${b.changes} / ${b.resourceRecords}`).join('; '),
     `${fmt(r.testbedStartMs / 1000, 1)} s`,
   ]),
-  ['r', 'l', 'r', 'r', 'r', 'l', 'r'],
+  ['r', 'r', 'l', 'r', 'r', 'r', 'l', 'r'],
 );
 const stateNames = [...new Set(orchestration.runs.flatMap((r) => r.states.filter((s) => s.type === 'Task').map((s) => s.state)))];
 const perState = table(
@@ -117,6 +118,26 @@ const callsTable = table(
     ACM_RATES[op] ?? '',
   ]),
 );
+/** Each size without, then with, the foreign certificates: what finding ours costs in a busy region. */
+const pairs = orchestration.runs.map((r) => ({ without: r, with: orchestration.withForeign.find((f) => f.namespaces === r.namespaces) }));
+const pairOps = [...new Set([...orchestration.runs, ...orchestration.withForeign].flatMap((r) => Object.keys(r.calls)))].sort();
+const foreignTable = table(
+  ['operation', ...pairs.flatMap((p) => [`${p.without.namespaces} ns`, `${p.without.namespaces} ns + ${FOREIGN_CERTIFICATES}`])],
+  [
+    ...pairOps.map((op) => [`\`${op}\``, ...pairs.flatMap((p) => [p.without.calls[op] ?? '—', p.with?.calls[op] ?? '—'])]),
+    ['**all calls**', ...pairs.flatMap((p) => [`**${p.without.totalCalls}**`, p.with ? `**${p.with.totalCalls}**` : '—'])],
+    [
+      'EnsureCertificates (ms)',
+      ...pairs.flatMap((p) => [p.without.taskMs.EnsureCertificates ?? '—', p.with?.taskMs.EnsureCertificates ?? '—']),
+    ],
+    ['result', ...pairs.flatMap((p) => [p.without.status, p.with?.status ?? 'not run'])],
+  ],
+);
+const foreignLine = pairs
+  .filter((p) => p.with)
+  .map((p) => `${p.without.namespaces} ns: ${p.without.totalCalls} → ${p.with!.totalCalls} calls (${p.with!.totalCalls - p.without.totalCalls >= 0 ? '+' : ''}${p.with!.totalCalls - p.without.totalCalls})`)
+  .join('; ');
+const foreignGrowth = pairs.filter((p) => p.with).map((p) => p.with!.totalCalls - p.without.totalCalls);
 const acmOver = orchestration.runs.flatMap((r) =>
   Object.entries(ACM_RATES)
     .filter(([op, limit]) => (r.peakPerSecond[op] ?? 0) > limit)
@@ -228,8 +249,19 @@ in AWS the canary uses the system resolver and makes none):
 
 ${callsTable}
 
+AWS calls per run by operation **with and without ${FOREIGN_CERTIFICATES} foreign certificates in the region** (created in moto
+before the run: half tagged \`kserve-edge:owner\` with other owners, half with other tags; none of them this run's):
+
+${foreignTable}
+
+Our certificates are found by tag (Resource Groups Tagging API \`GetResources\`, owner tag, type \`acm:certificate\`, 100 a page), then
+only those are described: ${foreignLine || 'not run'}. Before this (issue 10, defect 5), EnsureCertificates read the tags of every
+certificate in the region: at 24 namespaces with 500 foreign certificates a run made 1,026 AWS calls (523 more than without them,
+\`acm:ListTagsForCertificate\` 550 times, paced at 8/s: EnsureCertificates took 70 s, over a Lambda's 60 s timeout).
+
 Against the targets:
 
+- finding our certificates does not grow with the region's other certificates: ${foreignGrowth.length === 0 ? 'not run' : foreignGrowth.every((d) => d === 0) ? `**met** (${foreignLine})` : `**missed** (${foreignLine})`}
 - one namespace under 3 s: ${oneRun ? verdict(oneRun.wallMs / 1000, 3, 's', 2) : 'not run'}
 - fifty namespaces under 10 s: ${fiftyLine()}
 - Route 53 change batches do not grow with namespaces: ${batchSizes.map((b) => `${b.n} ns → ${b.batches} batches, largest ${b.maxRecords} records`).join('; ')}. Batches are one per step and grow by 2 records (CNAME + TXT) per namespace, so ${MAX_NAMESPACES} namespaces = ${MAX_NAMESPACES * 2} records (UPSERT counts twice: ${MAX_NAMESPACES * 4} of the 1,000 allowed). The number of batches is constant.
