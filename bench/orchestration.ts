@@ -36,7 +36,9 @@ export const FOREIGN_CERTIFICATES = 500;
 
 type Handler = (event: unknown, context?: unknown) => Promise<unknown>;
 
-async function bundledHandlers(bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
+async function bundledHandlers(
+  bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
+): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
   const def = loadDefinition();
   const out: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [state, s] of Object.entries(def.States)) {
@@ -119,7 +121,8 @@ async function seedForeignCertificates(motoUrl: string, count: number): Promise<
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
-      const tags = i % 2 === 0 ? [{ Key: 'kserve-edge:owner', Value: `other-install-${i % 7}` }] : [{ Key: 'team', Value: `team-${i % 13}` }];
+      const tags =
+        i % 2 === 0 ? [{ Key: 'kserve-edge:owner', Value: `other-install-${i % 7}` }] : [{ Key: 'team', Value: `team-${i % 13}` }];
       await acm.send(new RequestCertificateCommand({ DomainName: `svc-${i}.apps.other.example.org`, ValidationMethod: 'DNS', Tags: tags }));
     }
   };
@@ -128,7 +131,14 @@ async function seedForeignCertificates(motoUrl: string, count: number): Promise<
 }
 
 /** One whole provisioning run on a fresh testbed; the testbed is returned for the canary. */
-async function runOnce(n: number, proxy: CountingProxy, bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>, log: (s: string) => void, keep: boolean, foreign = 0) {
+async function runOnce(
+  n: number,
+  proxy: CountingProxy,
+  bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
+  log: (s: string) => void,
+  keep: boolean,
+  foreign = 0,
+) {
   const t0 = performance.now();
   const tb = await startTestbed({
     authProvider: 'cognito',
@@ -204,7 +214,9 @@ async function runOnce(n: number, proxy: CountingProxy, bundles: ReadonlyArray<P
     taskMs,
     testbedStartMs,
   };
-  log(`  ${n} namespace(s), ${foreign} foreign certificates: ${run.status} in ${fmt(run.wallMs / 1000, 2)} s, ${run.transitions} transitions, ${run.totalCalls} AWS calls`);
+  log(
+    `  ${n} namespace(s), ${foreign} foreign certificates: ${run.status} in ${fmt(run.wallMs / 1000, 2)} s, ${run.transitions} transitions, ${run.totalCalls} AWS calls`,
+  );
   if (!keep) {
     await tb.stop();
     return { run };
