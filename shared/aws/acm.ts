@@ -166,21 +166,21 @@ export class AcmAdapter implements AcmPort {
    *
    * The tagging API is eventually consistent: a certificate tagged seconds
    * ago (RequestCertificate carries the tags) may be missing for a while, and
-   * a deleted one may still be listed. What that means for the callers:
+   * one deleted seconds ago may still be listed. What that means for callers:
    *
-   * - EnsureCertificates may not see the certificate a retry of the same run
-   *   (or a racing run) requested moments ago, and request it again. The
-   *   request carries the same IdempotencyToken (run id + names), which ACM
-   *   honours for an hour, so the same ARN comes back and no duplicate is
-   *   made. A racing run with another token can make a duplicate, exactly as
-   *   before with ListCertificates (ACM's own listing lags too); the unused
-   *   one is ours by tag and is deleted by deprovisioning.
-   * - A certificate still listed after its deletion answers
-   *   ResourceNotFound to DescribeCertificate and is skipped.
-   * - Deprovisioning or the sweep may miss a certificate tagged seconds ago;
-   *   it is then deleted by the next deprovisioning or sweep, never a foreign
-   *   one by mistake: only what carries our owner tag is ever described or
-   *   deleted.
+   * - EnsureCertificates may not see a certificate that a retry of the same
+   *   run, or a racing run, requested moments ago, and request it again. The
+   *   request carries the same IdempotencyToken (a function of the owner and
+   *   the name set, `shared/plan/certificates.ts`), which ACM honours for an
+   *   hour, so the same ARN comes back and no duplicate is made. The lag is
+   *   seconds to minutes, well inside that hour.
+   * - A certificate still listed after its deletion answers ResourceNotFound
+   *   to DescribeCertificate and is skipped.
+   * - Deprovisioning racing a provisioning run may miss a certificate tagged
+   *   seconds ago. It stays tagged ours, so the next sweep sees a namespace
+   *   with our certificate and deprovisions it again; a foreign certificate
+   *   is never touched, since only what carries our owner tag is described or
+   *   deleted (and IAM requires that tag too).
    */
   async listOwnedCertificates(ownerId: string): Promise<CertificateDetail[]> {
     const owned = await this.taggedCertificates(ownerId);

@@ -92,7 +92,12 @@ const pacedClients = new WeakSet<object>();
  * functions running at once can still exceed an account quota together, which
  * the state machine retries as `Throttled`.
  */
-export function paceClient(client: PaceableClient, limiter: RateLimiter, name: string, bucket: (commandName: string) => string = (c) => c): void {
+export function paceClient(
+  client: PaceableClient,
+  limiter: RateLimiter,
+  name: string,
+  bucket: (commandName: string) => string = (c) => c,
+): void {
   if (pacedClients.has(client)) return;
   pacedClients.add(client);
   client.middlewareStack.add(

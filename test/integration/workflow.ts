@@ -36,7 +36,11 @@ export async function provisionWith(env: Record<string, string>, input: unknown,
 
 export function awsFor(motoUrl: string, region: string) {
   const cfg = { endpoint: motoUrl, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-  return { acm: new ACMClient(cfg), tagging: new ResourceGroupsTaggingAPIClient(cfg), route53: new Route53Client({ ...cfg, region: 'us-east-1' }) };
+  return {
+    acm: new ACMClient(cfg),
+    tagging: new ResourceGroupsTaggingAPIClient(cfg),
+    route53: new Route53Client({ ...cfg, region: 'us-east-1' }),
+  };
 }
 
 export interface CertView {

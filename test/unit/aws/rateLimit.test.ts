@@ -48,10 +48,17 @@ describe('Route 53 pacing', () => {
         const xml = req.path.includes('/rrset')
           ? `<ListResourceRecordSetsResponse ${ns}><ResourceRecordSets></ResourceRecordSets><IsTruncated>false</IsTruncated><MaxItems>300</MaxItems></ListResourceRecordSetsResponse>`
           : `<GetChangeResponse ${ns}><ChangeInfo><Id>/change/C1</Id><Status>INSYNC</Status><SubmittedAt>2026-01-01T00:00:00Z</SubmittedAt></ChangeInfo></GetChangeResponse>`;
-        return { response: new HttpResponse({ statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(xml)]) }) };
+        return {
+          response: new HttpResponse({ statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(xml)]) }),
+        };
       },
     };
-    const client = new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' }, requestHandler, maxAttempts: 1 });
+    const client = new Route53Client({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      requestHandler,
+      maxAttempts: 1,
+    });
     const adapter = new Route53Adapter(client, limiter);
 
     // Act: two operations, alternating.
