@@ -83,26 +83,21 @@ const pacedClients = new WeakSet<object>();
 
 /**
  * Adds a pacing middleware to an SDK client once: before each command is sent,
- * it waits for `limiter.take(bucket(commandName))`. The SDK's `commandName`
- * (e.g. `DescribeCertificateCommand`) survives minification. By default each
- * operation is its own bucket (ACM's per-operation quotas); Route 53 passes
- * one bucket for every operation.
+ * it waits for `limiter.take(commandName)`, each operation its own bucket
+ * (ACM's per-operation quotas). The SDK's `commandName` (e.g.
+ * `DescribeCertificateCommand`) survives minification. (Route 53's adapter
+ * paces its own calls from one bucket instead: shared/aws/route53.ts.)
  *
  * The limiter is per process, so it paces one Lambda container; several
  * functions running at once can still exceed an account quota together, which
  * the state machine retries as `Throttled`.
  */
-export function paceClient(
-  client: PaceableClient,
-  limiter: RateLimiter,
-  name: string,
-  bucket: (commandName: string) => string = (c) => c,
-): void {
+export function paceClient(client: PaceableClient, limiter: RateLimiter, name: string): void {
   if (pacedClients.has(client)) return;
   pacedClients.add(client);
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      await limiter.take(bucket(String(context.commandName ?? '')));
+      await limiter.take(String(context.commandName ?? ''));
       return next(args);
     },
     { step: 'initialize', name },

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import type { ChangeStatus, HostedZone, RecordChange, RecordSet, Route53Port } from '../ports';
 import { isAwsError, mapAwsError, withAws } from './errors';
-import { paceClient, RateLimiter, ROUTE53_RATES } from './rateLimit';
+import { RateLimiter, ROUTE53_RATES } from './rateLimit';
 
 /**
  * Turns Route 53's `\ooo` octal escapes back into characters and drops the
@@ -158,9 +158,18 @@ export class Route53Adapter implements Route53Port {
    */
   constructor(
     private readonly client: Route53Client,
-    limiter: RateLimiter = sharedRoute53Limiter,
-  ) {
-    paceClient(client, limiter, 'kserveEdgeRoute53Pacing', () => 'Route53');
+    private readonly limiter: RateLimiter = sharedRoute53Limiter,
+  ) {}
+
+  /**
+   * Every call waits its turn in the one Route 53 budget, then maps AWS
+   * errors. Paced here rather than in the client's middleware, so adapters
+   * sharing a cached client can differ (the canary's testbed resolver, which
+   * stands in for DNS, is not paced).
+   */
+  private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    await this.limiter.take('Route53');
+    return withAws(action, fn);
   }
 
   /**
@@ -182,6 +191,7 @@ export class Route53Adapter implements Route53Port {
   /** A zone by id, or `undefined` when it does not exist. */
   async getHostedZone(id: string): Promise<HostedZone | undefined> {
     try {
+      await this.limiter.take('Route53');
       const out = await this.client.send(new GetHostedZoneCommand({ Id: bareZoneId(id) }));
       const z = out.HostedZone;
       if (!z?.Id || !z.Name) return undefined;
@@ -200,7 +210,7 @@ export class Route53Adapter implements Route53Port {
     let startType: string | undefined;
     let startIdentifier: string | undefined;
     while (startName !== undefined) {
-      const page = await withAws('route53:ListResourceRecordSets', () =>
+      const page = await this.call('route53:ListResourceRecordSets', () =>
         this.client.send(
           new ListResourceRecordSetsCommand({
             HostedZoneId: bareZoneId(zoneId),
@@ -255,7 +265,7 @@ export class Route53Adapter implements Route53Port {
     let start: Start | undefined = { name: first ? toRoute53Name(first) : undefined };
     while (start) {
       const from: Start = start;
-      const page: ListResourceRecordSetsCommandOutput = await withAws('route53:ListResourceRecordSets', () =>
+      const page: ListResourceRecordSetsCommandOutput = await this.call('route53:ListResourceRecordSets', () =>
         this.client.send(
           new ListResourceRecordSetsCommand({
             HostedZoneId: bareZoneId(zoneId),
@@ -290,7 +300,7 @@ export class Route53Adapter implements Route53Port {
     comment: string,
   ): Promise<{ changeId: string; status: ChangeStatus }> {
     if (changes.length === 0) throw new Error('failed to route53:ChangeResourceRecordSets: empty change batch');
-    const out = await withAws('route53:ChangeResourceRecordSets', () =>
+    const out = await this.call('route53:ChangeResourceRecordSets', () =>
       this.client.send(
         new ChangeResourceRecordSetsCommand({
           HostedZoneId: bareZoneId(zoneId),
@@ -305,7 +315,7 @@ export class Route53Adapter implements Route53Port {
 
   /** PENDING until Route 53's authoritative servers all answer with the change. */
   async getChange(changeId: string): Promise<ChangeStatus> {
-    const out = await withAws('route53:GetChange', () =>
+    const out = await this.call('route53:GetChange', () =>
       this.client.send(new GetChangeCommand({ Id: bareChangeId(changeId) })),
     );
     return toStatus(out.ChangeInfo?.Status);
@@ -316,7 +326,7 @@ export class Route53Adapter implements Route53Port {
     let dnsName: string | undefined = toRoute53Name(name);
     let zoneId: string | undefined;
     while (dnsName !== undefined) {
-      const page = await withAws('route53:ListHostedZonesByName', () =>
+      const page = await this.call('route53:ListHostedZonesByName', () =>
         this.client.send(new ListHostedZonesByNameCommand({ DNSName: dnsName, HostedZoneId: zoneId, MaxItems: 100 })),
       );
       for (const z of page.HostedZones ?? []) {
