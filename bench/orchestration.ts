@@ -8,6 +8,11 @@
  *
  * AWS calls are counted by a proxy in front of moto (bench/awsProxy.ts) and
  * attributed to the Task state that was running when they arrived.
+ *
+ * Each size runs twice: in an empty region, and with
+ * {@link FOREIGN_CERTIFICATES} certificates that are not this run's already
+ * in ACM (created in moto directly, not through the proxy or the product), so
+ * what finding our certificates costs in a busy account shows.
  */
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -26,10 +31,14 @@ export const DOMAIN = 'bench.example.com';
 const REGION = 'us-west-2';
 /** The request schema's cap: 24 namespace certificates + `*.<domain>` = the ALB's 25 SNI certificates + default. */
 export const MAX_NAMESPACES = 24;
+/** Certificates of others in the region for the second run of each size (the ~480 of issue 10 that exceeded 60 s). */
+export const FOREIGN_CERTIFICATES = 500;
 
 type Handler = (event: unknown, context?: unknown) => Promise<unknown>;
 
-async function bundledHandlers(bundles: BundleResult[]): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
+async function bundledHandlers(
+  bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
+): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
   const def = loadDefinition();
   const out: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [state, s] of Object.entries(def.States)) {
@@ -53,6 +62,8 @@ export interface StateTiming {
 
 export interface OrchestrationRun {
   namespaces: number;
+  /** Certificates not ours in the region before the run. */
+  foreignCertificates: number;
   status: string;
   error?: string;
   wallMs: number;
@@ -78,7 +89,10 @@ export interface CanaryResult {
 }
 
 export interface OrchestrationSection {
+  /** One run per size in an empty region. */
   runs: OrchestrationRun[];
+  /** The same sizes with {@link FOREIGN_CERTIFICATES} foreign certificates in the region. */
+  withForeign: OrchestrationRun[];
   canary?: CanaryResult;
 }
 
@@ -93,8 +107,38 @@ function namespaceNames(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `team-${String(i + 1).padStart(2, '0')}`);
 }
 
+/**
+ * Puts `count` certificates that are not ours into moto's ACM, straight to moto
+ * (not counted, not the product): half carry the same owner tag key with
+ * another owner (another kserve-edge install in the account), half other
+ * tags, as a shared account's certificates would.
+ */
+async function seedForeignCertificates(motoUrl: string, count: number): Promise<void> {
+  if (count === 0) return;
+  const { ACMClient, RequestCertificateCommand } = await import('@aws-sdk/client-acm');
+  const acm = new ACMClient({ endpoint: motoUrl, region: REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const tags =
+        i % 2 === 0 ? [{ Key: 'kserve-edge:owner', Value: `other-install-${i % 7}` }] : [{ Key: 'team', Value: `team-${i % 13}` }];
+      await acm.send(new RequestCertificateCommand({ DomainName: `svc-${i}.apps.other.example.org`, ValidationMethod: 'DNS', Tags: tags }));
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  acm.destroy();
+}
+
 /** One whole provisioning run on a fresh testbed; the testbed is returned for the canary. */
-async function runOnce(n: number, proxy: CountingProxy, bundles: BundleResult[], log: (s: string) => void, keep: boolean) {
+async function runOnce(
+  n: number,
+  proxy: CountingProxy,
+  bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
+  log: (s: string) => void,
+  keep: boolean,
+  foreign = 0,
+) {
   const t0 = performance.now();
   const tb = await startTestbed({
     authProvider: 'cognito',
@@ -106,6 +150,7 @@ async function runOnce(n: number, proxy: CountingProxy, bundles: BundleResult[],
     acmValidationWaitSeconds: 0,
   });
   const testbedStartMs = performance.now() - t0;
+  await seedForeignCertificates(tb.motoUrl, foreign);
   const request = {
     domain: DOMAIN,
     cluster: { name: 'kubeflow', region: REGION },
@@ -124,7 +169,7 @@ async function runOnce(n: number, proxy: CountingProxy, bundles: BundleResult[],
       definition: loadDefinition(),
       handlers,
       input: request,
-      executionName: `bench-${n}`,
+      executionName: `bench-${n}-${foreign}`,
       waitSeconds: 0,
       retryIntervalMs: 0,
     });
@@ -153,6 +198,7 @@ async function runOnce(n: number, proxy: CountingProxy, bundles: BundleResult[],
   }
   const run: OrchestrationRun = {
     namespaces: n,
+    foreignCertificates: foreign,
     status: result.status,
     ...(result.error ? { error: `${result.error.name}: ${result.error.cause.slice(0, 300)}` } : {}),
     wallMs: result.durationMs,
@@ -168,7 +214,9 @@ async function runOnce(n: number, proxy: CountingProxy, bundles: BundleResult[],
     taskMs,
     testbedStartMs,
   };
-  log(`  ${n} namespace(s): ${run.status} in ${fmt(run.wallMs / 1000, 2)} s, ${run.transitions} transitions, ${run.totalCalls} AWS calls`);
+  log(
+    `  ${n} namespace(s), ${foreign} foreign certificates: ${run.status} in ${fmt(run.wallMs / 1000, 2)} s, ${run.transitions} transitions, ${run.totalCalls} AWS calls`,
+  );
   if (!keep) {
     await tb.stop();
     return { run };
@@ -286,13 +334,15 @@ async function benchCanary(tb: Testbed, requestInput: unknown, n: number): Promi
 }
 
 export async function benchOrchestration(
-  bundles: BundleResult[],
+  bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
   sizes: number[],
   canaryRequests: number,
   log: (s: string) => void = () => undefined,
+  foreign = FOREIGN_CERTIFICATES,
 ): Promise<OrchestrationSection> {
   const proxy = new CountingProxy();
   const runs: OrchestrationRun[] = [];
+  const withForeign: OrchestrationRun[] = [];
   let canary: CanaryResult | undefined;
   try {
     for (const n of sizes) {
@@ -309,9 +359,10 @@ export async function benchOrchestration(
           await tb.stop();
         }
       }
+      if (foreign > 0) withForeign.push((await runOnce(n, proxy, bundles, log, false, foreign)).run);
     }
   } finally {
     await proxy.stop();
   }
-  return { runs, ...(canary ? { canary } : {}) };
+  return { runs, withForeign, ...(canary ? { canary } : {}) };
 }

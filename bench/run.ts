@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { benchBundles, bundlesMarkdown } from './bundles';
 import { canaryCost, costMarkdown, PRICES } from './cost';
 import { fmt, machine, ROOT, serverlessConfig, table, verdict, versions, WORK_DIR } from './lib';
-import { benchOrchestration, MAX_NAMESPACES, type OrchestrationRun } from './orchestration';
+import { benchOrchestration, FOREIGN_CERTIFICATES, MAX_NAMESPACES, type OrchestrationRun } from './orchestration';
 import { benchWaiting, EVENTS, loopCost, waitingMarkdown } from './waiting';
 
 const quick = process.argv.includes('--quick');
@@ -84,9 +84,19 @@ const provisioning = [
 
 const v = versions();
 const runsTable = table(
-  ['namespaces', 'result', 'wall time', 'transitions', 'AWS calls', 'Route 53 change batches (changes / records each)', 'testbed start'],
-  orchestration.runs.map((r) => [
+  [
+    'namespaces',
+    'foreign certificates',
+    'result',
+    'wall time',
+    'transitions',
+    'AWS calls',
+    'Route 53 change batches (changes / records each)',
+    'testbed start',
+  ],
+  [...orchestration.runs, ...orchestration.withForeign].map((r) => [
     r.namespaces,
+    r.foreignCertificates,
     r.status + (r.error ? ` (${r.error.slice(0, 80)})` : ''),
     `${fmt(r.wallMs / 1000, 2)} s`,
     r.transitions,
@@ -94,7 +104,7 @@ const runsTable = table(
     r.route53Batches.map((b) => `${b.state}: ${b.changes} / ${b.resourceRecords}`).join('; '),
     `${fmt(r.testbedStartMs / 1000, 1)} s`,
   ]),
-  ['r', 'l', 'r', 'r', 'r', 'l', 'r'],
+  ['r', 'r', 'l', 'r', 'r', 'r', 'l', 'r'],
 );
 const stateNames = [...new Set(orchestration.runs.flatMap((r) => r.states.filter((s) => s.type === 'Task').map((s) => s.state)))];
 const perState = table(
@@ -123,6 +133,39 @@ const callsTable = table(
     ACM_RATES[op] ?? '',
   ]),
 );
+/**
+ * Calls that find and read certificates (ACM and the tagging API): the part that could grow with the region's other
+ * certificates. The rest varies between runs with the testbed's timing (the load-balancer loop's DescribeCluster).
+ */
+const certificateCalls = (r: OrchestrationRun): number =>
+  Object.entries(r.calls)
+    .filter(([op]) => op.startsWith('acm:') || op.startsWith('tagging:'))
+    .reduce((n, [, k]) => n + k, 0);
+/** Each size without, then with, the foreign certificates: what finding ours costs in a busy region. */
+const pairs = orchestration.runs.map((r) => ({ without: r, with: orchestration.withForeign.find((f) => f.namespaces === r.namespaces) }));
+const pairOps = [...new Set([...orchestration.runs, ...orchestration.withForeign].flatMap((r) => Object.keys(r.calls)))].sort();
+const foreignTable = table(
+  ['operation', ...pairs.flatMap((p) => [`${p.without.namespaces} ns`, `${p.without.namespaces} ns + ${FOREIGN_CERTIFICATES}`])],
+  [
+    ...pairOps.map((op) => [`\`${op}\``, ...pairs.flatMap((p) => [p.without.calls[op] ?? '—', p.with?.calls[op] ?? '—'])]),
+    ['ACM + tagging calls', ...pairs.flatMap((p) => [certificateCalls(p.without), p.with ? certificateCalls(p.with) : '—'])],
+    ['**all calls**', ...pairs.flatMap((p) => [`**${p.without.totalCalls}**`, p.with ? `**${p.with.totalCalls}**` : '—'])],
+    [
+      'EnsureCertificates (ms)',
+      ...pairs.flatMap((p) => [p.without.taskMs.EnsureCertificates ?? '—', p.with?.taskMs.EnsureCertificates ?? '—']),
+    ],
+    ['result', ...pairs.flatMap((p) => [p.without.status, p.with?.status ?? 'not run'])],
+  ],
+);
+const foreignLine = pairs
+  .filter((p) => p.with)
+  .map(
+    (p) =>
+      `${p.without.namespaces} ns: ${p.without.totalCalls} → ${p.with!.totalCalls} calls in all, ` +
+      `ACM + tagging ${certificateCalls(p.without)} → ${certificateCalls(p.with!)}`,
+  )
+  .join('; ');
+const foreignGrowth = pairs.filter((p) => p.with).map((p) => certificateCalls(p.with!) - certificateCalls(p.without));
 const acmOver = orchestration.runs.flatMap((r) =>
   Object.entries(ACM_RATES)
     .filter(([op, limit]) => (r.peakPerSecond[op] ?? 0) > limit)
@@ -234,8 +277,21 @@ in AWS the canary uses the system resolver and makes none):
 
 ${callsTable}
 
+AWS calls per run by operation **with and without ${FOREIGN_CERTIFICATES} foreign certificates in the region** (created in moto
+before the run: half tagged \`kserve-edge:owner\` with other owners, half with other tags; none of them this run's):
+
+${foreignTable}
+
+Our certificates are found by tag (Resource Groups Tagging API \`GetResources\`, owner tag, type \`acm:certificate\`, 100 a page), then
+only those are described: ${foreignLine || 'not run'}. Before this (issue 10, defect 5), EnsureCertificates read the tags of every
+certificate in the region: measured with this bench on the code before the change (bench/calls.ts, 2026-12-02), 24 namespaces made
+340 AWS calls without foreign certificates and **859 with 500** (ACM calls 126 → 626: \`acm:ListTagsForCertificate\` 550 times instead of 50, paced at 8/s:
+EnsureCertificates took 71.7 s, over a Lambda's 60 s timeout); \`route53:ListResourceRecordSets\` was 96 (48 of them UpsertDnsRecords',
+two per namespace, now one pass: issue 10, defect 7).
+
 Against the targets:
 
+- finding our certificates (ACM + tagging calls) does not grow with the region's other certificates: ${foreignGrowth.length === 0 ? 'not run' : foreignGrowth.every((d) => d === 0) ? `**met** (${foreignLine})` : `**missed** (${foreignLine})`}
 - one namespace under 3 s: ${oneRun ? verdict(oneRun.wallMs / 1000, 3, 's', 2) : 'not run'}
 - fifty namespaces under 10 s: ${fiftyLine()}
 - Route 53 change batches do not grow with namespaces: ${batchSizes.map((b) => `${b.n} ns → ${b.batches} batches, largest ${b.maxRecords} records`).join('; ')}. Batches are one per step and grow by 2 records (CNAME + TXT) per namespace, so ${MAX_NAMESPACES} namespaces = ${MAX_NAMESPACES * 2} records (UPSERT counts twice: ${MAX_NAMESPACES * 4} of the 1,000 allowed). The number of batches is constant.

@@ -12,7 +12,7 @@ import { AcmAdapter } from '../shared/aws/acm';
 import { Route53Adapter } from '../shared/aws/route53';
 import { SecretsAdapter } from '../shared/aws/secrets';
 import { planProvisioning, type PlanReport } from '../shared/steps/planProvisioning';
-import { acmClient, route53Client, secretsClient } from '../wiring/clients';
+import { acmClient, route53Client, secretsClient, taggingClient } from '../wiring/clients';
 import { kubeFor } from '../wiring/cluster';
 import type { Config } from '../wiring/config';
 import type { CliIo } from './main';
@@ -26,7 +26,7 @@ export async function buildPlan(raw: unknown, config: Config): Promise<PlanRepor
   const request = await validatedRequest(raw, config);
   const region = request.cluster.region;
   return planProvisioning(request, {
-    acm: new AcmAdapter(acmClient(config, region)),
+    acm: new AcmAdapter(acmClient(config, region), taggingClient(config, region)),
     route53: new Route53Adapter(route53Client(config)),
     secrets: new SecretsAdapter(secretsClient(config, region)),
     kube: await kubeFor(config, request.cluster),

@@ -137,6 +137,8 @@ const STAR_ALLOWED = new Set([
   // No resource type in the Service Authorization Reference; the statement is held by its conditions
   // (owner tag, DNS validation). testbed/iam evaluates it as AWS does.
   'acm:RequestCertificate',
+  // The Resource Groups Tagging API has no resource-level permissions (finding our certificates by tag).
+  'tag:GetResources',
   'route53:ListHostedZonesByName',
   // Step Functions' log delivery (added by serverless-step-functions for loggingConfig).
   'logs:CreateLogDelivery',

@@ -104,6 +104,11 @@ export interface Route53Port {
   getHostedZone(id: string): Promise<HostedZone | undefined>;
   /** Every record set whose name is exactly `name` (all types). */
   listRecords(zoneId: string, name: string): Promise<RecordSet[]>;
+  /**
+   * Every record set whose name is one of `names` (all types), read in one
+   * pass over the zone's listing rather than one read per name.
+   */
+  listRecordsNamed(zoneId: string, names: readonly string[]): Promise<RecordSet[]>;
   /** One transactional batch. */
   changeRecords(zoneId: string, changes: RecordChange[], comment: string): Promise<{ changeId: string; status: ChangeStatus }>;
   getChange(changeId: string): Promise<ChangeStatus>;

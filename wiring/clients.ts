@@ -12,6 +12,7 @@
  */
 import { ACMClient } from '@aws-sdk/client-acm';
 import { EKSClient } from '@aws-sdk/client-eks';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -36,6 +37,15 @@ function cached<T>(key: string, make: () => T): T {
 export function acmClient(config: ClientConfig, region: string): ACMClient {
   const maxAttempts = config.aws.maxAttempts;
   return cached(`acm:${region}:${maxAttempts}`, () => new ACMClient({ region, maxAttempts }));
+}
+
+/**
+ * Resource Groups Tagging API client for `region`: finds our certificates by
+ * their owner tag (GetResources), so it is the certificates' region.
+ */
+export function taggingClient(config: ClientConfig, region: string): ResourceGroupsTaggingAPIClient {
+  const maxAttempts = config.aws.maxAttempts;
+  return cached(`tagging:${region}:${maxAttempts}`, () => new ResourceGroupsTaggingAPIClient({ region, maxAttempts }));
 }
 
 /**

@@ -16,7 +16,7 @@ import { parseProvisionRequest } from '../shared/request';
 import { parseRequestTemplate, requestForNamespaces, type RequestTemplate } from '../shared/plan/lifecycle';
 import type { LifecycleDeps } from '../shared/steps/reconcileNamespaces';
 import { cachedSecrets } from './canary';
-import { acmClient, route53Client, sfnClient } from './clients';
+import { acmClient, route53Client, sfnClient, taggingClient } from './clients';
 import { kubeFor } from './cluster';
 import { required, type Config } from './config';
 
@@ -44,7 +44,7 @@ export async function lifecycleDeps(
   return {
     kube: await kubeFor(config, base.cluster),
     route53: new Route53Adapter(route53Client(config)),
-    acm: new AcmAdapter(acmClient(config, base.cluster.region)),
+    acm: new AcmAdapter(acmClient(config, base.cluster.region), taggingClient(config, base.cluster.region)),
     provisionRuns: new SfnExecutions(sfnClient(config, region), provisionArn),
     deprovisionRuns: new SfnExecutions(sfnClient(config, region), deprovisionArn),
     log: ctx.log,

@@ -1,5 +1,5 @@
 import { edgeHandler } from '../../wiring/handler';
-import { acmClient, route53Client, secretsClient } from '../../wiring/clients';
+import { acmClient, route53Client, secretsClient, taggingClient } from '../../wiring/clients';
 import { AcmAdapter } from '../../shared/aws/acm';
 import { Route53Adapter } from '../../shared/aws/route53';
 import { SecretsAdapter } from '../../shared/aws/secrets';
@@ -20,7 +20,7 @@ export const handler = edgeHandler('ConfigureCluster', async (event, { config, l
     {
       kube: await kubeFor(config, request.cluster),
       secrets: new SecretsAdapter(secretsClient(config, request.cluster.region)),
-      acm: new AcmAdapter(acmClient(config, request.cluster.region)),
+      acm: new AcmAdapter(acmClient(config, request.cluster.region), taggingClient(config, request.cluster.region)),
       route53: new Route53Adapter(route53Client(config)),
       log,
       now,

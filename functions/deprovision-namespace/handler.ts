@@ -1,5 +1,5 @@
 import { edgeHandler } from '../../wiring/handler';
-import { acmClient, route53Client } from '../../wiring/clients';
+import { acmClient, route53Client, taggingClient } from '../../wiring/clients';
 import { AcmAdapter } from '../../shared/aws/acm';
 import { Route53Adapter } from '../../shared/aws/route53';
 import { InvalidRequestError } from '../../shared/errors';
@@ -23,7 +23,7 @@ export const handler = edgeHandler('DeprovisionNamespace', async (event, { confi
     { request, namespace: e.namespace, ...(e.deprovision?.startedAt ? { startedAt: e.deprovision.startedAt } : {}) },
     {
       route53: new Route53Adapter(route53Client(config)),
-      acm: new AcmAdapter(acmClient(config, request.cluster.region)),
+      acm: new AcmAdapter(acmClient(config, request.cluster.region), taggingClient(config, request.cluster.region)),
       kube: await kubeFor(config, request.cluster),
       log,
       now,

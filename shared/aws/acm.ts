@@ -1,10 +1,17 @@
 /**
- * ACM adapter: the four calls the certificate steps make.
+ * ACM adapter: the calls the certificate steps make.
  *
- * Rate limits shape the listing: ACM allows ListCertificates at 1 request/s
- * and ListTagsForCertificate / DescribeCertificate at 10/s, so we page
- * through ListCertificates once, then fan out tag reads and describes with a
- * small concurrency cap.
+ * Our certificates are found by their owner tag through the Resource Groups
+ * Tagging API (GetResources), which answers with the tags: one call per 100
+ * of ours, then one DescribeCertificate per certificate of ours, however many
+ * other certificates the region holds. (Reading the tags of every certificate
+ * in the region took one call per certificate: ~480 certificates exceeded a
+ * Lambda's 60 s.) ACM allows DescribeCertificate at 10/s; describes fan out
+ * with a small concurrency cap and are paced.
+ *
+ * The tagging API is eventually consistent: a certificate tagged seconds ago
+ * may not be listed yet. See {@link AcmAdapter.listOwnedCertificates} for why
+ * that is safe for the callers.
  */
 import {
   type ACMClient,
@@ -18,6 +25,7 @@ import {
   ListTagsForCertificateCommand,
   RequestCertificateCommand,
 } from '@aws-sdk/client-acm';
+import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type {
   AcmPort,
   CertificateDetail,
@@ -27,7 +35,7 @@ import type {
 } from '../ports';
 import { TAG_OWNER } from '../ownership';
 import { isAwsError, mapAwsError, withAws } from './errors';
-import { ACM_RATES, RateLimiter } from './rateLimit';
+import { ACM_RATES, paceClient, RateLimiter } from './rateLimit';
 
 /** Every status except none: an owned certificate in any state must be found (to reuse, replace or delete it). */
 export const ALL_CERTIFICATE_STATUSES: AwsCertificateStatus[] = [
@@ -124,52 +132,91 @@ export function toCertificateDetail(cert: AwsCertificateDetail, tags: Record<str
   return detail;
 }
 
+/** One per process: every ACM adapter in a Lambda container draws from the same quotas. */
+const sharedAcmLimiter = new RateLimiter({ perSecond: ACM_RATES });
+
 /**
  * {@link AcmPort} over the AWS SDK.
  *
  * @example
- *   const acm = new AcmAdapter(acmClient('us-west-2'));
+ *   const acm = new AcmAdapter(acmClient(config, 'us-west-2'), taggingClient(config, 'us-west-2'));
  *   const mine = await acm.listOwnedCertificates('prod-kubeflow');
  */
-const sharedAcmLimiter = new RateLimiter({ perSecond: ACM_RATES });
-const pacedClients = new WeakSet<ACMClient>();
-
-/**
- * Adds the pacing middleware to a client once. It keys on the SDK's
- * `commandName` (e.g. `DescribeCertificateCommand`), which minification keeps.
- */
-function pace(client: ACMClient, limiter: RateLimiter): void {
-  if (pacedClients.has(client)) return;
-  pacedClients.add(client);
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      await limiter.take(String((context as { commandName?: string }).commandName ?? ''));
-      return next(args);
-    },
-    { step: 'initialize', name: 'kserveEdgeAcmPacing' },
-  );
-}
-
 export class AcmAdapter implements AcmPort {
   /**
+   * @param tagging Resource Groups Tagging API client of the same region:
+   * finds our certificates by tag. Only {@link listOwnedCertificates} needs
+   * it; functions that only describe certificates leave it out.
    * @param limiter paces calls to ACM's per-second quotas; one per process by
    * default, so every adapter in a Lambda shares it.
    */
   constructor(
     private readonly client: ACMClient,
+    private readonly tagging?: ResourceGroupsTaggingAPIClient,
     limiter: RateLimiter = sharedAcmLimiter,
   ) {
-    pace(client, limiter);
+    paceClient(client, limiter, 'kserveEdgeAcmPacing');
   }
 
-
-  /** Every certificate tagged `kserve-edge:owner=<ownerId>`, any status, with tags and details. */
+  /**
+   * Every certificate tagged `kserve-edge:owner=<ownerId>`, any status, with
+   * tags and details: GetResources (filtered by the tag, resource type
+   * `acm:certificate`, all pages) gives the ARNs and their tags, then only
+   * those are described.
+   *
+   * The tagging API is eventually consistent: a certificate tagged seconds
+   * ago (RequestCertificate carries the tags) may be missing for a while, and
+   * one deleted seconds ago may still be listed. What that means for callers:
+   *
+   * - EnsureCertificates may not see a certificate that a retry of the same
+   *   run, or a racing run, requested moments ago, and request it again. The
+   *   request carries the same IdempotencyToken (a function of the owner and
+   *   the name set, `shared/plan/certificates.ts`), which ACM honours for an
+   *   hour, so the same ARN comes back and no duplicate is made. The lag is
+   *   seconds to minutes, well inside that hour.
+   * - A certificate still listed after its deletion answers ResourceNotFound
+   *   to DescribeCertificate and is skipped.
+   * - Deprovisioning racing a provisioning run may miss a certificate tagged
+   *   seconds ago. It stays tagged ours, so the next sweep sees a namespace
+   *   with our certificate and deprovisions it again; a foreign certificate
+   *   is never touched, since only what carries our owner tag is described or
+   *   deleted (and IAM requires that tag too).
+   */
   async listOwnedCertificates(ownerId: string): Promise<CertificateDetail[]> {
-    const arns = (await this.listSummaries()).map((s) => s.CertificateArn as string);
-    const tagged = await mapLimit(arns, FAN_OUT, async (arn) => ({ arn, tags: await this.tagsOrGone(arn) }));
-    const owned = tagged.filter((t): t is { arn: string; tags: Record<string, string> } => t.tags?.[TAG_OWNER] === ownerId);
+    const owned = await this.taggedCertificates(ownerId);
     const details = await mapLimit(owned, FAN_OUT, (t) => this.describeOrGone(t.arn, t.tags));
     return details.filter((d): d is CertificateDetail => d !== undefined);
+  }
+
+  /** ARNs and tags of the certificates carrying our owner tag, every page of GetResources (100 per page). */
+  private async taggedCertificates(ownerId: string): Promise<Array<{ arn: string; tags: Record<string, string> }>> {
+    const tagging = this.tagging;
+    if (!tagging) throw new Error('AcmAdapter: listing our certificates needs a Resource Groups Tagging API client (wiring/clients.ts taggingClient)');
+    const out: Array<{ arn: string; tags: Record<string, string> }> = [];
+    let token: string | undefined;
+    do {
+      const page = await withAws('tag:GetResources', () =>
+        tagging.send(
+          new GetResourcesCommand({
+            TagFilters: [{ Key: TAG_OWNER, Values: [ownerId] }],
+            ResourceTypeFilters: ['acm:certificate'],
+            ResourcesPerPage: 100,
+            PaginationToken: token,
+          }),
+        ),
+      );
+      for (const mapping of page.ResourceTagMappingList ?? []) {
+        if (!mapping.ResourceARN) continue;
+        const tags: Record<string, string> = {};
+        for (const t of mapping.Tags ?? []) if (t.Key) tags[t.Key] = t.Value ?? '';
+        // The filter already did this; checking again costs nothing and keeps a foreign certificate out
+        // whatever the service answers.
+        if (tags[TAG_OWNER] === ownerId) out.push({ arn: mapping.ResourceARN, tags });
+      }
+      // GetResources ends with an empty string, not an absent token.
+      token = page.PaginationToken || undefined;
+    } while (token);
+    return out;
   }
 
   /**
@@ -254,16 +301,7 @@ export class AcmAdapter implements AcmPort {
     return toCertificateDetail(out.Certificate, tags);
   }
 
-  /** A certificate deleted between the list and this call is skipped, not an error. */
-  private async tagsOrGone(arn: string): Promise<Record<string, string> | undefined> {
-    try {
-      return await this.tags(arn);
-    } catch (err) {
-      if (isAwsError(err, 'ResourceNotFoundException')) return undefined;
-      throw mapAwsError(err, 'acm:ListTagsForCertificate');
-    }
-  }
-
+  /** A certificate deleted after GetResources listed it is skipped, not an error. */
   private async describeOrGone(arn: string, tags: Record<string, string>): Promise<CertificateDetail | undefined> {
     try {
       return await this.describe(arn, tags);

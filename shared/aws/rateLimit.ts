@@ -1,6 +1,7 @@
 /**
  * Client-side pacing for APIs with published per-second quotas (ACM:
- * RequestCertificate 5/s, DescribeCertificate 10/s, ListCertificates 1/s…).
+ * RequestCertificate 5/s, DescribeCertificate 10/s, ListCertificates 1/s…;
+ * Route 53: 5/s for the whole API).
  *
  * A sliding one-second window per operation: the (n+1)-th call within a second
  * waits until the oldest of the last n is a second old. Waits are short (well
@@ -58,3 +59,47 @@ export const ACM_RATES: Readonly<Record<string, number>> = {
   AddTagsToCertificateCommand: 4,
   DeleteCertificateCommand: 8,
 };
+
+/**
+ * What we allow ourselves against Route 53's API quota: 5 requests per second
+ * per account for all of the API together (Route 53 developer guide, "Quotas on
+ * API requests"), so every operation draws from one budget, `Route53`, at 80 %.
+ */
+export const ROUTE53_RATES: Readonly<Record<string, number>> = {
+  Route53: 4,
+};
+
+/** The smallest client surface {@link paceClient} needs (every SDK v3 client has it). */
+export interface PaceableClient {
+  middlewareStack: {
+    add(
+      middleware: (next: (args: never) => Promise<unknown>, context: { commandName?: string }) => (args: never) => Promise<unknown>,
+      options: { step: 'initialize'; name: string },
+    ): void;
+  };
+}
+
+const pacedClients = new WeakSet<object>();
+
+/**
+ * Adds a pacing middleware to an SDK client once: before each command is sent,
+ * it waits for `limiter.take(commandName)`, each operation its own bucket
+ * (ACM's per-operation quotas). The SDK's `commandName` (e.g.
+ * `DescribeCertificateCommand`) survives minification. (Route 53's adapter
+ * paces its own calls from one bucket instead: shared/aws/route53.ts.)
+ *
+ * The limiter is per process, so it paces one Lambda container; several
+ * functions running at once can still exceed an account quota together, which
+ * the state machine retries as `Throttled`.
+ */
+export function paceClient(client: PaceableClient, limiter: RateLimiter, name: string): void {
+  if (pacedClients.has(client)) return;
+  pacedClients.add(client);
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      await limiter.take(String(context.commandName ?? ''));
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+}

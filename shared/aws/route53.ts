@@ -16,9 +16,11 @@ import {
   GetHostedZoneCommand,
   ListHostedZonesByNameCommand,
   ListResourceRecordSetsCommand,
+  type ListResourceRecordSetsCommandOutput,
 } from '@aws-sdk/client-route-53';
 import type { ChangeStatus, HostedZone, RecordChange, RecordSet, Route53Port } from '../ports';
 import { isAwsError, mapAwsError, withAws } from './errors';
+import { RateLimiter, ROUTE53_RATES } from './rateLimit';
 
 /**
  * Turns Route 53's `\ooo` octal escapes back into characters and drops the
@@ -88,6 +90,61 @@ export function domainSuffixes(domain: string): string[] {
 }
 
 /**
+ * A name's place in Route 53's listing order. ListResourceRecordSets sorts by
+ * the name with its labels reversed and a trailing dot, compared character by
+ * character (`www.example.com` → `com.example.www.`), so everything under a
+ * name follows that name as one block, and characters before `.` in ASCII
+ * (`-`, `*`, …) sort a label before its own subtree ends: `prod-x` comes
+ * before `prod.` and all of `*.prod`. Lower case, `\ooo` escapes undone.
+ *
+ * @example
+ *   route53SortKey('*.Team-A.example.com') // 'com.example.team-a.*.'
+ */
+export function route53SortKey(name: string): string {
+  const labels = fromRoute53Name(name).toLowerCase().split('.').filter((l) => l !== '');
+  return `${labels.reverse().join('.')}.`;
+}
+
+const LDH_LABEL = /^[a-z0-9-]+$/;
+
+/**
+ * The nearest ancestor of `name` (or the name itself) whose labels are all
+ * letters, digits and hyphens: `*.ns.example.com` and
+ * `_kserve-edge.ns.example.com` both give `ns.example.com`. Within such a name
+ * Route 53's order is plain ASCII, whatever it does with `*`, `\052` or `_`
+ * in a leading label (those only ever sort inside the ancestor's block).
+ */
+function plainAncestor(name: string): string | undefined {
+  const labels = fromRoute53Name(name).toLowerCase().split('.').filter((l) => l !== '');
+  while (labels.length > 0 && !LDH_LABEL.test(labels[0] ?? '')) labels.shift();
+  return labels.length > 0 && labels.every((l) => LDH_LABEL.test(l)) ? labels.join('.') : undefined;
+}
+
+/**
+ * True when `key` sorts after the whole block of `lastKey` (the key of a
+ * plain name) in Route 53's order, judged only where that order is certain:
+ * at the first character where the two differ, the label of `key` holding it
+ * must be plain letters/digits/hyphens. Otherwise (an escaped or unusual
+ * character decides) the answer is "not past", and the caller reads on.
+ */
+function pastBlock(key: string, lastKey: string): boolean {
+  if (key.startsWith(lastKey)) return false;
+  let i = 0;
+  while (i < key.length && i < lastKey.length && key[i] === lastKey[i]) i++;
+  if (i >= key.length || i >= lastKey.length) return false;
+  if ((key[i] ?? '') < (lastKey[i] ?? '')) return false;
+  const labelStart = key.lastIndexOf('.', i - 1) + 1;
+  const labelEnd = key.indexOf('.', i);
+  return LDH_LABEL.test(key.slice(labelStart, labelEnd < 0 ? undefined : labelEnd));
+}
+
+/** One per process: Route 53's quota is per account for the whole API, so every adapter shares it. */
+const sharedRoute53Limiter = new RateLimiter({ perSecond: ROUTE53_RATES });
+
+/** ListResourceRecordSets' largest page. */
+const ROUTE53_MAX_ITEMS = 300;
+
+/**
  * {@link Route53Port} over the AWS SDK.
  *
  * @example
@@ -95,7 +152,25 @@ export function domainSuffixes(domain: string): string[] {
  *   const zone = await r53.findHostedZone('platform.example.com');
  */
 export class Route53Adapter implements Route53Port {
-  constructor(private readonly client: Route53Client) {}
+  /**
+   * @param limiter paces every call (all operations draw from Route 53's one
+   * per-account budget); one per process by default.
+   */
+  constructor(
+    private readonly client: Route53Client,
+    private readonly limiter: RateLimiter = sharedRoute53Limiter,
+  ) {}
+
+  /**
+   * Every call waits its turn in the one Route 53 budget, then maps AWS
+   * errors. Paced here rather than in the client's middleware, so adapters
+   * sharing a cached client can differ (the canary's testbed resolver, which
+   * stands in for DNS, is not paced).
+   */
+  private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    await this.limiter.take('Route53');
+    return withAws(action, fn);
+  }
 
   /**
    * The public zone whose name is the longest label-aligned suffix of `domain`.
@@ -116,6 +191,7 @@ export class Route53Adapter implements Route53Port {
   /** A zone by id, or `undefined` when it does not exist. */
   async getHostedZone(id: string): Promise<HostedZone | undefined> {
     try {
+      await this.limiter.take('Route53');
       const out = await this.client.send(new GetHostedZoneCommand({ Id: bareZoneId(id) }));
       const z = out.HostedZone;
       if (!z?.Id || !z.Name) return undefined;
@@ -134,7 +210,7 @@ export class Route53Adapter implements Route53Port {
     let startType: string | undefined;
     let startIdentifier: string | undefined;
     while (startName !== undefined) {
-      const page = await withAws('route53:ListResourceRecordSets', () =>
+      const page = await this.call('route53:ListResourceRecordSets', () =>
         this.client.send(
           new ListResourceRecordSetsCommand({
             HostedZoneId: bareZoneId(zoneId),
@@ -162,6 +238,61 @@ export class Route53Adapter implements Route53Port {
     return out;
   }
 
+  /**
+   * Every record set whose name is one of `names`, in one paginated pass over
+   * the smallest stretch of the zone's listing that holds them all: from the
+   * first of their plain ancestors (`ns.<domain>` for `*.ns.<domain>` and
+   * `_kserve-edge.ns.<domain>`) in Route 53's order, to the end of the last
+   * one's block ({@link route53SortKey}). For 24 namespaces that is one call
+   * (up to 300 record sets per page) instead of 48.
+   *
+   * Within one page the record sets come from one read. Across pages they come
+   * in Route 53's order, so for a namespace `*.ns` (escaped or not, `*` and `\`
+   * sort before `_`) is read before `_kserve-edge.ns`, as the DNS step needs.
+   */
+  async listRecordsNamed(zoneId: string, names: readonly string[]): Promise<RecordSet[]> {
+    if (names.length === 0) return [];
+    const wanted = new Set(names.map((n) => fromRoute53Name(n).toLowerCase()));
+    const ancestors = names.map(plainAncestor);
+    // A name with no plain ancestor inside the zone: read from the zone's first record to its last.
+    const plain = ancestors.every((a): a is string => a !== undefined) ? ancestors : undefined;
+    const byKey = plain ? [...plain].sort((a, b) => (route53SortKey(a) < route53SortKey(b) ? -1 : 1)) : [];
+    const first = byKey[0];
+    const lastKey = byKey.length > 0 ? route53SortKey(byKey[byKey.length - 1] ?? '') : undefined;
+
+    const out: RecordSet[] = [];
+    type Start = { name?: string; type?: string; identifier?: string };
+    let start: Start | undefined = { name: first ? toRoute53Name(first) : undefined };
+    while (start) {
+      const from: Start = start;
+      const page: ListResourceRecordSetsCommandOutput = await this.call('route53:ListResourceRecordSets', () =>
+        this.client.send(
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: bareZoneId(zoneId),
+            StartRecordName: from.name,
+            StartRecordType: from.type as ResourceRecordSet['Type'],
+            StartRecordIdentifier: from.identifier,
+            MaxItems: ROUTE53_MAX_ITEMS,
+          }),
+        ),
+      );
+      let past = false;
+      for (const rr of page.ResourceRecordSets ?? []) {
+        const name = fromRoute53Name(rr.Name ?? '').toLowerCase();
+        if (wanted.has(name)) out.push(toRecordSet(rr));
+        else if (lastKey !== undefined && pastBlock(route53SortKey(name), lastKey)) {
+          past = true;
+          break;
+        }
+      }
+      start =
+        !past && page.IsTruncated && page.NextRecordName
+          ? { name: page.NextRecordName, type: page.NextRecordType, identifier: page.NextRecordIdentifier }
+          : undefined;
+    }
+    return out;
+  }
+
   /** Submits one transactional change batch; returns the change id without `/change/`. */
   async changeRecords(
     zoneId: string,
@@ -169,7 +300,7 @@ export class Route53Adapter implements Route53Port {
     comment: string,
   ): Promise<{ changeId: string; status: ChangeStatus }> {
     if (changes.length === 0) throw new Error('failed to route53:ChangeResourceRecordSets: empty change batch');
-    const out = await withAws('route53:ChangeResourceRecordSets', () =>
+    const out = await this.call('route53:ChangeResourceRecordSets', () =>
       this.client.send(
         new ChangeResourceRecordSetsCommand({
           HostedZoneId: bareZoneId(zoneId),
@@ -184,7 +315,7 @@ export class Route53Adapter implements Route53Port {
 
   /** PENDING until Route 53's authoritative servers all answer with the change. */
   async getChange(changeId: string): Promise<ChangeStatus> {
-    const out = await withAws('route53:GetChange', () =>
+    const out = await this.call('route53:GetChange', () =>
       this.client.send(new GetChangeCommand({ Id: bareChangeId(changeId) })),
     );
     return toStatus(out.ChangeInfo?.Status);
@@ -195,7 +326,7 @@ export class Route53Adapter implements Route53Port {
     let dnsName: string | undefined = toRoute53Name(name);
     let zoneId: string | undefined;
     while (dnsName !== undefined) {
-      const page = await withAws('route53:ListHostedZonesByName', () =>
+      const page = await this.call('route53:ListHostedZonesByName', () =>
         this.client.send(new ListHostedZonesByNameCommand({ DNSName: dnsName, HostedZoneId: zoneId, MaxItems: 100 })),
       );
       for (const z of page.HostedZones ?? []) {

@@ -6,7 +6,7 @@
  * (RecordOwnedByAnother) before a single change is sent.
  */
 import type { Logger } from '../log';
-import type { Route53Port } from '../ports';
+import type { RecordSet, Route53Port } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { namespaceWildcard } from '../request';
 import { ownershipRecordName } from '../ownership';
@@ -23,22 +23,33 @@ export interface UpsertDnsRecordsOutput {
   records: Array<{ namespace: string; name: string; action: NamespaceRecordPlan['action'] }>;
 }
 
-/** Reads the current records and plans every namespace; no writes. */
+/**
+ * Reads the current records and plans every namespace; no writes.
+ *
+ * Every namespace's target and ownership TXT come from one pass over the
+ * zone's listing (`listRecordsNamed`): one ListResourceRecordSets call for up
+ * to 300 record sets, where reading each name cost two calls per namespace.
+ * A racing run writes a namespace's target and TXT in one batch; Route 53
+ * lists `*.ns` before `_kserve-edge.ns`, so a read that straddles pages sees
+ * the target before the TXT, never a TXT from before that batch with a target
+ * from after it (which would look like someone else's record,
+ * RecordOwnedByAnother). The worst case stays "absent, ours".
+ */
 export async function planDnsRecords(
   request: ProvisionRequest & { hostedZoneId: string },
   albHostname: string,
   route53: Route53Port,
 ): Promise<NamespaceRecordPlan[]> {
-  const plans: NamespaceRecordPlan[] = [];
-  for (const namespace of request.namespaces) {
-    // Target first, then its ownership TXT, never both at once: a racing run writes the two in one
-    // batch, and a read of the TXT from before that batch with the target from after it would look
-    // like someone else's record (RecordOwnedByAnother). In this order the worst case is "absent, ours".
-    const target = await route53.listRecords(request.hostedZoneId, namespaceWildcard(request, namespace));
-    const ownership = await route53.listRecords(request.hostedZoneId, ownershipRecordName(namespace, request.domain));
-    plans.push(planNamespaceRecords(request, { namespace, target, ownership }, albHostname));
-  }
-  return plans;
+  const names = request.namespaces.flatMap((ns) => [namespaceWildcard(request, ns), ownershipRecordName(ns, request.domain)]);
+  const current = await route53.listRecordsNamed(request.hostedZoneId, names);
+  const named = (name: string): RecordSet[] => current.filter((r) => r.name.toLowerCase() === name.toLowerCase());
+  return request.namespaces.map((namespace) =>
+    planNamespaceRecords(
+      request,
+      { namespace, target: named(namespaceWildcard(request, namespace)), ownership: named(ownershipRecordName(namespace, request.domain)) },
+      albHostname,
+    ),
+  );
 }
 
 export async function upsertDnsRecords(

@@ -32,6 +32,7 @@ export type Route53Call =
   | { op: 'findHostedZone'; domain: string }
   | { op: 'getHostedZone'; id: string }
   | { op: 'listRecords'; zoneId: string; name: string }
+  | { op: 'listRecordsNamed'; zoneId: string; names: string[] }
   | { op: 'changeRecords'; zoneId: string; changes: RecordChange[]; comment: string }
   | { op: 'getChange'; changeId: string };
 
@@ -150,6 +151,13 @@ export class InMemoryRoute53 implements Route53Port {
     this.failures.check('listRecords');
     const n = norm(name);
     return this.allRecords(this.zoneIdOrThrow(zoneId, 'route53:ListResourceRecordSets')).filter((r) => norm(r.name) === n);
+  }
+
+  async listRecordsNamed(zoneId: string, names: readonly string[]): Promise<RecordSet[]> {
+    this.calls.push({ op: 'listRecordsNamed', zoneId, names: [...names] });
+    this.failures.check('listRecordsNamed');
+    const wanted = new Set(names.map(norm));
+    return this.allRecords(this.zoneIdOrThrow(zoneId, 'route53:ListResourceRecordSets')).filter((r) => wanted.has(norm(r.name)));
   }
 
   async changeRecords(zoneId: string, changes: RecordChange[], comment: string): Promise<{ changeId: string; status: ChangeStatus }> {

@@ -138,10 +138,11 @@ describe('faults: transient ones are survived, lasting ones end in their named e
     });
   }, 120_000);
 
-  it('throttling, 500s and delays on ACM, Route 53, Secrets Manager and EKS: the run succeeds with one certificate and one record set', async () => {
+  it('throttling, 500s and delays on ACM, the tagging API, Route 53, Secrets Manager and EKS: the run succeeds with one certificate and one record set', async () => {
     const rules: FaultRule[] = [
       { service: 'acm', operation: 'RequestCertificate', fault: 'throttle', times: 3 },
-      { service: 'acm', operation: 'ListCertificates', fault: 'http500', times: 2 },
+      // Our certificates are found by tag (SigV4 service `tagging`), not by listing the region's.
+      { service: 'tagging', operation: 'GetResources', fault: 'http500', times: 2 },
       { service: 'acm', operation: 'ListTagsForCertificate', fault: 'throttle', rate: 0.2 },
       { service: 'acm', operation: 'DescribeCertificate', fault: 'throttle', rate: 0.3 },
       { service: 'acm', operation: 'DescribeCertificate', fault: 'delay', rate: 0.2, delayMs: 300 },

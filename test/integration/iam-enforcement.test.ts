@@ -84,13 +84,13 @@ describe('IAM enforcement against moto', () => {
       }),
     );
     const foreign = await aws.acm.send(new RequestCertificateCommand({ DomainName: `*.other.${DOMAIN}`, ValidationMethod: 'DNS' }));
-    const acm = new AcmAdapter(new ACMClient(as('checkCertificates')), new RateLimiter({ perSecond: {} }));
+    const acm = new AcmAdapter(new ACMClient(as('checkCertificates')), undefined, new RateLimiter({ perSecond: {} }));
     await expect(acm.describeCertificate(ours.CertificateArn!)).resolves.toMatchObject({ arn: ours.CertificateArn });
     await expect(acm.describeCertificate(foreign.CertificateArn!)).rejects.toBeInstanceOf(AccessDeniedError);
   });
 
   it('lets EnsureCertificates request a tagged DNS-validated certificate, and nothing else', async () => {
-    const acm = new AcmAdapter(new ACMClient(as('ensureCertificates')), new RateLimiter({ perSecond: {} }));
+    const acm = new AcmAdapter(new ACMClient(as('ensureCertificates')), undefined, new RateLimiter({ perSecond: {} }));
     const input = { domainName: `*.prod.${DOMAIN}`, subjectAlternativeNames: [], idempotencyToken: 'iamtest1' };
     await expect(acm.requestCertificate({ ...input, tags: { [TAG_OWNER]: 'kserve-edge' } })).resolves.toMatch(/^arn:aws:acm:/);
     await expect(acm.requestCertificate({ ...input, idempotencyToken: 'iamtest2', tags: { team: 'x' } })).rejects.toBeInstanceOf(

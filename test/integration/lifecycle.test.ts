@@ -121,7 +121,7 @@ describe('namespace lifecycle and the scheduled canary', () => {
       auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
       canary: { expected: { outputName: 'predict', data: [1, 1] } },
     };
-    const { acm, route53 } = awsFor(tb.motoUrl, REGION);
+    const { acm, tagging, route53 } = awsFor(tb.motoUrl, REGION);
     const kube: KubePort = await kubeFor(loadConfig(tb.env), { name: 'kubeflow', region: REGION });
     provisionRuns = new FakeExecutions();
     deprovisionRuns = new FakeExecutions();
@@ -138,7 +138,7 @@ describe('namespace lifecycle and the scheduled canary', () => {
     deps = {
       kube,
       route53: new Route53Adapter(route53),
-      acm: new AcmAdapter(acm),
+      acm: new AcmAdapter(acm, tagging),
       provisionRuns,
       deprovisionRuns,
       log: silentLogger,

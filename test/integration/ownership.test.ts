@@ -5,9 +5,17 @@
  *   and nothing in the cluster is written (the plan is refused before any apply);
  * - a `*.<ns>.<domain>` record without our ownership TXT, or with a TXT naming
  *   another owner → RecordOwnedByAnother, and the record set is left as it was;
- * - with `"adopt": true` the same runs take the object and the record over.
+ * - with `"adopt": true` the same runs take the object and the record over;
+ * - certificates: ours are found by tag (Resource Groups Tagging API, which
+ *   moto 5.2.5 answers for `acm:certificate` from its own ACM state), among
+ *   other owners' and untagged ones.
  */
+import { RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { AcmAdapter } from '../../shared/aws/acm';
+import { RateLimiter } from '../../shared/aws/rateLimit';
+import { TAG_OWNER } from '../../shared/ownership';
+import { awsFor } from './workflow';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { failureOf, kubeState, records, run, snapshot, writeFigures, type RecordSnapshot } from './reliability';
 
@@ -148,4 +156,27 @@ describe('ownership: foreign records and objects are refused and left untouched 
     if (JSON.stringify(otherAfter) !== JSON.stringify(otherBefore)) figures.foreignChanged += 1;
     figures.adopted += 1;
   }, 120_000);
+
+  it("certificates: exactly ours are found by tag among another owner's and untagged ones", async () => {
+    const { acm, tagging } = awsFor(tb.motoUrl, REGION);
+    const request = async (name: string, owner?: string): Promise<string> =>
+      (
+        await acm.send(
+          new RequestCertificateCommand({
+            DomainName: name,
+            ValidationMethod: 'DNS',
+            ...(owner ? { Tags: [{ Key: TAG_OWNER, Value: owner }] } : {}),
+          }),
+        )
+      ).CertificateArn!;
+    const ours = [await request(`*.mine-1.${DOMAIN}`, 'tag-search-me'), await request(`*.mine-2.${DOMAIN}`, 'tag-search-me')];
+    for (let i = 0; i < 6; i++) await request(`*.theirs-${i}.${DOMAIN}`, i % 2 === 0 ? 'tag-search-team-b' : undefined);
+    // A prefix of our owner id is another owner: GetResources matches whole values.
+    await request(`*.prefix.${DOMAIN}`, 'tag-search-m');
+
+    const found = await new AcmAdapter(acm, tagging, new RateLimiter({ perSecond: {} })).listOwnedCertificates('tag-search-me');
+
+    expect(found.map((c) => c.arn).sort()).toEqual([...ours].sort());
+    expect(found.every((c) => c.tags[TAG_OWNER] === 'tag-search-me' && c.domainName.startsWith('*.mine-'))).toBe(true);
+  });
 });

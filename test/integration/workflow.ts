@@ -6,6 +6,7 @@
  */
 import https from 'node:https';
 import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { loadDefinition } from '../../local/definition';
 import { runStateMachine, type RunResult } from '../../local/run';
@@ -32,7 +33,11 @@ export async function provisionWith(
 
 export function awsFor(motoUrl: string, region: string) {
   const cfg = { endpoint: motoUrl, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-  return { acm: new ACMClient(cfg), route53: new Route53Client({ ...cfg, region: 'us-east-1' }) };
+  return {
+    acm: new ACMClient(cfg),
+    tagging: new ResourceGroupsTaggingAPIClient(cfg),
+    route53: new Route53Client({ ...cfg, region: 'us-east-1' }),
+  };
 }
 
 export interface CertView {

@@ -8,6 +8,7 @@ import {
   ResourceNotFoundException,
   ThrottlingException,
 } from '@aws-sdk/client-acm';
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient, ThrottledException } from '@aws-sdk/client-resource-groups-tagging-api';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AcmAdapter, ALL_CERTIFICATE_STATUSES } from '../../../shared/aws/acm';
 import { AccessDeniedError, ThrottledError, ValidationRecordsNotReadyError } from '../../../shared/errors';
@@ -23,23 +24,26 @@ const notFound = (): ResourceNotFoundException => new ResourceNotFoundException(
 
 describe('Class: AcmAdapter', () => {
   const acm = mockClient(ACMClient);
-  const adapter = new AcmAdapter(new ACMClient({ region: 'us-west-2' }));
+  const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+  const adapter = new AcmAdapter(new ACMClient({ region: 'us-west-2' }), new ResourceGroupsTaggingAPIClient({ region: 'us-west-2' }));
 
-  beforeEach(() => acm.reset());
+  beforeEach(() => {
+    acm.reset();
+    tagging.reset();
+  });
 
   describe('Method: listOwnedCertificates', () => {
-    it('pages ListCertificates once, keeps only our owner tag, describes only those', async () => {
+    const page = (arns: number[], token?: string) => ({
+      ResourceTagMappingList: arns.map((n) => ({
+        ResourceARN: arn(n),
+        Tags: [{ Key: TAG_OWNER, Value: 'me' }, ...(n === 4 ? [{ Key: 'team', Value: 'ml' }] : [])],
+      })),
+      PaginationToken: token ?? '',
+    });
+
+    it('finds ours by tag with GetResources, all pages, and describes only those', async () => {
       // Prepare
-      acm
-        .on(ListCertificatesCommand)
-        .resolvesOnce({ CertificateSummaryList: [{ CertificateArn: arn(1) }, { CertificateArn: arn(2) }], NextToken: 't1' })
-        .resolvesOnce({ CertificateSummaryList: [{ CertificateArn: arn(3) }, { CertificateArn: arn(4) }] });
-      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(1) }).resolves({ Tags: [{ Key: TAG_OWNER, Value: 'me' }] });
-      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(2) }).resolves({ Tags: [{ Key: TAG_OWNER, Value: 'someone-else' }] });
-      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(3) }).resolves({ Tags: [] });
-      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(4) }).resolves({
-        Tags: [{ Key: TAG_OWNER, Value: 'me' }, { Key: 'team', Value: 'ml' }],
-      });
+      tagging.on(GetResourcesCommand).resolvesOnce(page([1], 'p2')).resolvesOnce(page([4]));
       acm.on(DescribeCertificateCommand).callsFake((input: { CertificateArn: string }) => ({
         Certificate: { CertificateArn: input.CertificateArn, DomainName: 'x.example.com', Status: 'ISSUED' },
       }));
@@ -50,26 +54,74 @@ describe('Class: AcmAdapter', () => {
       // Assess
       expect(certs.map((c) => c.arn)).toEqual([arn(1), arn(4)]);
       expect(certs[1]?.tags).toEqual({ [TAG_OWNER]: 'me', team: 'ml' });
+      const gets = tagging.commandCalls(GetResourcesCommand);
+      expect(gets).toHaveLength(2);
+      expect(gets[0]?.args[0].input).toEqual({
+        TagFilters: [{ Key: TAG_OWNER, Values: ['me'] }],
+        ResourceTypeFilters: ['acm:certificate'],
+        ResourcesPerPage: 100,
+      });
+      expect(gets[1]?.args[0].input.PaginationToken).toBe('p2');
+      expect(acm.commandCalls(DescribeCertificateCommand).map((c) => c.args[0].input.CertificateArn).sort()).toEqual([arn(1), arn(4)]);
+      // No scan of the region: other certificates cost nothing, whatever their number.
+      expect(acm.commandCalls(ListCertificatesCommand)).toHaveLength(0);
+      expect(acm.commandCalls(ListTagsForCertificateCommand)).toHaveLength(0);
+    });
+
+    it('keeps out anything that does not carry our owner value, whatever the service answers', async () => {
+      tagging.on(GetResourcesCommand).resolves({
+        ResourceTagMappingList: [
+          { ResourceARN: arn(1), Tags: [{ Key: TAG_OWNER, Value: 'someone-else' }] },
+          { ResourceARN: arn(2), Tags: [{ Key: TAG_OWNER, Value: 'me' }] },
+        ],
+      });
+      acm.on(DescribeCertificateCommand).resolves({ Certificate: { CertificateArn: arn(2), DomainName: 'a.b', Status: 'ISSUED' } });
+      const certs = await adapter.listOwnedCertificates('me');
+      expect(certs.map((c) => c.arn)).toEqual([arn(2)]);
+      expect(acm.commandCalls(DescribeCertificateCommand).map((c) => c.args[0].input.CertificateArn)).toEqual([arn(2)]);
+    });
+
+    it('skips a certificate deleted after GetResources listed it (the tagging API lags)', async () => {
+      tagging.on(GetResourcesCommand).resolves(page([1, 2]));
+      acm.on(DescribeCertificateCommand, { CertificateArn: arn(1) }).rejects(notFound());
+      acm.on(DescribeCertificateCommand, { CertificateArn: arn(2) }).resolves({ Certificate: { CertificateArn: arn(2), DomainName: 'a.b', Status: 'ISSUED' } });
+      const certs = await adapter.listOwnedCertificates('me');
+      expect(certs.map((c) => c.arn)).toEqual([arn(2)]);
+    });
+
+    it('maps throttling on GetResources to Throttled', async () => {
+      tagging.on(GetResourcesCommand).rejects(new ThrottledException({ message: 'Rate exceeded', $metadata: {} }));
+      await expect(adapter.listOwnedCertificates('me')).rejects.toBeInstanceOf(ThrottledError);
+    });
+
+    it('refuses to list without a tagging client instead of scanning the region', async () => {
+      await expect(new AcmAdapter(new ACMClient({ region: 'us-west-2' })).listOwnedCertificates('me')).rejects.toThrow(/Tagging API client/);
+      expect(acm.commandCalls(ListCertificatesCommand)).toHaveLength(0);
+    });
+  });
+
+  describe('Method: listAllCertificateNames', () => {
+    it('pages ListCertificates with every status and key type; no per-certificate call', async () => {
+      acm
+        .on(ListCertificatesCommand)
+        .resolvesOnce({ CertificateSummaryList: [{ CertificateArn: arn(1), DomainName: 'a.example.com' }], NextToken: 't1' })
+        .resolvesOnce({ CertificateSummaryList: [{ CertificateArn: arn(2), DomainName: 'b.example.com', SubjectAlternativeNameSummaries: ['b.example.com', '*.b.example.com'] }] });
+      const names = await adapter.listAllCertificateNames();
+      expect(names).toEqual([
+        { arn: arn(1), names: ['a.example.com'] },
+        { arn: arn(2), names: ['b.example.com', '*.b.example.com'] },
+      ]);
       const lists = acm.commandCalls(ListCertificatesCommand);
       expect(lists).toHaveLength(2);
       expect(lists[0]?.args[0].input.CertificateStatuses).toEqual(ALL_CERTIFICATE_STATUSES);
       expect(lists[0]?.args[0].input.CertificateStatuses).toHaveLength(7);
       expect(lists[1]?.args[0].input.NextToken).toBe('t1');
-      expect(acm.commandCalls(DescribeCertificateCommand).map((c) => c.args[0].input.CertificateArn).sort()).toEqual([arn(1), arn(4)]);
-    });
-
-    it('skips a certificate deleted between the list and the tag read', async () => {
-      acm.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [{ CertificateArn: arn(1) }, { CertificateArn: arn(2) }] });
-      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(1) }).rejects(notFound());
-      acm.on(ListTagsForCertificateCommand, { CertificateArn: arn(2) }).resolves({ Tags: [{ Key: TAG_OWNER, Value: 'me' }] });
-      acm.on(DescribeCertificateCommand).resolves({ Certificate: { CertificateArn: arn(2), DomainName: 'a.b', Status: 'ISSUED' } });
-      const certs = await adapter.listOwnedCertificates('me');
-      expect(certs.map((c) => c.arn)).toEqual([arn(2)]);
+      expect(acm.commandCalls(ListTagsForCertificateCommand)).toHaveLength(0);
     });
 
     it('maps throttling on ListCertificates to Throttled', async () => {
       acm.on(ListCertificatesCommand).rejects(new ThrottlingException({ message: 'Rate exceeded', $metadata: {} }));
-      await expect(adapter.listOwnedCertificates('me')).rejects.toBeInstanceOf(ThrottledError);
+      await expect(adapter.listAllCertificateNames()).rejects.toBeInstanceOf(ThrottledError);
     });
   });
 

@@ -8,7 +8,8 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Route53Adapter, domainSuffixes, fromRoute53Name } from '../../../shared/aws/route53';
+import { Route53Adapter, domainSuffixes, fromRoute53Name, route53SortKey } from '../../../shared/aws/route53';
+import { RateLimiter } from '../../../shared/aws/rateLimit';
 import { AccessDeniedError, ThrottledError } from '../../../shared/errors';
 import { sdkError } from '../../fakes/awsError';
 
@@ -162,6 +163,106 @@ describe('Class: Route53Adapter', () => {
       expect(calls).toHaveLength(2);
       expect(calls[1]?.args[0].input).toMatchObject({ StartRecordName: '\\052.ns.example.com.', StartRecordType: 'TXT' });
     });
+  });
+
+  describe('Function: route53SortKey', () => {
+    it('reverses labels, lower-cases, unescapes and ends with a dot, so prod-x sorts before the prod block', () => {
+      expect(route53SortKey('\\052.Team-A.example.com.')).toBe('com.example.team-a.*.');
+      const names = ['zz.example.com', '*.prod.example.com', 'prod-x.example.com', 'prod.example.com', 'a.prod.example.com', 'example.com'];
+      expect([...names].sort((a, b) => (route53SortKey(a) < route53SortKey(b) ? -1 : 1))).toEqual([
+        'example.com',
+        'prod-x.example.com',
+        'prod.example.com',
+        '*.prod.example.com',
+        'a.prod.example.com',
+        'zz.example.com',
+      ]);
+    });
+  });
+
+  describe('Method: listRecordsNamed', () => {
+    /**
+     * A zone answering ListResourceRecordSets as Route 53 does: sorted by
+     * reversed labels then type, starting at StartRecordName/Type, MaxItems
+     * per page, names escaped (`\052`).
+     */
+    function zone(names: string[]): void {
+      const sets = names
+        .flatMap((n) => [
+          { Name: `${n.replace(/^\*/, '\\052')}.`, Type: n.startsWith('_') ? 'TXT' : 'CNAME', TTL: 300, ResourceRecords: [{ Value: `"${n}"` }] },
+        ])
+        .sort((a, b) => {
+          const ka = route53SortKey(a.Name);
+          const kb = route53SortKey(b.Name);
+          return ka < kb ? -1 : ka > kb ? 1 : a.Type < b.Type ? -1 : 1;
+        });
+      r53.on(ListResourceRecordSetsCommand).callsFake((input: { StartRecordName?: string; StartRecordType?: string; MaxItems?: number }) => {
+        const startKey = input.StartRecordName ? route53SortKey(input.StartRecordName) : '';
+        const from = sets.findIndex((r) => {
+          const k = route53SortKey(r.Name);
+          return k > startKey || (k === startKey && r.Type >= (input.StartRecordType ?? ''));
+        });
+        const rest = from < 0 ? [] : sets.slice(from);
+        const max = input.MaxItems ?? 300;
+        const page = rest.slice(0, max);
+        const next = rest[max];
+        return {
+          ResourceRecordSets: page,
+          IsTruncated: next !== undefined,
+          ...(next ? { NextRecordName: next.Name, NextRecordType: next.Type } : {}),
+          MaxItems: max,
+        };
+      });
+    }
+    const unpaced = (): Route53Adapter => new Route53Adapter(new Route53Client({ region: 'us-east-1' }), new RateLimiter({ perSecond: {} }));
+    const nsNames = (ns: string): string[] => [`*.${ns}.ml.example.com`, `_kserve-edge.${ns}.ml.example.com`];
+
+    it('reads from the first namespace block to the end of the last in one call, exact names only', async () => {
+      // Prepare: records before, between, inside and after the namespaces' blocks.
+      zone([
+        'ml.example.com',
+        'aaa.ml.example.com',
+        ...nsNames('team-b'),
+        'x.team-b.ml.example.com',
+        'team-b-old.ml.example.com',
+        ...nsNames('team-c'),
+        'zzz.ml.example.com',
+        'other.example.com',
+      ]);
+
+      // Act
+      const records = await unpaced().listRecordsNamed('Z1', [...nsNames('team-c'), ...nsNames('team-b')]);
+
+      // Assess
+      expect(records.map((r) => r.name).sort()).toEqual([...nsNames('team-b'), ...nsNames('team-c')].sort());
+      const calls = r53.commandCalls(ListResourceRecordSetsCommand);
+      expect(calls).toHaveLength(1);
+      // It starts at team-b, the first plain ancestor; team-b-old sorts before team-b's block ('-' < '.') and is not read.
+      expect(calls[0]?.args[0].input).toEqual({ HostedZoneId: 'Z1', StartRecordName: 'team-b.ml.example.com.', MaxItems: 300 });
+    });
+
+    it('pages while inside the range and stops at the first name past the last block', async () => {
+      const namespaces = Array.from({ length: 200 }, (_, i) => `team-${String(i).padStart(3, '0')}`);
+      zone([...namespaces.flatMap(nsNames), ...Array.from({ length: 400 }, (_, i) => `zz${i}.ml.example.com`)]);
+      const records = await unpaced().listRecordsNamed('Z1', namespaces.flatMap(nsNames));
+      expect(records).toHaveLength(400);
+      // 400 wanted record sets at 300 a page: two calls; the 400 after them are never read.
+      const calls = r53.commandCalls(ListResourceRecordSetsCommand);
+      expect(calls).toHaveLength(2);
+      expect(calls[1]?.args[0].input).toMatchObject({ StartRecordName: expect.stringMatching(/^(\\052|_kserve-edge)\.team-150\.ml\.example\.com\.$/) });
+    });
+
+    it('reads the same single page for 1, 10 and 24 namespaces', async () => {
+      const all = Array.from({ length: 24 }, (_, i) => `team-${String(i + 1).padStart(2, '0')}`);
+      zone([...all.flatMap(nsNames), 'ml.example.com', 'kubeflow.ml.example.com']);
+      for (const n of [1, 10, 24]) {
+        r53.resetHistory();
+        const records = await unpaced().listRecordsNamed('Z1', all.slice(0, n).flatMap(nsNames));
+        expect(records).toHaveLength(2 * n);
+        expect(r53.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(1);
+      }
+    });
+
   });
 
   describe('Method: changeRecords', () => {

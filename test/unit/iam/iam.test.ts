@@ -153,7 +153,7 @@ describe('request mapping (wire format of the SDK → what IAM evaluates)', () =
   });
 
   it('maps every other call the adapters make', async () => {
-    const acm = (e: string) => new AcmAdapter(new ACMClient({ ...common(e), region: REGION }), new RateLimiter({ perSecond: {} }));
+    const acm = (e: string) => new AcmAdapter(new ACMClient({ ...common(e), region: REGION }), undefined, new RateLimiter({ perSecond: {} }));
     const r53 = (e: string) => new Route53Adapter(new Route53Client({ ...common(e), region: 'us-east-1' }));
     const cases: Array<[string, (e: string) => Promise<unknown>, Partial<IamRequest>]> = [
       ['acm ListCertificates', (e) => acm(e).listAllCertificateNames(), { action: 'acm:ListCertificates', resource: '*' }],
@@ -246,7 +246,7 @@ describe('request mapping (wire format of the SDK → what IAM evaluates)', () =
 });
 
 describe("each function's calls against its own role", () => {
-  const cert = (e: string) => new AcmAdapter(new ACMClient({ ...common(e), region: REGION }), new RateLimiter({ perSecond: {} }));
+  const cert = (e: string) => new AcmAdapter(new ACMClient({ ...common(e), region: REGION }), undefined, new RateLimiter({ perSecond: {} }));
 
   it('allows what the steps do and denies the same call to a role that does not need it', async () => {
     const describe = await one((e) => cert(e).describeCertificate(CERT), OURS);
@@ -309,8 +309,7 @@ describe('every function may make the calls its step makes (and only its own)', 
   const lifecycle = [
     call('eks:DescribeCluster', cluster),
     call('secretsmanager:GetSecretValue', secret),
-    call('acm:ListCertificates', '*'),
-    call('acm:ListTagsForCertificate', CERT),
+    call('tag:GetResources', '*'),
     call('acm:DescribeCertificate', CERT, ours),
     call('route53:GetHostedZone', zone),
     call('route53:ListResourceRecordSets', zone),
@@ -326,19 +325,14 @@ describe('every function may make the calls its step makes (and only its own)', 
       call('eks:DescribeCluster', cluster),
       call('secretsmanager:GetSecretValue', secret),
     ],
-    ensureCertificates: [
-      call('acm:ListCertificates', '*'),
-      call('acm:ListTagsForCertificate', CERT),
-      call('acm:DescribeCertificate', CERT, ours),
-    ],
+    ensureCertificates: [call('tag:GetResources', '*'), call('acm:DescribeCertificate', CERT, ours)],
     publishValidationRecords: [call('acm:ListTagsForCertificate', CERT, ours), call('acm:DescribeCertificate', CERT, ours)],
     checkCertificates: [call('acm:ListTagsForCertificate', CERT, ours), call('acm:DescribeCertificate', CERT, ours)],
     configureCluster: [
       call('eks:DescribeCluster', cluster),
       call('secretsmanager:GetSecretValue', secret),
       // Reads only (issue 10, defect 2): our certificates and the other namespaces' ownership records.
-      call('acm:ListCertificates', '*'),
-      call('acm:ListTagsForCertificate', CERT),
+      call('tag:GetResources', '*'),
       call('acm:DescribeCertificate', CERT, ours),
       call('route53:ListHostedZonesByName', '*'),
       call('route53:GetHostedZone', zone),
@@ -352,7 +346,7 @@ describe('every function may make the calls its step makes (and only its own)', 
     deprovisionNamespace: [
       call('eks:DescribeCluster', cluster),
       call('acm:ListCertificates', '*'),
-      call('acm:ListTagsForCertificate', CERT),
+      call('tag:GetResources', '*'),
       call('acm:DescribeCertificate', CERT, ours),
       call('acm:DeleteCertificate', CERT, ours),
       call('route53:ListHostedZonesByName', '*'),

@@ -110,7 +110,7 @@ describe('IAM enforcement in the AWS proxy', () => {
   });
 
   it('denies JSON-protocol calls with 400 AccessDeniedException (ACM by resource tag, Step Functions, Secrets Manager)', async () => {
-    const acm = new AcmAdapter(new ACMClient(as('checkCertificates')), new RateLimiter({ perSecond: {} }));
+    const acm = new AcmAdapter(new ACMClient(as('checkCertificates')), undefined, new RateLimiter({ perSecond: {} }));
     // ListTagsForCertificate is allowed on any of our certificates, and so is the describe that follows.
     await acm.describeCertificate(OURS_CERT).catch(() => undefined);
     expect(upstream.requests.map((r) => r.headers['x-amz-target'])).toEqual([

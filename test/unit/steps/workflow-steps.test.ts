@@ -133,6 +133,25 @@ describe('DNS: upsert → check', () => {
     expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(1);
   });
 
+  it.each([1, 10, 24])('reads the zone once for %i namespace(s), not twice per namespace', async (n) => {
+    const { r53, zone } = world();
+    const namespaces = Array.from({ length: n }, (_, i) => `team-${String(i + 1).padStart(2, '0')}`);
+    const request = validated(zone.id, { namespaces });
+    // One namespace already done, so the plan has something to find.
+    const first = await upsertDnsRecords(
+      { request: validated(zone.id, { namespaces: namespaces.slice(0, 1) }), loadBalancer: { hostname: ALB } },
+      { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+    );
+    expect(first.records.map((r) => r.action)).toEqual(['create']);
+    r53.calls.length = 0;
+
+    const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') });
+
+    const reads = r53.calls.filter((c) => c.op === 'listRecords' || c.op === 'listRecordsNamed');
+    expect(reads).toHaveLength(1);
+    expect(out.records.map((r) => r.action)).toEqual(['none', ...Array<string>(n - 1).fill('create')]);
+  });
+
   it('refuses a foreign record and writes nothing at all', async () => {
     const { r53, zone } = world();
     r53.seedRecord(zone.id, { name: '*.prod.platform.example.com', type: 'CNAME', ttl: 60, values: ['elsewhere.example.net'] });

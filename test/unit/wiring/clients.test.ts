@@ -1,4 +1,4 @@
-import { acmClient, eksClient, resetClients, route53Client, snsClient } from '../../../wiring/clients';
+import { acmClient, eksClient, resetClients, route53Client, snsClient, taggingClient } from '../../../wiring/clients';
 import { parseConfig } from '../../../wiring/config';
 
 describe('Module: clients', () => {
@@ -13,6 +13,10 @@ describe('Module: clients', () => {
     expect(await acmClient(config, 'eu-west-1').config.region()).toBe('eu-west-1');
     expect(eksClient(config, 'us-west-2')).not.toBe(acmClient(config, 'us-west-2'));
     expect(route53Client(config)).toBe(route53Client(config));
+    // The tagging API finds certificates: the certificates' region, its own client.
+    expect(taggingClient(config, 'us-west-2')).toBe(taggingClient(config, 'us-west-2'));
+    expect(await taggingClient(config, 'eu-west-1').config.region()).toBe('eu-west-1');
+    expect(taggingClient(config, 'us-west-2')).not.toBe(acmClient(config, 'us-west-2'));
   });
 
   it('takes maxAttempts from the configuration (KSERVE_EDGE_AWS_MAX_ATTEMPTS), default 3', async () => {
