@@ -109,6 +109,36 @@ export interface Route53Port {
   getChange(changeId: string): Promise<ChangeStatus>;
 }
 
+// ------------------------------------------------------------------ ELBv2
+
+/** An application load balancer as DescribeLoadBalancers lists it. */
+export interface LoadBalancerSummary {
+  arn: string;
+  /** e.g. `k8s-istiosys-istioing-0123456789-123456789.us-west-2.elb.amazonaws.com` */
+  dnsName: string;
+  /** `internet-facing` or `internal`. */
+  scheme: string;
+}
+
+export interface ListenerSummary {
+  arn: string;
+  port: number;
+  /** `HTTP`, `HTTPS`, ... */
+  protocol: string;
+}
+
+/**
+ * What GetLoadBalancerAddress reads of ELBv2 to tell whether the ALB serves
+ * what a run asked for. Reads only.
+ */
+export interface LoadBalancersPort {
+  /** The load balancer whose DNSName is `dnsName` (case-insensitive), if any; reads every page. */
+  findByDnsName(dnsName: string): Promise<LoadBalancerSummary | undefined>;
+  listListeners(loadBalancerArn: string): Promise<ListenerSummary[]>;
+  /** Every certificate ARN on the listener, the default one included (DescribeListenerCertificates, every page). */
+  listListenerCertificates(listenerArn: string): Promise<string[]>;
+}
+
 // ------------------------------------------------------------------ Secrets, notifications
 
 export interface SecretsPort {
@@ -145,6 +175,8 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   resourceVersion?: string;
+  /** Set by the API server; grows with each change of the object's `spec` (not of its metadata: an annotation change keeps it). */
+  generation?: number;
   uid?: string;
   creationTimestamp?: string;
   deletionTimestamp?: string;

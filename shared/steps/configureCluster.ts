@@ -33,6 +33,7 @@ import {
   type DesiredClusterState,
 } from '../plan/cluster';
 import { parseHeaderValuesSecret } from '../plan/secrets';
+import { expectedLoadBalancer, type ExpectedLoadBalancer } from '../plan/loadBalancer';
 
 /** Read-plan-apply rounds before a conflict is given up on (each round re-reads every object). */
 export const MAX_PLAN_ATTEMPTS = 3;
@@ -80,6 +81,12 @@ export interface ConfigureClusterOutput {
   /** The Ingress whose status will carry the ALB address. */
   ingress: { namespace: string; name: string };
   actions: ConfigureClusterAction[];
+  /**
+   * What the ALB must serve once the controller has deployed the Ingress as
+   * this step left it (its certificates and scheme, its resourceVersion, when
+   * the write began). GetLoadBalancerAddress waits for it (#10 §4.3).
+   */
+  expected?: ExpectedLoadBalancer;
 }
 
 /** One plan action as the step's output and `kserve-edge plan` show it: no object, so no secret. */
@@ -152,6 +159,8 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
   const desired = await desiredFor(input, deps.secrets);
   const log = deps.log.child({ step: 'ConfigureCluster' });
   let plan: ClusterAction[];
+  // Before the first read: a refusal the controller reports from here on may be about this write.
+  const writtenAt = deps.now().toISOString();
   // Read → plan → apply. A guarded patch refused because the object changed
   // since the read (a concurrent run, a human) means: read again and re-plan.
   for (let attempt = 1; ; attempt++) {
@@ -169,9 +178,14 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
   }
 
   const ref = ingressRefFor(request);
-  return {
+  // Read back, not taken from the plan: the Ingress may hold certificates that are not this run's (Kubeflow's
+  // shared Ingress, other namespaces'), and the controller deploys all of them or none.
+  const applied = await deps.kube.get(ref);
+  const out: ConfigureClusterOutput = {
     configuredAt: deps.now().toISOString(),
     ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
     actions: plan.map(summariseClusterAction),
   };
+  if (applied) out.expected = expectedLoadBalancer(applied, writtenAt);
+  return out;
 }
