@@ -138,6 +138,10 @@ const STAR_ALLOWED = new Set([
   // (owner tag, DNS validation). testbed/iam evaluates it as AWS does.
   'acm:RequestCertificate',
   'route53:ListHostedZonesByName',
+  // ELBv2's Describe actions have no resource-level permissions (GetLoadBalancerAddress).
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeListenerCertificates',
   // Step Functions' log delivery (added by serverless-step-functions for loggingConfig).
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
