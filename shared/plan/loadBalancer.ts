@@ -78,9 +78,7 @@ export interface ObservedLoadBalancer {
 }
 
 export type LoadBalancerReadiness =
-  | { state: 'ready'; hostname: string }
-  | { state: 'waiting'; reason: string }
-  | { state: 'rejected'; reason: string; message: string };
+  { state: 'ready'; hostname: string } | { state: 'waiting'; reason: string } | { state: 'rejected'; reason: string; message: string };
 
 interface EventView {
   reason: string;
@@ -105,7 +103,11 @@ function eventTime(event: KubeObject): number {
 function eventsAbout(events: readonly KubeObject[], ingress: { namespace: string; name: string }, uid: string | undefined): EventView[] {
   const out: EventView[] = [];
   for (const event of events) {
-    const e = event as { involvedObject?: { kind?: string; name?: string; namespace?: string; uid?: string; resourceVersion?: string }; reason?: unknown; message?: unknown };
+    const e = event as {
+      involvedObject?: { kind?: string; name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+      reason?: unknown;
+      message?: unknown;
+    };
     const io = e.involvedObject;
     if (!io || io.kind !== 'Ingress' || io.name !== ingress.name) continue;
     if (io.namespace !== undefined && io.namespace !== ingress.namespace) continue;

@@ -55,7 +55,12 @@ export interface GetLoadBalancerAddressOutput {
 }
 
 /** Reads ELBv2 and the Ingress's Events for the decision. */
-async function observe(kube: KubePort, loadBalancers: LoadBalancersPort, namespace: string, hostname: string | undefined): Promise<ObservedLoadBalancer> {
+async function observe(
+  kube: KubePort,
+  loadBalancers: LoadBalancersPort,
+  namespace: string,
+  hostname: string | undefined,
+): Promise<ObservedLoadBalancer> {
   const events: KubeObject[] = await kube.list('v1', 'Event', { namespace });
   if (!hostname) return { events };
   const lb = await loadBalancers.findByDnsName(hostname);

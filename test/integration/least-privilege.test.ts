@@ -170,7 +170,12 @@ const DENIED: Denied[] = [
     http: {
       method: 'POST',
       path: dry('/api/v1/namespaces/istio-system/events'),
-      body: { apiVersion: 'v1', kind: 'Event', metadata: { name: 'x' }, involvedObject: { kind: 'Ingress', name: 'istio-ingress-api', namespace: 'istio-system' } },
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: 'x' },
+        involvedObject: { kind: 'Ingress', name: 'istio-ingress-api', namespace: 'istio-system' },
+      },
     },
   },
   {
