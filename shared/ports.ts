@@ -208,7 +208,8 @@ export interface KubePort {
   apply(obj: KubeObject, options: { fieldManager: string; force: boolean }): Promise<KubeObject>;
   /** RFC 6902 JSON Patch. @throws PatchConflictError when a `test` op fails (the object changed since it was read). */
   jsonPatch(ref: ObjectRef, ops: JsonPatchOp[], options: { fieldManager: string }): Promise<KubeObject>;
-  list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
+  /** `fieldSelector`: equality terms only, e.g. `involvedObject.kind=Ingress,involvedObject.name=x` (what the API server supports for the kind). */
+  list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string; fieldSelector?: string }): Promise<KubeObject[]>;
   /** Deleting an object that is already gone succeeds. */
   delete(ref: ObjectRef): Promise<void>;
 }

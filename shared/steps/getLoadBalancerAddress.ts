@@ -59,9 +59,14 @@ async function observe(
   kube: KubePort,
   loadBalancers: LoadBalancersPort,
   namespace: string,
+  name: string,
   hostname: string | undefined,
 ): Promise<ObservedLoadBalancer> {
-  const events: KubeObject[] = await kube.list('v1', 'Event', { namespace });
+  const events: KubeObject[] = await kube.list('v1', 'Event', {
+    namespace,
+    // The API server filters; the decision checks the involvedObject again (a fake or a proxy may not).
+    fieldSelector: `involvedObject.kind=Ingress,involvedObject.name=${name}`,
+  });
   if (!hostname) return { events };
   const lb = await loadBalancers.findByDnsName(hostname);
   if (!lb) return { hostname, events };
@@ -92,7 +97,7 @@ export async function getLoadBalancerAddress(
   if (input.expected) {
     if (!deps.loadBalancers) throw new TypeError('GetLoadBalancerAddress needs the ELBv2 port when the input has `expected`');
     const ingressRef = { namespace: input.ingress.namespace, name: input.ingress.name };
-    const observed = await observe(deps.kube, deps.loadBalancers, input.ingress.namespace, hostname);
+    const observed = await observe(deps.kube, deps.loadBalancers, input.ingress.namespace, input.ingress.name, hostname);
     const readiness = loadBalancerReadiness(ingressRef, input.expected, observed, now);
     if (readiness.state === 'ready') return { ready: true, hostname: readiness.hostname, waitSeconds: 0, elapsedSeconds };
     if (readiness.state === 'rejected') {
