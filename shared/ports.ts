@@ -175,8 +175,6 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   resourceVersion?: string;
-  /** Set by the API server; grows with each change of the object's `spec` (not of its metadata: an annotation change keeps it). */
-  generation?: number;
   uid?: string;
   creationTimestamp?: string;
   deletionTimestamp?: string;
