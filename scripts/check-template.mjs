@@ -140,6 +140,10 @@ const STAR_ALLOWED = new Set([
   // The Resource Groups Tagging API has no resource-level permissions (finding our certificates by tag).
   'tag:GetResources',
   'route53:ListHostedZonesByName',
+  // ELBv2's Describe actions have no resource-level permissions (GetLoadBalancerAddress).
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeListenerCertificates',
   // Step Functions' log delivery (added by serverless-step-functions for loggingConfig).
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',

@@ -90,6 +90,18 @@ export class LoadBalancerTimeoutError extends AutomationError {
   readonly retryable = false;
 }
 
+/**
+ * The AWS Load Balancer Controller refused to deploy the Ingress this run
+ * wrote (a `FailedBuildModel` or `FailedDeployModel` event: an unknown or
+ * un-issued certificate, too many certificates, a bad annotation). The ALB
+ * keeps serving its previous configuration and the status its old hostname,
+ * so no DNS record was written. The message is the controller's.
+ */
+export class LoadBalancerRejectedError extends AutomationError {
+  readonly name = 'LoadBalancerRejected' as const;
+  readonly retryable = false;
+}
+
 /** The Route 53 change was not INSYNC before the deadline. */
 export class DnsChangeTimeoutError extends AutomationError {
   readonly name = 'DnsChangeTimeout' as const;
@@ -244,6 +256,7 @@ export const ERROR_CLASSES = {
   CertificateValidationFailed: CertificateValidationFailedError,
   CertificateTimeout: CertificateTimeoutError,
   LoadBalancerTimeout: LoadBalancerTimeoutError,
+  LoadBalancerRejected: LoadBalancerRejectedError,
   DnsChangeTimeout: DnsChangeTimeoutError,
   RecordOwnedByAnother: RecordOwnedByAnotherError,
   ObjectOwnedByAnother: ObjectOwnedByAnotherError,
@@ -276,6 +289,7 @@ export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = [
   'CertificateValidationFailed',
   'CertificateTimeout',
   'LoadBalancerTimeout',
+  'LoadBalancerRejected',
   'DnsChangeTimeout',
   'RecordOwnedByAnother',
   'ObjectOwnedByAnother',

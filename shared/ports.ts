@@ -114,6 +114,36 @@ export interface Route53Port {
   getChange(changeId: string): Promise<ChangeStatus>;
 }
 
+// ------------------------------------------------------------------ ELBv2
+
+/** An application load balancer as DescribeLoadBalancers lists it. */
+export interface LoadBalancerSummary {
+  arn: string;
+  /** e.g. `k8s-istiosys-istioing-0123456789-123456789.us-west-2.elb.amazonaws.com` */
+  dnsName: string;
+  /** `internet-facing` or `internal`. */
+  scheme: string;
+}
+
+export interface ListenerSummary {
+  arn: string;
+  port: number;
+  /** `HTTP`, `HTTPS`, ... */
+  protocol: string;
+}
+
+/**
+ * What GetLoadBalancerAddress reads of ELBv2 to tell whether the ALB serves
+ * what a run asked for. Reads only.
+ */
+export interface LoadBalancersPort {
+  /** The load balancer whose DNSName is `dnsName` (case-insensitive), if any; reads every page. */
+  findByDnsName(dnsName: string): Promise<LoadBalancerSummary | undefined>;
+  listListeners(loadBalancerArn: string): Promise<ListenerSummary[]>;
+  /** Every certificate ARN on the listener, the default one included (DescribeListenerCertificates, every page). */
+  listListenerCertificates(listenerArn: string): Promise<string[]>;
+}
+
 // ------------------------------------------------------------------ Secrets, notifications
 
 export interface SecretsPort {
@@ -191,7 +221,8 @@ export interface KubePort {
   apply(obj: KubeObject, options: { fieldManager: string; force: boolean; precondition?: ApplyPrecondition }): Promise<KubeObject>;
   /** RFC 6902 JSON Patch. @throws PatchConflictError when a `test` op fails (the object changed since it was read). */
   jsonPatch(ref: ObjectRef, ops: JsonPatchOp[], options: { fieldManager: string }): Promise<KubeObject>;
-  list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string }): Promise<KubeObject[]>;
+  /** `fieldSelector`: equality terms only, e.g. `involvedObject.kind=Ingress,involvedObject.name=x` (what the API server supports for the kind). */
+  list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string; fieldSelector?: string }): Promise<KubeObject[]>;
   /** Deleting an object that is already gone succeeds. */
   delete(ref: ObjectRef): Promise<void>;
 }

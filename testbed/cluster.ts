@@ -6,6 +6,7 @@
  */
 import { loadAllYaml } from '@kubernetes/client-node';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { KubeClient, type KubeConnection, type KubeObject } from './lib/kube';
 import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
@@ -29,8 +30,63 @@ export interface ControlPlane {
   workflowKubeconfig: string;
   etcd: ManagedProcess;
   apiserver: ManagedProcess;
-  /** Starts kube-apiserver again with the same flags, port and etcd (after it was stopped); resolves once /readyz is 200. */
+  /** Starts kube-apiserver again with the same flags, port and etcd (after it was stopped); resolves once /readyz is 200 and the front door is open. */
   relaunchApiserver: () => Promise<ManagedProcess>;
+  /** Closes the front door (clients get ECONNREFUSED, open connections are cut); before stopping kube-apiserver, and at teardown. */
+  closeFrontDoor: () => Promise<void>;
+}
+
+/**
+ * The control plane's front door, as a managed control plane has one: EKS
+ * serves kube-apiserver behind a load balancer whose health check is
+ * `/readyz`, so a client never reaches an API server that is still starting.
+ * A starting kube-apiserver answers before it is ready: until its informers
+ * have synced, the RBAC authorizer knows no bindings and every non-admin
+ * request is refused with 403 (`/readyz` reports `informer-sync` and
+ * `poststarthook/rbac/bootstrap-roles` not ready meanwhile). Clients connect
+ * to `server` (this port); kube-apiserver listens on a private one, and the
+ * door listens only while it is ready. A TCP pass-through: TLS ends in
+ * kube-apiserver as before.
+ */
+class FrontDoor {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  constructor(
+    private readonly port: number,
+    private readonly backendPort: number,
+  ) {}
+
+  async open(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((client) => {
+      const upstream = connect(this.backendPort, LOOPBACK);
+      for (const sock of [client, upstream]) {
+        this.sockets.add(sock);
+        sock.on('close', () => this.sockets.delete(sock));
+        sock.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, LOOPBACK, () => resolve());
+    });
+    // The testbed's stop() closes it; unref keeps a forgotten door from holding a test process open.
+    server.unref();
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    for (const sock of this.sockets) sock.destroy();
+    this.sockets.clear();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }
 
 function kubeconfig(name: string, server: string, caPem: string, user: string, token: string): string {
@@ -57,7 +113,7 @@ export async function startControlPlane(o: {
 }): Promise<ControlPlane> {
   const dir = join(o.runDir, 'cluster');
   mkdirSync(dir, { recursive: true });
-  const [clientPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [clientPort, peerPort, apiPort, backendPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
 
   const etcd = o.supervisor.start(
     'etcd',
@@ -112,7 +168,8 @@ export async function startControlPlane(o: {
       o.apiserverBin,
       [
         `--etcd-servers=http://${LOOPBACK}:${clientPort}`,
-        `--secure-port=${apiPort}`,
+        // Clients come through the front door on apiPort (see FrontDoor).
+        `--secure-port=${backendPort}`,
         `--bind-address=${LOOPBACK}`,
         `--advertise-address=${LOOPBACK}`,
         `--tls-cert-file=${serving.certFile}`,
@@ -135,8 +192,10 @@ export async function startControlPlane(o: {
     );
   const admin: KubeConnection = { server, caData: ca.certPem, token: adminToken };
   const workflow: KubeConnection = { server, caData: ca.certPem, token: workflowToken };
+  const door = new FrontDoor(apiPort, backendPort);
   const waitReady = async (proc: ManagedProcess): Promise<void> => {
-    const probe = new KubeClient(admin);
+    // The health check of the door: straight to kube-apiserver's private port.
+    const probe = new KubeClient({ ...admin, server: `https://${LOOPBACK}:${backendPort}` });
     try {
       await waitFor(async () => (await probe.request('GET', '/readyz', { timeoutMs: 2000 })).status === 200, {
         what: 'kube-apiserver /readyz',
@@ -147,6 +206,7 @@ export async function startControlPlane(o: {
     } finally {
       probe.close();
     }
+    await door.open();
   };
   const apiserver = launchApiserver();
   await waitReady(apiserver);
@@ -170,6 +230,7 @@ export async function startControlPlane(o: {
       await waitReady(proc);
       return proc;
     },
+    closeFrontDoor: () => door.close(),
   };
 }
 

@@ -6,8 +6,8 @@
  * |----------------------------------------|-------------------------------------------|
  * | ACM, Route 53, EKS, Secrets Mgr, SNS…  | moto server                               |
  * | EKS control plane                      | etcd + kube-apiserver (RBAC, static tokens)|
- * | AWS Load Balancer Controller           | the real one (`lbController: 'real'`), or |
- * |                                        | {@link LbController} (in this process)    |
+ * | AWS Load Balancer Controller           | the real one (default), or the stand-in   |
+ * |                                        | {@link LbController} (`lbController: 'stand-in'`) |
  * | the ALBs, Istio ingress gateway        | nginx                                     |
  * | KServe sklearn v2 predictor            | MLServer + mlserver-sklearn               |
  * | Kubeflow login (Dex variant)           | Dex + oauth2-proxy                        |
@@ -77,10 +77,11 @@ export interface TestbedOptions {
   handleSignals?: boolean;
   /**
    * Which load-balancer controller reconciles Ingresses of class `alb`:
-   * `stand-in` (default; `lb-controller.ts` reads the annotations) or `real`
-   * (the AWS Load Balancer Controller built by build-binaries.sh, against
-   * moto's ELBv2 behind the AWS proxy; nginx renders what it built).
-   * Default: `KSERVE_EDGE_LB_CONTROLLER` when set, else `stand-in`.
+   * `real` (default: the AWS Load Balancer Controller built by
+   * build-binaries.sh, against moto's ELBv2 behind the AWS proxy; nginx
+   * renders what it built) or `stand-in` (`lb-controller.ts` reads the
+   * annotations; only for the tests of the stand-in itself).
+   * Default: `KSERVE_EDGE_LB_CONTROLLER` when set, else `real`.
    */
   lbController?: 'real' | 'stand-in';
 }
@@ -255,7 +256,7 @@ function realLbKnobs(proxy: FaultProxy, o: { lbDelayMs?: number; neverAssignAddr
 }
 
 function lbControllerOption(value: TestbedOptions['lbController']): 'real' | 'stand-in' {
-  const v = value ?? process.env.KSERVE_EDGE_LB_CONTROLLER ?? 'stand-in';
+  const v = value ?? process.env.KSERVE_EDGE_LB_CONTROLLER ?? 'real';
   if (v !== 'real' && v !== 'stand-in') throw new Error(`lbController must be 'real' or 'stand-in', got '${v}'`);
   return v;
 }
@@ -348,6 +349,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
   let aws: AwsClients | undefined;
   const kubeClients: KubeClient[] = [];
   let stopped: Promise<void> | undefined;
+  let closeApiFrontDoor: (() => Promise<void>) | undefined;
 
   const onExit = () => supervisor.killAllSync();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -368,6 +370,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       } catch (err) {
         log(`lb controller stop: ${(err as Error).message}`);
       }
+      await closeApiFrontDoor?.();
       const { killed } = await supervisor.stopAll();
       if (killed.length) log(`needed SIGKILL after the grace period: ${killed.join(', ')}`);
       await awsProxy?.stop();
@@ -404,6 +407,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       (async () => {
         const s = Date.now();
         const cp = await startControlPlane({ supervisor, pki, etcdBin: tools.etcd, apiserverBin: tools.kubeApiserver, runDir });
+        closeApiFrontDoor = cp.closeFrontDoor;
         mark('apiserver', s);
         const admin = new KubeClient(cp.admin);
         kubeClients.push(admin);
@@ -620,7 +624,11 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
         reconcileNow: () => ctl.reconcileNow(),
       },
       apiserver: {
-        stop: () => supervisor.stopProcess(apiserverProc),
+        stop: async () => {
+          // As a managed control plane's load balancer: no client reaches an API server that is not ready.
+          await cp.closeFrontDoor();
+          await supervisor.stopProcess(apiserverProc);
+        },
         start: async () => {
           if (isAlive(apiserverProc.pid)) return;
           apiserverProc = await cp.relaunchApiserver();

@@ -13,6 +13,7 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -64,6 +65,12 @@ export function route53Client(config: ClientConfig): Route53Client {
 export function eksClient(config: ClientConfig, region: string): EKSClient {
   const maxAttempts = config.aws.maxAttempts;
   return cached(`eks:${region}:${maxAttempts}`, () => new EKSClient({ region, maxAttempts }));
+}
+
+/** ELBv2 client for the cluster's region (GetLoadBalancerAddress reads the ALB the controller built). */
+export function elbv2Client(config: ClientConfig, region: string): ElasticLoadBalancingV2Client {
+  const maxAttempts = config.aws.maxAttempts;
+  return cached(`elbv2:${region}:${maxAttempts}`, () => new ElasticLoadBalancingV2Client({ region, maxAttempts }));
 }
 
 /** Secrets Manager client. */

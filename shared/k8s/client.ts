@@ -301,10 +301,10 @@ export class KubeAdapter implements KubePort {
   }
 
   /** Lists objects of one kind, in one namespace or everywhere, optionally by label selector. */
-  async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string } = {}): Promise<KubeObject[]> {
+  async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<KubeObject[]> {
     const spec: KubernetesObject = { apiVersion, kind, metadata: options.namespace ? { namespace: options.namespace } : {} };
     try {
-      const out = (await this.api.send(spec, 'list', HttpMethod.GET, { query: { labelSelector: options.labelSelector } })) as {
+      const out = (await this.api.send(spec, 'list', HttpMethod.GET, { query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector } })) as {
         items?: unknown[];
       };
       // List items carry no apiVersion/kind; put them back so callers get whole objects.

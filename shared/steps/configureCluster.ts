@@ -48,6 +48,7 @@ import {
 import { namespaceInfo } from '../plan/lifecycle';
 import { ownershipOf } from '../plan/records';
 import { parseHeaderValuesSecret } from '../plan/secrets';
+import { expectedLoadBalancer, type ExpectedLoadBalancer } from '../plan/loadBalancer';
 
 /** Read-plan-apply rounds before a conflict is given up on (each round re-reads every object). */
 export const MAX_PLAN_ATTEMPTS = 3;
@@ -103,6 +104,12 @@ export interface ConfigureClusterOutput {
   actions: ConfigureClusterAction[];
   /** The listener's certificates: added, kept or removed, and why. */
   certificates: ListenerCertificateChange[];
+  /**
+   * What the ALB must serve once the controller has deployed the Ingress as
+   * this step left it (its certificates and scheme, its resourceVersion, when
+   * the write began). GetLoadBalancerAddress waits for it (#10 §4.3).
+   */
+  expected?: ExpectedLoadBalancer;
 }
 
 /** One plan action as the step's output and `kserve-edge plan` show it: no object, so no secret. */
@@ -230,6 +237,8 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
   const log = deps.log.child({ step: 'ConfigureCluster' });
   let plan: ClusterAction[];
   let certificates: ListenerCertificateChange[];
+  // Before the first read: a refusal the controller reports from here on may be about this write.
+  const writtenAt = deps.now().toISOString();
   // Read → plan → apply. A guarded write refused because the object changed
   // since the read (a concurrent run, a human) means: read again and re-plan.
   for (let attempt = 1; ; attempt++) {
@@ -247,10 +256,15 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
   }
 
   const ref = ingressRefFor(request);
-  return {
+  // Read back, not taken from the plan: the Ingress may hold certificates that are not this run's (Kubeflow's
+  // shared Ingress, other namespaces'), and the controller deploys all of them or none.
+  const applied = await deps.kube.get(ref);
+  const out: ConfigureClusterOutput = {
     configuredAt: deps.now().toISOString(),
     ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
     actions: plan.map(summariseClusterAction),
     certificates,
   };
+  if (applied) out.expected = expectedLoadBalancer(applied, writtenAt);
+  return out;
 }

@@ -1,6 +1,17 @@
 /**
- * GetLoadBalancerAddress: has the AWS Load Balancer Controller published the
- * ALB's DNS name on the Ingress yet?
+ * GetLoadBalancerAddress: does the ALB serve what this run wrote on the
+ * Ingress yet?
+ *
+ * A hostname in the Ingress status is not a deployment (#10 §4.3): the AWS
+ * Load Balancer Controller writes it after its first successful deploy and
+ * keeps it when a later one fails. With ConfigureCluster's `expected` (the
+ * certificates and scheme it left on the Ingress), the step therefore finds
+ * the load balancer of that DNS name in ELBv2 and checks its scheme and the
+ * certificates of its HTTPS:443 listener, and reads the Ingress's Events:
+ * a `FailedBuildModel`/`FailedDeployModel` after the write ends the run with
+ * LoadBalancerRejected and the controller's message, before any DNS write.
+ * The decision is pure (shared/plan/loadBalancer.ts). Without `expected` (an
+ * execution started before this field existed) only the hostname counts.
  *
  * A pure check with `now` injected: the state machine waits `waitSeconds`
  * (growing interval, shared/plan/polling.ts) between calls, and this step
@@ -10,17 +21,27 @@
  *   configuredAt ──5s──5s──…──(elapsed/4)──…── deadline ─► LoadBalancerTimeout
  *                   └─ hostname appears ─► { ready: true, hostname }
  */
-import { LoadBalancerTimeoutError, PrerequisiteMissingError } from '../errors';
-import type { KubePort } from '../ports';
+import { LoadBalancerRejectedError, LoadBalancerTimeoutError, PrerequisiteMissingError } from '../errors';
+import type { KubeObject, KubePort, LoadBalancersPort } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { INGRESS_API_VERSION, loadBalancerAddress } from '../plan/cluster';
 import { nextPollDelay, secondsSince } from '../plan/polling';
+import { HTTPS_PORT, loadBalancerReadiness, type ExpectedLoadBalancer, type ObservedLoadBalancer } from '../plan/loadBalancer';
 
 export interface GetLoadBalancerAddressInput {
   request: ProvisionRequest;
   ingress: { namespace: string; name: string };
   /** ConfigureCluster's `configuredAt`: the deadline counts from here. */
   configuredAt: string;
+  /** What the ALB must serve (ConfigureCluster's `expected`); without it, a hostname is enough. */
+  expected?: ExpectedLoadBalancer;
+}
+
+export interface GetLoadBalancerAddressDeps {
+  kube: KubePort;
+  /** Needed when the input has `expected`. */
+  loadBalancers?: LoadBalancersPort;
+  now: () => Date;
 }
 
 export interface GetLoadBalancerAddressOutput {
@@ -29,12 +50,36 @@ export interface GetLoadBalancerAddressOutput {
   hostname?: string;
   waitSeconds: number;
   elapsedSeconds: number;
+  /** While not ready: what the ALB still lacks. */
+  reason?: string;
+}
+
+/** Reads ELBv2 and the Ingress's Events for the decision. */
+async function observe(
+  kube: KubePort,
+  loadBalancers: LoadBalancersPort,
+  namespace: string,
+  name: string,
+  hostname: string | undefined,
+): Promise<ObservedLoadBalancer> {
+  const events: KubeObject[] = await kube.list('v1', 'Event', {
+    namespace,
+    // The API server filters; the decision checks the involvedObject again (a fake or a proxy may not).
+    fieldSelector: `involvedObject.kind=Ingress,involvedObject.name=${name}`,
+  });
+  if (!hostname) return { events };
+  const lb = await loadBalancers.findByDnsName(hostname);
+  if (!lb) return { hostname, events };
+  const https = (await loadBalancers.listListeners(lb.arn)).find((l) => l.port === HTTPS_PORT && l.protocol === 'HTTPS');
+  const observed: ObservedLoadBalancer = { hostname, loadBalancer: { scheme: lb.scheme }, events };
+  if (https) observed.listenerCertificates = await loadBalancers.listListenerCertificates(https.arn);
+  return observed;
 }
 
 /** See the module comment. */
 export async function getLoadBalancerAddress(
   input: GetLoadBalancerAddressInput,
-  deps: { kube: KubePort; now: () => Date },
+  deps: GetLoadBalancerAddressDeps,
 ): Promise<GetLoadBalancerAddressOutput> {
   const ref = { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', namespace: input.ingress.namespace, name: input.ingress.name };
   const ingress = await deps.kube.get(ref);
@@ -45,15 +90,35 @@ export async function getLoadBalancerAddress(
       { missing: `Ingress ${ref.namespace}/${ref.name}` },
     );
   }
-  const elapsedSeconds = secondsSince(input.configuredAt, deps.now());
+  const now = deps.now();
+  const elapsedSeconds = secondsSince(input.configuredAt, now);
   const hostname = loadBalancerAddress(ingress);
-  if (hostname) return { ready: true, hostname, waitSeconds: 0, elapsedSeconds };
+  let reason: string | undefined;
+  if (input.expected) {
+    if (!deps.loadBalancers) throw new TypeError('GetLoadBalancerAddress needs the ELBv2 port when the input has `expected`');
+    const ingressRef = { namespace: input.ingress.namespace, name: input.ingress.name };
+    const observed = await observe(deps.kube, deps.loadBalancers, input.ingress.namespace, input.ingress.name, hostname);
+    const readiness = loadBalancerReadiness(ingressRef, input.expected, observed, now);
+    if (readiness.state === 'ready') return { ready: true, hostname: readiness.hostname, waitSeconds: 0, elapsedSeconds };
+    if (readiness.state === 'rejected') {
+      throw new LoadBalancerRejectedError(
+        `the AWS Load Balancer Controller refused Ingress ${ref.namespace}/${ref.name} (${readiness.reason}): ${readiness.message}; ` +
+          'the ALB keeps its previous configuration and no DNS record was written',
+      );
+    }
+    reason = readiness.reason;
+  } else if (hostname) {
+    return { ready: true, hostname, waitSeconds: 0, elapsedSeconds };
+  }
   const deadline = input.request.deadlines.loadBalancerSeconds;
   if (elapsedSeconds > deadline) {
     throw new LoadBalancerTimeoutError(
-      `Ingress ${ref.namespace}/${ref.name} has no load balancer address after ${elapsedSeconds}s (deadline ${deadline}s); ` +
+      `Ingress ${ref.namespace}/${ref.name} has no load balancer ${hostname ? 'serving it' : 'address'} after ${elapsedSeconds}s (deadline ${deadline}s)` +
+        `${reason ? `: ${reason}` : ''}; ` +
         'check the AWS Load Balancer Controller logs and `kubectl describe ingress` events (subnet tags, IAM, certificate)',
     );
   }
-  return { ready: false, waitSeconds: nextPollDelay(elapsedSeconds, deadline), elapsedSeconds };
+  const out: GetLoadBalancerAddressOutput = { ready: false, waitSeconds: nextPollDelay(elapsedSeconds, deadline), elapsedSeconds };
+  if (reason !== undefined) out.reason = reason;
+  return out;
 }

@@ -133,6 +133,19 @@ export function applyJsonPatch(doc: Record<string, unknown>, ops: readonly JsonP
   }
 }
 
+/** A field selector of equality terms (`involvedObject.name=x`), as the API server applies it. */
+function matchesFields(object: KubeObject, selector: string | undefined): boolean {
+  if (!selector) return true;
+  return selector.split(',').every((term) => {
+    const m = /^([^!=]+)(!=|==?)(.*)$/.exec(term.trim());
+    if (!m) return false;
+    let value: unknown = object;
+    for (const key of m[1]!.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+    const equal = String(value ?? '') === m[3];
+    return m[2] === '!=' ? !equal : equal;
+  });
+}
+
 function matchesSelector(labels: Record<string, string> | undefined, selector: string | undefined): boolean {
   if (!selector) return true;
   const l = labels ?? {};
@@ -312,13 +325,14 @@ export class FakeKube implements KubePort {
     return clone(next);
   }
 
-  async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string } = {}): Promise<KubeObject[]> {
+  async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<KubeObject[]> {
     this.check('list', { kind, namespace: options.namespace });
     this.calls.push(`list ${kind} ${options.namespace ?? '*'}`);
     return [...this.objects.values()]
       .filter((o) => o.apiVersion === apiVersion && o.kind === kind)
       .filter((o) => options.namespace === undefined || o.metadata.namespace === options.namespace)
       .filter((o) => matchesSelector(o.metadata.labels, options.labelSelector))
+      .filter((o) => matchesFields(o, options.fieldSelector))
       .map((o) => clone(o));
   }
 

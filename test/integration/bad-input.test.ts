@@ -392,7 +392,8 @@ describe('bad input: every malformed request ends in its named error and writes 
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: ['staging'], clusterName: 'kubeflow', region: REGION });
-    proxy = await FaultProxy.start(tb.motoUrl);
+    // In front of the testbed's AWS proxy, not moto: the product meets the ELBv2 the controller built (elbv2-fidelity.ts).
+    proxy = await FaultProxy.start(tb.env.AWS_ENDPOINT_URL!);
     for (const [key, value] of Object.entries(SECRETS)) {
       const name = `kserve-edge/bad-input/${key}`;
       await tb.aws.secretsManager.send(new CreateSecretCommand({ Name: name, SecretString: value }));

@@ -13,7 +13,9 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AcmAdapter } from '../../shared/aws/acm';
+import { Elbv2Adapter } from '../../shared/aws/elbv2';
 import { RateLimiter } from '../../shared/aws/rateLimit';
 import { Route53Adapter } from '../../shared/aws/route53';
 import { SecretsAdapter } from '../../shared/aws/secrets';
@@ -135,5 +137,18 @@ describe('IAM enforcement against moto', () => {
         .filter((d) => d.decision !== 'Allowed')
         .map((d) => `${d.functionKey} ${d.action}`),
     ).toContain('publishValidationRecords route53:ChangeResourceRecordSets');
+  });
+
+  it('lets GetLoadBalancerAddress read ELBv2 (Describe on *), and no other function', async () => {
+    const reader = new Elbv2Adapter(new ElasticLoadBalancingV2Client(as('getLoadBalancerAddress')));
+    await expect(reader.findByDnsName(ALB)).resolves.toBeUndefined();
+    const other = new Elbv2Adapter(new ElasticLoadBalancingV2Client(as('configureCluster')));
+    await expect(other.findByDnsName(ALB)).rejects.toBeInstanceOf(AccessDeniedError);
+    expect(
+      iam
+        .decisions()
+        .filter((d) => d.action === 'elasticloadbalancing:DescribeLoadBalancers')
+        .map((d) => `${d.functionKey} ${d.decision}`),
+    ).toEqual(['getLoadBalancerAddress Allowed', expect.stringMatching(/^configureCluster (ImplicitlyDenied|ExplicitlyDenied)$/)]);
   });
 });

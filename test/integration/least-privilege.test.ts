@@ -33,6 +33,8 @@ const NEEDED: Array<[string, Attr]> = [
   ['create', { group: 'networking.k8s.io', resource: 'ingresses', namespace: 'istio-system' }],
   ['get', { resource: 'namespaces', name: 'team-a' }],
   ['list', { resource: 'namespaces' }],
+  // GetLoadBalancerAddress: the load balancer controller's refusals of the Ingress.
+  ['list', { resource: 'events', namespace: 'istio-system' }],
 ];
 
 interface Denied {
@@ -153,6 +155,27 @@ const DENIED: Denied[] = [
       path: dry('/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses/other-team'),
       body: { metadata: { labels: { x: 'y' } } },
       contentType: 'application/merge-patch+json',
+    },
+  },
+  {
+    what: 'list Events in kube-system',
+    verb: 'list',
+    attr: { resource: 'events', namespace: 'kube-system' },
+    http: { method: 'GET', path: '/api/v1/namespaces/kube-system/events' },
+  },
+  {
+    what: 'write an Event in istio-system',
+    verb: 'create',
+    attr: { resource: 'events', namespace: 'istio-system' },
+    http: {
+      method: 'POST',
+      path: dry('/api/v1/namespaces/istio-system/events'),
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: 'x' },
+        involvedObject: { kind: 'Ingress', name: 'istio-ingress-api', namespace: 'istio-system' },
+      },
     },
   },
   {

@@ -22,6 +22,7 @@
  * | REST-XML            | Route 53                    | 403    | `AccessDenied`          | XML `ErrorResponse` (route53 namespace)|
  * | query               | SNS                         | 403    | `AuthorizationError`    | XML `ErrorResponse` (sns namespace)    |
  * | query               | STS                         | 403    | `AccessDenied`          | XML `ErrorResponse` (sts namespace)    |
+ * | query               | ELBv2                       | 403    | `AccessDenied`          | XML `ErrorResponse` (elasticloadbalancing namespace) |
  *
  * The message is AWS's: `User: <assumed-role ARN> is not authorized to perform:
  * <action> on resource: <arn> because no identity-based policy allows the
@@ -127,7 +128,9 @@ export function denialResponse(principalArn: string, request: IamRequest, decisi
       ? 'https://route53.amazonaws.com/doc/2013-04-01/'
       : request.service === 'sns'
         ? 'http://sns.amazonaws.com/doc/2010-03-31/'
-        : 'https://sts.amazonaws.com/doc/2011-06-15/';
+        : request.service === 'elasticloadbalancing'
+          ? 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/'
+          : 'https://sts.amazonaws.com/doc/2011-06-15/';
   const code = request.service === 'sns' ? 'AuthorizationError' : 'AccessDenied';
   return {
     status: 403,

@@ -17,6 +17,7 @@
  * | SNS Publish (query)                                    | sns:Publish                         | the topic ARN                            |                                                                                       |
  * | Step Functions StartExecution (JSON 1.0)               | states:StartExecution               | the state machine ARN                    |                                                                                       |
  * | Step Functions DescribeExecution                       | states:DescribeExecution            | the execution ARN                        |                                                                                       |
+ * | ELBv2 DescribeLoadBalancers, DescribeListeners, DescribeListenerCertificates (query) | elasticloadbalancing:<op> | `*` (no resource-level permissions) |                                                             |
  * | Resource Groups Tagging GetResources (JSON 1.1)        | tag:GetResources                    | `*`                                      |                                                                                       |
  * | STS GetCallerIdentity (query)                          | sts:GetCallerIdentity               | `*`                                      | always allowed: AWS needs no permission for it                                        |
  *
@@ -186,6 +187,9 @@ function acm(op: string, input: Record<string, unknown>, region: string, s: Scop
   }
 }
 
+/** The ELBv2 reads GetLoadBalancerAddress makes. */
+const ELBV2_DESCRIBE = new Set(['DescribeLoadBalancers', 'DescribeListeners', 'DescribeListenerCertificates']);
+
 function route53(method: string, path: string, body: string, s: Scope): IamRequest {
   const p = path.replace(/^\/2013-04-01/, '');
   const partition = s.partition ?? 'aws';
@@ -294,6 +298,10 @@ export function toIamRequest(req: WireRequest, s: Scope): IamRequest {
   if (service === 'sns' && action === 'Publish') {
     const topic = form.get('TopicArn') ?? form.get('TargetArn') ?? '';
     return { service, operation: action, protocol: 'query', action: 'sns:Publish', resource: topic, context: {} };
+  }
+  if (service === 'elasticloadbalancing' && ELBV2_DESCRIBE.has(action)) {
+    // ELBv2's Describe actions have no resource-level permissions: IAM evaluates them on `*`.
+    return { service, operation: action, protocol: 'query', action: `elasticloadbalancing:${action}`, resource: '*', context: {} };
   }
   if (service === 'sts' && action === 'GetCallerIdentity') {
     return {

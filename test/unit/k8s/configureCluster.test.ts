@@ -1,4 +1,12 @@
-import { AccessDeniedError, ClusterUnreachableError, InvalidSecretError, LoadBalancerTimeoutError, ObjectOwnedByAnotherError } from '../../../shared/errors';
+import {
+  AccessDeniedError,
+  ClusterUnreachableError,
+  InvalidSecretError,
+  LoadBalancerRejectedError,
+  LoadBalancerTimeoutError,
+  ObjectOwnedByAnotherError,
+} from '../../../shared/errors';
+import type { KubeObject, LoadBalancersPort } from '../../../shared/ports';
 import { clearSecrets, createLogger, silentLogger } from '../../../shared/log';
 import { CONFIG_DOMAIN_REF, authorizationPolicyRef, ingressRefFor } from '../../../shared/plan/cluster';
 import type { ProvisionRequest } from '../../../shared/request';
@@ -72,6 +80,14 @@ describe('configureCluster', () => {
         { action: 'apply', kind: 'Ingress', namespace: 'istio-system', name: 'istio-ingress-api', reason: 'create' },
       ],
       certificates: [{ arn: ARN_A, action: 'add', owner: 'ours', namespaces: [], reason: "this run's certificate (listener default)" }],
+      // What GetLoadBalancerAddress then waits for: read back from the Ingress as written.
+      expected: {
+        certificateArns: [ARN_A],
+        scheme: 'internet-facing',
+        resourceVersion: kube.peek(ingressRefFor(cognitoRequest()))!.metadata.resourceVersion,
+        uid: kube.peek(ingressRefFor(cognitoRequest()))!.metadata.uid,
+        writtenAt: NOW.toISOString(),
+      },
     });
     expect(kube.peek(CONFIG_DOMAIN_REF)!.data).toEqual({ 'platform.example.com': '' });
     const ingress = kube.peek(ingressRefFor(cognitoRequest()))!;
@@ -217,6 +233,152 @@ describe('getLoadBalancerAddress', () => {
       name: 'PrerequisiteMissing',
       missing: 'Ingress istio-system/istio-ingress-api',
     });
+  });
+});
+
+describe('getLoadBalancerAddress with what ConfigureCluster wrote (#10 §4.3)', () => {
+  const request = cognitoRequest({ deadlines: { loadBalancerSeconds: 600 } });
+  const ingress = { namespace: 'istio-system', name: 'istio-ingress-api' };
+  const configuredAt = NOW.toISOString();
+  const OLD_NAME = 'k8s-istiosys-istioing-abc-1.us-west-2.elb.amazonaws.com';
+  const NEW_NAME = 'k8s-istiosys-istioing-def-2.us-west-2.elb.amazonaws.com';
+
+  /** ELBv2 as the controller left it: load balancers by DNS name, each with its HTTPS:443 listener's certificates. */
+  function elbv2(lbs: Record<string, { scheme: string; certificates?: string[] }>): LoadBalancersPort & { calls: string[] } {
+    const calls: string[] = [];
+    return {
+      calls,
+      async findByDnsName(dnsName) {
+        calls.push(`DescribeLoadBalancers ${dnsName}`);
+        const lb = lbs[dnsName];
+        return lb ? { arn: `lb/${dnsName}`, dnsName, scheme: lb.scheme } : undefined;
+      },
+      async listListeners(arn) {
+        calls.push(`DescribeListeners ${arn}`);
+        const lb = lbs[arn.slice(3)];
+        return lb?.certificates
+          ? [{ arn: `${arn}/443`, port: 443, protocol: 'HTTPS' }]
+          : [{ arn: `${arn}/80`, port: 80, protocol: 'HTTP' }];
+      },
+      async listListenerCertificates(arn) {
+        calls.push(`DescribeListenerCertificates ${arn}`);
+        return lbs[arn.slice(3, -4)]?.certificates ?? [];
+      },
+    };
+  }
+
+  function event(reason: string, message: string, secondsAfterNow: number): KubeObject {
+    const t = new Date(NOW.getTime() + secondsAfterNow * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    return {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `istio-ingress-api.${reason}.${secondsAfterNow}`, namespace: 'istio-system' },
+      involvedObject: { kind: 'Ingress', namespace: 'istio-system', name: 'istio-ingress-api' },
+      reason,
+      message,
+      type: reason === 'SuccessfullyReconciled' ? 'Normal' : 'Warning',
+      lastTimestamp: t,
+    };
+  }
+
+  async function written(certificateArns = [ARN_A]) {
+    const kube = kubeflowCluster();
+    const out = await configureCluster(input(request, certificateArns), deps(kube));
+    return { kube, expected: out.expected! };
+  }
+
+  it("a hostname whose ALB lacks this run's certificate is not ready; ready once the listener has it", async () => {
+    const { kube, expected } = await written([ARN_A, ARN_B]);
+    kube.setStatus(ingressRefFor(request), { loadBalancer: { ingress: [{ hostname: OLD_NAME }] } });
+    const stale = elbv2({ [OLD_NAME]: { scheme: 'internet-facing', certificates: [ARN_A] } });
+    const waiting = await getLoadBalancerAddress({ request, ingress, configuredAt, expected }, { kube, loadBalancers: stale, now: at(20) });
+    expect(waiting).toMatchObject({ ready: false, elapsedSeconds: 20, reason: expect.stringContaining(ARN_B) });
+    expect(stale.calls).toEqual([
+      `DescribeLoadBalancers ${OLD_NAME}`,
+      `DescribeListeners lb/${OLD_NAME}`,
+      `DescribeListenerCertificates lb/${OLD_NAME}/443`,
+    ]);
+
+    const served = elbv2({ [OLD_NAME]: { scheme: 'internet-facing', certificates: [ARN_A, ARN_B] } });
+    expect(
+      await getLoadBalancerAddress({ request, ingress, configuredAt, expected }, { kube, loadBalancers: served, now: at(25) }),
+    ).toEqual({
+      ready: true,
+      hostname: OLD_NAME,
+      waitSeconds: 0,
+      elapsedSeconds: 25,
+    });
+  });
+
+  it('a scheme change: waits while the status names the old ALB, then takes the new one', async () => {
+    const { kube, expected } = await written();
+    kube.setStatus(ingressRefFor(request), { loadBalancer: { ingress: [{ hostname: `internal-${OLD_NAME}` }] } });
+    const lbs = {
+      [`internal-${OLD_NAME}`]: { scheme: 'internal', certificates: [ARN_A] },
+      [NEW_NAME]: { scheme: 'internet-facing', certificates: [ARN_A] },
+    };
+    const first = await getLoadBalancerAddress(
+      { request, ingress, configuredAt, expected },
+      { kube, loadBalancers: elbv2(lbs), now: at(5) },
+    );
+    expect(first).toMatchObject({ ready: false, reason: expect.stringMatching(/is internal, the Ingress asks for internet-facing/) });
+    kube.setStatus(ingressRefFor(request), { loadBalancer: { ingress: [{ hostname: NEW_NAME }] } });
+    expect(
+      await getLoadBalancerAddress({ request, ingress, configuredAt, expected }, { kube, loadBalancers: elbv2(lbs), now: at(10) }),
+    ).toMatchObject({
+      ready: true,
+      hostname: NEW_NAME,
+    });
+  });
+
+  it('the controller refused the write: LoadBalancerRejected with its message, before the deadline', async () => {
+    const { kube, expected } = await written([ARN_A, ARN_B]);
+    kube.setStatus(ingressRefFor(request), { loadBalancer: { ingress: [{ hostname: OLD_NAME }] } });
+    const message = `Failed deploy model due to CertificateNotFound: Certificate '${ARN_B}' not found`;
+    kube.seed(event('FailedDeployModel', message, 2));
+    const lbs = elbv2({ [OLD_NAME]: { scheme: 'internet-facing', certificates: [ARN_A] } });
+    // Within the settle time a reconcile of the next version may still succeed: keep waiting.
+    expect(
+      await getLoadBalancerAddress({ request, ingress, configuredAt, expected }, { kube, loadBalancers: lbs, now: at(5) }),
+    ).toMatchObject({ ready: false });
+    const err = await getLoadBalancerAddress({ request, ingress, configuredAt, expected }, { kube, loadBalancers: lbs, now: at(15) }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LoadBalancerRejectedError);
+    expect((err as Error).message).toContain(message);
+    expect((err as Error).message).toContain('FailedDeployModel');
+  });
+
+  it('a refusal from before the write, or one a success followed, does not end the run', async () => {
+    const { kube, expected } = await written();
+    kube.setStatus(ingressRefFor(request), { loadBalancer: { ingress: [{ hostname: OLD_NAME }] } });
+    kube.seed(event('FailedBuildModel', 'Failed build model due to an earlier annotation', -30));
+    const lbs = elbv2({ [OLD_NAME]: { scheme: 'internet-facing', certificates: [] } });
+    expect(
+      await getLoadBalancerAddress({ request, ingress, configuredAt, expected }, { kube, loadBalancers: lbs, now: at(60) }),
+    ).toMatchObject({ ready: false });
+    kube.seed(event('FailedDeployModel', 'Failed deploy model due to a reconcile of the previous version', 1));
+    kube.seed(event('SuccessfullyReconciled', 'Successfully reconciled', 3));
+    expect(
+      await getLoadBalancerAddress({ request, ingress, configuredAt, expected }, { kube, loadBalancers: lbs, now: at(60) }),
+    ).toMatchObject({ ready: false });
+  });
+
+  it('times out with what the ALB still lacks', async () => {
+    const { kube, expected } = await written();
+    kube.setStatus(ingressRefFor(request), { loadBalancer: { ingress: [{ hostname: OLD_NAME }] } });
+    await expect(
+      getLoadBalancerAddress({ request, ingress, configuredAt, expected }, { kube, loadBalancers: elbv2({}), now: at(601) }),
+    ).rejects.toThrow(/no load balancer serving it after 601s \(deadline 600s\): ELBv2 has no load balancer named/);
+  });
+
+  it("Dex: expects every certificate on Kubeflow's Ingress, the foreign ones too, and its own scheme", async () => {
+    const kube = kubeflowCluster({ dex: true });
+    const out = await configureCluster(input(dexRequest(), [ARN_A], [ARN_A]), deps(kube));
+    expect(out.expected).toMatchObject({ certificateArns: [ARN_FOREIGN, ARN_A] });
+    expect(out.expected!.scheme).toBe(
+      kube.peek(ingressRefFor(dexRequest()))!.metadata.annotations!['alb.ingress.kubernetes.io/scheme'] ?? 'internal',
+    );
   });
 });
 

@@ -68,6 +68,7 @@ describe('deploy/rbac.yaml', () => {
     [undefined, '', 'namespaces', 'watch', undefined],
     [undefined, '', 'namespaces', 'get', 'staging'],
     [undefined, 'networking.k8s.io', 'ingressclasses', 'get', 'alb'],
+    [ISTIO_NAMESPACE, '', 'events', 'list', undefined],
   ];
   it.each(needed)('allows %s %s/%s %s %s', (namespace, group, resource, verb, name) => {
     expect(allowed({ namespace, group, resource, verb, name })).toBe(true);
@@ -77,6 +78,8 @@ describe('deploy/rbac.yaml', () => {
     ['another Knative ConfigMap', { namespace: KNATIVE_NAMESPACE, group: '', resource: 'configmaps', verb: 'patch', name: 'config-network' }],
     ['creating a ConfigMap', { namespace: KNATIVE_NAMESPACE, group: '', resource: 'configmaps', verb: 'create', name: CONFIG_DOMAIN }],
     ['another AuthorizationPolicy', { namespace: ISTIO_NAMESPACE, group: 'security.istio.io', resource: 'authorizationpolicies', verb: 'patch', name: 'global-deny' }],
+    ['listing Events outside istio-system', { namespace: 'kube-system', group: '', resource: 'events', verb: 'list' }],
+    ['writing an Event', { namespace: ISTIO_NAMESPACE, group: '', resource: 'events', verb: 'create' }],
     ['listing Ingresses', { namespace: ISTIO_NAMESPACE, group: 'networking.k8s.io', resource: 'ingresses', verb: 'list' }],
     ['an Ingress in a profile namespace', { namespace: 'staging', group: 'networking.k8s.io', resource: 'ingresses', verb: 'create', name: COGNITO_INGRESS }],
     ['reading secrets', { namespace: ISTIO_NAMESPACE, group: '', resource: 'secrets', verb: 'get', name: 'x' }],
