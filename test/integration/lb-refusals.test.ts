@@ -8,7 +8,7 @@
  * |-------------------------------------------|---------------------------------------------------------------------------|---------------------|
  * | a certificate ARN unknown to ACM          | Kubeflow's `istio-ingress` already lists it (the run keeps foreign ones)  | FailedDeployModel   |
  * | a certificate that is not ISSUED          | the same, with a foreign certificate ACM reports PENDING_VALIDATION       | FailedDeployModel   |
- * | more than 25 SNI certificates on the ALB  | Kubeflow's `istio-ingress` already holds 25 foreign certificates          | FailedDeployModel   |
+ * | more than 25 SNI certificates on the ALB  | Kubeflow's `istio-ingress` already holds 25 foreign certificates          | none: the run refuses before writing (defect 4) |
  * | a bad annotation the webhook does not see | `ip-address-type: ipv5` on Kubeflow's Ingress (the webhook checks class, group and conditions only) | FailedBuildModel |
  *
  * One testbed per case: client-go's event recorder drops an object's events
@@ -132,7 +132,15 @@ describe('the controller refuses the Ingress a run wrote: LoadBalancerRejected, 
         'alb.ingress.kubernetes.io/listen-ports': '[{"HTTPS":443}]',
       });
       await tb.lb.waitForAlb('istio-system', 'istio-ingress');
-      await expectRejected(tb, ['staging'], 'refused-quota', /FailedDeployModel.*TooManyCertificates/);
+      // The run counts the listener's foreign certificates with its own before writing (#10 §4.4), so the
+      // controller never gets a list it would refuse with TooManyCertificates (that refusal itself is
+      // shown in lb-controller-real.test.ts): InvalidRequest naming both counts, nothing written.
+      const before = await certificateAnnotation(tb);
+      const result = await provisionWith(tb.env, request(tb, ['staging']), 'refused-quota');
+      expect(failureOf(result)).toMatchObject({ failState: 'InvalidRequest' });
+      expect(failureOf(result).message).toMatch(/would hold 27 certificates \(25 not ours, 2 of kserve-edge\)/);
+      expect(result.states.some((s) => s.name === 'UpsertDnsRecords')).toBe(false);
+      expect(await certificateAnnotation(tb)).toBe(before);
     });
   }, 300_000);
 
