@@ -392,7 +392,7 @@ describe('bad input: every malformed request ends in its named error and writes 
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: ['staging'], clusterName: 'kubeflow', region: REGION });
-    proxy = await FaultProxy.start(tb.motoUrl);
+    proxy = await FaultProxy.start(tb.motoUrl, { iam: tb.iam });
     for (const [key, value] of Object.entries(SECRETS)) {
       const name = `kserve-edge/bad-input/${key}`;
       await tb.aws.secretsManager.send(new CreateSecretCommand({ Name: name, SecretString: value }));

@@ -94,7 +94,7 @@ describe('faults: transient ones are survived, lasting ones end in their named e
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: NAMESPACES, clusterName: 'kubeflow', region: REGION });
-    proxy = await FaultProxy.start(tb.motoUrl);
+    proxy = await FaultProxy.start(tb.motoUrl, { iam: tb.iam });
     env = { ...tb.env, AWS_ENDPOINT_URL: proxy.url };
   }, 240_000);
 

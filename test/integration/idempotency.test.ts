@@ -29,7 +29,7 @@ describe('idempotency and concurrency', () => {
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: ['team-a'], clusterName: 'kubeflow', region: REGION });
-    proxy = await FaultProxy.start(tb.motoUrl);
+    proxy = await FaultProxy.start(tb.motoUrl, { iam: tb.iam });
     env = { ...tb.env, AWS_ENDPOINT_URL: proxy.url };
     request = {
       domain: DOMAIN,
