@@ -9,7 +9,7 @@
  * Reads only. Its output is the normalised request (defaults filled, hosted
  * zone id resolved) that every later step receives.
  */
-import { AccessDeniedError, HostedZoneNotFoundError, InvalidRequestError } from '../errors';
+import { AccessDeniedError, ClusterNotFoundError, HostedZoneNotFoundError, InvalidRequestError } from '../errors';
 import type { Logger } from '../log';
 import type { ClusterAccessPort, Route53Port, SecretsPort } from '../ports';
 import { parseProvisionRequest, type ProvisionRequest } from '../request';
@@ -93,7 +93,17 @@ export async function validateRequest(
     parseDexLogin(await deps.secrets.getSecretString(request.auth.loginSecretId));
   }
 
-  await deps.cluster.connect(request.cluster);
+  try {
+    await deps.cluster.connect(request.cluster);
+  } catch (err) {
+    // Same for the cluster: the role may describe only the stack's cluster (parameter clusterName,
+    // in the stack's cluster region), so another name is AccessDenied whether it exists or not.
+    if (!(err instanceof AccessDeniedError)) throw err;
+    throw new ClusterNotFoundError(
+      `EKS cluster ${request.cluster.name} in ${request.cluster.region} does not exist or is not this deployment's cluster (stack parameters clusterName, clusterRegion)`,
+      { path: 'cluster', cause: err },
+    );
+  }
 
   deps.log.info('request is valid', {
     domain: request.domain,

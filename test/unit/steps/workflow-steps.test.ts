@@ -63,6 +63,18 @@ describe('validateRequest', () => {
     ).rejects.toMatchObject({ name: 'HostedZoneNotFound', message: expect.stringContaining('hostedZoneIds') });
   });
 
+  it('names a cluster outside the role (AccessDenied on DescribeCluster) as ClusterNotFound', async () => {
+    const { r53, secrets } = world();
+    const denied: ClusterAccessPort = {
+      connect: async () => {
+        throw new AccessDeniedError('not allowed to eks:DescribeCluster: User: … is not authorized to perform: eks:DescribeCluster');
+      },
+    };
+    await expect(
+      validateRequest({ request: { ...COGNITO_INPUT, cluster: { name: 'other', region: 'us-west-2' } } }, { route53: r53, secrets, cluster: denied, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
+    ).rejects.toMatchObject({ name: 'ClusterNotFound', message: expect.stringContaining('clusterName') });
+  });
+
   it('fails with ClusterNotFound when the cluster does not exist', async () => {
     const { r53, secrets } = world();
     const missing: ClusterAccessPort = {
