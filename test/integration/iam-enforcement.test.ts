@@ -274,4 +274,21 @@ describe('IAM enforcement in the end-to-end testbed (what every suite runs again
       restore();
     }
   }, 300_000);
+
+  it('ends the run with AccessDenied when the canary may not read the zone, instead of waiting for DNS', async () => {
+    const restore = tb.iam!.overridePolicies('runCanary', (p) => withoutStatement(p, 'ReadRecordsForRoute53Resolver'));
+    try {
+      const started = Date.now();
+      const result = await provisionWith(tb.env, base, 'iam-e2e-canary-denied');
+      expect(result.status).toBe('FAILED');
+      const failure = failureOf(result);
+      expect(failure.failState).toBe('AccessDenied');
+      expect(failure.message).toMatch(/RunCanaryRole\/[^ ]+ is not authorized to perform: route53:GetHostedZone/);
+      // One RunCanary attempt, not a wait until the canary deadline.
+      expect(result.states.filter((s) => s.name === 'RunCanary')).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(120_000);
+    } finally {
+      restore();
+    }
+  }, 300_000);
 });
