@@ -16,7 +16,16 @@ const out = (t: string) => process.stdout.write(t);
 
 async function main(): Promise<number> {
   out('Starting the testbed: moto (AWS), etcd + kube-apiserver, the load-balancer stand-in, nginx, MLServer…\n');
-  const tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: NAMESPACES, clusterName: 'kubeflow', region: REGION });
+  // The demo runs the handlers in-process with the testbed's own key, which IAM enforcement would not
+  // evaluate: no packaged template needed.
+  const tb = await startTestbed({
+    authProvider: 'cognito',
+    domain: DOMAIN,
+    namespaces: NAMESPACES,
+    clusterName: 'kubeflow',
+    region: REGION,
+    iam: false,
+  });
   const stop = async () => {
     await tb.stop();
   };

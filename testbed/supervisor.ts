@@ -7,11 +7,12 @@
  *     [--domain platform.example.com] [--namespaces staging,prod] [--cluster kubeflow]
  *     [--region us-west-2] [--lb-delay-ms 1000] [--acm-wait 2] [--log-dir DIR]
  */
-import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startTestbed, type Testbed } from './testbed';
+import { PACKAGED_TEMPLATE } from './iam/policies';
+import { REPO_ROOT, startTestbed, type Testbed } from './testbed';
 
 const { values } = parseArgs({
   options: {
@@ -83,6 +84,8 @@ try {
     ...(values['log-dir'] ? { logDir: values['log-dir'] } : {}),
     // This process handles the signals itself (and removes the state file).
     handleSignals: false,
+    // IAM enforcement when there is a packaged template to enforce (a manual session may have none).
+    iam: existsSync(join(REPO_ROOT, PACKAGED_TEMPLATE)),
   });
 } catch (err) {
   console.error(`supervisor: ${(err as Error).message}`);

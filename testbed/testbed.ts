@@ -40,6 +40,9 @@ import { bootstrapCluster, MODEL_NAME, startControlPlane, WORKFLOW_GROUP, WORKFL
 import { type RunningLbc, startAwsLbController } from './aws-lb-controller';
 import { type DexStack, OAUTH2_PROXY_COOKIE, startDexStack } from './dex';
 import { FaultProxy, type FaultRule } from './fault-proxy';
+import { IamEnforcer, motoLookups } from './iam/enforcer';
+import { PACKAGED_TEMPLATE, readTemplate } from './iam/policies';
+import { LOCAL_ACCOUNT_ID, LOCAL_STATE_MACHINE_NAME } from '../local/definition';
 import { type AlbInfo, LbController } from './lb-controller';
 import { KubeClient, type KubeConnection } from './lib/kube';
 import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
@@ -84,6 +87,14 @@ export interface TestbedOptions {
    * Default: `KSERVE_EDGE_LB_CONTROLLER` when set, else `real`.
    */
   lbController?: 'real' | 'stand-in';
+  /**
+   * IAM as AWS enforces it (default true): `env.AWS_ENDPOINT_URL` is a proxy
+   * that evaluates every call a packaged function signs with its own key
+   * against that function's role in the packaged template (`npm run package`),
+   * see {@link Testbed.iam}. `false` only for a testbed without a package
+   * (manual use); no end-to-end suite turns it off.
+   */
+  iam?: boolean;
 }
 
 /** Names of the secrets the testbed seeds in Secrets Manager, and their values. */
@@ -126,6 +137,16 @@ export interface Testbed {
   kubeWorkflow(): KubeClient;
   /** SDK v3 clients pointed at moto (shared; destroyed by stop()). */
   readonly aws: AwsClients;
+  /**
+   * The IAM enforcer behind `env.AWS_ENDPOINT_URL` (undefined with `iam: false`):
+   * the functions' roles from the packaged template, for this testbed's
+   * account, region, hosted zone, topic and state machines. A suite that starts
+   * its own AWS proxy passes it on (`FaultProxy.start(tb.motoUrl, { iam: tb.iam })`)
+   * so no function's call bypasses it. The testbed's own `testing` key, the
+   * load-balancer controller's and the tests' direct reads are not a
+   * function's: they pass unevaluated.
+   */
+  readonly iam?: IamEnforcer;
   readonly lb: {
     /** Which controller runs (see {@link TestbedOptions.lbController}). */
     readonly controller: 'real' | 'stand-in';
@@ -316,8 +337,13 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     handleSignals: opts.handleSignals ?? true,
     rbacFile: opts.rbacFile ?? join(REPO_ROOT, 'deploy', 'rbac.yaml'),
     lbController: lbControllerOption(opts.lbController),
+    iam: opts.iam ?? true,
   };
   const tools = readToolPaths();
+  const templateFile = join(REPO_ROOT, PACKAGED_TEMPLATE);
+  if (options.iam && !existsSync(templateFile)) {
+    throw new Error(`IAM enforcement needs the packaged template ${templateFile}: run npm run package (or start with iam: false)`);
+  }
   if (options.lbController === 'real' && (!tools.awsLbController || !tools.awsLbControllerConfig)) {
     throw new Error(
       `lbController 'real' needs AWS_LOAD_BALANCER_CONTROLLER and AWS_LOAD_BALANCER_CONTROLLER_CONFIG in ${join(cacheDir(), 'testbed.env')}: run scripts/setup-testbed.sh`,
@@ -448,8 +474,33 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     const workflowClient = new KubeClient(cp.workflow);
     kubeClients.push(workflowClient);
 
-    // The AWS proxy the real controller and the data plane read ELBv2 through.
-    const realProxy = options.lbController === 'real' ? await FaultProxy.start(motoPart.moto.url, { elbv2Fidelity: true }) : undefined;
+    // IAM as AWS enforces it, for every function of the packaged template, in
+    // this testbed's account and region, on its zone, its topic and the local
+    // runner's state machines (what the template's Refs stand for here).
+    const machine = (name: string) => `arn:aws:states:${options.region}:${LOCAL_ACCOUNT_ID}:stateMachine:${name}`;
+    const iam = options.iam
+      ? IamEnforcer.fromTemplate(readTemplate(templateFile), {
+          deployment: {
+            accountId: LOCAL_ACCOUNT_ID,
+            region: options.region,
+            hostedZoneIds: [motoPart.seeded.hostedZoneId],
+            resourceValues: {
+              KserveEdgeAlerts: motoPart.seeded.snsTopicArn,
+              ProvisionStateMachine: machine(LOCAL_STATE_MACHINE_NAME),
+              DeprovisionStateMachine: machine(LOCAL_STATE_MACHINE_NAME.replace('provision', 'deprovision')),
+            },
+          },
+          lookups: motoLookups(motoPart.moto.url),
+        })
+      : undefined;
+
+    // The AWS proxy the product (through env.AWS_ENDPOINT_URL), the real
+    // controller and the data plane talk to: IAM enforced for the functions'
+    // keys, ELBv2 corrected with the real controller.
+    const realProxy =
+      options.lbController === 'real' || iam
+        ? await FaultProxy.start(motoPart.moto.url, { elbv2Fidelity: options.lbController === 'real', ...(iam ? { iam } : {}) })
+        : undefined;
     awsProxy = realProxy;
 
     // The real AWS Load Balancer Controller, behind the AWS proxy (started
@@ -498,7 +549,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       ca: testbedCa,
       certDir,
       // With the real controller, ELBv2 and ACM as the controller sees them.
-      motoUrl: realProxy?.url ?? motoPart.moto.url,
+      motoUrl: options.lbController === 'real' ? realProxy!.url : motoPart.moto.url,
       region: options.region,
       clusterName: options.clusterName,
       gatewayPort,
@@ -556,7 +607,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     mark('total', t0);
 
     const env: Record<string, string> = {
-      // With the real controller the product meets the same corrected ELBv2 it does.
+      // Through the enforcing proxy; with the real controller the product meets the same corrected ELBv2 it does.
       AWS_ENDPOINT_URL: awsProxy?.url ?? motoPart.moto.url,
       AWS_REGION: options.region,
       AWS_ACCESS_KEY_ID: 'testing',
@@ -598,9 +649,10 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       kubeAdmin: () => admin,
       kubeWorkflow: () => workflowClient,
       aws: aws!,
+      ...(iam ? { iam } : {}),
       lb: {
         controller: options.lbController,
-        ...(awsProxy ? { awsProxy } : {}),
+        ...(awsProxy && options.lbController === 'real' ? { awsProxy } : {}),
         ...(realLbc
           ? {
               real: {
@@ -619,7 +671,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
         waitForAlb,
         setOptions: (o) => {
           ctl.setOptions(o);
-          if (awsProxy) realLbKnobs(awsProxy, o);
+          if (awsProxy && options.lbController === 'real') realLbKnobs(awsProxy, o);
         },
         reconcileNow: () => ctl.reconcileNow(),
       },

@@ -24,7 +24,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { CanaryFailedError, type AutomationErrorOptions, type CanaryFailureKind } from '../errors';
+import { AccessDeniedError, CanaryFailedError, type AutomationErrorOptions, type CanaryFailureKind } from '../errors';
 import type { Resolver } from './resolver';
 
 /** How far a request got before it failed. */
@@ -187,6 +187,9 @@ export async function httpsRequest(options: HttpsRequestOptions): Promise<HttpsR
     ]);
   } catch (err) {
     if (err instanceof HttpsRequestError) throw err;
+    // The function's role may not read what resolving needs (Route 53 resolver): that is no DNS
+    // answer still to come, and waiting for one would only hide the denial until the deadline.
+    if (err instanceof AccessDeniedError) throw err;
     if (err instanceof CanaryFailedError) throw new HttpsRequestError(err.kind, 'dns', err.message.replace(/^[a-z]+: /, ''), { cause: err });
     throw new HttpsRequestError('dns', 'dns', `resolving ${hostname} failed: ${describe(err)}`, { cause: err });
   } finally {

@@ -18,7 +18,7 @@
  * `CanaryFailed` error for the state machine.
  */
 import { performance } from 'node:perf_hooks';
-import { CanaryFailedError, type CanaryFailureKind } from '../errors';
+import { AccessDeniedError, CanaryFailedError, type CanaryFailureKind } from '../errors';
 import { redactString, registerSecret, type Logger } from '../log';
 import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
 import type { SecretsPort } from '../ports';
@@ -195,6 +195,8 @@ export async function probeEndpoint(options: ProbeOptions): Promise<ProbeResult>
       ...(options.extraCa ? { extraCa: options.extraCa } : {}),
     });
   } catch (err) {
+    // A denied AWS call (the resolver's Route 53 reads) is the deployment's fault, not the endpoint's.
+    if (err instanceof AccessDeniedError) throw err;
     if (err instanceof HttpsRequestError) {
       const layer = transportLayer(err.kind, err.phase);
       if (layer !== 'dns') layers.dns = 'pass';
@@ -365,7 +367,8 @@ async function probeWithDexSession(
  * of the secret; Dex: one login per run (cached for {@link LOGIN_CACHE_TTL_MS}
  * in `loginCache`; a cached session that gets `auth` failures is dropped and
  * the login retried once). Throws only for unusable secrets
- * (`InvalidSecret`) — endpoint failures are results.
+ * (`InvalidSecret`) and for AWS calls the role is denied (`AccessDenied`,
+ * the Route 53 resolver's reads) — endpoint failures are results.
  *
  * @example
  *   const run = await runCanary({ request }, { secrets, resolver, now: () => new Date(), log });

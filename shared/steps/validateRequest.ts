@@ -9,7 +9,7 @@
  * Reads only. Its output is the normalised request (defaults filled, hosted
  * zone id resolved) that every later step receives.
  */
-import { HostedZoneNotFoundError, InvalidRequestError } from '../errors';
+import { AccessDeniedError, ClusterNotFoundError, HostedZoneNotFoundError, InvalidRequestError } from '../errors';
 import type { Logger } from '../log';
 import type { ClusterAccessPort, Route53Port, SecretsPort } from '../ports';
 import { parseProvisionRequest, type ProvisionRequest } from '../request';
@@ -52,7 +52,19 @@ export async function validateRequest(
 
   let hostedZoneId: string;
   if (request.hostedZoneId) {
-    const zone = await deps.route53.getHostedZone(request.hostedZoneId);
+    let zone: Awaited<ReturnType<Route53Port['getHostedZone']>>;
+    try {
+      zone = await deps.route53.getHostedZone(request.hostedZoneId);
+    } catch (err) {
+      // The role may read only the zones the stack was deployed for (parameter hostedZoneIds), and IAM
+      // decides before Route 53 looks: any other id, existing or not, is AccessDenied. For the request
+      // that is a zone this deployment cannot use, which the user fixes in the request (or the stack).
+      if (!(err instanceof AccessDeniedError)) throw err;
+      throw new HostedZoneNotFoundError(
+        `hosted zone ${request.hostedZoneId} does not exist or is not one of this deployment's zones (stack parameter hostedZoneIds)`,
+        { path: 'hostedZoneId' },
+      );
+    }
     if (!zone) throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} does not exist`, { path: 'hostedZoneId' });
     if (zone.privateZone) {
       throw new HostedZoneNotFoundError(`hosted zone ${request.hostedZoneId} is private; ACM validation needs a public zone`, {
@@ -81,7 +93,17 @@ export async function validateRequest(
     parseDexLogin(await deps.secrets.getSecretString(request.auth.loginSecretId));
   }
 
-  await deps.cluster.connect(request.cluster);
+  try {
+    await deps.cluster.connect(request.cluster);
+  } catch (err) {
+    // Same for the cluster: the role may describe only the stack's cluster (parameter clusterName,
+    // in the stack's cluster region), so another name is AccessDenied whether it exists or not.
+    if (!(err instanceof AccessDeniedError)) throw err;
+    throw new ClusterNotFoundError(
+      `EKS cluster ${request.cluster.name} in ${request.cluster.region} does not exist or is not this deployment's cluster (stack parameters clusterName, clusterRegion)`,
+      { path: 'cluster', cause: err },
+    );
+  }
 
   deps.log.info('request is valid', {
     domain: request.domain,

@@ -392,7 +392,8 @@ describe('bad input: every malformed request ends in its named error and writes 
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: ['staging'], clusterName: 'kubeflow', region: REGION });
-    // In front of the testbed's AWS proxy, not moto: the product meets the ELBv2 the controller built (elbv2-fidelity.ts).
+    // In front of the testbed's AWS proxy, not moto: the product meets the ELBv2 the controller built
+    // (elbv2-fidelity.ts), and IAM is enforced there for every worker's call.
     proxy = await FaultProxy.start(tb.env.AWS_ENDPOINT_URL!);
     for (const [key, value] of Object.entries(SECRETS)) {
       const name = `kserve-edge/bad-input/${key}`;

@@ -7,8 +7,15 @@
  *
  * Defect 4.1 (issue 10): switching a provisioned namespace from CNAME to
  * ALIAS sends a DELETE with the UPSERT; UpsertDnsRecordsRole now allows it.
+ *
+ * The second part proves that enforcement is on where every end-to-end suite
+ * runs: the testbed's own `env.AWS_ENDPOINT_URL`, with the credentials the
+ * packaged workers get. A worker's call outside its role is denied, a product
+ * run that needs a permission taken out of the template fails with
+ * `AccessDenied`, and the whole provision flow, CNAME then ALIAS, succeeds.
  */
-import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
+import { ACMClient, DeleteCertificateCommand, ListCertificatesCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
+import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,9 +32,12 @@ import { TAG_OWNER } from '../../shared/ownership';
 import { desiredOwnershipRecord, desiredRecord, planNamespaceRecords } from '../../shared/plan/records';
 import { awsClients, seedAws, startMoto, type AwsClients } from '../../testbed/aws';
 import { FaultProxy } from '../../testbed/fault-proxy';
-import { IamEnforcer, motoLookups, testAccessKeyId } from '../../testbed/iam/enforcer';
+import { IamEnforcer, motoLookups, testAccessKeyId, withoutStatement } from '../../testbed/iam/enforcer';
 import { ProcessSupervisor } from '../../testbed/lib/proc';
-import { readToolPaths } from '../../testbed/testbed';
+import { readToolPaths, startTestbed, type Testbed } from '../../testbed/testbed';
+import { lambdasFor } from './lambdas';
+import { failureOf } from './reliability';
+import { awsFor, listRecords, provisionWith } from './workflow';
 import { request } from '../fixtures/requests';
 import { ACCOUNT, packagedTemplate, PACKAGE_TIMEOUT_MS, REGION } from '../unit/iam/template';
 
@@ -151,4 +161,149 @@ describe('IAM enforcement against moto', () => {
         .map((d) => `${d.functionKey} ${d.decision}`),
     ).toEqual(['getLoadBalancerAddress Allowed', expect.stringMatching(/^configureCluster (ImplicitlyDenied|ExplicitlyDenied)$/)]);
   });
+});
+
+describe('IAM enforcement in the end-to-end testbed (what every suite runs against)', () => {
+  let tb: Testbed;
+  let base: Record<string, unknown>;
+
+  beforeAll(async () => {
+    tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: ['staging'], clusterName: 'kubeflow', region: REGION });
+    base = {
+      domain: DOMAIN,
+      cluster: { name: 'kubeflow', region: REGION },
+      namespaces: ['staging'],
+      auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
+      canary: { expected: { outputName: 'predict', data: [1, 1] } },
+    };
+  }, 240_000);
+
+  afterAll(async () => {
+    await tb?.stop();
+  }, 60_000);
+
+  /** SDK settings exactly as `functionKey`'s packaged worker has them (endpoint and credentials from its environment). */
+  const asWorker = (functionKey: string, region = REGION) => {
+    const env = lambdasFor({ ...tb.env, LOG_LEVEL: 'silent' }).environmentOf(functionKey);
+    return {
+      endpoint: env.AWS_ENDPOINT_URL!,
+      region,
+      maxAttempts: 1,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+    };
+  };
+
+  it('denies a worker-signed call outside its role, as AWS answers it, through the testbed endpoint', async () => {
+    expect(tb.iam).toBeDefined();
+    // Something that exists, so only IAM can refuse it.
+    const { CertificateArn } = await tb.aws.acm.send(
+      new RequestCertificateCommand({
+        DomainName: `*.iam.${DOMAIN}`,
+        ValidationMethod: 'DNS',
+        Tags: [{ Key: TAG_OWNER, Value: 'kserve-edge' }],
+      }),
+    );
+    const notify = new ACMClient(asWorker('notifyFailure'));
+    await expect(notify.send(new DeleteCertificateCommand({ CertificateArn }))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+      message: expect.stringMatching(
+        /^User: arn:aws:sts::123456789012:assumed-role\/[^/]*NotifyFailureRole\/[^ ]+ is not authorized to perform: acm:DeleteCertificate on resource: arn:aws:acm:/,
+      ),
+    });
+    // Still there: the denial never reached moto.
+    const left = await tb.aws.acm.send(new ListCertificatesCommand({}));
+    expect(left.CertificateSummaryList?.map((c) => c.CertificateArn)).toContain(CertificateArn);
+
+    // UpsertDnsRecords may write a namespace wildcard and its ownership TXT, not the zone apex.
+    const r53 = new Route53Client(asWorker('upsertDnsRecords', 'us-east-1'));
+    const write = (name: string) =>
+      r53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: tb.hostedZoneId,
+          ChangeBatch: {
+            Changes: [
+              { Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '192.0.2.1' }] } },
+            ],
+          },
+        }),
+      );
+    await expect(write(DOMAIN)).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    await expect(write(`www.${DOMAIN}`)).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect((await listRecords(awsFor(tb.motoUrl, REGION).route53, tb.hostedZoneId)).map((r) => r.name)).not.toContain(`www.${DOMAIN}`);
+    const denied = tb.iam!.decisions().filter((d) => d.decision !== 'Allowed');
+    expect(denied.map((d) => `${d.functionKey} ${d.action}`)).toEqual([
+      'notifyFailure acm:DeleteCertificate',
+      'upsertDnsRecords route53:ChangeResourceRecordSets',
+      'upsertDnsRecords route53:ChangeResourceRecordSets',
+    ]);
+  }, 60_000);
+
+  it('provisions under enforcement, then switches the namespace from CNAME to ALIAS end to end (defect 4.1)', async () => {
+    const before = tb.iam!.decisions().length;
+    const first = await provisionWith(tb.env, base, 'iam-e2e-cname');
+    if (first.status !== 'SUCCEEDED') throw new Error(`CNAME run failed: ${JSON.stringify(first.error)}`);
+    const { route53 } = awsFor(tb.motoUrl, REGION);
+    const alb = (first.output as { loadBalancer: { hostname: string } }).loadBalancer.hostname;
+    expect(await listRecords(route53, tb.hostedZoneId)).toContainEqual({ name: `*.staging.${DOMAIN}`, type: 'CNAME', values: [alb] });
+
+    const second = await provisionWith(tb.env, { ...base, dns: { recordType: 'ALIAS' } }, 'iam-e2e-alias');
+    if (second.status !== 'SUCCEEDED') throw new Error(`ALIAS run failed: ${JSON.stringify(second.error)}`);
+    const records = (await listRecords(route53, tb.hostedZoneId)).filter((r) => r.name === `*.staging.${DOMAIN}`);
+    expect(records.map((r) => [r.type, r.alias?.replace(/\.$/, '').replace(/^dualstack\./, '')])).toEqual([['A', alb]]);
+    expect((second.output as { canary: { namespaces: Array<{ status: number }> } }).canary.namespaces.map((n) => n.status)).toEqual([200]);
+
+    // Every function that calls AWS was evaluated, and nothing was denied.
+    const decisions = tb.iam!.decisions().slice(before);
+    expect(decisions.filter((d) => d.decision !== 'Allowed')).toEqual([]);
+    expect(new Set(decisions.map((d) => d.functionKey))).toEqual(
+      new Set([
+        'validateRequest',
+        'ensureCertificates',
+        'publishValidationRecords',
+        'checkCertificates',
+        'configureCluster',
+        'getLoadBalancerAddress',
+        'upsertDnsRecords',
+        'checkDnsChange',
+        'runCanary',
+      ]),
+    );
+    const batches = decisions.filter((d) => d.functionKey === 'upsertDnsRecords' && d.action === 'route53:ChangeResourceRecordSets');
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+  }, 300_000);
+
+  it('fails a run with AccessDenied when the role lacks a permission the step needs', async () => {
+    const restore = tb.iam!.overridePolicies('checkCertificates', (p) => withoutStatement(p, 'ReadOurCertificates'));
+    try {
+      const result = await provisionWith(tb.env, base, 'iam-e2e-missing-permission');
+      expect(result.status).toBe('FAILED');
+      const failure = failureOf(result);
+      expect(failure.failState).toBe('AccessDenied');
+      expect(failure.message).toMatch(
+        /CheckCertificatesRole\/[^ ]+ is not authorized to perform: acm:(DescribeCertificate|ListTagsForCertificate) on resource: arn:aws:acm:/,
+      );
+      expect(result.states.map((s) => s.name)).toContain('CheckCertificates');
+      expect(result.states.map((s) => s.name)).not.toContain('ConfigureCluster');
+    } finally {
+      restore();
+    }
+  }, 300_000);
+
+  it('ends the run with AccessDenied when the canary may not read the zone, instead of waiting for DNS', async () => {
+    const restore = tb.iam!.overridePolicies('runCanary', (p) => withoutStatement(p, 'ReadRecordsForRoute53Resolver'));
+    try {
+      const started = Date.now();
+      const result = await provisionWith(tb.env, base, 'iam-e2e-canary-denied');
+      expect(result.status).toBe('FAILED');
+      const failure = failureOf(result);
+      expect(failure.failState).toBe('AccessDenied');
+      expect(failure.message).toMatch(/RunCanaryRole\/[^ ]+ is not authorized to perform: route53:GetHostedZone/);
+      // One RunCanary attempt, not a wait until the canary deadline.
+      expect(result.states.filter((s) => s.name === 'RunCanary')).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(120_000);
+    } finally {
+      restore();
+    }
+  }, 300_000);
 });

@@ -29,7 +29,8 @@ describe('idempotency and concurrency', () => {
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: ['team-a'], clusterName: 'kubeflow', region: REGION });
-    // In front of the testbed's AWS proxy, not moto: the product meets the ELBv2 the controller built (elbv2-fidelity.ts).
+    // In front of the testbed's AWS proxy, not moto: the product meets the ELBv2 the controller built
+    // (elbv2-fidelity.ts), and IAM is enforced there for every worker's call.
     proxy = await FaultProxy.start(tb.env.AWS_ENDPOINT_URL!);
     env = { ...tb.env, AWS_ENDPOINT_URL: proxy.url };
     request = {

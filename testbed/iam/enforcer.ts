@@ -15,12 +15,13 @@
  * @example
  *   const iam = await IamEnforcer.fromTemplate(readTemplate(PACKAGED_TEMPLATE), {
  *     deployment: { accountId: '123456789012', region: 'us-west-2', hostedZoneIds: [zoneId] },
- *     // accessKeys: default AKIDKSE<FUNCTIONKEY> for every function
+ *     // accessKeys: default functionAccessKeyId(key) of every function (what the packaged workers sign with)
  *     lookups: motoLookups(motoUrl),
  *   });
  *   const proxy = await FaultProxy.start(motoUrl, { iam });
  */
 import http from 'node:http';
+import { functionAccessKeyId, functionSecretAccessKey } from '../../local/packaged';
 import { evaluate, denialResponse, type Decision, type HttpAnswer } from './evaluate';
 import { functionPolicies, type Deployment, type FunctionPolicy, type Template } from './policies';
 import { credentialScope, toIamRequest, UnmappedCallError, type IamRequest, type WireRequest } from './requests';
@@ -43,11 +44,14 @@ export interface IamDecisionRecord {
 }
 
 /**
- * Deterministic test access key id of a function: `AKIDKSE` + the function
- * key in upper case, e.g. `AKIDKSEUPSERTDNSRECORDS`.
+ * The access key id a function signs with in the testbed: the one its
+ * packaged worker gets (`functionAccessKeyId` in local/packaged.ts, `AKIDKSE`
+ * + the function key in upper case, cut to AWS's 20 characters, e.g.
+ * `AKIDKSEUPSERTDNSRECO`). One scheme for the runner and the enforcer, so every
+ * worker's call is recognized and evaluated.
  */
 export function testAccessKeyId(functionKey: string): string {
-  return `AKIDKSE${functionKey.toUpperCase()}`;
+  return functionAccessKeyId(functionKey);
 }
 
 /**
@@ -59,12 +63,40 @@ export function testAccessKeyId(functionKey: string): string {
  */
 export function testCredentialsEnv(functionKey: string): { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string } {
   // moto does not check signatures; the secret only has to be present for the SDK to sign.
-  return { AWS_ACCESS_KEY_ID: testAccessKeyId(functionKey), AWS_SECRET_ACCESS_KEY: 'kserve-edge-testbed' };
+  return { AWS_ACCESS_KEY_ID: testAccessKeyId(functionKey), AWS_SECRET_ACCESS_KEY: functionSecretAccessKey(functionKey) };
 }
 
-/** AKID → function key for `functionKeys`, using {@link testAccessKeyId}. */
+/**
+ * AKID → function key for `functionKeys`, using {@link testAccessKeyId}.
+ *
+ * @throws RangeError when two functions would share a key id (the 20-character cut).
+ */
 export function testAccessKeys(functionKeys: Iterable<string>): Map<string, string> {
-  return new Map([...functionKeys].map((k) => [testAccessKeyId(k), k]));
+  const out = new Map<string, string>();
+  for (const k of functionKeys) {
+    const id = testAccessKeyId(k);
+    const clash = out.get(id);
+    if (clash) throw new RangeError(`functions ${clash} and ${k} would share the access key id ${id}`);
+    out.set(id, k);
+  }
+  return out;
+}
+
+/**
+ * `policies` without the statement(s) whose Sid is `sid`.
+ *
+ * @throws RangeError when no statement has that Sid (a test must not remove nothing).
+ */
+export function withoutStatement(policies: FunctionPolicy['policies'], sid: string): FunctionPolicy['policies'] {
+  let removed = 0;
+  const out = policies.map((p) => {
+    const kept = p.document.Statement.filter((st) => st.Sid !== sid);
+    removed += p.document.Statement.length - kept.length;
+    return { name: p.name, document: { ...p.document, Statement: kept } };
+  });
+  if (removed === 0) throw new RangeError(`no statement ${sid} in ${policies.map((p) => p.name).join(', ')}`);
+  // A policy with no statement left is gone (IAM does not take an empty one).
+  return out.filter((p) => p.document.Statement.length > 0);
 }
 
 export interface IamEnforcerOptions {
@@ -92,6 +124,26 @@ export class IamEnforcer {
   /** An enforcer for every function of a packaged template. */
   static fromTemplate(template: Template, options: IamEnforcerOptions): IamEnforcer {
     return new IamEnforcer(functionPolicies(template, options.deployment), options);
+  }
+
+  /**
+   * Replaces `functionKey`'s role policies by `transform(current)` until the
+   * returned function is called: a test's way to run the product with a
+   * permission taken out of the template (the result must still be a valid
+   * role; a statement removed is the usual change).
+   *
+   * @example
+   *   const restore = tb.iam!.overridePolicies('checkCertificates', (ps) => withoutStatement(ps, 'ReadOurCertificates'));
+   *   try { … a run now meets AccessDenied … } finally { restore(); }
+   */
+  overridePolicies(functionKey: string, transform: (policies: FunctionPolicy['policies']) => FunctionPolicy['policies']): () => void {
+    const original = this.functions.get(functionKey);
+    if (!original) throw new RangeError(`${functionKey} is not a function of the template`);
+    const copy = structuredClone(original.policies);
+    this.functions.set(functionKey, { ...original, policies: transform(copy) });
+    return () => {
+      this.functions.set(functionKey, original);
+    };
   }
 
   /** Every decision so far, oldest first. */

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { CanaryFailedError, InvalidSecretError } from '../../../shared/errors';
+import { AccessDeniedError, CanaryFailedError, InvalidSecretError } from '../../../shared/errors';
 import { clearSecrets, createLogger, silentLogger } from '../../../shared/log';
 import type { SecretsPort } from '../../../shared/ports';
 import { IRIS_INPUT, parseProvisionRequest, type ProvisionRequest, type ProvisionRequestInput } from '../../../shared/request';
@@ -285,6 +285,16 @@ describe('probeEndpoint', () => {
     expectOneFailure(r, 'dns');
     expect(r.layers).toMatchObject({ dns: 'fail', tls: 'skipped' });
     expect(r.message).toContain('*.staging.platform.example.com');
+    expect(alb.requests).toHaveLength(0);
+  });
+
+  it('lets AccessDenied from the Route 53 resolver through instead of reading it as DNS not ready', async () => {
+    const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
+    route53.failures.add('getHostedZone', new AccessDeniedError('not allowed to route53:GetHostedZone: AccessDenied: User: … is not authorized'));
+    const resolver = new Route53Resolver({ route53, zoneId: 'Z1', loadHostMap: async () => ({}) });
+    await expect(
+      probeEndpoint({ request: makeRequest(), namespace: 'staging', credentials: header(), resolver, extraCa: pki.caPem, now }),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
     expect(alb.requests).toHaveLength(0);
   });
 

@@ -20,7 +20,8 @@ import { SnsNotifier } from '../../../shared/aws/sns';
 import { AccessDeniedError } from '../../../shared/errors';
 import { TAG_OWNER } from '../../../shared/ownership';
 import { FaultProxy } from '../../../testbed/fault-proxy';
-import { IamEnforcer, testAccessKeyId, testAccessKeys, type RequestLookups } from '../../../testbed/iam/enforcer';
+import { lambdaRuntimeEnvironment, readPackage } from '../../../local/packaged';
+import { IamEnforcer, testAccessKeyId, testAccessKeys, withoutStatement, type RequestLookups } from '../../../testbed/iam/enforcer';
 import { functionPolicies } from '../../../testbed/iam/policies';
 import { ACCOUNT, captureServer, DEPLOYMENT, packagedTemplate, PACKAGE_TIMEOUT_MS, REGION, ZONE } from './template';
 
@@ -171,5 +172,29 @@ describe('IAM enforcement in the AWS proxy', () => {
     expect(err.$metadata?.httpStatusCode).toBe(502);
     expect(upstream.requests).toHaveLength(0);
     expect(iam.decisions().at(-1)).toMatchObject({ functionKey: 'ensureCertificates', decision: 'Unmapped' });
+  });
+
+  it('knows every packaged worker by the access key the runner gives it (one scheme for both)', () => {
+    const workers = readPackage();
+    expect(Object.keys(workers).sort()).toEqual([...iam.functions.keys()].sort());
+    for (const key of Object.keys(workers)) {
+      const env = lambdaRuntimeEnvironment(workers[key]!, REGION, '/var/task');
+      const authorization = `AWS4-HMAC-SHA256 Credential=${env.AWS_ACCESS_KEY_ID}/20260101/${REGION}/acm/aws4_request, SignedHeaders=host, Signature=0`;
+      expect(iam.callerOf({ headers: { authorization }, url: '/' })?.functionKey).toBe(key);
+    }
+  });
+
+  it('runs a function with a permission taken out, until restored', async () => {
+    const acm = new AcmAdapter(new ACMClient(as('checkCertificates')), undefined, new RateLimiter({ perSecond: {} }));
+    const restore = iam.overridePolicies('checkCertificates', (p) => withoutStatement(p, 'ReadOurCertificates'));
+    try {
+      await expect(acm.describeCertificate(OURS_CERT)).rejects.toBeInstanceOf(AccessDeniedError);
+    } finally {
+      restore();
+    }
+    expect(iam.decisions().at(-1)).toMatchObject({ functionKey: 'checkCertificates', decision: 'ImplicitlyDenied' });
+    expect(() => withoutStatement(iam.functions.get('checkCertificates')!.policies, 'NoSuchSid')).toThrow(RangeError);
+    await acm.describeCertificate(OURS_CERT).catch(() => undefined);
+    expect(iam.decisions().at(-1)).toMatchObject({ functionKey: 'checkCertificates', decision: 'Allowed' });
   });
 });

@@ -11,7 +11,7 @@ import { validateRequest } from '../../../shared/steps/validateRequest';
 import { notifyFailure, summarizeFailure } from '../../../shared/steps/notifyFailure';
 import { silentLogger, registerSecret, clearSecrets } from '../../../shared/log';
 import type { ClusterAccessPort } from '../../../shared/ports';
-import { ClusterNotFoundError } from '../../../shared/errors';
+import { AccessDeniedError, ClusterNotFoundError } from '../../../shared/errors';
 import { FakeAcm } from '../../fakes/FakeAcm';
 import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
 import { FakeSecrets } from '../../fakes/FakeSecrets';
@@ -53,6 +53,26 @@ describe('validateRequest', () => {
     await expect(
       validateRequest({ request: { ...COGNITO_INPUT, ...overrides } }, { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
     ).rejects.toMatchObject({ name: errorName });
+  });
+
+  it('names a hosted zone outside the role (AccessDenied on GetHostedZone) as HostedZoneNotFound', async () => {
+    const { r53, secrets } = world();
+    r53.failures.add('getHostedZone', new AccessDeniedError('User: … is not authorized to perform: route53:GetHostedZone'));
+    await expect(
+      validateRequest({ request: { ...COGNITO_INPUT, hostedZoneId: 'Z0000000000OTHERZONE' } }, { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
+    ).rejects.toMatchObject({ name: 'HostedZoneNotFound', message: expect.stringContaining('hostedZoneIds') });
+  });
+
+  it('names a cluster outside the role (AccessDenied on DescribeCluster) as ClusterNotFound', async () => {
+    const { r53, secrets } = world();
+    const denied: ClusterAccessPort = {
+      connect: async () => {
+        throw new AccessDeniedError('not allowed to eks:DescribeCluster: User: … is not authorized to perform: eks:DescribeCluster');
+      },
+    };
+    await expect(
+      validateRequest({ request: { ...COGNITO_INPUT, cluster: { name: 'other', region: 'us-west-2' } } }, { route53: r53, secrets, cluster: denied, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
+    ).rejects.toMatchObject({ name: 'ClusterNotFound', message: expect.stringContaining('clusterName') });
   });
 
   it('fails with ClusterNotFound when the cluster does not exist', async () => {
