@@ -80,7 +80,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return 0;
       case 'validate': {
         const req = parseProvisionRequest(await readRequest(values.request));
-        io.out(`request is valid: ${req.domain}, namespaces ${req.namespaces.join(', ')}, auth ${req.auth.provider}, certificates ${req.certificates.mode}\n`);
+        io.out(
+          `request is valid: ${req.domain}, namespaces ${req.namespaces.join(', ')}, auth ${req.auth.provider}, certificates ${req.certificates.mode}\n`,
+        );
         return 0;
       }
       case 'provision': {

@@ -35,7 +35,10 @@ export async function provision(raw: unknown, opts: ProvisionOptions): Promise<n
         if (line) io.out(`${line}\n`);
       },
     });
-    if (opts.json) io.out(`${JSON.stringify(result.status === 'SUCCEEDED' ? result.output : { status: result.status, error: result.error, failState: result.failState }, null, 2)}\n`);
+    if (opts.json)
+      io.out(
+        `${JSON.stringify(result.status === 'SUCCEEDED' ? result.output : { status: result.status, error: result.error, failState: result.failState }, null, 2)}\n`,
+      );
     else io.out(summary(result));
     return result.status === 'SUCCEEDED' ? 0 : 1;
   } finally {
@@ -49,9 +52,21 @@ interface ProvisionOutput {
   certificatePoll?: { statuses?: Array<{ arn: string; status: string }> };
   validation?: { records?: Array<{ name: string }> };
   loadBalancer?: { hostname?: string };
-  cluster?: { ingress?: { namespace: string; name: string }; actions?: Array<{ action: string; kind: string; namespace?: string; name: string }> };
+  cluster?: {
+    ingress?: { namespace: string; name: string };
+    actions?: Array<{ action: string; kind: string; namespace?: string; name: string }>;
+  };
   dns?: { records?: Array<{ namespace: string; name: string; action: string }> };
-  canary?: { namespaces?: Array<{ namespace: string; host: string; status: number; latencyMs: number; prediction?: unknown; certificateDaysToExpiry?: number }> };
+  canary?: {
+    namespaces?: Array<{
+      namespace: string;
+      host: string;
+      status: number;
+      latencyMs: number;
+      prediction?: unknown;
+      certificateDaysToExpiry?: number;
+    }>;
+  };
 }
 
 /** The end-of-run summary a user reads. */
@@ -65,13 +80,29 @@ export function summary(result: RunResult): string {
     return `${lines.join('\n')}\n`;
   }
   const out = (result.output ?? {}) as ProvisionOutput;
-  lines.push(`✔ provisioned ${out.request?.domain ?? ''} (${(out.request?.namespaces ?? []).join(', ')}) in ${formatDuration(result.durationMs)}`, '');
+  lines.push(
+    `✔ provisioned ${out.request?.domain ?? ''} (${(out.request?.namespaces ?? []).join(', ')}) in ${formatDuration(result.durationMs)}`,
+    '',
+  );
   const status = new Map((out.certificatePoll?.statuses ?? []).map((s) => [s.arn, s.status]));
   lines.push('Certificates');
-  lines.push(table(['SCOPE', 'STATUS', 'NAMES', 'ARN'], (out.certificates?.items ?? []).map((c) => [c.scope, status.get(c.arn), c.names.join(' '), c.arn])));
-  lines.push(`Load balancer: ${out.loadBalancer?.hostname ?? '-'}  (Ingress ${out.cluster?.ingress?.namespace ?? '?'}/${out.cluster?.ingress?.name ?? '?'})`, '');
+  lines.push(
+    table(
+      ['SCOPE', 'STATUS', 'NAMES', 'ARN'],
+      (out.certificates?.items ?? []).map((c) => [c.scope, status.get(c.arn), c.names.join(' '), c.arn]),
+    ),
+  );
+  lines.push(
+    `Load balancer: ${out.loadBalancer?.hostname ?? '-'}  (Ingress ${out.cluster?.ingress?.namespace ?? '?'}/${out.cluster?.ingress?.name ?? '?'})`,
+    '',
+  );
   lines.push('Cluster objects');
-  lines.push(table(['ACTION', 'KIND', 'NAMESPACE', 'NAME'], (out.cluster?.actions ?? []).map((a) => [a.action, a.kind, a.namespace, a.name])));
+  lines.push(
+    table(
+      ['ACTION', 'KIND', 'NAMESPACE', 'NAME'],
+      (out.cluster?.actions ?? []).map((a) => [a.action, a.kind, a.namespace, a.name]),
+    ),
+  );
   lines.push('DNS records');
   lines.push(
     table(

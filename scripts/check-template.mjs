@@ -192,7 +192,10 @@ if (check(rules.length === 1, `expected 1 EventBridge rule with source kserve-ed
 const filters = byType('AWS::Logs::SubscriptionFilter').map(([, f]) => f.Properties);
 const auditFilter = filters.find((f) => refersTo(f.DestinationArn, 'NamespaceEventsLambdaFunction'));
 if (check(auditFilter, 'no CloudWatch Logs subscription filter feeding NamespaceEventsLambdaFunction')) {
-  check(/^\/aws\/eks\/.+\/cluster$/.test(String(auditFilter.LogGroupName)), `the subscription filter reads ${auditFilter.LogGroupName}, not an EKS control-plane log group`);
+  check(
+    /^\/aws\/eks\/.+\/cluster$/.test(String(auditFilter.LogGroupName)),
+    `the subscription filter reads ${auditFilter.LogGroupName}, not an EKS control-plane log group`,
+  );
   for (const word of ['"namespaces"', '"profiles"', '"create"', '"delete"']) {
     check(String(auditFilter.FilterPattern).includes(word), `the subscription filter pattern does not match ${word}`);
   }
@@ -208,16 +211,23 @@ if (check(success, 'no alarm on kserve-edge CanarySuccess')) {
   check(success.ComparisonOperator === 'LessThanThreshold', 'the CanarySuccess alarm does not fire below its threshold');
 }
 const latency = canaryAlarm('CanaryLatency');
-if (check(latency, 'no alarm on kserve-edge CanaryLatency')) check(latency.ExtendedStatistic === 'p90', 'the CanaryLatency alarm is not on p90');
+if (check(latency, 'no alarm on kserve-edge CanaryLatency'))
+  check(latency.ExtendedStatistic === 'p90', 'the CanaryLatency alarm is not on p90');
 const expiry = canaryAlarm('CertificateDaysToExpiry');
 if (check(expiry, 'no alarm on kserve-edge CertificateDaysToExpiry')) {
-  check(Number(expiry.Threshold) === 14 && expiry.ComparisonOperator === 'LessThanThreshold', 'the certificate alarm is not "under 14 days"');
+  check(
+    Number(expiry.Threshold) === 14 && expiry.ComparisonOperator === 'LessThanThreshold',
+    'the certificate alarm is not "under 14 days"',
+  );
 }
 for (const a of [success, latency, expiry].filter(Boolean)) {
   check(refersTo(a.AlarmActions, 'KserveEdgeAlerts'), `the ${a.MetricName} alarm does not notify KserveEdgeAlerts`);
 }
 const dashboards = byType('AWS::CloudWatch::Dashboard');
-check(dashboards.length === 1 && JSON.stringify(dashboards[0][1].Properties.DashboardBody).includes('CanarySuccess'), 'no canary dashboard');
+check(
+  dashboards.length === 1 && JSON.stringify(dashboards[0][1].Properties.DashboardBody).includes('CanarySuccess'),
+  'no canary dashboard',
+);
 
 const text = JSON.stringify(template);
 for (const v of ['${aws:', '${ssm:', '${cf:', '${s3:', '${param:', '${self:', '${opt:', '${env:']) {
@@ -321,7 +331,9 @@ check(extra.length === 0, `zips for functions neither an ASL nor a trigger uses:
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
 const width = Math.max(...bundles.map((b) => b.key.length), 8);
 console.log('');
-console.log(`template   ${Object.keys(resources).length} resources, ${functions.length} functions, state machines ${machines.map(([id]) => id).join(', ')}`);
+console.log(
+  `template   ${Object.keys(resources).length} resources, ${functions.length} functions, state machines ${machines.map(([id]) => id).join(', ')}`,
+);
 if (elapsedMs !== undefined && Number.isFinite(elapsedMs)) console.log(`packaged   in ${(elapsedMs / 1000).toFixed(1)} s`);
 console.log('');
 console.log(`${'function'.padEnd(width)}  ${'zip'.padStart(9)}  ${'unzipped'.padStart(9)}  loads`);

@@ -46,7 +46,11 @@ async function main(): Promise<number> {
     out(`Request (${file}):\n${JSON.stringify(request, null, 2)}\n\n`);
     out('$ kserve-edge provision --request .testbed/demo-request.json --wait-scale 0.1\n');
     Object.assign(process.env, tb.env, { LOG_LEVEL: 'silent' });
-    const code = await provision(request, { io: { out, err: (t) => process.stderr.write(t), env: process.env }, json: false, waitScale: 0.1 });
+    const code = await provision(request, {
+      io: { out, err: (t) => process.stderr.write(t), env: process.env },
+      json: false,
+      waitScale: 0.1,
+    });
     if (code !== 0) return code;
 
     const info = await tb.lb.waitForAlb('istio-system', 'istio-ingress-api');
@@ -55,7 +59,15 @@ async function main(): Promise<number> {
     const path = '/v2/models/sklearn-irisv2/infer';
     out(`\nThe canary's request, by hand (the ALB ${info.hostname} listens on 127.0.0.1:${port} here):\n`);
     out(`  POST https://${host}${path}\n  x-api-key: ***\n  ${JSON.stringify(IRIS_INPUT)}\n`);
-    const res = await httpsTo({ port, host, path, method: 'POST', body: JSON.stringify(IRIS_INPUT), ca: tb.caPem, headers: { 'x-api-key': tb.secrets.apiTokens[0]! } });
+    const res = await httpsTo({
+      port,
+      host,
+      path,
+      method: 'POST',
+      body: JSON.stringify(IRIS_INPUT),
+      ca: tb.caPem,
+      headers: { 'x-api-key': tb.secrets.apiTokens[0]! },
+    });
     out(`  → HTTP ${res.status} ${res.body}\n`);
     const denied = await httpsTo({ port, host, path, method: 'POST', body: JSON.stringify(IRIS_INPUT), ca: tb.caPem });
     out(`  without the header → HTTP ${denied.status} ${denied.body.trim()}\n`);

@@ -26,7 +26,10 @@ export const LABEL_OWNER = 'kserve-edge.io/owner';
 
 /** Hash of a set of names, order-insensitive, 16 hex characters. */
 export function namesHash(names: readonly string[]): string {
-  return createHash('sha256').update([...names].sort().join(',')).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update([...names].sort().join(','))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Name of the TXT record that says who owns `*.<namespace>.<domain>`. */

@@ -10,14 +10,7 @@
 
 // ------------------------------------------------------------------ ACM
 
-export type CertificateStatus =
-  | 'PENDING_VALIDATION'
-  | 'ISSUED'
-  | 'INACTIVE'
-  | 'EXPIRED'
-  | 'VALIDATION_TIMED_OUT'
-  | 'REVOKED'
-  | 'FAILED';
+export type CertificateStatus = 'PENDING_VALIDATION' | 'ISSUED' | 'INACTIVE' | 'EXPIRED' | 'VALIDATION_TIMED_OUT' | 'REVOKED' | 'FAILED';
 
 /** A DNS validation record ACM asks for. */
 export interface ValidationRecord {
@@ -201,9 +194,7 @@ export interface ObjectRef {
 }
 
 export type JsonPatchOp =
-  | { op: 'remove'; path: string }
-  | { op: 'test'; path: string; value: unknown }
-  | { op: 'add' | 'replace'; path: string; value: unknown };
+  { op: 'remove'; path: string } | { op: 'test'; path: string; value: unknown } | { op: 'add' | 'replace'; path: string; value: unknown };
 
 /**
  * A condition on a write: the object is still at the `resourceVersion` that
@@ -222,7 +213,11 @@ export interface KubePort {
   /** RFC 6902 JSON Patch. @throws PatchConflictError when a `test` op fails (the object changed since it was read). */
   jsonPatch(ref: ObjectRef, ops: JsonPatchOp[], options: { fieldManager: string }): Promise<KubeObject>;
   /** `fieldSelector`: equality terms only, e.g. `involvedObject.kind=Ingress,involvedObject.name=x` (what the API server supports for the kind). */
-  list(apiVersion: string, kind: string, options?: { namespace?: string; labelSelector?: string; fieldSelector?: string }): Promise<KubeObject[]>;
+  list(
+    apiVersion: string,
+    kind: string,
+    options?: { namespace?: string; labelSelector?: string; fieldSelector?: string },
+  ): Promise<KubeObject[]>;
   /** Deleting an object that is already gone succeeds. */
   delete(ref: ObjectRef): Promise<void>;
 }

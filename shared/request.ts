@@ -196,11 +196,26 @@ const canary = z
 const deadlines = z
   .object({
     /** How long to wait for ACM to issue (ACM gives up after 72 h). */
-    certificateSeconds: z.number().int().min(0).max(72 * 3600).default(72 * 3600),
+    certificateSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(72 * 3600)
+      .default(72 * 3600),
     /** How long to wait for the load balancer controller to publish the ALB address. */
-    loadBalancerSeconds: z.number().int().min(0).max(24 * 3600).default(1800),
+    loadBalancerSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3600)
+      .default(1800),
     /** How long to wait for the Route 53 change to reach INSYNC. */
-    dnsSeconds: z.number().int().min(0).max(24 * 3600).default(900),
+    dnsSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3600)
+      .default(900),
     /**
      * How long to wait for the first green canary after the first attempt (dns, tls, timeout and
      * 502/503/504 failures are waited for; others end the run at once). 0: no waiting.
@@ -237,8 +252,7 @@ export const ProvisionRequestSchema = z
       .max(ALB_MAX_CERTIFICATES - 2, `at most ${ALB_MAX_CERTIFICATES - 2} namespaces per ALB (25 SNI certificates)`)
       .refine((a) => new Set(a).size === a.length, 'must not repeat a namespace'),
     auth: z.discriminatedUnion('provider', [cognitoAuth, dexAuth], {
-      error: (iss) =>
-        iss.code === 'invalid_union' ? 'provider must be "cognito" or "dex"' : undefined,
+      error: (iss) => (iss.code === 'invalid_union' ? 'provider must be "cognito" or "dex"' : undefined),
     }),
     certificates: z
       .object({

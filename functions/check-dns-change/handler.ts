@@ -7,5 +7,8 @@ import type { UpsertDnsRecordsOutput } from '../../shared/steps/upsertDnsRecords
 
 export const handler = edgeHandler('CheckDnsChange', async (event, { config, log, now }) => {
   const request = requestOf(event);
-  return checkDnsChange({ request, dns: fieldOf<UpsertDnsRecordsOutput>(event, 'dns') }, { route53: new Route53Adapter(route53Client(config)), log, now });
+  return checkDnsChange(
+    { request, dns: fieldOf<UpsertDnsRecordsOutput>(event, 'dns') },
+    { route53: new Route53Adapter(route53Client(config)), log, now },
+  );
 });

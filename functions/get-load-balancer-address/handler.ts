@@ -10,7 +10,12 @@ import type { ConfigureClusterOutput } from '../../shared/steps/configureCluster
 export const handler = edgeHandler('GetLoadBalancerAddress', async (event, { config, now }) => {
   const request = requestOf(event);
   const cluster = fieldOf<Pick<ConfigureClusterOutput, 'configuredAt' | 'ingress' | 'expected'>>(event, 'cluster');
-  const input = { request, ingress: cluster.ingress, configuredAt: cluster.configuredAt, ...(cluster.expected ? { expected: cluster.expected } : {}) };
+  const input = {
+    request,
+    ingress: cluster.ingress,
+    configuredAt: cluster.configuredAt,
+    ...(cluster.expected ? { expected: cluster.expected } : {}),
+  };
   return getLoadBalancerAddress(input, {
     kube: await kubeFor(config, request.cluster),
     loadBalancers: new Elbv2Adapter(elbv2Client(config, request.cluster.region)),

@@ -26,13 +26,7 @@ import {
   RequestCertificateCommand,
 } from '@aws-sdk/client-acm';
 import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import type {
-  AcmPort,
-  CertificateDetail,
-  CertificateStatus,
-  RequestCertificateInput,
-  ValidationRecord,
-} from '../ports';
+import type { AcmPort, CertificateDetail, CertificateStatus, RequestCertificateInput, ValidationRecord } from '../ports';
 import { TAG_OWNER } from '../ownership';
 import { isAwsError, mapAwsError, withAws } from './errors';
 import { ACM_RATES, paceClient, RateLimiter } from './rateLimit';
@@ -53,15 +47,7 @@ export const ALL_CERTIFICATE_STATUSES: AwsCertificateStatus[] = [
  * we ask for every key type so a certificate someone re-requested with another
  * algorithm is still seen as ours.
  */
-const ALL_KEY_TYPES: KeyAlgorithm[] = [
-  'RSA_1024',
-  'RSA_2048',
-  'RSA_3072',
-  'RSA_4096',
-  'EC_prime256v1',
-  'EC_secp384r1',
-  'EC_secp521r1',
-];
+const ALL_KEY_TYPES: KeyAlgorithm[] = ['RSA_1024', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_prime256v1', 'EC_secp384r1', 'EC_secp521r1'];
 
 /** Parallel per-certificate calls; well under ACM's 10 rps for Describe/ListTags. */
 const FAN_OUT = 4;
@@ -112,7 +98,9 @@ export function toCertificateDetail(cert: AwsCertificateDetail, tags: Record<str
   // Right after RequestCertificate, ACM may answer with no DomainValidationOptions
   // at all (or fewer entries than names): that is "not published yet", not
   // "nothing to publish". Every name needs an entry with its record.
-  const withRecord = new Set((cert.DomainValidationOptions ?? []).filter((dv) => dv.ResourceRecord?.Name && dv.ResourceRecord.Value).map((dv) => dv.DomainName));
+  const withRecord = new Set(
+    (cert.DomainValidationOptions ?? []).filter((dv) => dv.ResourceRecord?.Name && dv.ResourceRecord.Value).map((dv) => dv.DomainName),
+  );
   for (const name of names) {
     if (!withRecord.has(name) && !namesWithoutRecord.includes(name)) namesWithoutRecord.push(name);
   }
@@ -191,7 +179,8 @@ export class AcmAdapter implements AcmPort {
   /** ARNs and tags of the certificates carrying our owner tag, every page of GetResources (100 per page). */
   private async taggedCertificates(ownerId: string): Promise<Array<{ arn: string; tags: Record<string, string> }>> {
     const tagging = this.tagging;
-    if (!tagging) throw new Error('AcmAdapter: listing our certificates needs a Resource Groups Tagging API client (wiring/clients.ts taggingClient)');
+    if (!tagging)
+      throw new Error('AcmAdapter: listing our certificates needs a Resource Groups Tagging API client (wiring/clients.ts taggingClient)');
     const out: Array<{ arn: string; tags: Record<string, string> }> = [];
     let token: string | undefined;
     do {
@@ -294,9 +283,7 @@ export class AcmAdapter implements AcmPort {
   }
 
   private async describe(arn: string, tags: Record<string, string>): Promise<CertificateDetail> {
-    const out = await withAws('acm:DescribeCertificate', () =>
-      this.client.send(new DescribeCertificateCommand({ CertificateArn: arn })),
-    );
+    const out = await withAws('acm:DescribeCertificate', () => this.client.send(new DescribeCertificateCommand({ CertificateArn: arn })));
     if (!out.Certificate) throw new Error(`failed to acm:DescribeCertificate: no certificate in the answer for ${arn}`);
     return toCertificateDetail(out.Certificate, tags);
   }

@@ -85,7 +85,9 @@ function toChange(change: RecordChange): Change {
 
 /** Every suffix of `domain` on label boundaries, longest first: `a.b.c` → `a.b.c`, `b.c`, `c`. */
 export function domainSuffixes(domain: string): string[] {
-  const labels = fromRoute53Name(domain.toLowerCase()).split('.').filter((l) => l !== '');
+  const labels = fromRoute53Name(domain.toLowerCase())
+    .split('.')
+    .filter((l) => l !== '');
   return labels.map((_, i) => labels.slice(i).join('.'));
 }
 
@@ -101,7 +103,10 @@ export function domainSuffixes(domain: string): string[] {
  *   route53SortKey('*.Team-A.example.com') // 'com.example.team-a.*.'
  */
 export function route53SortKey(name: string): string {
-  const labels = fromRoute53Name(name).toLowerCase().split('.').filter((l) => l !== '');
+  const labels = fromRoute53Name(name)
+    .toLowerCase()
+    .split('.')
+    .filter((l) => l !== '');
   return `${labels.reverse().join('.')}.`;
 }
 
@@ -115,7 +120,10 @@ const LDH_LABEL = /^[a-z0-9-]+$/;
  * in a leading label (those only ever sort inside the ancestor's block).
  */
 function plainAncestor(name: string): string | undefined {
-  const labels = fromRoute53Name(name).toLowerCase().split('.').filter((l) => l !== '');
+  const labels = fromRoute53Name(name)
+    .toLowerCase()
+    .split('.')
+    .filter((l) => l !== '');
   while (labels.length > 0 && !LDH_LABEL.test(labels[0] ?? '')) labels.shift();
   return labels.length > 0 && labels.every((l) => LDH_LABEL.test(l)) ? labels.join('.') : undefined;
 }
@@ -294,11 +302,7 @@ export class Route53Adapter implements Route53Port {
   }
 
   /** Submits one transactional change batch; returns the change id without `/change/`. */
-  async changeRecords(
-    zoneId: string,
-    changes: RecordChange[],
-    comment: string,
-  ): Promise<{ changeId: string; status: ChangeStatus }> {
+  async changeRecords(zoneId: string, changes: RecordChange[], comment: string): Promise<{ changeId: string; status: ChangeStatus }> {
     if (changes.length === 0) throw new Error('failed to route53:ChangeResourceRecordSets: empty change batch');
     const out = await this.call('route53:ChangeResourceRecordSets', () =>
       this.client.send(
@@ -315,9 +319,7 @@ export class Route53Adapter implements Route53Port {
 
   /** PENDING until Route 53's authoritative servers all answer with the change. */
   async getChange(changeId: string): Promise<ChangeStatus> {
-    const out = await this.call('route53:GetChange', () =>
-      this.client.send(new GetChangeCommand({ Id: bareChangeId(changeId) })),
-    );
+    const out = await this.call('route53:GetChange', () => this.client.send(new GetChangeCommand({ Id: bareChangeId(changeId) })));
     return toStatus(out.ChangeInfo?.Status);
   }
 

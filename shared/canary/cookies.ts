@@ -25,7 +25,10 @@ export function parseSetCookie(header: string, url: URL, now: number): Cookie | 
   const eq = pair.indexOf('=');
   if (eq <= 0) return undefined;
   const name = pair.slice(0, eq).trim();
-  const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+  const value = pair
+    .slice(eq + 1)
+    .trim()
+    .replace(/^"(.*)"$/, '$1');
   if (name === '') return undefined;
   const host = url.hostname.toLowerCase();
   const cookie: Cookie = { name, value, domain: host, hostOnly: true, path: defaultPath(url.pathname), secure: false, httpOnly: false };

@@ -134,7 +134,9 @@ export async function dexLogin(options: DexLoginOptions): Promise<string> {
       if (res.status === 401 || res.status === 403 || isPasswordForm(url, res)) {
         throw fail(`Dex rejected the credentials of the canary user (HTTP ${res.status} at ${url.pathname})`);
       }
-      throw fail(`the login ended at ${url.pathname} with HTTP ${res.status} and no ${AUTHSERVICE_COOKIE} or ${OAUTH2_PROXY_COOKIE} cookie`);
+      throw fail(
+        `the login ended at ${url.pathname} with HTTP ${res.status} and no ${AUTHSERVICE_COOKIE} or ${OAUTH2_PROXY_COOKIE} cookie`,
+      );
     }
 
     if (isPasswordForm(url, res)) {

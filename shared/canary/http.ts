@@ -190,7 +190,8 @@ export async function httpsRequest(options: HttpsRequestOptions): Promise<HttpsR
     // The function's role may not read what resolving needs (Route 53 resolver): that is no DNS
     // answer still to come, and waiting for one would only hide the denial until the deadline.
     if (err instanceof AccessDeniedError) throw err;
-    if (err instanceof CanaryFailedError) throw new HttpsRequestError(err.kind, 'dns', err.message.replace(/^[a-z]+: /, ''), { cause: err });
+    if (err instanceof CanaryFailedError)
+      throw new HttpsRequestError(err.kind, 'dns', err.message.replace(/^[a-z]+: /, ''), { cause: err });
     throw new HttpsRequestError('dns', 'dns', `resolving ${hostname} failed: ${describe(err)}`, { cause: err });
   } finally {
     clearTimeout(timer);
@@ -202,7 +203,9 @@ export async function httpsRequest(options: HttpsRequestOptions): Promise<HttpsR
     // A host map may name a host ("localhost:8443"): let the system resolve that one.
     if (family === 0) return dnsLookup(resolved.address, opts, callback);
     if ((opts as { all?: boolean }).all) {
-      (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: resolved.address, family }]);
+      (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [
+        { address: resolved.address, family },
+      ]);
     } else {
       callback(null, resolved.address, family);
     }
@@ -278,7 +281,11 @@ export async function httpsRequest(options: HttpsRequestOptions): Promise<HttpsR
     req.on('error', (err) => {
       const kind = classifySocketError(err, phase);
       const what = kind === 'tls' ? 'TLS with' : phase === 'connect' ? 'connecting to' : 'request to';
-      fail(new HttpsRequestError(kind, phase === 'connect' && kind === 'tls' ? 'tls' : phase, `${what} ${url.host} failed: ${describe(err)}`, { cause: err }));
+      fail(
+        new HttpsRequestError(kind, phase === 'connect' && kind === 'tls' ? 'tls' : phase, `${what} ${url.host} failed: ${describe(err)}`, {
+          cause: err,
+        }),
+      );
     });
 
     req.on('response', (res) => {
@@ -292,7 +299,9 @@ export async function httpsRequest(options: HttpsRequestOptions): Promise<HttpsR
         chunks.push(part);
         size += part.length;
       });
-      res.on('error', (err) => fail(new HttpsRequestError('http', 'response', `reading the answer of ${url.host} failed: ${describe(err)}`, { cause: err })));
+      res.on('error', (err) =>
+        fail(new HttpsRequestError('http', 'response', `reading the answer of ${url.host} failed: ${describe(err)}`, { cause: err })),
+      );
       res.on('aborted', () => fail(new HttpsRequestError('http', 'response', `${url.host} closed the connection mid-answer`)));
       res.on('end', () => {
         if (settled) return;

@@ -179,7 +179,11 @@ export async function probeEndpoint(options: ProbeOptions): Promise<ProbeResult>
     layers,
   });
 
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'kserve-edge-canary' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json',
+    'user-agent': 'kserve-edge-canary',
+  };
   if (credentials.kind === 'header') headers[credentials.name] = credentials.value;
   else headers.cookie = credentials.cookie;
 
@@ -332,7 +336,12 @@ async function probeWithDexSession(
   };
   const loginFailed = (targets: string[], err: unknown): ProbeResult[] => {
     deps.log.warn('canary login failed', { dashboardUrl, failureKind: err instanceof CanaryFailedError ? err.kind : 'auth' });
-    return authFailureResults(request, targets, err, `login at ${dashboardUrl} failed: ${err instanceof Error ? stripKind(err.message) : String(err)}`);
+    return authFailureResults(
+      request,
+      targets,
+      err,
+      `login at ${dashboardUrl} failed: ${err instanceof Error ? stripKind(err.message) : String(err)}`,
+    );
   };
 
   const cached = deps.loginCache?.get(cacheKey);
@@ -380,7 +389,14 @@ export async function runCanary(input: { request: ProvisionRequest }, deps: RunC
   const probeAll = (targets: string[], credentials: ProbeCredentials): Promise<ProbeResult[]> =>
     Promise.all(
       targets.map((namespace) =>
-        probeEndpoint({ request, namespace, credentials, resolver: deps.resolver, now: deps.now, ...(deps.extraCa ? { extraCa: deps.extraCa } : {}) }),
+        probeEndpoint({
+          request,
+          namespace,
+          credentials,
+          resolver: deps.resolver,
+          now: deps.now,
+          ...(deps.extraCa ? { extraCa: deps.extraCa } : {}),
+        }),
       ),
     );
 
@@ -426,6 +442,15 @@ export function assertCanaryOk(result: CanaryRunResult): void {
   const first = failures[0];
   if (result.ok && !first) return;
   if (!first) throw new CanaryFailedError('http', 'canary run failed without a failing probe');
-  const more = failures.length > 1 ? ` (and ${failures.length - 1} more: ${failures.slice(1).map((f) => `${f.namespace}=${f.failureKind}`).join(', ')})` : '';
-  throw new CanaryFailedError(first.failureKind ?? 'http', redactString(`namespace ${first.namespace} (${first.host}): ${first.message ?? 'failed'}${more}`));
+  const more =
+    failures.length > 1
+      ? ` (and ${failures.length - 1} more: ${failures
+          .slice(1)
+          .map((f) => `${f.namespace}=${f.failureKind}`)
+          .join(', ')})`
+      : '';
+  throw new CanaryFailedError(
+    first.failureKind ?? 'http',
+    redactString(`namespace ${first.namespace} (${first.host}): ${first.message ?? 'failed'}${more}`),
+  );
 }

@@ -193,11 +193,15 @@ export class Route53Resolver implements Resolver {
       if (mapped !== undefined) return { ...parseHostPort(mapped, current), chain };
       if (hop === MAX_DNS_HOPS) break;
       if (!inZone(current, zone.name)) {
-        throw new CanaryFailedError('dns', `${start}: ${current} is outside zone ${zone.name} and not a known load balancer (chain ${chain.join(' -> ')})`);
+        throw new CanaryFailedError(
+          'dns',
+          `${start}: ${current} is outside zone ${zone.name} and not a known load balancer (chain ${chain.join(' -> ')})`,
+        );
       }
       const record = await this.lookup(zone.id, current);
       if (record === undefined) {
-        const what = current === start ? `no record for ${start} or *.${parentOf(start)}` : `no record for ${current} (chain ${chain.join(' -> ')})`;
+        const what =
+          current === start ? `no record for ${start} or *.${parentOf(start)}` : `no record for ${current} (chain ${chain.join(' -> ')})`;
         throw new CanaryFailedError('dns', `${what} in zone ${zone.name}`);
       }
       let next: string | undefined;
@@ -220,7 +224,10 @@ export class Route53Resolver implements Resolver {
   private async zoneFor(host: string): Promise<HostedZone> {
     const zone = this.zoneId === undefined ? await this.route53.findHostedZone(host) : await this.route53.getHostedZone(this.zoneId);
     if (zone === undefined) {
-      throw new CanaryFailedError('dns', this.zoneId === undefined ? `no hosted zone serves ${host}` : `hosted zone ${this.zoneId} not found`);
+      throw new CanaryFailedError(
+        'dns',
+        this.zoneId === undefined ? `no hosted zone serves ${host}` : `hosted zone ${this.zoneId} not found`,
+      );
     }
     return { ...zone, name: normaliseName(zone.name) };
   }
@@ -233,7 +240,9 @@ export class Route53Resolver implements Resolver {
     for (const candidate of candidates) {
       const records = await this.route53.listRecords(zoneId, candidate);
       const usable = (type: string): RecordSet | undefined =>
-        records.find((r) => normaliseName(r.name) === candidate && r.type === type && (r.alias !== undefined || (r.values?.length ?? 0) > 0));
+        records.find(
+          (r) => normaliseName(r.name) === candidate && r.type === type && (r.alias !== undefined || (r.values?.length ?? 0) > 0),
+        );
       const found = usable('CNAME') ?? usable('A') ?? usable('AAAA');
       if (found) return found;
     }

@@ -111,7 +111,11 @@ export function comparePrediction(outputs: readonly V2Output[], expected: { outp
   const actual = flattenData(output.data);
   const wanted = flattenData(expected.data);
   const mismatch =
-    actual.length !== wanted.length ? 'length differs' : wanted.findIndex((w, i) => !sameValue(actual[i], w)) >= 0 ? 'values differ' : undefined;
+    actual.length !== wanted.length
+      ? 'length differs'
+      : wanted.findIndex((w, i) => !sameValue(actual[i], w)) >= 0
+        ? 'values differ'
+        : undefined;
   if (mismatch) {
     throw new CanaryFailedError(
       'prediction',

@@ -264,12 +264,18 @@ export class KubeAdapter implements KubePort {
       if (err instanceof ApiException && err.code === 409) {
         const status = parseStatus(err.body);
         if (precondition === 'absent' && status?.reason === 'AlreadyExists') {
-          throw new PatchConflictError(`${describeTarget({ verb: 'create', ref }).resource} was created by someone else since it was read`, { cause: err });
+          throw new PatchConflictError(
+            `${describeTarget({ verb: 'create', ref }).resource} was created by someone else since it was read`,
+            { cause: err },
+          );
         }
         if (precondition !== undefined && isStaleVersion(status)) {
-          throw new PatchConflictError(`${describeTarget({ verb: 'patch', ref }).resource} changed since it was read (resourceVersion precondition)`, {
-            cause: err,
-          });
+          throw new PatchConflictError(
+            `${describeTarget({ verb: 'patch', ref }).resource} changed since it was read (resourceVersion precondition)`,
+            {
+              cause: err,
+            },
+          );
         }
       }
       throw mapKubeError(err, { verb: precondition === 'absent' ? 'create' : 'patch', ref });
@@ -289,22 +295,33 @@ export class KubeAdapter implements KubePort {
     } catch (err) {
       // A guarded patch of an object read moments ago that is now gone: it changed since the read, like a failed `test` op.
       if (isObjectNotFound(err)) {
-        throw new PatchConflictError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} is gone since it was read`, { cause: err });
-      }
-      if (err instanceof ApiException && err.code === 422) {
-        throw new PatchConflictError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} changed since it was read (JSON Patch test failed)`, {
+        throw new PatchConflictError(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} is gone since it was read`, {
           cause: err,
         });
+      }
+      if (err instanceof ApiException && err.code === 422) {
+        throw new PatchConflictError(
+          `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} changed since it was read (JSON Patch test failed)`,
+          {
+            cause: err,
+          },
+        );
       }
       throw mapKubeError(err, { verb: 'patch', ref });
     }
   }
 
   /** Lists objects of one kind, in one namespace or everywhere, optionally by label selector. */
-  async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<KubeObject[]> {
+  async list(
+    apiVersion: string,
+    kind: string,
+    options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
+  ): Promise<KubeObject[]> {
     const spec: KubernetesObject = { apiVersion, kind, metadata: options.namespace ? { namespace: options.namespace } : {} };
     try {
-      const out = (await this.api.send(spec, 'list', HttpMethod.GET, { query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector } })) as {
+      const out = (await this.api.send(spec, 'list', HttpMethod.GET, {
+        query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
+      })) as {
         items?: unknown[];
       };
       // List items carry no apiVersion/kind; put them back so callers get whole objects.
@@ -491,7 +508,9 @@ export function mapKubeError(err: unknown, ctx: KubeRequestContext): Error {
     const statusMessage = status?.message ?? (typeof err.body === 'string' ? err.body.slice(0, 200).trim() : '');
     if (code !== 401 && code < 500 && isAdmissionDenial(statusMessage)) {
       // A webhook's "no" is the controller refusing the object, whatever code it chose (403 by default): not a missing permission.
-      return new ClusterRejectedError(`failed to ${ctx.verb} ${resource}: refused by the cluster's admission control: ${statusMessage}`, { cause: err });
+      return new ClusterRejectedError(`failed to ${ctx.verb} ${resource}: refused by the cluster's admission control: ${statusMessage}`, {
+        cause: err,
+      });
     }
     if (code === 401 || code === 403) {
       const f = parseForbidden(statusMessage);
@@ -511,9 +530,12 @@ export function mapKubeError(err: unknown, ctx: KubeRequestContext): Error {
       });
     }
     if (code === 429 || code >= 500) {
-      return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: API server answered ${code}${statusMessage ? ` ${statusMessage}` : ''}`, {
-        cause: err,
-      });
+      return new ClusterUnreachableError(
+        `failed to ${ctx.verb} ${resource}: API server answered ${code}${statusMessage ? ` ${statusMessage}` : ''}`,
+        {
+          cause: err,
+        },
+      );
     }
     if (code === 404) {
       // A write or list that finds nothing: the kind is not served (CRD not installed) or the namespace is gone.
@@ -554,16 +576,21 @@ export function mapKubeError(err: unknown, ctx: KubeRequestContext): Error {
   const tls = chain.find((c) => c.code !== undefined && /^ERR_TLS|^ERR_SSL/.test(c.code));
   if (tls) {
     // A handshake that broke off (not a certificate verdict) may work on the next try.
-    return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: TLS handshake with the API server failed (${tls.code})`, { cause: err });
+    return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: TLS handshake with the API server failed (${tls.code})`, {
+      cause: err,
+    });
   }
   const unknownKind = chain.find((c) => c.message?.startsWith('Unrecognized API version and kind'));
   if (unknownKind) {
     const apiVersion = ctx.ref?.apiVersion ?? ctx.apiVersion ?? '?';
     const kind = ctx.ref?.kind ?? ctx.kind ?? 'objects';
-    return new PrerequisiteMissingError(`failed to ${ctx.verb} ${resource}: the API server does not serve ${apiVersion} (is the CRD installed?)`, {
-      cause: err,
-      missing: `${kind} (${apiVersion})`,
-    });
+    return new PrerequisiteMissingError(
+      `failed to ${ctx.verb} ${resource}: the API server does not serve ${apiVersion} (is the CRD installed?)`,
+      {
+        cause: err,
+        missing: `${kind} (${apiVersion})`,
+      },
+    );
   }
   if (chain.some((c) => c.message === 'fetch failed')) {
     return new ClusterUnreachableError(`failed to ${ctx.verb} ${resource}: cannot reach the API server`, { cause: err });

@@ -36,7 +36,13 @@ export function desiredCertificates(req: ProvisionRequest): DesiredCertificate[]
     return { scope, domainName, subjectAlternativeNames: sans, names, namesHash: namesHash(names) };
   };
   if (req.certificates.mode === 'single') {
-    return [make('single', baseWildcard(req), req.namespaces.map((ns) => namespaceWildcard(req, ns)))];
+    return [
+      make(
+        'single',
+        baseWildcard(req),
+        req.namespaces.map((ns) => namespaceWildcard(req, ns)),
+      ),
+    ];
   }
   return [make('base', baseWildcard(req), []), ...req.namespaces.map((ns) => make(`namespace:${ns}`, namespaceWildcard(req, ns), []))];
 }

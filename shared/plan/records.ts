@@ -73,9 +73,12 @@ export function desiredRecord(req: ProvisionRequest, namespace: string, albHostn
     const zone = ALB_HOSTED_ZONE_IDS[req.cluster.region];
     // ValidateRequest refuses this before anything is written; a request that skipped it gets the same named error.
     if (!zone) {
-      throw new InvalidRequestError(`dns.recordType: ALIAS records need the ALB hosted zone id of ${req.cluster.region}, which this version does not know; use CNAME`, {
-        path: 'dns.recordType',
-      });
+      throw new InvalidRequestError(
+        `dns.recordType: ALIAS records need the ALB hosted zone id of ${req.cluster.region}, which this version does not know; use CNAME`,
+        {
+          path: 'dns.recordType',
+        },
+      );
     }
     return { name, type: 'A', alias: { hostedZoneId: zone, dnsName: `dualstack.${albHostname}`, evaluateTargetHealth: true } };
   }
@@ -123,11 +126,7 @@ export function sameRecord(a: RecordSet, b: RecordSet): boolean {
  * Plans one namespace's records. Throws {@link RecordOwnedByAnotherError} when
  * the name belongs to someone else and the request does not say to adopt it.
  */
-export function planNamespaceRecords(
-  req: ProvisionRequest,
-  current: NamespaceRecords,
-  albHostname: string,
-): NamespaceRecordPlan {
+export function planNamespaceRecords(req: ProvisionRequest, current: NamespaceRecords, albHostname: string): NamespaceRecordPlan {
   const want = desiredRecord(req, current.namespace, albHostname);
   const txt = desiredOwnershipRecord(req, current.namespace);
   const ownership = ownershipOf(current.ownership, req.ownerId);
@@ -140,10 +139,9 @@ export function planNamespaceRecords(
       ownership === 'foreign'
         ? `its ownership record ${txt.name} names another owner`
         : `it exists (${occupying.map((r) => r.type).join(', ')}) without an ownership record`;
-    throw new RecordOwnedByAnotherError(
-      `refusing to change ${want.name}: ${what}; set "adopt": true in the request to take it over`,
-      { path: 'namespaces' },
-    );
+    throw new RecordOwnedByAnotherError(`refusing to change ${want.name}: ${what}; set "adopt": true in the request to take it over`, {
+      path: 'namespaces',
+    });
   }
 
   const changes: RecordChange[] = [];

@@ -91,9 +91,12 @@ export function validateHeaderValues(values: unknown): string[] {
     throw new InvalidSecretError('the header-values secret must be JSON {"headerValues": ["<token>", ...]}', { path: 'headerValues' });
   }
   if (values.length < 1 || values.length > MAX_HEADER_VALUES) {
-    throw new InvalidSecretError(`headerValues must hold 1 to ${MAX_HEADER_VALUES} values (the ALB evaluates at most ${MAX_HEADER_VALUES}); it holds ${values.length}`, {
-      path: 'headerValues',
-    });
+    throw new InvalidSecretError(
+      `headerValues must hold 1 to ${MAX_HEADER_VALUES} values (the ALB evaluates at most ${MAX_HEADER_VALUES}); it holds ${values.length}`,
+      {
+        path: 'headerValues',
+      },
+    );
   }
   const seen = new Set<string>();
   values.forEach((value: unknown, i) => {
@@ -111,7 +114,8 @@ export function validateHeaderValues(values: unknown): string[] {
     const weak = weakTokenReason(value);
     if (weak) throw new InvalidSecretError(`${path}: is a weak token (it ${weak}); use e.g. \`openssl rand -base64 24\``, { path });
     const key = value.toLowerCase();
-    if (seen.has(key)) throw new InvalidSecretError(`${path}: repeats an earlier value (the ALB compares them case-insensitively)`, { path });
+    if (seen.has(key))
+      throw new InvalidSecretError(`${path}: repeats an earlier value (the ALB compares them case-insensitively)`, { path });
     seen.add(key);
   });
   return values as string[];
@@ -143,10 +147,14 @@ export function parseDexLogin(secretString: string): DexLogin {
   const parsed = parseJsonObject(secretString, 'the Dex login secret', '{"username": "...", "password": "..."}');
   const { username, password } = parsed;
   if (typeof username !== 'string' || username.trim() === '' || username.length > 256) {
-    throw new InvalidSecretError('the Dex login secret: username must be a non-empty string of at most 256 characters', { path: 'username' });
+    throw new InvalidSecretError('the Dex login secret: username must be a non-empty string of at most 256 characters', {
+      path: 'username',
+    });
   }
   if (typeof password !== 'string' || password === '' || password.length > 1024) {
-    throw new InvalidSecretError('the Dex login secret: password must be a non-empty string of at most 1024 characters', { path: 'password' });
+    throw new InvalidSecretError('the Dex login secret: password must be a non-empty string of at most 1024 characters', {
+      path: 'password',
+    });
   }
   return { username, password };
 }

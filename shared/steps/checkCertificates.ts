@@ -37,7 +37,9 @@ export async function checkCertificates(
   }
   if (elapsedSeconds > deadline) {
     const pending = details.filter((d) => d.status !== 'ISSUED').map((d) => d.arn);
-    throw new CertificateTimeoutError(`certificates still not issued after ${elapsedSeconds}s (deadline ${deadline}s): ${pending.join(', ')}`);
+    throw new CertificateTimeoutError(
+      `certificates still not issued after ${elapsedSeconds}s (deadline ${deadline}s): ${pending.join(', ')}`,
+    );
   }
   const waitSeconds = nextPollDelay(elapsedSeconds, deadline);
   deps.log.info('waiting for certificates', { pending: details.filter((d) => d.status !== 'ISSUED').length, elapsedSeconds, waitSeconds });

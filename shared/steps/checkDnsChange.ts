@@ -16,7 +16,9 @@ export async function checkDnsChange(
   if (status === 'INSYNC') return { ready: true, waitSeconds: 0, elapsedSeconds, status };
   const deadline = input.request.deadlines.dnsSeconds;
   if (elapsedSeconds > deadline) {
-    throw new DnsChangeTimeoutError(`Route 53 change ${input.dns.changeId} still ${status} after ${elapsedSeconds}s (deadline ${deadline}s)`);
+    throw new DnsChangeTimeoutError(
+      `Route 53 change ${input.dns.changeId} still ${status} after ${elapsedSeconds}s (deadline ${deadline}s)`,
+    );
   }
   const waitSeconds = nextPollDelay(elapsedSeconds, deadline);
   deps.log.info('waiting for DNS change', { changeId: input.dns.changeId, status, waitSeconds });

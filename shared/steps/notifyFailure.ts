@@ -49,7 +49,10 @@ export function summarizeFailure(input: FailureInput): FailureSummary {
   };
 }
 
-export async function notifyFailure(input: FailureInput, deps: { notify?: NotifyPort; log: Logger }): Promise<{ published: boolean; summary: FailureSummary }> {
+export async function notifyFailure(
+  input: FailureInput,
+  deps: { notify?: NotifyPort; log: Logger },
+): Promise<{ published: boolean; summary: FailureSummary }> {
   const summary = summarizeFailure(input);
   // Not `...summary` as it is: its `message` would replace the log line's own message.
   const { message, ...rest } = summary;

@@ -10,12 +10,7 @@ import type { RecordSet, Route53Port } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { namespaceWildcard } from '../request';
 import { ownershipRecordName } from '../ownership';
-import {
-  batchWeight,
-  planNamespaceRecords,
-  ROUTE53_MAX_BATCH_WEIGHT,
-  type NamespaceRecordPlan,
-} from '../plan/records';
+import { batchWeight, planNamespaceRecords, ROUTE53_MAX_BATCH_WEIGHT, type NamespaceRecordPlan } from '../plan/records';
 
 export interface UpsertDnsRecordsOutput {
   changeId: string | null;

@@ -13,16 +13,19 @@
  *   `forbid(verb)` makes that verb fail with AccessDeniedError (RBAC).
  */
 import { AccessDeniedError, ClusterUnreachableError, ObjectOwnedByAnotherError } from '../../shared/errors';
-import { PatchConflictError, type ApplyPrecondition, type JsonPatchOp, type KubeObject, type KubePort, type ObjectRef } from '../../shared/ports';
+import {
+  PatchConflictError,
+  type ApplyPrecondition,
+  type JsonPatchOp,
+  type KubeObject,
+  type KubePort,
+  type ObjectRef,
+} from '../../shared/ports';
 
 /** RBAC verbs as the adapter issues them (server-side apply is a `patch`). */
 export type FakeKubeVerb = 'get' | 'list' | 'patch' | 'delete';
 
-const MAP_FIELDS = [
-  ['metadata', 'labels'],
-  ['metadata', 'annotations'],
-  ['data'],
-] as const;
+const MAP_FIELDS = [['metadata', 'labels'], ['metadata', 'annotations'], ['data']] as const;
 /** Top-level keys the server owns or that identify the object; never "fields" of a manager. */
 const NOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
@@ -243,7 +246,8 @@ export class FakeKube implements KubePort {
     const existing = this.objects.get(key);
     // As the API server: a create that finds the object (409 AlreadyExists), an apply at another resourceVersion (409 Conflict).
     const precondition = options.precondition;
-    if (precondition === 'absent' && existing) throw new PatchConflictError(`${describeRef(ref)} was created by someone else since it was read`);
+    if (precondition === 'absent' && existing)
+      throw new PatchConflictError(`${describeRef(ref)} was created by someone else since it was read`);
     if (precondition !== undefined && precondition !== 'absent') {
       if (!existing) throw new PatchConflictError(`${describeRef(ref)} is gone since it was read`);
       if (existing.metadata.resourceVersion !== precondition.resourceVersion) {
@@ -268,8 +272,9 @@ export class FakeKube implements KubePort {
     }
     this.calls.push(`apply ${describeRef(ref)}`);
 
-    const target = (existing ? clone(existing) : { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { ...clone(obj.metadata) } }) as KubeObject &
-      Record<string, unknown>;
+    const target = (
+      existing ? clone(existing) : { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { ...clone(obj.metadata) } }
+    ) as KubeObject & Record<string, unknown>;
     // Fields this manager set before and omits now are removed (unless someone else also manages them).
     for (const [path, set] of owners) {
       if (set.has(options.fieldManager) && !applied.has(path)) {
@@ -325,7 +330,11 @@ export class FakeKube implements KubePort {
     return clone(next);
   }
 
-  async list(apiVersion: string, kind: string, options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<KubeObject[]> {
+  async list(
+    apiVersion: string,
+    kind: string,
+    options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
+  ): Promise<KubeObject[]> {
     this.check('list', { kind, namespace: options.namespace });
     this.calls.push(`list ${kind} ${options.namespace ?? '*'}`);
     return [...this.objects.values()]

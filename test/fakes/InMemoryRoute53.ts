@@ -109,9 +109,7 @@ export class InMemoryRoute53 implements Route53Port {
 
   /** All records of a zone, sorted by name then type. */
   allRecords(zoneId: string): RecordSet[] {
-    return [...this.zoneRecords(zoneId).values()]
-      .map(clone)
-      .sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
+    return [...this.zoneRecords(zoneId).values()].map(clone).sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
   }
 
   /** One record by name and type. */
@@ -216,7 +214,9 @@ export class InMemoryRoute53 implements Route53Port {
     for (const r of next.values()) typesByName.set(r.name, [...(typesByName.get(r.name) ?? []), r.type]);
     for (const [n, types] of typesByName) {
       if (types.includes('CNAME') && types.length > 1) {
-        throw invalid(`RRSet of type CNAME with DNS name ${n}. is not permitted because a conflicting RRSet of type ${types.find((t) => t !== 'CNAME')} with the same DNS name already exists`);
+        throw invalid(
+          `RRSet of type CNAME with DNS name ${n}. is not permitted because a conflicting RRSet of type ${types.find((t) => t !== 'CNAME')} with the same DNS name already exists`,
+        );
       }
     }
     this.records.set(id, next);

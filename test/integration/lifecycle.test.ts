@@ -331,14 +331,12 @@ describe('namespace lifecycle and the scheduled canary', () => {
     }, 60_000);
 
     it('the model unreachable behind the gateway (the AuthorizationPolicy workaround removed) → http', async () => {
-      await tb
-        .kubeAdmin()
-        .delete({
-          apiVersion: 'security.istio.io/v1beta1',
-          kind: 'AuthorizationPolicy',
-          namespace: 'istio-system',
-          name: 'allow-predictor',
-        });
+      await tb.kubeAdmin().delete({
+        apiVersion: 'security.istio.io/v1beta1',
+        kind: 'AuthorizationPolicy',
+        namespace: 'istio-system',
+        name: 'allow-predictor',
+      });
       await tb.lb.reconcileNow();
       const { result, docs } = await canaryUntil(['staging'], (byNs) => byNs.staging?.CanarySuccess === 0);
       expect(result.endpoints[0]).toMatchObject({ ok: false, failureKind: 'http', status: 403 });

@@ -79,7 +79,11 @@ describe('provision: Cognito, per-namespace certificates', () => {
     // ACM: three issued certificates with the expected names and our tags.
     const { acm, route53 } = awsFor(tb.motoUrl, REGION);
     const certs = await listCertificates(acm);
-    expect(certs.map((c) => c.domainName).sort()).toEqual(['*.platform.example.com', '*.prod.platform.example.com', '*.staging.platform.example.com']);
+    expect(certs.map((c) => c.domainName).sort()).toEqual([
+      '*.platform.example.com',
+      '*.prod.platform.example.com',
+      '*.staging.platform.example.com',
+    ]);
     for (const c of certs) {
       expect(c.status).toBe('ISSUED');
       expect(c.tags).toMatchObject({ 'kserve-edge:owner': 'kserve-edge', 'kserve-edge:domain': DOMAIN });
@@ -104,7 +108,10 @@ describe('provision: Cognito, per-namespace certificates', () => {
     const kube = tb.kubeAdmin();
     const configDomain = await kube.get('v1', 'ConfigMap', 'knative-serving', 'config-domain');
     expect(configDomain?.data).toEqual({ [DOMAIN]: '' });
-    for (const [name, component] of [['allow-predictor', 'predictor'], ['allow-transformer', 'transformer']]) {
+    for (const [name, component] of [
+      ['allow-predictor', 'predictor'],
+      ['allow-transformer', 'transformer'],
+    ]) {
       const policy = await kube.get('security.istio.io/v1beta1', 'AuthorizationPolicy', 'istio-system', name!);
       expect(policy?.spec).toEqual({
         selector: { matchLabels: { component } },
@@ -125,12 +132,28 @@ describe('provision: Cognito, per-namespace certificates', () => {
     const port = Number(info.listeners['443']?.split(':')[1]);
     const host = `sklearn-irisv2.staging.${DOMAIN}`;
     const path = '/v2/models/sklearn-irisv2/infer';
-    const ok = await httpsTo({ port, host, path, method: 'POST', body: BODY, ca: tb.caPem, headers: { 'x-api-key': tb.secrets.apiTokens[0]! } });
+    const ok = await httpsTo({
+      port,
+      host,
+      path,
+      method: 'POST',
+      body: BODY,
+      ca: tb.caPem,
+      headers: { 'x-api-key': tb.secrets.apiTokens[0]! },
+    });
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body)).toMatchObject({ model_name: 'sklearn-irisv2', outputs: [{ name: 'predict', data: [1, 1] }] });
     const denied = await httpsTo({ port, host, path, method: 'POST', body: BODY, ca: tb.caPem });
     expect(denied.status).toBe(404);
-    const wrong = await httpsTo({ port, host, path, method: 'POST', body: BODY, ca: tb.caPem, headers: { 'x-api-key': 'not-the-token-1234567' } });
+    const wrong = await httpsTo({
+      port,
+      host,
+      path,
+      method: 'POST',
+      body: BODY,
+      ca: tb.caPem,
+      headers: { 'x-api-key': 'not-the-token-1234567' },
+    });
     expect(wrong.status).toBe(404);
   }, 60_000);
 
@@ -147,7 +170,12 @@ describe('provision: Cognito, per-namespace certificates', () => {
 
   it('without the AuthorizationPolicy workaround the canary fails with RBAC: access denied', async () => {
     const kube = tb.kubeAdmin();
-    await kube.delete({ apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-predictor' });
+    await kube.delete({
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'AuthorizationPolicy',
+      namespace: 'istio-system',
+      name: 'allow-predictor',
+    });
     await tb.lb.reconcileNow();
     const { canaryDeps } = await import('../../wiring/canary');
     const { loadConfig } = await import('../../wiring/config');

@@ -7,7 +7,12 @@ const cognito = (auth: Record<string, unknown>) => ({ ...base, auth: { provider:
 
 describe('parseProvisionRequest', () => {
   it('fills every default', () => {
-    const req = parseProvisionRequest({ domain: 'platform.example.com', cluster: { name: 'kf', region: 'us-west-2' }, namespaces: ['staging'], auth: { provider: 'cognito', headerValuesSecretId: 's' } });
+    const req = parseProvisionRequest({
+      domain: 'platform.example.com',
+      cluster: { name: 'kf', region: 'us-west-2' },
+      namespaces: ['staging'],
+      auth: { provider: 'cognito', headerValuesSecretId: 's' },
+    });
     expect(req).toMatchObject({
       auth: { provider: 'cognito', headerName: 'x-api-key', headerValuesSecretId: 's' },
       certificates: { mode: 'per-namespace' },
@@ -40,7 +45,11 @@ describe('parseProvisionRequest', () => {
     ['no namespaces', { ...base, namespaces: [] }, 'namespaces'],
     ['repeated namespace', { ...base, namespaces: ['a', 'a'] }, 'namespaces'],
     ['too many namespaces for one ALB', { ...base, namespaces: Array.from({ length: 25 }, (_, i) => `ns${i}`) }, 'namespaces'],
-    ['single mode over the ACM quota', { ...base, certificates: { mode: 'single' }, namespaces: Array.from({ length: 10 }, (_, i) => `ns${i}`) }, 'namespaces'],
+    [
+      'single mode over the ACM quota',
+      { ...base, certificates: { mode: 'single' }, namespaces: Array.from({ length: 10 }, (_, i) => `ns${i}`) },
+      'namespaces',
+    ],
     ['missing cluster', { ...base, cluster: undefined }, 'cluster'],
     ['bad region', { ...base, cluster: { name: 'kf', region: 'mars-1' } }, 'cluster.region'],
     ['unknown auth provider', { ...base, auth: { provider: 'okta' } }, 'auth.provider'],

@@ -43,7 +43,10 @@ describe('Class: AcmAdapter', () => {
 
     it('finds ours by tag with GetResources, all pages, and describes only those', async () => {
       // Prepare
-      tagging.on(GetResourcesCommand).resolvesOnce(page([1], 'p2')).resolvesOnce(page([4]));
+      tagging
+        .on(GetResourcesCommand)
+        .resolvesOnce(page([1], 'p2'))
+        .resolvesOnce(page([4]));
       acm.on(DescribeCertificateCommand).callsFake((input: { CertificateArn: string }) => ({
         Certificate: { CertificateArn: input.CertificateArn, DomainName: 'x.example.com', Status: 'ISSUED' },
       }));
@@ -62,7 +65,12 @@ describe('Class: AcmAdapter', () => {
         ResourcesPerPage: 100,
       });
       expect(gets[1]?.args[0].input.PaginationToken).toBe('p2');
-      expect(acm.commandCalls(DescribeCertificateCommand).map((c) => c.args[0].input.CertificateArn).sort()).toEqual([arn(1), arn(4)]);
+      expect(
+        acm
+          .commandCalls(DescribeCertificateCommand)
+          .map((c) => c.args[0].input.CertificateArn)
+          .sort(),
+      ).toEqual([arn(1), arn(4)]);
       // No scan of the region: other certificates cost nothing, whatever their number.
       expect(acm.commandCalls(ListCertificatesCommand)).toHaveLength(0);
       expect(acm.commandCalls(ListTagsForCertificateCommand)).toHaveLength(0);
@@ -84,7 +92,9 @@ describe('Class: AcmAdapter', () => {
     it('skips a certificate deleted after GetResources listed it (the tagging API lags)', async () => {
       tagging.on(GetResourcesCommand).resolves(page([1, 2]));
       acm.on(DescribeCertificateCommand, { CertificateArn: arn(1) }).rejects(notFound());
-      acm.on(DescribeCertificateCommand, { CertificateArn: arn(2) }).resolves({ Certificate: { CertificateArn: arn(2), DomainName: 'a.b', Status: 'ISSUED' } });
+      acm
+        .on(DescribeCertificateCommand, { CertificateArn: arn(2) })
+        .resolves({ Certificate: { CertificateArn: arn(2), DomainName: 'a.b', Status: 'ISSUED' } });
       const certs = await adapter.listOwnedCertificates('me');
       expect(certs.map((c) => c.arn)).toEqual([arn(2)]);
     });
@@ -95,7 +105,9 @@ describe('Class: AcmAdapter', () => {
     });
 
     it('refuses to list without a tagging client instead of scanning the region', async () => {
-      await expect(new AcmAdapter(new ACMClient({ region: 'us-west-2' })).listOwnedCertificates('me')).rejects.toThrow(/Tagging API client/);
+      await expect(new AcmAdapter(new ACMClient({ region: 'us-west-2' })).listOwnedCertificates('me')).rejects.toThrow(
+        /Tagging API client/,
+      );
       expect(acm.commandCalls(ListCertificatesCommand)).toHaveLength(0);
     });
   });
@@ -105,7 +117,11 @@ describe('Class: AcmAdapter', () => {
       acm
         .on(ListCertificatesCommand)
         .resolvesOnce({ CertificateSummaryList: [{ CertificateArn: arn(1), DomainName: 'a.example.com' }], NextToken: 't1' })
-        .resolvesOnce({ CertificateSummaryList: [{ CertificateArn: arn(2), DomainName: 'b.example.com', SubjectAlternativeNameSummaries: ['b.example.com', '*.b.example.com'] }] });
+        .resolvesOnce({
+          CertificateSummaryList: [
+            { CertificateArn: arn(2), DomainName: 'b.example.com', SubjectAlternativeNameSummaries: ['b.example.com', '*.b.example.com'] },
+          ],
+        });
       const names = await adapter.listAllCertificateNames();
       expect(names).toEqual([
         { arn: arn(1), names: ['a.example.com'] },
@@ -198,7 +214,9 @@ describe('Class: AcmAdapter', () => {
       const run = publishValidationRecords(
         {
           request: { ...request(), hostedZoneId: zone.id },
-          certificates: { items: [{ arn: arn(1), scope: 'namespace:team-a', names: ['*.team-a.platform.example.com'], status: 'PENDING_VALIDATION' }] },
+          certificates: {
+            items: [{ arn: arn(1), scope: 'namespace:team-a', names: ['*.team-a.platform.example.com'], status: 'PENDING_VALIDATION' }],
+          },
         } as unknown as Parameters<typeof publishValidationRecords>[0],
         { acm: adapter, route53, log: silentLogger },
       );

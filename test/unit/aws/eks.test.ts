@@ -117,7 +117,9 @@ describe('Class: EksClusterAccess', () => {
   });
 
   it('maps ResourceNotFoundException to ClusterNotFound', async () => {
-    eks.on(DescribeClusterCommand).rejects(new ResourceNotFoundException({ message: 'No cluster found for name: kubeflow.', $metadata: {} }));
+    eks
+      .on(DescribeClusterCommand)
+      .rejects(new ResourceNotFoundException({ message: 'No cluster found for name: kubeflow.', $metadata: {} }));
     await expect(access.connect(cluster)).rejects.toBeInstanceOf(ClusterNotFoundError);
   });
 
@@ -164,7 +166,12 @@ describe('Function: clusterAccessFor (from the environment)', () => {
   const client = new EKSClient({ region: 'us-west-2' });
   const base = { eksClientFor: () => client, credentials, now: () => when };
   const motoCluster = {
-    cluster: { name: 'kubeflow', status: 'ACTIVE' as const, endpoint: 'https://random.eks.amazonaws.com/', certificateAuthority: { data: 'bm90IHBlbQ==' } },
+    cluster: {
+      name: 'kubeflow',
+      status: 'ACTIVE' as const,
+      endpoint: 'https://random.eks.amazonaws.com/',
+      certificateAuthority: { data: 'bm90IHBlbQ==' },
+    },
   };
   let dir: string;
 
@@ -206,7 +213,11 @@ describe('Function: clusterAccessFor (from the environment)', () => {
     await writeFile(join(dir, 'ca.pem'), PEM);
     eks.on(DescribeClusterCommand).rejects(new ResourceNotFoundException({ message: 'nope', $metadata: {} }));
     const access = clusterAccessFromEnv(
-      { KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1:6443', KSERVE_EDGE_CLUSTER_CA_FILE: join(dir, 'ca.pem'), KSERVE_EDGE_CLUSTER_TOKEN: 't0ken' },
+      {
+        KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1:6443',
+        KSERVE_EDGE_CLUSTER_CA_FILE: join(dir, 'ca.pem'),
+        KSERVE_EDGE_CLUSTER_TOKEN: 't0ken',
+      },
       base,
     );
     await expect(access.connect(cluster)).rejects.toBeInstanceOf(ClusterNotFoundError);
@@ -215,13 +226,18 @@ describe('Function: clusterAccessFor (from the environment)', () => {
   it('endpoint override without a token setting uses the EKS token', async () => {
     await writeFile(join(dir, 'ca.pem'), PEM);
     eks.on(DescribeClusterCommand).resolves(motoCluster);
-    const access = clusterAccessFromEnv({ KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1:6443', KSERVE_EDGE_CLUSTER_CA_FILE: join(dir, 'ca.pem') }, base);
+    const access = clusterAccessFromEnv(
+      { KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1:6443', KSERVE_EDGE_CLUSTER_CA_FILE: join(dir, 'ca.pem') },
+      base,
+    );
     const conn = await access.connect(cluster);
     expect(tokenUrl(conn.token).searchParams.get('Action')).toBe('GetCallerIdentity');
   });
 
   it('endpoint override requires the CA file setting', () => {
-    expect(() => clusterAccessFromEnv({ KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1:6443' }, base)).toThrow(/KSERVE_EDGE_CLUSTER_CA_FILE/);
+    expect(() => clusterAccessFromEnv({ KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1:6443' }, base)).toThrow(
+      /KSERVE_EDGE_CLUSTER_CA_FILE/,
+    );
   });
 
   it('kubeconfig: server, CA and token of the current context', async () => {
@@ -272,6 +288,8 @@ contexts: [{ name: c, context: { cluster: c, user: u } }]
   });
 
   it('refuses both overrides at once', () => {
-    expect(() => clusterAccessFromEnv({ KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://a', KSERVE_EDGE_KUBECONFIG: '/x' }, base)).toThrow(ConfigError);
+    expect(() => clusterAccessFromEnv({ KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://a', KSERVE_EDGE_KUBECONFIG: '/x' }, base)).toThrow(
+      ConfigError,
+    );
   });
 });

@@ -189,32 +189,40 @@ describe('Class: Route53Adapter', () => {
     function zone(names: string[]): void {
       const sets = names
         .flatMap((n) => [
-          { Name: `${n.replace(/^\*/, '\\052')}.`, Type: n.startsWith('_') ? 'TXT' : 'CNAME', TTL: 300, ResourceRecords: [{ Value: `"${n}"` }] },
+          {
+            Name: `${n.replace(/^\*/, '\\052')}.`,
+            Type: n.startsWith('_') ? 'TXT' : 'CNAME',
+            TTL: 300,
+            ResourceRecords: [{ Value: `"${n}"` }],
+          },
         ])
         .sort((a, b) => {
           const ka = route53SortKey(a.Name);
           const kb = route53SortKey(b.Name);
           return ka < kb ? -1 : ka > kb ? 1 : a.Type < b.Type ? -1 : 1;
         });
-      r53.on(ListResourceRecordSetsCommand).callsFake((input: { StartRecordName?: string; StartRecordType?: string; MaxItems?: number }) => {
-        const startKey = input.StartRecordName ? route53SortKey(input.StartRecordName) : '';
-        const from = sets.findIndex((r) => {
-          const k = route53SortKey(r.Name);
-          return k > startKey || (k === startKey && r.Type >= (input.StartRecordType ?? ''));
+      r53
+        .on(ListResourceRecordSetsCommand)
+        .callsFake((input: { StartRecordName?: string; StartRecordType?: string; MaxItems?: number }) => {
+          const startKey = input.StartRecordName ? route53SortKey(input.StartRecordName) : '';
+          const from = sets.findIndex((r) => {
+            const k = route53SortKey(r.Name);
+            return k > startKey || (k === startKey && r.Type >= (input.StartRecordType ?? ''));
+          });
+          const rest = from < 0 ? [] : sets.slice(from);
+          const max = input.MaxItems ?? 300;
+          const page = rest.slice(0, max);
+          const next = rest[max];
+          return {
+            ResourceRecordSets: page,
+            IsTruncated: next !== undefined,
+            ...(next ? { NextRecordName: next.Name, NextRecordType: next.Type } : {}),
+            MaxItems: max,
+          };
         });
-        const rest = from < 0 ? [] : sets.slice(from);
-        const max = input.MaxItems ?? 300;
-        const page = rest.slice(0, max);
-        const next = rest[max];
-        return {
-          ResourceRecordSets: page,
-          IsTruncated: next !== undefined,
-          ...(next ? { NextRecordName: next.Name, NextRecordType: next.Type } : {}),
-          MaxItems: max,
-        };
-      });
     }
-    const unpaced = (): Route53Adapter => new Route53Adapter(new Route53Client({ region: 'us-east-1' }), new RateLimiter({ perSecond: {} }));
+    const unpaced = (): Route53Adapter =>
+      new Route53Adapter(new Route53Client({ region: 'us-east-1' }), new RateLimiter({ perSecond: {} }));
     const nsNames = (ns: string): string[] => [`*.${ns}.ml.example.com`, `_kserve-edge.${ns}.ml.example.com`];
 
     it('reads from the first namespace block to the end of the last in one call, exact names only', async () => {
@@ -249,7 +257,9 @@ describe('Class: Route53Adapter', () => {
       // 400 wanted record sets at 300 a page: two calls; the 400 after them are never read.
       const calls = r53.commandCalls(ListResourceRecordSetsCommand);
       expect(calls).toHaveLength(2);
-      expect(calls[1]?.args[0].input).toMatchObject({ StartRecordName: expect.stringMatching(/^(\\052|_kserve-edge)\.team-150\.ml\.example\.com\.$/) });
+      expect(calls[1]?.args[0].input).toMatchObject({
+        StartRecordName: expect.stringMatching(/^(\\052|_kserve-edge)\.team-150\.ml\.example\.com\.$/),
+      });
     });
 
     it('reads the same single page for 1, 10 and 24 namespaces', async () => {
@@ -262,7 +272,6 @@ describe('Class: Route53Adapter', () => {
         expect(r53.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(1);
       }
     });
-
   });
 
   describe('Method: changeRecords', () => {
@@ -276,7 +285,11 @@ describe('Class: Route53Adapter', () => {
           { action: 'UPSERT', record: { name: '_abc.example.com', type: 'CNAME', ttl: 60, values: ['_def.acm-validations.aws.'] } },
           {
             action: 'CREATE',
-            record: { name: '*.ns.example.com', type: 'A', alias: { hostedZoneId: 'Z35', dnsName: 'alb.aws.com', evaluateTargetHealth: false } },
+            record: {
+              name: '*.ns.example.com',
+              type: 'A',
+              alias: { hostedZoneId: 'Z35', dnsName: 'alb.aws.com', evaluateTargetHealth: false },
+            },
           },
           { action: 'DELETE', record: { name: '_kserve-edge.ns.example.com', type: 'TXT', ttl: 300, values: ['"v"'] } },
         ],
@@ -292,7 +305,12 @@ describe('Class: Route53Adapter', () => {
           Changes: [
             {
               Action: 'UPSERT',
-              ResourceRecordSet: { Name: '_abc.example.com.', Type: 'CNAME', TTL: 60, ResourceRecords: [{ Value: '_def.acm-validations.aws.' }] },
+              ResourceRecordSet: {
+                Name: '_abc.example.com.',
+                Type: 'CNAME',
+                TTL: 60,
+                ResourceRecords: [{ Value: '_def.acm-validations.aws.' }],
+              },
             },
             {
               Action: 'CREATE',
@@ -313,7 +331,10 @@ describe('Class: Route53Adapter', () => {
 
     it('maps PriorRequestNotComplete to Throttled and AccessDenied to AccessDenied', async () => {
       const change = [{ action: 'UPSERT' as const, record: { name: 'a.example.com', type: 'A', ttl: 60, values: ['1.1.1.1'] } }];
-      r53.on(ChangeResourceRecordSetsCommand).rejectsOnce(sdkError('PriorRequestNotComplete', 'busy')).rejectsOnce(sdkError('AccessDenied', 'no', 403));
+      r53
+        .on(ChangeResourceRecordSetsCommand)
+        .rejectsOnce(sdkError('PriorRequestNotComplete', 'busy'))
+        .rejectsOnce(sdkError('AccessDenied', 'no', 403));
       await expect(adapter.changeRecords('Z1', change, 'c')).rejects.toBeInstanceOf(ThrottledError);
       await expect(adapter.changeRecords('Z1', change, 'c')).rejects.toThrow(/^not allowed to route53:ChangeResourceRecordSets/);
       expect(new AccessDeniedError('x').name).toBe('AccessDenied');

@@ -34,7 +34,9 @@ describe('Class: SecretsAdapter', () => {
   });
 
   it('maps ResourceNotFoundException to InvalidSecret', async () => {
-    sm.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
+    sm.on(GetSecretValueCommand).rejects(
+      new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }),
+    );
     const err = await adapter.getSecretString('missing/one').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidSecretError);
     expect((err as Error).message).toBe('secret missing/one not found');

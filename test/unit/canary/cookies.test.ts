@@ -6,7 +6,11 @@ describe('parseSetCookie', () => {
   const url = new URL('https://kubeflow.platform.example.com/dex/auth/local');
 
   it('reads name, value and attributes', () => {
-    const c = parseSetCookie('oauth2_proxy_kubeflow=abc=def; Path=/; Domain=.platform.example.com; Secure; HttpOnly; Max-Age=60; SameSite=Lax', url, 1000);
+    const c = parseSetCookie(
+      'oauth2_proxy_kubeflow=abc=def; Path=/; Domain=.platform.example.com; Secure; HttpOnly; Max-Age=60; SameSite=Lax',
+      url,
+      1000,
+    );
     expect(c).toEqual({
       name: 'oauth2_proxy_kubeflow',
       value: 'abc=def',
@@ -40,7 +44,12 @@ describe('CookieJar', () => {
   it('sends cookies back by host, path and scheme, longest path first', () => {
     // Prepare
     const jar = new CookieJar();
-    jar.setFromResponse(`${DASH}oauth2/start`, ['csrf=1; Path=/oauth2', 'root=2; Path=/', 'sec=3; Path=/; Secure', 'wide=4; Domain=platform.example.com; Path=/']);
+    jar.setFromResponse(`${DASH}oauth2/start`, [
+      'csrf=1; Path=/oauth2',
+      'root=2; Path=/',
+      'sec=3; Path=/; Secure',
+      'wide=4; Domain=platform.example.com; Path=/',
+    ]);
     // Assess
     expect(jar.cookieHeader(`${DASH}oauth2/callback?code=x`)).toBe('csrf=1; root=2; sec=3; wide=4');
     expect(jar.cookieHeader(`${DASH}oauth2x`)).toBe('root=2; sec=3; wide=4');

@@ -18,7 +18,11 @@ describe('dexLogin', () => {
   beforeAll(async () => {
     pki = makePki();
     server = await startServer(pki.good, () => undefined);
-    client = createHttpsClient({ resolver: fakeResolver({ 'kubeflow.platform.example.com': server.port }), extraCa: pki.caPem, timeoutMs: 5000 });
+    client = createHttpsClient({
+      resolver: fakeResolver({ 'kubeflow.platform.example.com': server.port }),
+      extraCa: pki.caPem,
+      timeoutMs: 5000,
+    });
   });
   afterAll(async () => {
     await server.close();
@@ -90,7 +94,9 @@ describe('dexLogin', () => {
 
   it('works with authservice in front of the newer Dex too', async () => {
     use({ variant: 'authservice', dexStyle: 'new' });
-    await expect(dexLogin({ dashboardUrl: DASHBOARD, username: USER, password: PASSWORD, client })).resolves.toBe(`authservice_session=${SESSION}`);
+    await expect(dexLogin({ dashboardUrl: DASHBOARD, username: USER, password: PASSWORD, client })).resolves.toBe(
+      `authservice_session=${SESSION}`,
+    );
   });
 
   it('registers the password and the session as secrets', async () => {
@@ -151,6 +157,8 @@ describe('dexLogin', () => {
 
   it('passes transport failures through with their own kind', async () => {
     const noDns = createHttpsClient({ resolver: fakeResolver({}), extraCa: pki.caPem, timeoutMs: 2000 });
-    await expect(dexLogin({ dashboardUrl: DASHBOARD, username: USER, password: PASSWORD, client: noDns })).rejects.toMatchObject({ kind: 'dns' });
+    await expect(dexLogin({ dashboardUrl: DASHBOARD, username: USER, password: PASSWORD, client: noDns })).rejects.toMatchObject({
+      kind: 'dns',
+    });
   });
 });

@@ -67,7 +67,10 @@ export function fakeKubeflow(options: FakeKubeflowOptions): FakeKubeflow {
     if (options.variant === 'authservice') return [`authservice_session=${options.session}; ${attrs}`];
     if (!options.splitSession) return [`oauth2_proxy_kubeflow=${options.session}; ${attrs}`];
     const half = Math.ceil(options.session.length / 2);
-    return [`oauth2_proxy_kubeflow_1=${options.session.slice(half)}; ${attrs}`, `oauth2_proxy_kubeflow_0=${options.session.slice(0, half)}; ${attrs}`];
+    return [
+      `oauth2_proxy_kubeflow_1=${options.session.slice(half)}; ${attrs}`,
+      `oauth2_proxy_kubeflow_0=${options.session.slice(0, half)}; ${attrs}`,
+    ];
   };
   const hasSession = (req: IncomingMessage): boolean => {
     const c = cookies(req);
@@ -75,9 +78,12 @@ export function fakeKubeflow(options: FakeKubeflowOptions): FakeKubeflow {
     return (c.oauth2_proxy_kubeflow ?? `${c.oauth2_proxy_kubeflow_0 ?? ''}${c.oauth2_proxy_kubeflow_1 ?? ''}`) === options.session;
   };
   const authRedirect = (res: ServerResponse): void =>
-    redirect(res, 302, `/dex/auth?client_id=kubeflow-oidc-authservice&redirect_uri=${encodeURIComponent(callback)}&response_type=code&scope=openid+profile+email+groups&state=STATE1`, [
-      `${csrfName}=CSRF1; Path=/; Secure; HttpOnly; Max-Age=900`,
-    ]);
+    redirect(
+      res,
+      302,
+      `/dex/auth?client_id=kubeflow-oidc-authservice&redirect_uri=${encodeURIComponent(callback)}&response_type=code&scope=openid+profile+email+groups&state=STATE1`,
+      [`${csrfName}=CSRF1; Path=/; Secure; HttpOnly; Max-Age=900`],
+    );
 
   state.handler = (req, res, body) => {
     const url = new URL(req.url ?? '/', 'https://kubeflow.platform.example.com');
@@ -89,7 +95,11 @@ export function fakeKubeflow(options: FakeKubeflowOptions): FakeKubeflow {
     if (path.startsWith('/v2/models/')) {
       if (hasSession(req)) {
         const model = path.split('/')[3] ?? '';
-        return json(res, 200, { model_name: model, id: 'req-1', outputs: [{ name: 'predict', shape: [2], datatype: 'FP32', data: [1, 2] }] });
+        return json(res, 200, {
+          model_name: model,
+          id: 'req-1',
+          outputs: [{ name: 'predict', shape: [2], datatype: 'FP32', data: [1, 2] }],
+        });
       }
       if (options.variant === 'authservice') return authRedirect(res);
       return redirect(res, 302, '/oauth2/start?rd=%2Fv2%2Fmodels');
@@ -109,7 +119,11 @@ export function fakeKubeflow(options: FakeKubeflowOptions): FakeKubeflow {
         return res.end(FORM(action));
       }
       const form = new URLSearchParams(body);
-      if (req.headers['content-type'] === 'application/x-www-form-urlencoded' && form.get('login') === options.username && form.get('password') === options.password) {
+      if (
+        req.headers['content-type'] === 'application/x-www-form-urlencoded' &&
+        form.get('login') === options.username &&
+        form.get('password') === options.password
+      ) {
         return redirect(res, 303, '/dex/approval?req=REQ1');
       }
       state.refused += 1;

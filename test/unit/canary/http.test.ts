@@ -29,7 +29,13 @@ describe('httpsRequest', () => {
   });
 
   const call = (over: Partial<Parameters<typeof httpsRequest>[0]> = {}) =>
-    httpsRequest({ url: `https://${HOST}/v2/health/ready?x=1`, resolver: fakeResolver({ [HOST]: server.port }), extraCa: pki.caPem, timeoutMs: 3000, ...over });
+    httpsRequest({
+      url: `https://${HOST}/v2/health/ready?x=1`,
+      resolver: fakeResolver({ [HOST]: server.port }),
+      extraCa: pki.caPem,
+      timeoutMs: 3000,
+      ...over,
+    });
 
   it('connects to the resolved address with SNI and Host of the URL, and reports TLS and timings', async () => {
     // Act
@@ -87,7 +93,9 @@ describe('httpsRequest', () => {
   });
 
   it('verifies the certificate against the URL host, not the address', async () => {
-    const err = await call({ url: 'https://other.example.org/', resolver: fakeResolver({ 'other.example.org': server.port }) }).catch((e: unknown) => e);
+    const err = await call({ url: 'https://other.example.org/', resolver: fakeResolver({ 'other.example.org': server.port }) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(HttpsRequestError);
     expect(err).toMatchObject({ name: 'CanaryFailed', kind: 'tls', phase: 'tls' });
     expect((err as Error).message).toContain('ERR_TLS_CERT_ALTNAME_INVALID');

@@ -4,7 +4,14 @@ import { AccessDeniedError, CanaryFailedError, InvalidSecretError } from '../../
 import { clearSecrets, createLogger, silentLogger } from '../../../shared/log';
 import type { SecretsPort } from '../../../shared/ports';
 import { IRIS_INPUT, parseProvisionRequest, type ProvisionRequest, type ProvisionRequestInput } from '../../../shared/request';
-import { assertCanaryOk, probeEndpoint, runCanary, type LoginCacheEntry, type ProbeCredentials, type ProbeResult } from '../../../shared/canary/probe';
+import {
+  assertCanaryOk,
+  probeEndpoint,
+  runCanary,
+  type LoginCacheEntry,
+  type ProbeCredentials,
+  type ProbeResult,
+} from '../../../shared/canary/probe';
 import { Route53Resolver } from '../../../shared/canary/resolver';
 import { runCanaryStep } from '../../../shared/steps/runCanary';
 import { fakeKubeflow } from './fakeKubeflow';
@@ -222,7 +229,9 @@ describe('probeEndpoint', () => {
   });
 
   it('classifies a wrong prediction as prediction, with expected and actual', async () => {
-    alb.handler = albHandler((_req, res) => json(res, 200, { ...V2_OK, outputs: [{ name: 'predict', shape: [2], datatype: 'FP32', data: [2, 2] }] }));
+    alb.handler = albHandler((_req, res) =>
+      json(res, 200, { ...V2_OK, outputs: [{ name: 'predict', shape: [2], datatype: 'FP32', data: [2, 2] }] }),
+    );
     const r = await probe();
     expectOneFailure(r, 'prediction');
     expect(r.layers.protocol).toBe('pass');
@@ -278,9 +287,20 @@ describe('probeEndpoint', () => {
     // Prepare: the zone exists but has no *.staging record
     const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
     route53.seedRecord('Z1', { name: '*.prod.platform.example.com', type: 'CNAME', values: ['alb.example.com'] });
-    const resolver = new Route53Resolver({ route53, zoneId: 'Z1', loadHostMap: async () => ({ 'alb.example.com': `127.0.0.1:${alb.port}` }) });
+    const resolver = new Route53Resolver({
+      route53,
+      zoneId: 'Z1',
+      loadHostMap: async () => ({ 'alb.example.com': `127.0.0.1:${alb.port}` }),
+    });
     // Act
-    const r = await probeEndpoint({ request: makeRequest(), namespace: 'staging', credentials: header(), resolver, extraCa: pki.caPem, now });
+    const r = await probeEndpoint({
+      request: makeRequest(),
+      namespace: 'staging',
+      credentials: header(),
+      resolver,
+      extraCa: pki.caPem,
+      now,
+    });
     // Assess
     expectOneFailure(r, 'dns');
     expect(r.layers).toMatchObject({ dns: 'fail', tls: 'skipped' });
@@ -290,7 +310,10 @@ describe('probeEndpoint', () => {
 
   it('lets AccessDenied from the Route 53 resolver through instead of reading it as DNS not ready', async () => {
     const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
-    route53.failures.add('getHostedZone', new AccessDeniedError('not allowed to route53:GetHostedZone: AccessDenied: User: … is not authorized'));
+    route53.failures.add(
+      'getHostedZone',
+      new AccessDeniedError('not allowed to route53:GetHostedZone: AccessDenied: User: … is not authorized'),
+    );
     const resolver = new Route53Resolver({ route53, zoneId: 'Z1', loadHostMap: async () => ({}) });
     await expect(
       probeEndpoint({ request: makeRequest(), namespace: 'staging', credentials: header(), resolver, extraCa: pki.caPem, now }),
@@ -300,13 +323,24 @@ describe('probeEndpoint', () => {
 
   it('reaches the endpoint through Route 53 + host map when the record exists', async () => {
     const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
-    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: ['k8s-istiosys-istioing-abc.us-west-2.elb.amazonaws.com'] });
+    route53.seedRecord('Z1', {
+      name: '*.staging.platform.example.com',
+      type: 'CNAME',
+      values: ['k8s-istiosys-istioing-abc.us-west-2.elb.amazonaws.com'],
+    });
     const resolver = new Route53Resolver({
       route53,
       zoneId: 'Z1',
       loadHostMap: async () => ({ 'k8s-istiosys-istioing-abc.us-west-2.elb.amazonaws.com': `127.0.0.1:${alb.port}` }),
     });
-    const r = await probeEndpoint({ request: makeRequest(), namespace: 'staging', credentials: header(), resolver, extraCa: pki.caPem, now });
+    const r = await probeEndpoint({
+      request: makeRequest(),
+      namespace: 'staging',
+      credentials: header(),
+      resolver,
+      extraCa: pki.caPem,
+      now,
+    });
     expect(r.ok).toBe(true);
   });
 
@@ -345,7 +379,8 @@ describe('runCanary', () => {
 
   describe('with Cognito', () => {
     const request = () => makeRequest({ namespaces: ['staging', 'prod'] });
-    const secrets = (values = [TOKEN, 'tok-second-unused-xx']) => secretsOf({ 'kserve-edge/header-values': JSON.stringify({ headerValues: values }) });
+    const secrets = (values = [TOKEN, 'tok-second-unused-xx']) =>
+      secretsOf({ 'kserve-edge/header-values': JSON.stringify({ headerValues: values }) });
 
     it('probes every namespace with the first header value and succeeds', async () => {
       // Prepare
@@ -366,7 +401,10 @@ describe('runCanary', () => {
     it('respects canary.namespaces', async () => {
       server.handler = albHandler(v2Predictor);
       const req = makeRequest({ namespaces: ['staging', 'prod'], canary: { namespaces: ['prod'], timeoutSeconds: 1 } });
-      const run = await runCanary({ request: req }, { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger });
+      const run = await runCanary(
+        { request: req },
+        { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger },
+      );
       expect(run.results.map((r) => r.namespace)).toEqual(['prod']);
     });
 
@@ -374,7 +412,10 @@ describe('runCanary', () => {
       server.handler = albHandler((req, res, body) =>
         req.headers.host === PROD ? text(res, 403, 'RBAC: access denied') : v2Predictor(req, res, body),
       );
-      const run = await runCanary({ request: request() }, { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger });
+      const run = await runCanary(
+        { request: request() },
+        { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger },
+      );
       expect(run.ok).toBe(false);
       expect(run.results.map((r) => r.ok)).toEqual([true, false]);
       let err: unknown;
@@ -390,12 +431,22 @@ describe('runCanary', () => {
 
     it('runCanaryStep returns a summary without secrets', async () => {
       server.handler = albHandler(v2Predictor);
-      const out = await runCanaryStep({ request: request() }, { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger });
+      const out = await runCanaryStep(
+        { request: request() },
+        { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger },
+      );
       expect(out.ok).toBe(true);
       expect(out.namespaces).toHaveLength(2);
       expect(out.namespaces[0]).toMatchObject({ namespace: 'staging', host: STAGING, status: 200, prediction: [1, 2] });
       expect(out.namespaces[0]?.certificateDaysToExpiry).toBeGreaterThan(0);
-      expect(Object.keys(out.namespaces[0] ?? {}).sort()).toEqual(['certificateDaysToExpiry', 'host', 'latencyMs', 'namespace', 'prediction', 'status']);
+      expect(Object.keys(out.namespaces[0] ?? {}).sort()).toEqual([
+        'certificateDaysToExpiry',
+        'host',
+        'latencyMs',
+        'namespace',
+        'prediction',
+        'status',
+      ]);
       expectNoSecrets(out, [TOKEN]);
     });
 
@@ -422,13 +473,24 @@ describe('runCanary', () => {
         server.handler = albHandler(v2Predictor);
         const stagingOnly = fakeResolver({ [STAGING]: server.port });
         // Act
-        const first = await runCanaryStep({ request: request() }, { secrets: secrets(), resolver: stagingOnly, extraCa: pki.caPem, now: at(0), log: silentLogger });
+        const first = await runCanaryStep(
+          { request: request() },
+          { secrets: secrets(), resolver: stagingOnly, extraCa: pki.caPem, now: at(0), log: silentLogger },
+        );
         const second = await runCanaryStep(
           { request: request(), previous: first },
           { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now: at(first.waitSeconds), log: silentLogger },
         );
         // Assess
-        expect(first).toMatchObject({ ok: false, ready: false, waitSeconds: 5, elapsedSeconds: 0, attempts: 1, firstAttemptAt: T0, deadlineSeconds: 900 });
+        expect(first).toMatchObject({
+          ok: false,
+          ready: false,
+          waitSeconds: 5,
+          elapsedSeconds: 0,
+          attempts: 1,
+          firstAttemptAt: T0,
+          deadlineSeconds: 900,
+        });
         expect(first.namespaces.map((n) => [n.namespace, n.failureKind])).toEqual([
           ['staging', undefined],
           ['prod', 'dns'],
@@ -440,7 +502,10 @@ describe('runCanary', () => {
 
       it('waits on 503 while the targets register', async () => {
         server.handler = albHandler((_req, res) => text(res, 503, 'Service Temporarily Unavailable', { server: 'awselb/2.0' }));
-        const out = await runCanaryStep({ request: request() }, { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now: at(0), log: silentLogger });
+        const out = await runCanaryStep(
+          { request: request() },
+          { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now: at(0), log: silentLogger },
+        );
         expect(out).toMatchObject({ ok: false, ready: false, waitSeconds: 5 });
         expect(out.namespaces.map((n) => [n.failureKind, n.status])).toEqual([
           ['http', 503],
@@ -464,9 +529,15 @@ describe('runCanary', () => {
 
       it('throws at once on a wrong prediction: waiting does not change the model', async () => {
         server.handler = albHandler(v2Predictor);
-        const wrong = makeRequest({ namespaces: ['staging', 'prod'], canary: { expected: { outputName: 'predict', data: [9, 9] }, timeoutSeconds: 1 } });
+        const wrong = makeRequest({
+          namespaces: ['staging', 'prod'],
+          canary: { expected: { outputName: 'predict', data: [9, 9] }, timeoutSeconds: 1 },
+        });
         await expect(
-          runCanaryStep({ request: wrong }, { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now: at(0), log: silentLogger }),
+          runCanaryStep(
+            { request: wrong },
+            { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now: at(0), log: silentLogger },
+          ),
         ).rejects.toMatchObject({ name: 'CanaryFailed', kind: 'prediction', message: expect.stringContaining('not waited for') });
       });
 
@@ -482,7 +553,10 @@ describe('runCanary', () => {
 
     it('throws InvalidSecret for a malformed secret, without echoing it', async () => {
       const bad = secretsOf({ 'kserve-edge/header-values': '{"headerValues": "tok-not-an-array"}' });
-      const err = await runCanary({ request: request() }, { secrets: bad, resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger }).then(
+      const err = await runCanary(
+        { request: request() },
+        { secrets: bad, resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger },
+      ).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -505,7 +579,14 @@ describe('runCanary', () => {
       server.handler = kf.handler;
       const loginCache = new Map<string, LoginCacheEntry>();
       const lines: string[] = [];
-      const deps = { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now, log: createLogger({ sink: (l) => lines.push(l) }), loginCache };
+      const deps = {
+        secrets: secrets(),
+        resolver: resolver(),
+        extraCa: pki.caPem,
+        now,
+        log: createLogger({ sink: (l) => lines.push(l) }),
+        loginCache,
+      };
       // Act
       const first = await runCanary({ request: request() }, deps);
       const second = await runCanary({ request: request() }, deps);
@@ -539,7 +620,10 @@ describe('runCanary', () => {
       const loginCache = new Map<string, LoginCacheEntry>([
         [`https://${DASHBOARD}/|${USER}`, { cookie: 'oauth2_proxy_kubeflow=stale-session-value', expiresAt: Date.now() + 60_000 }],
       ]);
-      const run = await runCanary({ request: request() }, { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger, loginCache });
+      const run = await runCanary(
+        { request: request() },
+        { secrets: secrets(), resolver: resolver(), extraCa: pki.caPem, now, log: silentLogger, loginCache },
+      );
       expect(run.ok).toBe(true);
       expect(kf.logins).toBe(1);
       expect([...loginCache.values()][0]?.cookie).toBe(`oauth2_proxy_kubeflow=${SESSION}`);

@@ -181,7 +181,8 @@ describe('SystemResolver', () => {
 describe('resolverFor (KSERVE_EDGE_DNS_MODE, KSERVE_EDGE_HOST_MAP_FILE)', () => {
   const route53 = InMemoryRoute53.withZones([]);
   /** The resolver the configuration of `env` chooses. */
-  const resolverFromEnv = (env: Record<string, string>, deps?: Parameters<typeof resolverFor>[1]) => resolverFor(parseConfig(env).canary.dns, deps);
+  const resolverFromEnv = (env: Record<string, string>, deps?: Parameters<typeof resolverFor>[1]) =>
+    resolverFor(parseConfig(env).canary.dns, deps);
 
   it('picks the system resolver by default', () => {
     expect(resolverFromEnv({})).toBeInstanceOf(SystemResolver);
@@ -189,9 +190,9 @@ describe('resolverFor (KSERVE_EDGE_DNS_MODE, KSERVE_EDGE_HOST_MAP_FILE)', () => 
   });
 
   it('picks Route 53 + host map in route53 mode', () => {
-    expect(resolverFromEnv({ KSERVE_EDGE_DNS_MODE: 'route53', KSERVE_EDGE_HOST_MAP_FILE: '/tmp/x.json' }, { route53, zoneId: 'Z1' })).toBeInstanceOf(
-      Route53Resolver,
-    );
+    expect(
+      resolverFromEnv({ KSERVE_EDGE_DNS_MODE: 'route53', KSERVE_EDGE_HOST_MAP_FILE: '/tmp/x.json' }, { route53, zoneId: 'Z1' }),
+    ).toBeInstanceOf(Route53Resolver);
   });
 
   it('needs the host map file and a Route 53 port in route53 mode', () => {

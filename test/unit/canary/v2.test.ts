@@ -27,7 +27,21 @@ describe('checkV2Response', () => {
   });
 
   it('accepts nested data and extra fields', () => {
-    const body = { ...GUIDE_RESPONSE, outputs: [{ name: 'predict_proba', shape: [2, 3], datatype: 'FP64', data: [[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]] }], extra: 1 };
+    const body = {
+      ...GUIDE_RESPONSE,
+      outputs: [
+        {
+          name: 'predict_proba',
+          shape: [2, 3],
+          datatype: 'FP64',
+          data: [
+            [0.1, 0.2, 0.7],
+            [0.3, 0.3, 0.4],
+          ],
+        },
+      ],
+      extra: 1,
+    };
     expect(() => checkV2Response(body, { model: 'sklearn-irisv2' })).not.toThrow();
   });
 
@@ -59,8 +73,12 @@ describe('checkV2Response', () => {
   });
 
   it('also compares the prediction when expected is given', () => {
-    expect(kindOf(() => checkV2Response(GUIDE_RESPONSE, { model: 'sklearn-irisv2', expected: { outputName: 'predict', data: [1, 2] } }))).toBeUndefined();
-    expect(kindOf(() => checkV2Response(GUIDE_RESPONSE, { model: 'sklearn-irisv2', expected: { outputName: 'predict', data: [2, 2] } }))).toBe('prediction');
+    expect(
+      kindOf(() => checkV2Response(GUIDE_RESPONSE, { model: 'sklearn-irisv2', expected: { outputName: 'predict', data: [1, 2] } })),
+    ).toBeUndefined();
+    expect(
+      kindOf(() => checkV2Response(GUIDE_RESPONSE, { model: 'sklearn-irisv2', expected: { outputName: 'predict', data: [2, 2] } })),
+    ).toBe('prediction');
   });
 });
 
@@ -98,7 +116,9 @@ describe('comparePrediction', () => {
   });
 
   it('shows expected and actual values', () => {
-    expect(() => comparePrediction(outputs([2, 2]), { outputName: 'predict', data: [1, 2] })).toThrow('output "predict" values differ: expected [1,2], actual [2,2]');
+    expect(() => comparePrediction(outputs([2, 2]), { outputName: 'predict', data: [1, 2] })).toThrow(
+      'output "predict" values differ: expected [1,2], actual [2,2]',
+    );
   });
 
   it('abbreviates long outputs', () => {

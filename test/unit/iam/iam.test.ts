@@ -153,7 +153,8 @@ describe('request mapping (wire format of the SDK → what IAM evaluates)', () =
   });
 
   it('maps every other call the adapters make', async () => {
-    const acm = (e: string) => new AcmAdapter(new ACMClient({ ...common(e), region: REGION }), undefined, new RateLimiter({ perSecond: {} }));
+    const acm = (e: string) =>
+      new AcmAdapter(new ACMClient({ ...common(e), region: REGION }), undefined, new RateLimiter({ perSecond: {} }));
     const r53 = (e: string) => new Route53Adapter(new Route53Client({ ...common(e), region: 'us-east-1' }));
     const cases: Array<[string, (e: string) => Promise<unknown>, Partial<IamRequest>]> = [
       ['acm ListCertificates', (e) => acm(e).listAllCertificateNames(), { action: 'acm:ListCertificates', resource: '*' }],
@@ -246,7 +247,8 @@ describe('request mapping (wire format of the SDK → what IAM evaluates)', () =
 });
 
 describe("each function's calls against its own role", () => {
-  const cert = (e: string) => new AcmAdapter(new ACMClient({ ...common(e), region: REGION }), undefined, new RateLimiter({ perSecond: {} }));
+  const cert = (e: string) =>
+    new AcmAdapter(new ACMClient({ ...common(e), region: REGION }), undefined, new RateLimiter({ perSecond: {} }));
 
   it('allows what the steps do and denies the same call to a role that does not need it', async () => {
     const describe = await one((e) => cert(e).describeCertificate(CERT), OURS);

@@ -45,7 +45,13 @@ function handler(seen: Seen[]) {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], authorization: req.headers.authorization, body });
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        contentType: req.headers['content-type'],
+        authorization: req.headers.authorization,
+        body,
+      });
       const send = (code: number, payload: string, type = 'application/json'): void => {
         res.writeHead(code, { 'content-type': type });
         res.end(payload);
@@ -55,7 +61,16 @@ function handler(seen: Seen[]) {
       if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
       if (path.endsWith('/slow')) return; // never answers
       if (path === '/api/v1/namespaces/ns/configmaps/present' && req.method === 'GET') {
-        return send(200, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'present', namespace: 'ns', creationTimestamp: '2024-01-01T00:00:00Z' }, data: { a: '1' }, extraField: 'kept' }));
+        return send(
+          200,
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'present', namespace: 'ns', creationTimestamp: '2024-01-01T00:00:00Z' },
+            data: { a: '1' },
+            extraField: 'kept',
+          }),
+        );
       }
       if (path === '/api/v1/namespaces/ns/configmaps/absent') {
         return send(404, status(404, 'NotFound', 'configmaps "absent" not found', { details: { name: 'absent', kind: 'configmaps' } }));
@@ -74,23 +89,33 @@ function handler(seen: Seen[]) {
       if (path === '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses/istio-ingress') {
         return send(
           409,
-          status(409, 'Conflict', 'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using networking.k8s.io/v1: .metadata.annotations.alb.ingress.kubernetes.io/certificate-arn', {
-            details: {
-              causes: [
-                {
-                  reason: 'FieldManagerConflict',
-                  message: 'conflict with "kubectl-client-side-apply" using networking.k8s.io/v1',
-                  field: '.metadata.annotations.alb.ingress.kubernetes.io/certificate-arn',
-                },
-              ],
+          status(
+            409,
+            'Conflict',
+            'Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using networking.k8s.io/v1: .metadata.annotations.alb.ingress.kubernetes.io/certificate-arn',
+            {
+              details: {
+                causes: [
+                  {
+                    reason: 'FieldManagerConflict',
+                    message: 'conflict with "kubectl-client-side-apply" using networking.k8s.io/v1',
+                    field: '.metadata.annotations.alb.ingress.kubernetes.io/certificate-arn',
+                  },
+                ],
+              },
             },
-          }),
+          ),
         );
       }
       if (path === '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses' && req.method === 'POST') {
         const obj = JSON.parse(body) as { metadata: { name: string } };
         if (obj.metadata.name === 'istio-ingress-api') {
-          return send(409, status(409, 'AlreadyExists', 'ingresses.networking.k8s.io "istio-ingress-api" already exists', { details: { name: 'istio-ingress-api', kind: 'ingresses' } }));
+          return send(
+            409,
+            status(409, 'AlreadyExists', 'ingresses.networking.k8s.io "istio-ingress-api" already exists', {
+              details: { name: 'istio-ingress-api', kind: 'ingresses' },
+            }),
+          );
         }
         return send(201, JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: '1' } }));
       }
@@ -98,7 +123,11 @@ function handler(seen: Seen[]) {
         // What the API server answers when a validating webhook says no (403 unless the webhook picks a code).
         return send(
           403,
-          status(403, 'Forbidden', 'admission webhook "vingress.elbv2.k8s.aws" denied the request: invalid ingress class: IngressClass.networking.k8s.io "alb" not found'),
+          status(
+            403,
+            'Forbidden',
+            'admission webhook "vingress.elbv2.k8s.aws" denied the request: invalid ingress class: IngressClass.networking.k8s.io "alb" not found',
+          ),
         );
       }
       if (path === '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses/istio-ingress-api' && req.method === 'PATCH') {
@@ -106,9 +135,14 @@ function handler(seen: Seen[]) {
         if ((obj.metadata as { resourceVersion?: string }).resourceVersion === 'stale') {
           return send(
             409,
-            status(409, 'Conflict', 'Operation cannot be fulfilled on ingresses.networking.k8s.io "istio-ingress-api": the object has been modified; please apply your changes to the latest version and try again', {
-              details: { name: 'istio-ingress-api', group: 'networking.k8s.io', kind: 'ingresses' },
-            }),
+            status(
+              409,
+              'Conflict',
+              'Operation cannot be fulfilled on ingresses.networking.k8s.io "istio-ingress-api": the object has been modified; please apply your changes to the latest version and try again',
+              {
+                details: { name: 'istio-ingress-api', group: 'networking.k8s.io', kind: 'ingresses' },
+              },
+            ),
           );
         }
         return send(200, JSON.stringify({ ...obj, metadata: { ...(obj.metadata as object), resourceVersion: '7' } }));
@@ -116,12 +150,19 @@ function handler(seen: Seen[]) {
       if (path === '/api/v1/namespaces/ns/configmaps/patched' && req.method === 'PATCH') {
         return send(200, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'patched', namespace: 'ns' }, data: {} }));
       }
-      if (path === '/api/v1/namespaces/ns/configmaps/boom') return send(503, status(503, 'ServiceUnavailable', 'etcdserver: leader changed'));
-      if (path === '/api/v1/namespaces/ns/configmaps/bad') return send(422, status(422, 'Invalid', 'ConfigMap "bad" is invalid: data: Invalid value'));
+      if (path === '/api/v1/namespaces/ns/configmaps/boom')
+        return send(503, status(503, 'ServiceUnavailable', 'etcdserver: leader changed'));
+      if (path === '/api/v1/namespaces/ns/configmaps/bad')
+        return send(422, status(422, 'Invalid', 'ConfigMap "bad" is invalid: data: Invalid value'));
       if (path === '/api/v1/namespaces' && req.method === 'GET') {
         return send(
           200,
-          JSON.stringify({ apiVersion: 'v1', kind: 'NamespaceList', metadata: {}, items: [{ metadata: { name: 'staging', labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } }] }),
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'NamespaceList',
+            metadata: {},
+            items: [{ metadata: { name: 'staging', labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } }],
+          }),
         );
       }
       return send(404, status(404, 'NotFound', `unexpected ${req.method} ${path}`));
@@ -168,7 +209,12 @@ describe('KubeAdapter over HTTP', () => {
 
   it('get returns the plain JSON object (strings stay strings, unknown fields kept) with the bearer token', async () => {
     const cm = await kube.get(cmRef('present'));
-    expect(cm).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'present', creationTimestamp: '2024-01-01T00:00:00Z' }, data: { a: '1' }, extraField: 'kept' });
+    expect(cm).toMatchObject({
+      kind: 'ConfigMap',
+      metadata: { name: 'present', creationTimestamp: '2024-01-01T00:00:00Z' },
+      data: { a: '1' },
+      extraField: 'kept',
+    });
     expect(seen[0]).toMatchObject({ method: 'GET', url: '/api/v1/namespaces/ns/configmaps/present', authorization: `Bearer ${TOKEN}` });
   });
 
@@ -179,7 +225,12 @@ describe('KubeAdapter over HTTP', () => {
   });
 
   it('a 404 from an API group that is not served is an error, not "absent"', async () => {
-    const ref = { apiVersion: 'security.istio.io/v1beta1', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-predictor' };
+    const ref = {
+      apiVersion: 'security.istio.io/v1beta1',
+      kind: 'AuthorizationPolicy',
+      namespace: 'istio-system',
+      name: 'allow-predictor',
+    };
     await expect(kube.get(ref)).rejects.toThrow(/does not serve security.istio.io\/v1beta1 \(is the CRD installed\?\)/);
     const err = await kube.get(ref).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PrerequisiteMissingError);
@@ -191,7 +242,13 @@ describe('KubeAdapter over HTTP', () => {
       {
         apiVersion: 'networking.k8s.io/v1',
         kind: 'Ingress',
-        metadata: { name: 'istio-ingress-api', namespace: 'istio-system', resourceVersion: '3', managedFields: [{ manager: 'x' }], annotations: { a: 'b' } },
+        metadata: {
+          name: 'istio-ingress-api',
+          namespace: 'istio-system',
+          resourceVersion: '3',
+          managedFields: [{ manager: 'x' }],
+          annotations: { a: 'b' },
+        },
         spec: { rules: [] },
       },
       { fieldManager: 'kserve-edge', force: true },
@@ -211,26 +268,48 @@ describe('KubeAdapter over HTTP', () => {
   });
 
   it('apply with a resourceVersion precondition sends it; a stale one → PatchConflict (re-read), not ObjectOwnedByAnother', async () => {
-    const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'istio-ingress-api', namespace: 'istio-system' }, spec: {} };
+    const ingress = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'istio-ingress-api', namespace: 'istio-system' },
+      spec: {},
+    };
     await kube.apply(ingress, { fieldManager: 'kserve-edge', force: true, precondition: { resourceVersion: '6' } });
     expect(JSON.parse(seen[0]!.body).metadata.resourceVersion).toBe('6');
-    const err = await kube.apply(ingress, { fieldManager: 'kserve-edge', force: true, precondition: { resourceVersion: 'stale' } }).catch((e: unknown) => e);
+    const err = await kube
+      .apply(ingress, { fieldManager: 'kserve-edge', force: true, precondition: { resourceVersion: 'stale' } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PatchConflictError);
     expect((err as Error).message).toMatch(/changed since it was read/);
   });
 
   it('apply with precondition "absent" creates with POST; one that exists by now → PatchConflict', async () => {
-    const ingress = (name: string) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'istio-system' }, spec: {} });
+    const ingress = (name: string) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name, namespace: 'istio-system' },
+      spec: {},
+    });
     const created = await kube.apply(ingress('new-one'), { fieldManager: 'kserve-edge', force: false, precondition: 'absent' });
     expect(created.metadata.resourceVersion).toBe('1');
-    expect(seen[0]).toMatchObject({ method: 'POST', url: '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses?fieldManager=kserve-edge' });
-    const err = await kube.apply(ingress('istio-ingress-api'), { fieldManager: 'kserve-edge', force: false, precondition: 'absent' }).catch((e: unknown) => e);
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      url: '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses?fieldManager=kserve-edge',
+    });
+    const err = await kube
+      .apply(ingress('istio-ingress-api'), { fieldManager: 'kserve-edge', force: false, precondition: 'absent' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PatchConflictError);
     expect((err as Error).message).toMatch(/created by someone else/);
   });
 
   it('a 403 from an admission webhook is the controller refusing the object (ClusterRejected with its message), not RBAC', async () => {
-    const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'denied', namespace: 'istio-system' }, spec: {} };
+    const ingress = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'denied', namespace: 'istio-system' },
+      spec: {},
+    };
     const err = await kube.apply(ingress, { fieldManager: 'kserve-edge', force: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClusterRejectedError);
     expect(err).not.toBeInstanceOf(AccessDeniedError);
@@ -251,18 +330,26 @@ describe('KubeAdapter over HTTP', () => {
 
   it('list passes the label selector and restores apiVersion/kind on items', async () => {
     const items = await kube.list('v1', 'Namespace', { labelSelector: 'app.kubernetes.io/part-of=kubeflow-profile' });
-    expect(items).toEqual([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'staging', labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } }]);
+    expect(items).toEqual([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'staging', labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } },
+    ]);
     expect(new URL(seen[0]!.url, base).searchParams.get('labelSelector')).toBe('app.kubernetes.io/part-of=kubeflow-profile');
   });
 
   it('403 → AccessDenied with "RBAC: <user> cannot <verb> <resource> in <ns>"', async () => {
-    const err = await kube.jsonPatch(cmRef('config-domain', 'knative-serving'), [], { fieldManager: 'kserve-edge' }).catch((e: unknown) => e);
+    const err = await kube
+      .jsonPatch(cmRef('config-domain', 'knative-serving'), [], { fieldManager: 'kserve-edge' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AccessDeniedError);
-    expect((err as Error).message).toBe('RBAC: arn:aws:sts::111122223333:assumed-role/kserve-edge/fn cannot patch configmaps in knative-serving');
+    expect((err as Error).message).toBe(
+      'RBAC: arn:aws:sts::111122223333:assumed-role/kserve-edge/fn cannot patch configmaps in knative-serving',
+    );
   });
 
   it('a JSON Patch of an object that is gone since the read → PatchConflict (re-read and re-plan)', async () => {
-    const err = await kube.jsonPatch(cmRef('absent'), [{ op: 'test', path: '/data', value: {} }], { fieldManager: 'kserve-edge' }).catch((e: unknown) => e);
+    const err = await kube
+      .jsonPatch(cmRef('absent'), [{ op: 'test', path: '/data', value: {} }], { fieldManager: 'kserve-edge' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PatchConflictError);
     expect(err).toMatchObject({ name: 'PatchConflict', retryable: true, message: 'ConfigMap ns/absent is gone since it was read' });
   });
@@ -279,7 +366,10 @@ describe('KubeAdapter over HTTP', () => {
 
   it('409 on apply → ObjectOwnedByAnother naming the conflicting field manager and field', async () => {
     const err = await kube
-      .apply({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'istio-ingress', namespace: 'istio-system' } }, { fieldManager: 'kserve-edge', force: false })
+      .apply(
+        { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'istio-ingress', namespace: 'istio-system' } },
+        { fieldManager: 'kserve-edge', force: false },
+      )
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ObjectOwnedByAnotherError);
     expect((err as Error).message).toBe(
@@ -313,7 +403,11 @@ describe('KubeAdapter over HTTP', () => {
 
 describe('KubeAdapter.fromConnection', () => {
   it('keeps TLS verification on and refuses plain http', () => {
-    const kc = KubeAdapter.kubeConfigFor({ server: 'https://ABC.gr7.us-west-2.eks.amazonaws.com', caData: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', token: TOKEN });
+    const kc = KubeAdapter.kubeConfigFor({
+      server: 'https://ABC.gr7.us-west-2.eks.amazonaws.com',
+      caData: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+      token: TOKEN,
+    });
     const cluster = kc.getCurrentCluster()!;
     expect(cluster.skipTLSVerify).toBe(false);
     expect(Buffer.from(cluster.caData!, 'base64').toString()).toContain('BEGIN CERTIFICATE');
@@ -340,14 +434,35 @@ describe('KubeAdapter.fromConnection', () => {
     const mk = (name: string): void => {
       execFileSync(
         'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1'],
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          `${name}.key`,
+          '-out',
+          `${name}.crt`,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=kube-apiserver',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
         { cwd: dir, stdio: 'pipe' },
       );
     };
     mk('server');
     mk('other');
     const seen: Seen[] = [];
-    const server = https.createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) }, handler(seen));
+    const server = https.createServer(
+      { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) },
+      handler(seen),
+    );
     try {
       const port = await listen(server);
       const conn = { server: `https://127.0.0.1:${port}`, token: TOKEN };
@@ -374,37 +489,56 @@ describe('mapKubeError', () => {
     expect(mapKubeError(new DOMException('signal timed out', 'TimeoutError'), ctx)).toBeInstanceOf(ClusterUnreachableError);
   });
   it('maps 429 to retryable ClusterUnreachable and a 403 without the usual wording still to AccessDenied', () => {
-    expect(mapKubeError(new ApiException(429, 'x', status(429, 'TooManyRequests', 'slow down'), {}), ctx)).toBeInstanceOf(ClusterUnreachableError);
+    expect(mapKubeError(new ApiException(429, 'x', status(429, 'TooManyRequests', 'slow down'), {}), ctx)).toBeInstanceOf(
+      ClusterUnreachableError,
+    );
     const err = mapKubeError(new ApiException(403, 'x', status(403, 'Forbidden', 'nope'), {}), { verb: 'patch', ref: cmRef('x') });
     expect(err).toBeInstanceOf(AccessDeniedError);
     expect(err.message).toBe('RBAC: cannot patch ConfigMap ns/x in ns: nope');
   });
-  it.each(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED'])(
-    'maps the certificate verdict %s to ClusterCertificateMismatch (not retried), not ClusterUnreachable',
-    (code) => {
-      const fetchFailed = new TypeError('fetch failed', { cause: Object.assign(new Error(`certificate: ${code}`), { code }) });
-      const err = mapKubeError(fetchFailed, ctx);
-      expect(err).toBeInstanceOf(ClusterCertificateMismatchError);
-      expect(err.message).toBe(`failed to get ConfigMap ns/x: TLS verification of the API server failed (${code}); check the cluster CA`);
-    },
-  );
+  it.each([
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'CERT_HAS_EXPIRED',
+  ])('maps the certificate verdict %s to ClusterCertificateMismatch (not retried), not ClusterUnreachable', (code) => {
+    const fetchFailed = new TypeError('fetch failed', { cause: Object.assign(new Error(`certificate: ${code}`), { code }) });
+    const err = mapKubeError(fetchFailed, ctx);
+    expect(err).toBeInstanceOf(ClusterCertificateMismatchError);
+    expect(err.message).toBe(`failed to get ConfigMap ns/x: TLS verification of the API server failed (${code}); check the cluster CA`);
+  });
   it('keeps a handshake that broke off (no certificate verdict) retryable', () => {
-    const broken = new TypeError('fetch failed', { cause: Object.assign(new Error('wrong version number'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }) });
+    const broken = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('wrong version number'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }),
+    });
     expect(mapKubeError(broken, ctx)).toBeInstanceOf(ClusterUnreachableError);
   });
   it('maps 400 and 422 to ClusterRejected with the API server message', () => {
-    const invalid = mapKubeError(new ApiException(422, 'x', status(422, 'Invalid', 'Ingress "x" is invalid: spec.rules[0].host: Invalid value'), {}), {
-      verb: 'patch',
-      ref: cmRef('x'),
-    });
+    const invalid = mapKubeError(
+      new ApiException(422, 'x', status(422, 'Invalid', 'Ingress "x" is invalid: spec.rules[0].host: Invalid value'), {}),
+      {
+        verb: 'patch',
+        ref: cmRef('x'),
+      },
+    );
     expect(invalid).toBeInstanceOf(ClusterRejectedError);
     expect(invalid.message).toBe('failed to patch ConfigMap ns/x: 422 Ingress "x" is invalid: spec.rules[0].host: Invalid value');
-    const denied = mapKubeError(new ApiException(400, 'x', status(400, 'BadRequest', 'admission webhook "validation.istio.io" denied the request'), {}), ctx);
+    const denied = mapKubeError(
+      new ApiException(400, 'x', status(400, 'BadRequest', 'admission webhook "validation.istio.io" denied the request'), {}),
+      ctx,
+    );
     expect(denied).toBeInstanceOf(ClusterRejectedError);
     expect(denied.message).toMatch(/admission webhook "validation.istio.io" denied the request/);
   });
   it('maps a 404 NotFound on a write to PrerequisiteMissing naming the missing namespace', () => {
-    const body = JSON.stringify({ kind: 'Status', code: 404, reason: 'NotFound', message: 'namespaces "ns" not found', details: { name: 'ns', kind: 'namespaces' } });
+    const body = JSON.stringify({
+      kind: 'Status',
+      code: 404,
+      reason: 'NotFound',
+      message: 'namespaces "ns" not found',
+      details: { name: 'ns', kind: 'namespaces' },
+    });
     const err = mapKubeError(new ApiException(404, 'x', body, {}), { verb: 'patch', ref: cmRef('x') });
     expect(err).toBeInstanceOf(PrerequisiteMissingError);
     expect((err as PrerequisiteMissingError).missing).toBe('namespace ns');

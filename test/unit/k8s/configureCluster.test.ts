@@ -60,7 +60,11 @@ function deps(kube: FakeKube, extra: { secrets?: FakeSecrets; lines?: string[]; 
   };
 }
 
-const input = (request: ProvisionRequest, certificateArns = [ARN_A], ownedArns: string[] = certificateArns) => ({ request, certificateArns, ownedArns });
+const input = (request: ProvisionRequest, certificateArns = [ARN_A], ownedArns: string[] = certificateArns) => ({
+  request,
+  certificateArns,
+  ownedArns,
+});
 
 afterEach(() => clearSecrets());
 
@@ -74,7 +78,13 @@ describe('configureCluster', () => {
       configuredAt: NOW.toISOString(),
       ingress: { namespace: 'istio-system', name: 'istio-ingress-api' },
       actions: [
-        { action: 'patch', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain', reason: expect.stringMatching(/remove _example, set platform.example.com/) },
+        {
+          action: 'patch',
+          kind: 'ConfigMap',
+          namespace: 'knative-serving',
+          name: 'config-domain',
+          reason: expect.stringMatching(/remove _example, set platform.example.com/),
+        },
         { action: 'apply', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-predictor', reason: 'create' },
         { action: 'apply', kind: 'AuthorizationPolicy', namespace: 'istio-system', name: 'allow-transformer', reason: 'create' },
         { action: 'apply', kind: 'Ingress', namespace: 'istio-system', name: 'istio-ingress-api', reason: 'create' },
@@ -92,8 +102,12 @@ describe('configureCluster', () => {
     expect(kube.peek(CONFIG_DOMAIN_REF)!.data).toEqual({ 'platform.example.com': '' });
     const ingress = kube.peek(ingressRefFor(cognitoRequest()))!;
     expect(ingress.metadata.annotations!['alb.ingress.kubernetes.io/conditions.istio-ingressgateway']).toContain(TOKEN_2);
-    expect(kube.fieldManagers(ingressRefFor(cognitoRequest()))['metadata.annotations.alb.ingress.kubernetes.io/certificate-arn']).toEqual(['kserve-edge']);
-    expect(kube.peek(authorizationPolicyRef('allow-predictor'))!.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'kserve-edge' });
+    expect(kube.fieldManagers(ingressRefFor(cognitoRequest()))['metadata.annotations.alb.ingress.kubernetes.io/certificate-arn']).toEqual([
+      'kserve-edge',
+    ]);
+    expect(kube.peek(authorizationPolicyRef('allow-predictor'))!.metadata.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'kserve-edge',
+    });
 
     // Header values never leave the step: not in the output, not in a log line.
     for (const text of [JSON.stringify(out), ...lines]) {
@@ -118,7 +132,9 @@ describe('configureCluster', () => {
     const rotated = 'Kq4mN8pR2sT6vX0zB3dF7hJ1lP5rU9wY';
     const out = await configureCluster(input(cognitoRequest()), deps(kube, { secrets: tokens([TOKEN_1, rotated]) }));
     expect(out.actions.map((a) => a.action)).toEqual(['none', 'none', 'none', 'apply']);
-    const conditions = kube.peek(ingressRefFor(cognitoRequest()))!.metadata.annotations!['alb.ingress.kubernetes.io/conditions.istio-ingressgateway'];
+    const conditions = kube.peek(ingressRefFor(cognitoRequest()))!.metadata.annotations![
+      'alb.ingress.kubernetes.io/conditions.istio-ingressgateway'
+    ];
     expect(conditions).toContain(rotated);
     expect(conditions).not.toContain(TOKEN_2);
   });
@@ -133,7 +149,9 @@ describe('configureCluster', () => {
 
   it('rejects weak tokens before touching the cluster', async () => {
     const kube = kubeflowCluster();
-    await expect(configureCluster(input(cognitoRequest()), deps(kube, { secrets: tokens(['token1']) }))).rejects.toThrow(InvalidSecretError);
+    await expect(configureCluster(input(cognitoRequest()), deps(kube, { secrets: tokens(['token1']) }))).rejects.toThrow(
+      InvalidSecretError,
+    );
     expect(kube.calls).toEqual([]);
   });
 
@@ -166,9 +184,18 @@ describe('configureCluster', () => {
     const ref = ingressRefFor(dexRequest());
     kube.setStatus(ref, kubeflowIngress().status);
     const before = kube.peek(ref)!;
-    kube.seed({ ...before, metadata: { ...before.metadata, annotations: { ...before.metadata.annotations, 'alb.ingress.kubernetes.io/certificate-arn': `${ARN_FOREIGN},${ARN_STALE}` } } });
+    kube.seed({
+      ...before,
+      metadata: {
+        ...before.metadata,
+        annotations: { ...before.metadata.annotations, 'alb.ingress.kubernetes.io/certificate-arn': `${ARN_FOREIGN},${ARN_STALE}` },
+      },
+    });
 
-    const out = await configureCluster(input(dexRequest(), [ARN_A, ARN_B], [ARN_A, ARN_B, ARN_STALE]), deps(kube, { secrets: new FakeSecrets() }));
+    const out = await configureCluster(
+      input(dexRequest(), [ARN_A, ARN_B], [ARN_A, ARN_B, ARN_STALE]),
+      deps(kube, { secrets: new FakeSecrets() }),
+    );
     expect(out.ingress).toEqual({ namespace: 'istio-system', name: 'istio-ingress' });
     const after = kube.peek(ref)!;
     expect(after.metadata.annotations!['alb.ingress.kubernetes.io/certificate-arn']).toBe(`${ARN_FOREIGN},${ARN_A},${ARN_B}`);
@@ -179,7 +206,10 @@ describe('configureCluster', () => {
     expect(managers['metadata.annotations.alb.ingress.kubernetes.io/scheme']).toEqual(['kubectl-client-side-apply']);
     expect(managers.spec).toEqual(['kubectl-client-side-apply']);
 
-    const again = await configureCluster(input(dexRequest(), [ARN_A, ARN_B], [ARN_A, ARN_B, ARN_STALE]), deps(kube, { secrets: new FakeSecrets() }));
+    const again = await configureCluster(
+      input(dexRequest(), [ARN_A, ARN_B], [ARN_A, ARN_B, ARN_STALE]),
+      deps(kube, { secrets: new FakeSecrets() }),
+    );
     expect(again.actions.map((a) => a.action)).toEqual(['none', 'none', 'none', 'none']);
   });
 
@@ -207,9 +237,19 @@ describe('getLoadBalancerAddress', () => {
 
   it('waits with a growing interval until the controller publishes the hostname', async () => {
     const kube = await configured();
-    expect(await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(0) })).toEqual({ ready: false, waitSeconds: 5, elapsedSeconds: 0 });
-    expect(await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(200) })).toEqual({ ready: false, waitSeconds: 50, elapsedSeconds: 200 });
-    kube.setStatus(ingressRefFor(request), { loadBalancer: { ingress: [{ hostname: 'k8s-istiosys-istioing-abc-1.us-west-2.elb.amazonaws.com' }] } });
+    expect(await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(0) })).toEqual({
+      ready: false,
+      waitSeconds: 5,
+      elapsedSeconds: 0,
+    });
+    expect(await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(200) })).toEqual({
+      ready: false,
+      waitSeconds: 50,
+      elapsedSeconds: 200,
+    });
+    kube.setStatus(ingressRefFor(request), {
+      loadBalancer: { ingress: [{ hostname: 'k8s-istiosys-istioing-abc-1.us-west-2.elb.amazonaws.com' }] },
+    });
     expect(await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(260) })).toEqual({
       ready: true,
       hostname: 'k8s-istiosys-istioing-abc-1.us-west-2.elb.amazonaws.com',
@@ -223,7 +263,9 @@ describe('getLoadBalancerAddress', () => {
     const near = await getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(590) });
     expect(near.ready).toBe(false);
     expect(590 + near.waitSeconds).toBeLessThanOrEqual(601);
-    await expect(getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(601) })).rejects.toThrow(LoadBalancerTimeoutError);
+    await expect(getLoadBalancerAddress({ request, ingress, configuredAt }, { kube, now: at(601) })).rejects.toThrow(
+      LoadBalancerTimeoutError,
+    );
   });
 
   it('fails at once when the Ingress is gone', async () => {
@@ -391,7 +433,14 @@ describe('configureCluster under a concurrent edit', () => {
     kube.jsonPatch = async (ref, ops, options) => {
       if (!raced) {
         raced = true;
-        await realPatch(ref, [{ op: 'remove', path: '/data/_example' }, { op: 'add', path: '/data/platform.example.com', value: '' }], { fieldManager: 'kserve-edge' });
+        await realPatch(
+          ref,
+          [
+            { op: 'remove', path: '/data/_example' },
+            { op: 'add', path: '/data/platform.example.com', value: '' },
+          ],
+          { fieldManager: 'kserve-edge' },
+        );
       }
       return realPatch(ref, ops, options);
     };

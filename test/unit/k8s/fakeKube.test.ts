@@ -31,7 +31,14 @@ describe('FakeKube (the fake is only useful if it behaves like the API server)',
   it('JSON patch: test failure changes nothing; add/replace/remove work', async () => {
     const kube = new FakeKube([{ object: cm({ a: '1', 'b/c': '2' }) }]);
     await expect(
-      kube.jsonPatch(ref, [{ op: 'test', path: '/data/a', value: 'other' }, { op: 'remove', path: '/data/a' }], { fieldManager: 'me' }),
+      kube.jsonPatch(
+        ref,
+        [
+          { op: 'test', path: '/data/a', value: 'other' },
+          { op: 'remove', path: '/data/a' },
+        ],
+        { fieldManager: 'me' },
+      ),
     ).rejects.toThrow(/422/);
     expect(kube.peek(ref)!.data).toEqual({ a: '1', 'b/c': '2' });
     await kube.jsonPatch(

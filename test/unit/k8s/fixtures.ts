@@ -49,7 +49,10 @@ export function stockConfigDomain(extraData: Record<string, string> = {}): KubeO
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'config-domain', namespace: 'knative-serving', labels: { 'app.kubernetes.io/name': 'knative-serving' } },
-    data: { _example: '################################\n# This is an example.\n################################\nexample.com: |\n', ...extraData },
+    data: {
+      _example: '################################\n# This is an example.\n################################\nexample.com: |\n',
+      ...extraData,
+    },
   };
 }
 
@@ -72,7 +75,9 @@ export function handMadePolicy(name: 'allow-predictor' | 'allow-transformer', pa
     spec: {
       selector: { matchLabels: { component: name === 'allow-predictor' ? 'predictor' : 'transformer' } },
       action: 'ALLOW',
-      rules: [{ to: [{ operation: { paths: paths ?? ['/metrics', '/healthz', '/ready', '/wait-for-drain', '/v1/models/*', '/v2/models/*'] } }] }],
+      rules: [
+        { to: [{ operation: { paths: paths ?? ['/metrics', '/healthz', '/ready', '/wait-for-drain', '/v1/models/*', '/v2/models/*'] } }] },
+      ],
     },
   };
 }
@@ -99,7 +104,13 @@ export function kubeflowIngress(certificateArn = ARN_FOREIGN): KubeObject {
       rules: [
         {
           http: {
-            paths: [{ path: '/*', pathType: 'ImplementationSpecific', backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } } }],
+            paths: [
+              {
+                path: '/*',
+                pathType: 'ImplementationSpecific',
+                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
+              },
+            ],
           },
         },
       ],

@@ -81,29 +81,53 @@ describe('planCluster', () => {
       name: 'Cognito, rerun after success: nothing to do',
       current: () => converged(cognitoDesired()),
       desired: cognitoDesired,
-      expected: ['none ConfigMap/config-domain', 'none AuthorizationPolicy/allow-predictor', 'none AuthorizationPolicy/allow-transformer', 'none Ingress/istio-ingress-api'],
+      expected: [
+        'none ConfigMap/config-domain',
+        'none AuthorizationPolicy/allow-predictor',
+        'none AuthorizationPolicy/allow-transformer',
+        'none Ingress/istio-ingress-api',
+      ],
     },
     {
       name: 'Cognito, istio-ingress-api made by hand (kustomize): refused',
-      current: () => ({ ...converged(cognitoDesired()), ingress: { ...cognitoDesired().ingress, metadata: { ...cognitoDesired().ingress.metadata, labels: {} } } }),
+      current: () => ({
+        ...converged(cognitoDesired()),
+        ingress: { ...cognitoDesired().ingress, metadata: { ...cognitoDesired().ingress.metadata, labels: {} } },
+      }),
       desired: cognitoDesired,
       expected: ObjectOwnedByAnotherError,
     },
     {
       name: 'Cognito, istio-ingress-api made by hand, adopt=true: taken over',
-      current: () => ({ ...converged(cognitoDesired()), ingress: { ...cognitoDesired().ingress, metadata: { ...cognitoDesired().ingress.metadata, labels: {} } } }),
+      current: () => ({
+        ...converged(cognitoDesired()),
+        ingress: { ...cognitoDesired().ingress, metadata: { ...cognitoDesired().ingress.metadata, labels: {} } },
+      }),
       desired: cognitoDesired,
       adopt: true,
-      expected: ['none ConfigMap/config-domain', 'none AuthorizationPolicy/allow-predictor', 'none AuthorizationPolicy/allow-transformer', 'apply Ingress/istio-ingress-api'],
+      expected: [
+        'none ConfigMap/config-domain',
+        'none AuthorizationPolicy/allow-predictor',
+        'none AuthorizationPolicy/allow-transformer',
+        'apply Ingress/istio-ingress-api',
+      ],
     },
     {
       name: 'policies applied by hand exactly as in issue #82: left alone',
       current: () => ({
         ...converged(cognitoDesired()),
-        authorizationPolicies: { 'allow-predictor': handMadePolicy('allow-predictor'), 'allow-transformer': handMadePolicy('allow-transformer') },
+        authorizationPolicies: {
+          'allow-predictor': handMadePolicy('allow-predictor'),
+          'allow-transformer': handMadePolicy('allow-transformer'),
+        },
       }),
       desired: cognitoDesired,
-      expected: ['none ConfigMap/config-domain', 'none AuthorizationPolicy/allow-predictor', 'none AuthorizationPolicy/allow-transformer', 'none Ingress/istio-ingress-api'],
+      expected: [
+        'none ConfigMap/config-domain',
+        'none AuthorizationPolicy/allow-predictor',
+        'none AuthorizationPolicy/allow-transformer',
+        'none Ingress/istio-ingress-api',
+      ],
     },
     {
       name: 'a hand-made policy with other paths: refused',
@@ -118,41 +142,70 @@ describe('planCluster', () => {
       name: 'a hand-made policy with other paths, adopt=true: taken over',
       current: () => ({
         ...converged(cognitoDesired()),
-        authorizationPolicies: { 'allow-predictor': handMadePolicy('allow-predictor', ['/metrics']), 'allow-transformer': handMadePolicy('allow-transformer') },
+        authorizationPolicies: {
+          'allow-predictor': handMadePolicy('allow-predictor', ['/metrics']),
+          'allow-transformer': handMadePolicy('allow-transformer'),
+        },
       }),
       desired: cognitoDesired,
       adopt: true,
-      expected: ['none ConfigMap/config-domain', 'apply AuthorizationPolicy/allow-predictor', 'none AuthorizationPolicy/allow-transformer', 'none Ingress/istio-ingress-api'],
+      expected: [
+        'none ConfigMap/config-domain',
+        'apply AuthorizationPolicy/allow-predictor',
+        'none AuthorizationPolicy/allow-transformer',
+        'none Ingress/istio-ingress-api',
+      ],
     },
     {
       name: 'our Ingress with a new certificate: updated',
       current: () => converged(cognitoDesired()),
       desired: () => desiredClusterState({ request: cognitoRequest(), certificateArns: [ARN_A, ARN_B], headerValues: [TOKEN_1] }),
-      expected: ['none ConfigMap/config-domain', 'none AuthorizationPolicy/allow-predictor', 'none AuthorizationPolicy/allow-transformer', 'apply Ingress/istio-ingress-api'],
+      expected: [
+        'none ConfigMap/config-domain',
+        'none AuthorizationPolicy/allow-predictor',
+        'none AuthorizationPolicy/allow-transformer',
+        'apply Ingress/istio-ingress-api',
+      ],
     },
     {
       name: 'Dex, Kubeflow istio-ingress with its own certificate: take two annotations',
       current: () => ({ ...converged(dexDesired()), ingress: kubeflowIngress(`${ARN_FOREIGN},${ARN_STALE}`) }),
       desired: dexDesired,
       ownedArns: [ARN_STALE],
-      expected: ['none ConfigMap/config-domain', 'none AuthorizationPolicy/allow-predictor', 'none AuthorizationPolicy/allow-transformer', 'apply Ingress/istio-ingress'],
+      expected: [
+        'none ConfigMap/config-domain',
+        'none AuthorizationPolicy/allow-predictor',
+        'none AuthorizationPolicy/allow-transformer',
+        'apply Ingress/istio-ingress',
+      ],
     },
     {
       name: 'Dex, rerun after success: nothing to do',
       current: () => ({ ...converged(dexDesired()), ingress: kubeflowIngress(`${ARN_FOREIGN},${ARN_A}`) }),
       desired: dexDesired,
-      expected: ['none ConfigMap/config-domain', 'none AuthorizationPolicy/allow-predictor', 'none AuthorizationPolicy/allow-transformer', 'none Ingress/istio-ingress'],
+      expected: [
+        'none ConfigMap/config-domain',
+        'none AuthorizationPolicy/allow-predictor',
+        'none AuthorizationPolicy/allow-transformer',
+        'none Ingress/istio-ingress',
+      ],
     },
     {
       name: 'Dex, no istio-ingress at all: create it as the https overlay would',
       current: () => fresh(),
       desired: dexDesired,
-      expected: ['patch ConfigMap/config-domain', 'apply AuthorizationPolicy/allow-predictor', 'apply AuthorizationPolicy/allow-transformer', 'apply Ingress/istio-ingress'],
+      expected: [
+        'patch ConfigMap/config-domain',
+        'apply AuthorizationPolicy/allow-predictor',
+        'apply AuthorizationPolicy/allow-transformer',
+        'apply Ingress/istio-ingress',
+      ],
     },
   ];
 
   it.each(scenarios)('$name', (s) => {
-    const run = (): ClusterPlan => planCluster(s.current(), s.desired(), { ownerId: 'kserve-edge', adopt: s.adopt ?? false, ownedArns: s.ownedArns });
+    const run = (): ClusterPlan =>
+      planCluster(s.current(), s.desired(), { ownerId: 'kserve-edge', adopt: s.adopt ?? false, ownedArns: s.ownedArns });
     if (Array.isArray(s.expected)) {
       const plan = run();
       expect(summary(plan)).toEqual(s.expected);
@@ -164,7 +217,10 @@ describe('planCluster', () => {
   });
 
   it('names the refused object in the error', () => {
-    const current = { ...converged(cognitoDesired()), authorizationPolicies: { 'allow-predictor': handMadePolicy('allow-predictor', ['/metrics']) } };
+    const current = {
+      ...converged(cognitoDesired()),
+      authorizationPolicies: { 'allow-predictor': handMadePolicy('allow-predictor', ['/metrics']) },
+    };
     expect(() => planCluster(current, cognitoDesired(), { ownerId: 'kserve-edge', adopt: false })).toThrow(
       /AuthorizationPolicy istio-system\/allow-predictor exists and is not managed by kserve-edge.*"adopt": true/,
     );
@@ -187,13 +243,20 @@ describe('planCluster', () => {
 
 describe('planCluster: config-domain', () => {
   const plan = (cm: KubeObject | undefined): ClusterPlan =>
-    planCluster({ configDomain: cm, authorizationPolicies: {}, ingress: undefined, ingressClass: albIngressClass() }, cognitoDesired(), { ownerId: 'kserve-edge', adopt: false });
+    planCluster({ configDomain: cm, authorizationPolicies: {}, ingress: undefined, ingressClass: albIngressClass() }, cognitoDesired(), {
+      ownerId: 'kserve-edge',
+      adopt: false,
+    });
 
   it('removes _example and sets our domain, each guarded by a test op', () => {
     const [step] = plan(stockConfigDomain());
     expect(step!.action).toBe('patch');
     expect(step!.ops).toEqual([
-      { op: 'test', path: '/data/_example', value: stockConfigDomain().data && (stockConfigDomain().data as Record<string, string>)._example },
+      {
+        op: 'test',
+        path: '/data/_example',
+        value: stockConfigDomain().data && (stockConfigDomain().data as Record<string, string>)._example,
+      },
       { op: 'remove', path: '/data/_example' },
       { op: 'add', path: '/data/platform.example.com', value: '' },
     ]);
@@ -311,7 +374,11 @@ describe('desiredClusterState', () => {
       metadata: {
         name: 'istio-ingress-api',
         namespace: 'istio-system',
-        labels: { 'kustomize.component': 'istio-ingress', 'app.kubernetes.io/managed-by': 'kserve-edge', 'kserve-edge.io/owner': 'kserve-edge' },
+        labels: {
+          'kustomize.component': 'istio-ingress',
+          'app.kubernetes.io/managed-by': 'kserve-edge',
+          'kserve-edge.io/owner': 'kserve-edge',
+        },
         annotations: expect.any(Object),
       },
       spec: {
@@ -319,7 +386,13 @@ describe('desiredClusterState', () => {
         rules: [
           {
             http: {
-              paths: [{ path: '/*', pathType: 'ImplementationSpecific', backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } } }],
+              paths: [
+                {
+                  path: '/*',
+                  pathType: 'ImplementationSpecific',
+                  backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
+                },
+              ],
             },
           },
         ],
@@ -329,7 +402,10 @@ describe('desiredClusterState', () => {
 
   it('puts the scheme, all certificates and all header values in', () => {
     const d = desiredClusterState({
-      request: cognitoRequest({ ingress: { scheme: 'internal' }, auth: { provider: 'cognito', headerName: 'x-kserve-token', headerValuesSecretId: 's' } }),
+      request: cognitoRequest({
+        ingress: { scheme: 'internal' },
+        auth: { provider: 'cognito', headerName: 'x-kserve-token', headerValuesSecretId: 's' },
+      }),
       certificateArns: [ARN_A, ARN_B],
       headerValues: [TOKEN_1, TOKEN_2],
     });
@@ -350,10 +426,18 @@ describe('desiredClusterState', () => {
     expect(predictor).toEqual({
       apiVersion: 'security.istio.io/v1beta1',
       kind: 'AuthorizationPolicy',
-      metadata: { name: 'allow-predictor', namespace: 'istio-system', labels: { 'app.kubernetes.io/managed-by': 'kserve-edge', 'kserve-edge.io/owner': 'kserve-edge' } },
+      metadata: {
+        name: 'allow-predictor',
+        namespace: 'istio-system',
+        labels: { 'app.kubernetes.io/managed-by': 'kserve-edge', 'kserve-edge.io/owner': 'kserve-edge' },
+      },
       spec: { selector: { matchLabels: { component: 'predictor' } }, action: 'ALLOW', rules: [{ to: [{ operation: { paths } }] }] },
     });
-    expect(transformer!.spec).toEqual({ selector: { matchLabels: { component: 'transformer' } }, action: 'ALLOW', rules: [{ to: [{ operation: { paths } }] }] });
+    expect(transformer!.spec).toEqual({
+      selector: { matchLabels: { component: 'transformer' } },
+      action: 'ALLOW',
+      rules: [{ to: [{ operation: { paths } }] }],
+    });
   });
 
   it.each([
@@ -367,10 +451,14 @@ describe('desiredClusterState', () => {
 
 describe('redactClusterPlan', () => {
   it('hides the header values and leaves the original plan alone', () => {
-    const plan = planCluster(fresh(), desiredClusterState({ request: cognitoRequest(), certificateArns: [ARN_A], headerValues: [TOKEN_1, TOKEN_2] }), {
-      ownerId: 'kserve-edge',
-      adopt: false,
-    });
+    const plan = planCluster(
+      fresh(),
+      desiredClusterState({ request: cognitoRequest(), certificateArns: [ARN_A], headerValues: [TOKEN_1, TOKEN_2] }),
+      {
+        ownerId: 'kserve-edge',
+        adopt: false,
+      },
+    );
     const redacted = redactClusterPlan(plan);
     const text = JSON.stringify(redacted);
     expect(text).not.toContain(TOKEN_1);
@@ -383,7 +471,12 @@ describe('redactClusterPlan', () => {
 
 describe('ingressRefFor / loadBalancerAddress', () => {
   it('picks the Ingress per auth provider', () => {
-    expect(ingressRefFor(cognitoRequest())).toEqual({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'istio-system', name: 'istio-ingress-api' });
+    expect(ingressRefFor(cognitoRequest())).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      namespace: 'istio-system',
+      name: 'istio-ingress-api',
+    });
     expect(ingressRefFor(dexRequest()).name).toBe('istio-ingress');
   });
 

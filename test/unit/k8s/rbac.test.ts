@@ -32,7 +32,8 @@ const docs = loadAllYaml(readFileSync(new URL('../../../deploy/rbac.yaml', impor
 
 function allowed(req: { namespace?: string; group: string; resource: string; verb: string; name?: string }): boolean {
   const roles = docs.filter(
-    (d) => (d.kind === 'ClusterRole' && docs.some((b) => b.kind === 'ClusterRoleBinding' && b.roleRef?.name === d.metadata.name)) ||
+    (d) =>
+      (d.kind === 'ClusterRole' && docs.some((b) => b.kind === 'ClusterRoleBinding' && b.roleRef?.name === d.metadata.name)) ||
       (d.kind === 'Role' && d.metadata.namespace === req.namespace),
   );
   return roles.some((r) =>
@@ -62,8 +63,12 @@ describe('deploy/rbac.yaml', () => {
   const needed: Call[] = [
     [KNATIVE_NAMESPACE, '', 'configmaps', 'get', CONFIG_DOMAIN],
     [KNATIVE_NAMESPACE, '', 'configmaps', 'patch', CONFIG_DOMAIN],
-    ...AUTHORIZATION_POLICY_NAMES.flatMap((n) => ['get', 'patch', 'create'].map((v): Call => [ISTIO_NAMESPACE, 'security.istio.io', 'authorizationpolicies', v, n])),
-    ...[COGNITO_INGRESS, DEX_INGRESS].flatMap((n) => ['get', 'patch', 'create'].map((v): Call => [ISTIO_NAMESPACE, 'networking.k8s.io', 'ingresses', v, n])),
+    ...AUTHORIZATION_POLICY_NAMES.flatMap((n) =>
+      ['get', 'patch', 'create'].map((v): Call => [ISTIO_NAMESPACE, 'security.istio.io', 'authorizationpolicies', v, n]),
+    ),
+    ...[COGNITO_INGRESS, DEX_INGRESS].flatMap((n) =>
+      ['get', 'patch', 'create'].map((v): Call => [ISTIO_NAMESPACE, 'networking.k8s.io', 'ingresses', v, n]),
+    ),
     [undefined, '', 'namespaces', 'list', undefined],
     [undefined, '', 'namespaces', 'watch', undefined],
     [undefined, '', 'namespaces', 'get', 'staging'],
@@ -75,19 +80,34 @@ describe('deploy/rbac.yaml', () => {
   });
 
   it.each([
-    ['another Knative ConfigMap', { namespace: KNATIVE_NAMESPACE, group: '', resource: 'configmaps', verb: 'patch', name: 'config-network' }],
+    [
+      'another Knative ConfigMap',
+      { namespace: KNATIVE_NAMESPACE, group: '', resource: 'configmaps', verb: 'patch', name: 'config-network' },
+    ],
     ['creating a ConfigMap', { namespace: KNATIVE_NAMESPACE, group: '', resource: 'configmaps', verb: 'create', name: CONFIG_DOMAIN }],
-    ['another AuthorizationPolicy', { namespace: ISTIO_NAMESPACE, group: 'security.istio.io', resource: 'authorizationpolicies', verb: 'patch', name: 'global-deny' }],
+    [
+      'another AuthorizationPolicy',
+      { namespace: ISTIO_NAMESPACE, group: 'security.istio.io', resource: 'authorizationpolicies', verb: 'patch', name: 'global-deny' },
+    ],
     ['listing Events outside istio-system', { namespace: 'kube-system', group: '', resource: 'events', verb: 'list' }],
     ['writing an Event', { namespace: ISTIO_NAMESPACE, group: '', resource: 'events', verb: 'create' }],
     ['listing Ingresses', { namespace: ISTIO_NAMESPACE, group: 'networking.k8s.io', resource: 'ingresses', verb: 'list' }],
-    ['an Ingress in a profile namespace', { namespace: 'staging', group: 'networking.k8s.io', resource: 'ingresses', verb: 'create', name: COGNITO_INGRESS }],
+    [
+      'an Ingress in a profile namespace',
+      { namespace: 'staging', group: 'networking.k8s.io', resource: 'ingresses', verb: 'create', name: COGNITO_INGRESS },
+    ],
     ['reading secrets', { namespace: ISTIO_NAMESPACE, group: '', resource: 'secrets', verb: 'get', name: 'x' }],
     ['deleting a namespace', { namespace: undefined, group: '', resource: 'namespaces', verb: 'delete', name: 'staging' }],
-    ['deleting the Ingress', { namespace: ISTIO_NAMESPACE, group: 'networking.k8s.io', resource: 'ingresses', verb: 'delete', name: COGNITO_INGRESS }],
+    [
+      'deleting the Ingress',
+      { namespace: ISTIO_NAMESPACE, group: 'networking.k8s.io', resource: 'ingresses', verb: 'delete', name: COGNITO_INGRESS },
+    ],
     ['RBAC', { namespace: ISTIO_NAMESPACE, group: 'rbac.authorization.k8s.io', resource: 'roles', verb: 'create' }],
     ['another IngressClass', { namespace: undefined, group: 'networking.k8s.io', resource: 'ingressclasses', verb: 'get', name: 'nginx' }],
-    ['changing the IngressClass', { namespace: undefined, group: 'networking.k8s.io', resource: 'ingressclasses', verb: 'patch', name: 'alb' }],
+    [
+      'changing the IngressClass',
+      { namespace: undefined, group: 'networking.k8s.io', resource: 'ingressclasses', verb: 'patch', name: 'alb' },
+    ],
   ])('denies %s', (_what, req) => {
     expect(allowed(req)).toBe(false);
   });

@@ -104,7 +104,10 @@ describe('parseHeaderValuesSecret', () => {
 
 describe('parseDexLogin', () => {
   it('reads username and password', () => {
-    expect(parseDexLogin('{"username":"user@example.com","password":"12341234"}')).toEqual({ username: 'user@example.com', password: '12341234' });
+    expect(parseDexLogin('{"username":"user@example.com","password":"12341234"}')).toEqual({
+      username: 'user@example.com',
+      password: '12341234',
+    });
   });
 
   it.each([

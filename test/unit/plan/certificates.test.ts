@@ -73,7 +73,9 @@ describe('planCertificates', () => {
 
   it('never reuses a failed certificate, nor one of another owner or domain', () => {
     const failed = owned(['*.platform.example.com'], 'VALIDATION_TIMED_OUT');
-    const foreign = owned(['*.platform.example.com'], 'ISSUED', { tags: { ...owned(['*.platform.example.com'], 'ISSUED').tags, [TAG_OWNER]: 'someone-else' } });
+    const foreign = owned(['*.platform.example.com'], 'ISSUED', {
+      tags: { ...owned(['*.platform.example.com'], 'ISSUED').tags, [TAG_OWNER]: 'someone-else' },
+    });
     const plan = planCertificates(desired, [failed, foreign], opts);
     expect(plan.request.map((d) => d.scope)).toContain('base');
   });
@@ -83,7 +85,10 @@ describe('uniqueValidationRecords', () => {
   it('writes a record shared by x and *.x, or by two certificates, once', () => {
     const rec = { name: '_abc.platform.example.com', type: 'CNAME' as const, value: '_v.acm-validations.aws.' };
     const other = { name: '_def.staging.platform.example.com', type: 'CNAME' as const, value: '_w.acm-validations.aws.' };
-    const out = uniqueValidationRecords([{ validationRecords: [rec, rec] }, { validationRecords: [{ ...rec, name: '_ABC.platform.example.com.' }, other] }]);
+    const out = uniqueValidationRecords([
+      { validationRecords: [rec, rec] },
+      { validationRecords: [{ ...rec, name: '_ABC.platform.example.com.' }, other] },
+    ]);
     expect(out.map((r) => r.name)).toEqual(['_abc.platform.example.com', '_def.staging.platform.example.com']);
   });
 });

@@ -36,7 +36,9 @@ describe('planNamespaceRecords', () => {
 
   it('refuses a record without an ownership TXT', () => {
     const foreign = { ...ourCname, values: ['someone-elses.example.net'] };
-    expect(() => planNamespaceRecords(req, { namespace: 'staging', target: [foreign], ownership: [] }, ALB)).toThrow(RecordOwnedByAnotherError);
+    expect(() => planNamespaceRecords(req, { namespace: 'staging', target: [foreign], ownership: [] }, ALB)).toThrow(
+      RecordOwnedByAnotherError,
+    );
   });
 
   it('refuses a name whose TXT names another owner, even when the record is absent', () => {
@@ -56,14 +58,20 @@ describe('planNamespaceRecords', () => {
     const plan = planNamespaceRecords(alias, { namespace: 'staging', target: [ourCname], ownership: [ourTxt] }, ALB);
     expect(plan.changes[0]).toEqual({ action: 'DELETE', record: ourCname });
     expect(plan.changes[1]).toEqual({ action: 'UPSERT', record: desiredRecord(alias, 'staging', ALB) });
-    expect(plan.changes[1]?.record.alias).toEqual({ hostedZoneId: 'Z1H1FL5HABSF5', dnsName: `dualstack.${ALB}`, evaluateTargetHealth: true });
+    expect(plan.changes[1]?.record.alias).toEqual({
+      hostedZoneId: 'Z1H1FL5HABSF5',
+      dnsName: `dualstack.${ALB}`,
+      evaluateTargetHealth: true,
+    });
   });
 
   it('refuses an alias in a region whose ALB hosted zone id it does not know, as InvalidRequest (as ValidateRequest does)', () => {
     const base = request({ dns: { recordType: 'ALIAS' } });
     const unknownRegion = { ...base, cluster: { ...base.cluster, region: 'xx-east-9' } };
     expect(() => desiredRecord(unknownRegion, 'staging', ALB)).toThrow(
-      new InvalidRequestError('dns.recordType: ALIAS records need the ALB hosted zone id of xx-east-9, which this version does not know; use CNAME'),
+      new InvalidRequestError(
+        'dns.recordType: ALIAS records need the ALB hosted zone id of xx-east-9, which this version does not know; use CNAME',
+      ),
     );
   });
 });
@@ -78,7 +86,12 @@ describe('ownershipOf', () => {
 
 describe('batchWeight', () => {
   it('counts UPSERT twice, as Route 53 does', () => {
-    expect(batchWeight([{ action: 'UPSERT', record: ourCname }, { action: 'DELETE', record: ourTxt }])).toBe(3);
+    expect(
+      batchWeight([
+        { action: 'UPSERT', record: ourCname },
+        { action: 'DELETE', record: ourTxt },
+      ]),
+    ).toBe(3);
   });
 });
 

@@ -111,7 +111,9 @@ describe('sweepNamespaces', () => {
     w.kube.seed(ingress([w.base, w.certs['team-a']!]), 'kserve-edge');
     const out = await sweepNamespaces({ template: TEMPLATE }, w.deps);
     expect(out.inSync).toEqual(['team-a']);
-    expect(out.runs).toEqual([expect.objectContaining({ kind: 'provision', namespace: 'team-b', outcome: 'started', reason: 'no certificate on the listener' })]);
+    expect(out.runs).toEqual([
+      expect.objectContaining({ kind: 'provision', namespace: 'team-b', outcome: 'started', reason: 'no certificate on the listener' }),
+    ]);
   });
 
   it('retries a failed run once per retry period', async () => {

@@ -36,7 +36,10 @@ function world() {
 describe('validateRequest', () => {
   it('resolves the hosted zone from the domain and keeps the defaults', async () => {
     const { r53, zone, secrets } = world();
-    const out = await validateRequest({ request: COGNITO_INPUT, runId: 'run-1' }, { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
+    const out = await validateRequest(
+      { request: COGNITO_INPUT, runId: 'run-1' },
+      { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+    );
     expect(out.request.hostedZoneId).toBe(zone.id);
     expect(out.request.auth).toMatchObject({ provider: 'cognito', headerName: 'x-api-key' });
     expect(out.runId).toBe('run-1');
@@ -51,7 +54,10 @@ describe('validateRequest', () => {
     const { r53, secrets } = world();
     secrets.set('weak', { headerValues: ['token1'] });
     await expect(
-      validateRequest({ request: { ...COGNITO_INPUT, ...overrides } }, { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
+      validateRequest(
+        { request: { ...COGNITO_INPUT, ...overrides } },
+        { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+      ),
     ).rejects.toMatchObject({ name: errorName });
   });
 
@@ -59,7 +65,10 @@ describe('validateRequest', () => {
     const { r53, secrets } = world();
     r53.failures.add('getHostedZone', new AccessDeniedError('User: … is not authorized to perform: route53:GetHostedZone'));
     await expect(
-      validateRequest({ request: { ...COGNITO_INPUT, hostedZoneId: 'Z0000000000OTHERZONE' } }, { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
+      validateRequest(
+        { request: { ...COGNITO_INPUT, hostedZoneId: 'Z0000000000OTHERZONE' } },
+        { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+      ),
     ).rejects.toMatchObject({ name: 'HostedZoneNotFound', message: expect.stringContaining('hostedZoneIds') });
   });
 
@@ -71,7 +80,10 @@ describe('validateRequest', () => {
       },
     };
     await expect(
-      validateRequest({ request: { ...COGNITO_INPUT, cluster: { name: 'other', region: 'us-west-2' } } }, { route53: r53, secrets, cluster: denied, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
+      validateRequest(
+        { request: { ...COGNITO_INPUT, cluster: { name: 'other', region: 'us-west-2' } } },
+        { route53: r53, secrets, cluster: denied, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+      ),
     ).rejects.toMatchObject({ name: 'ClusterNotFound', message: expect.stringContaining('clusterName') });
   });
 
@@ -82,7 +94,12 @@ describe('validateRequest', () => {
         throw new ClusterNotFoundError('no such cluster');
       },
     };
-    await expect(validateRequest({ request: DEX_INPUT }, { route53: r53, secrets, cluster: missing, log: silentLogger, now: clock('2026-01-01T00:00:00Z') })).rejects.toMatchObject({
+    await expect(
+      validateRequest(
+        { request: DEX_INPUT },
+        { route53: r53, secrets, cluster: missing, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+      ),
+    ).rejects.toMatchObject({
       name: 'ClusterNotFound',
     });
   });
@@ -96,7 +113,9 @@ describe('certificates: ensure → publish → check', () => {
     expect(first.items.map((i) => i.requested)).toEqual([true, true, true]);
 
     // ACM publishes records after the first describe: the step says "not ready" first.
-    await expect(publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger })).rejects.toMatchObject({
+    await expect(
+      publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger }),
+    ).rejects.toMatchObject({
       name: 'ValidationRecordsNotReady',
     });
     const published = await publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger });
@@ -104,11 +123,17 @@ describe('certificates: ensure → publish → check', () => {
     const cnames = r53.allRecords(zone.id).filter((r) => r.type === 'CNAME');
     expect(cnames).toHaveLength(3);
 
-    const pending = await checkCertificates({ request, certificates: first }, { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') });
+    const pending = await checkCertificates(
+      { request, certificates: first },
+      { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') },
+    );
     expect(pending).toMatchObject({ ready: false, waitSeconds: 15, elapsedSeconds: 60 });
 
     for (const item of first.items) acm.issue(item.arn);
-    const issued = await checkCertificates({ request, certificates: first }, { acm, log: silentLogger, now: clock('2026-01-01T00:02:00Z') });
+    const issued = await checkCertificates(
+      { request, certificates: first },
+      { acm, log: silentLogger, now: clock('2026-01-01T00:02:00Z') },
+    );
     expect(issued.ready).toBe(true);
 
     // A second run finds the same certificates by their tags.
@@ -122,11 +147,15 @@ describe('certificates: ensure → publish → check', () => {
     const { zone, acm } = world();
     const request = validated(zone.id, { deadlines: { certificateSeconds: 600 } });
     const certs = await ensureCertificates({ request, runId: 'r' }, { acm, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
-    await expect(checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:11:00Z') })).rejects.toMatchObject({
+    await expect(
+      checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:11:00Z') }),
+    ).rejects.toMatchObject({
       name: 'CertificateTimeout',
     });
     acm.fail(certs.items[1]!.arn, 'CAA_ERROR');
-    await expect(checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') })).rejects.toMatchObject({
+    await expect(
+      checkCertificates({ request, certificates: certs }, { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') }),
+    ).rejects.toMatchObject({
       name: 'CertificateValidationFailed',
       message: expect.stringContaining('CAA_ERROR'),
     });
@@ -137,7 +166,10 @@ describe('DNS: upsert → check', () => {
   it('writes one batch for every namespace, then nothing on a rerun', async () => {
     const { r53, zone } = world();
     const request = validated(zone.id);
-    const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
+    const out = await upsertDnsRecords(
+      { request, loadBalancer: { hostname: ALB } },
+      { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+    );
     expect(out.records.map((r) => r.action)).toEqual(['create', 'create']);
     expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(1);
     expect(r53.getRecord(zone.id, '*.prod.platform.example.com', 'CNAME')?.values).toEqual([ALB]);
@@ -148,7 +180,10 @@ describe('DNS: upsert → check', () => {
     const poll2 = await checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:20Z') });
     expect(poll2.ready).toBe(true);
 
-    const again = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') });
+    const again = await upsertDnsRecords(
+      { request, loadBalancer: { hostname: ALB } },
+      { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') },
+    );
     expect(again.changeId).toBeNull();
     expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(1);
   });
@@ -165,7 +200,10 @@ describe('DNS: upsert → check', () => {
     expect(first.records.map((r) => r.action)).toEqual(['create']);
     r53.calls.length = 0;
 
-    const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') });
+    const out = await upsertDnsRecords(
+      { request, loadBalancer: { hostname: ALB } },
+      { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') },
+    );
 
     const reads = r53.calls.filter((c) => c.op === 'listRecords' || c.op === 'listRecordsNamed');
     expect(reads).toHaveLength(1);
@@ -177,7 +215,10 @@ describe('DNS: upsert → check', () => {
     r53.seedRecord(zone.id, { name: '*.prod.platform.example.com', type: 'CNAME', ttl: 60, values: ['elsewhere.example.net'] });
     const request = validated(zone.id);
     await expect(
-      upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') }),
+      upsertDnsRecords(
+        { request, loadBalancer: { hostname: ALB } },
+        { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+      ),
     ).rejects.toMatchObject({ name: 'RecordOwnedByAnother' });
     expect(r53.calls.filter((c) => c.op === 'changeRecords')).toHaveLength(0);
     expect(r53.getRecord(zone.id, '*.prod.platform.example.com', 'CNAME')?.values).toEqual(['elsewhere.example.net']);
@@ -188,13 +229,20 @@ describe('DNS: upsert → check', () => {
     const r53 = new InMemoryRoute53({ pendingPolls: 100 });
     const z = r53.addZone('platform.example.com');
     const request = validated(z.id, { deadlines: { dnsSeconds: 30 } });
-    const out = await upsertDnsRecords({ request, loadBalancer: { hostname: ALB } }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') });
+    const out = await upsertDnsRecords(
+      { request, loadBalancer: { hostname: ALB } },
+      { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+    );
     // Within the deadline the same PENDING change is only waited for...
-    await expect(checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:20Z') })).resolves.toMatchObject({
+    await expect(
+      checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:00:20Z') }),
+    ).resolves.toMatchObject({
       ready: false,
     });
     // ...past it, the step ends the run, naming the change and both durations.
-    await expect(checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') })).rejects.toMatchObject({
+    await expect(
+      checkDnsChange({ request, dns: out }, { route53: r53, log: silentLogger, now: clock('2026-01-01T00:01:00Z') }),
+    ).rejects.toMatchObject({
       name: 'DnsChangeTimeout',
       message: `Route 53 change ${out.changeId} still PENDING after 60s (deadline 30s)`,
     });
@@ -209,17 +257,29 @@ describe('notifyFailure', () => {
     const notify = new FakeNotify();
     const cause = JSON.stringify({ errorType: 'RecordOwnedByAnother', errorMessage: `refusing, token ${STRONG_TOKEN}`, trace: ['at x'] });
     const out = await notifyFailure(
-      { error: { Error: 'RecordOwnedByAnother', Cause: cause }, executionId: 'arn:exec', state: { request: { domain: 'platform.example.com', namespaces: ['prod'] } } },
+      {
+        error: { Error: 'RecordOwnedByAnother', Cause: cause },
+        executionId: 'arn:exec',
+        state: { request: { domain: 'platform.example.com', namespaces: ['prod'] } },
+      },
       { notify, log: silentLogger },
     );
     expect(out.published).toBe(true);
-    expect(out.summary).toMatchObject({ error: 'RecordOwnedByAnother', runbook: 'README.md#recordownedbyanother', domain: 'platform.example.com' });
+    expect(out.summary).toMatchObject({
+      error: 'RecordOwnedByAnother',
+      runbook: 'README.md#recordownedbyanother',
+      domain: 'platform.example.com',
+    });
     expect(out.summary.message).toBe('refusing, token [REDACTED]');
     expect(JSON.stringify(notify.messages)).not.toContain('at x');
   });
 
   it('points an error without a runbook row of its own (a bug, States.*) to the row for unexpected errors', () => {
-    const cause = JSON.stringify({ errorType: 'TypeError', errorMessage: "Cannot read properties of undefined (reading 'items')", trace: [] });
+    const cause = JSON.stringify({
+      errorType: 'TypeError',
+      errorMessage: "Cannot read properties of undefined (reading 'items')",
+      trace: [],
+    });
     expect(summarizeFailure({ error: { Error: 'TypeError', Cause: cause } })).toMatchObject({
       error: 'TypeError',
       message: "Cannot read properties of undefined (reading 'items')",
