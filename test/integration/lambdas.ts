@@ -59,4 +59,5 @@ export async function stopLambdas(): Promise<void> {
 }
 
 // Every suite that imports this module ends its workers when it ends (each test file has its own module registry).
-afterAll(stopLambdas);
+// Outside jest (`npm run demo` imports the helpers next to this module) there is no afterAll, and no worker.
+if (typeof globalThis.afterAll === 'function') afterAll(stopLambdas);
