@@ -10,5 +10,17 @@ if (major < 22) {
   );
   process.exit(2);
 }
-const { main } = await import('../dist/cli.mjs');
+// dist/ is built, not committed: a checkout without `npm run build` gets a
+// sentence saying how to build it rather than ERR_MODULE_NOT_FOUND's stack trace.
+const { existsSync } = await import('node:fs');
+const { fileURLToPath } = await import('node:url');
+const cli = new URL('../dist/cli.mjs', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write(
+    `kserve-edge: the CLI is not built (${fileURLToPath(cli)} is missing).\n` +
+      'Run `npm run build` (or `npm ci`, whose prepare step builds it) in the kserve-edge directory.\n',
+  );
+  process.exit(2);
+}
+const { main } = await import(cli.href);
 process.exitCode = await main(process.argv.slice(2));

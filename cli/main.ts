@@ -6,11 +6,17 @@
  *   kserve-edge validate --request FILE    check a request without calling AWS
  *   kserve-edge schema                     print the request's JSON Schema
  *
+ * Streams and exit codes: the result (tables, summary, or `--json`) goes to
+ * stdout, progress and errors to stderr; 0 success, 1 a failed run (or a plan
+ * that would be refused, a failing canary), 2 a usage error (unknown command
+ * or flag, missing `--request`, bad flag value, unreadable request file).
+ *
  * It uses the caller's AWS credentials (the SDK's default chain) and reaches
  * the cluster through EKS, or through KSERVE_EDGE_KUBECONFIG /
  * KSERVE_EDGE_CLUSTER_ENDPOINT overrides. The environment is read through
  * `wiring/config.ts` (a bad value: `ConfigError`, before anything runs).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { isAutomationError, toError } from '../shared/errors';
@@ -32,7 +38,25 @@ Options:
   --json               Print the final result as JSON
   --verbose            Print every step's JSON log lines
   -h, --help           Show this help
+  --version            Print the version
+
+The result goes to stdout, progress and errors to stderr.
+Exit codes: 0 success, 1 failed run, 2 usage error.
 `;
+
+/** The one line printed under a usage error. */
+const USAGE_HINT = 'Usage: kserve-edge <provision|plan|canary|validate|schema> [--request FILE] [--json] (see kserve-edge --help)';
+
+/** `name version` from package.json (one level above both cli/ and dist/). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+  return `${pkg.name} ${pkg.version}`;
+}
+
+function usageError(io: CliIo, message: string): number {
+  io.err(`kserve-edge: ${message}\n${USAGE_HINT}\n`);
+  return 2;
+}
 
 export interface CliIo {
   out: (text: string) => void;
@@ -45,6 +69,8 @@ const defaultIo: CliIo = {
   err: (t) => process.stderr.write(t),
   env: process.env,
 };
+
+const COMMANDS = new Set(['provision', 'plan', 'canary', 'validate', 'schema']);
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
@@ -59,18 +85,28 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         json: { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
       },
     });
   } catch (e) {
-    io.err(`${toError(e).message}\n\n${USAGE}`);
-    return 2;
+    return usageError(io, toError(e).message);
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
-  if (values.help || !command) {
-    io.out(USAGE);
-    return command || values.help ? 0 : 2;
+  if (values.version) {
+    io.out(`${version()}\n`);
+    return 0;
   }
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (!command) return usageError(io, 'no command given');
+  if (!COMMANDS.has(command)) return usageError(io, `unknown command "${command}"`);
+  if (positionals.length > 1) return usageError(io, `unexpected argument "${positionals[1]}"`);
+  const waitScale = values['wait-scale'] === undefined ? undefined : Number(values['wait-scale']);
+  if (waitScale !== undefined && (values['wait-scale']?.trim() === '' || !Number.isFinite(waitScale) || waitScale < 0))
+    return usageError(io, `--wait-scale must be a number ≥ 0 (got "${values['wait-scale']}")`);
   if (!values.verbose && !io.env.LOG_LEVEL) io.env.LOG_LEVEL = 'silent';
 
   try {
@@ -90,11 +126,6 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         parseProvisionRequest(raw); // fail fast, before anything starts
         loadConfig(io.env); // the handlers read the same environment in-process
         const { provision } = await import('./provision');
-        const waitScale = values['wait-scale'] === undefined ? undefined : Number(values['wait-scale']);
-        if (waitScale !== undefined && (!Number.isFinite(waitScale) || waitScale < 0)) {
-          io.err('--wait-scale must be a number ≥ 0\n');
-          return 2;
-        }
         return await provision(raw, { io, json: values.json, ...(waitScale === undefined ? {} : { waitScale }) });
       }
       case 'plan': {
@@ -112,10 +143,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return await canary(raw, { io, json: values.json, config });
       }
       default:
-        io.err(`unknown command "${command}"\n\n${USAGE}`);
-        return 2;
+        return usageError(io, `unknown command "${command}"`);
     }
   } catch (e) {
+    if (e instanceof UsageError) return usageError(io, e.message);
     io.err(`${describeError(e)}\n`);
     return 1;
   }
@@ -142,10 +173,15 @@ async function readRequest(path: string | undefined): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${path} is not valid JSON: ${toError(e).message}`);
+    // The flag was used right; the file's content is what is wrong: a failed run (1), not a usage error.
+    throw new RequestFileError(`${path} is not valid JSON: ${toError(e).message}`);
   }
 }
 
 class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+class RequestFileError extends Error {
+  override readonly name = 'RequestFileError';
 }

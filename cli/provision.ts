@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { localTaskHandlers } from '../local/tasks';
 import { loadDefinition } from '../local/definition';
 import { parseErrorCause } from '../local/lambda';
-import { formatDuration, formatStateEvent } from '../local/progress';
+import { formatDuration, formatStateEvent, formatWait } from '../local/progress';
+import type { RunEvent } from '../local/events';
 import { runStateMachine, type RunResult } from '../local/run';
 import type { CliIo } from './main';
 import { table } from './table';
@@ -16,8 +17,14 @@ export interface ProvisionOptions {
   executionName?: string;
 }
 
+/**
+ * Runs the provisioning state machine. Progress lines (one per state, and what
+ * each Wait is waiting for) go to stderr; the result (the summary, or the
+ * output as JSON with `json`) to stdout. Resolves to 0 on success, 1 otherwise.
+ */
 export async function provision(raw: unknown, opts: ProvisionOptions): Promise<number> {
   const { io } = opts;
+  const progress = progressPrinter(io, opts.waitScale);
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
@@ -29,11 +36,7 @@ export async function provision(raw: unknown, opts: ProvisionOptions): Promise<n
       executionName: opts.executionName ?? `cli-${randomUUID()}`,
       waitSeconds: opts.waitScale === undefined ? 'real' : opts.waitScale,
       signal: abort.signal,
-      onEvent: (event) => {
-        if (opts.json) return;
-        const line = formatStateEvent(event);
-        if (line) io.out(`${line}\n`);
-      },
+      onEvent: progress,
     });
     if (opts.json)
       io.out(
@@ -44,6 +47,26 @@ export async function provision(raw: unknown, opts: ProvisionOptions): Promise<n
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/**
+ * The listener that prints a run's progress to stderr. A Wait state gets a
+ * line saying what is awaited and for how long so far, counted from the
+ * first time that Wait was entered (its polling loop's start).
+ */
+export function progressPrinter(io: CliIo, waitScale?: number): (event: RunEvent) => void {
+  const firstWait = new Map<string, number>();
+  return (event) => {
+    if (event.type === 'StateEntered' && event.stateType === 'Wait') {
+      const since = firstWait.get(event.state) ?? event.at;
+      firstWait.set(event.state, since);
+      const seconds = event.waitSeconds === undefined ? undefined : event.waitSeconds * (waitScale ?? 1);
+      io.err(`${formatWait(event.state, event.input, event.at - since, seconds)}\n`);
+      return;
+    }
+    const line = formatStateEvent(event);
+    if (line) io.err(`${line}\n`);
+  };
 }
 
 interface ProvisionOutput {

@@ -66,3 +66,46 @@ export function formatStateEvent(event: RunEvent, options: FormatOptions = {}): 
       return `✖ execution aborted after ${formatDuration(event.durationMs)}`;
   }
 }
+
+/** What each provisioning Wait state waits for, from the input it was entered with. */
+function awaited(state: string, input: unknown): string {
+  const data = (input ?? {}) as {
+    certificatePoll?: { statuses?: Array<{ status?: string }> };
+    request?: { namespaces?: unknown[] };
+  };
+  switch (state) {
+    case 'WaitForCertificates': {
+      const statuses = data.certificatePoll?.statuses;
+      const pending = statuses ? statuses.filter((s) => s.status !== 'ISSUED').length : undefined;
+      if (pending === undefined || pending === 0) return 'ACM to issue the certificates';
+      return `ACM to issue ${pending} certificate${pending === 1 ? '' : 's'}`;
+    }
+    case 'WaitForLoadBalancer':
+      return 'the ALB to get an address';
+    case 'WaitForDnsChange':
+      return 'Route 53 to apply the DNS change';
+    case 'WaitForCanary': {
+      const n = data.request?.namespaces?.length;
+      return n ? `the inference endpoints to answer over HTTPS (${n} namespace${n === 1 ? '' : 's'})` : 'the inference endpoints to answer over HTTPS';
+    }
+    default:
+      return state;
+  }
+}
+
+/**
+ * The progress line for entering a Wait state: what is awaited, how long the
+ * wait has lasted so far (`elapsedMs`, since the loop's first Wait) and when
+ * the next check comes.
+ *
+ * @example
+ *   ⏸ waiting for ACM to issue 2 certificates (3m10s elapsed, next check in 30s)
+ */
+export function formatWait(state: string, input: unknown, elapsedMs: number, waitSeconds?: number): string {
+  // The loop's first Wait has nothing elapsed yet: say only when the next check comes.
+  const parts = [
+    ...(elapsedMs >= 1000 ? [`${formatDuration(elapsedMs)} elapsed`] : []),
+    ...(waitSeconds === undefined ? [] : [`next check in ${formatDuration(waitSeconds * 1000)}`]),
+  ];
+  return `⏸ waiting for ${awaited(state, input)}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
