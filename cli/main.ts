@@ -89,7 +89,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       },
     });
   } catch (e) {
-    return usageError(io, toError(e).message);
+    // parseArgs' message, without its advice about `--` (a typo is the likely cause, not a positional).
+    const message = typeof (e as Error | undefined)?.message === 'string' ? (e as Error).message : String(e);
+    return usageError(io, message.replace(/\. To specify a positional argument.*$/s, ''));
   }
   const { values, positionals } = parsed;
   const command = positionals[0];

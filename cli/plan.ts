@@ -33,8 +33,16 @@ export async function buildPlan(raw: unknown, config: Config): Promise<PlanRepor
   });
 }
 
+/** `kserve-edge plan`: builds the plan, then {@link printPlan}. */
 export async function plan(raw: unknown, opts: { io: CliIo; json: boolean; config: Config }): Promise<number> {
-  const report = await buildPlan(raw, opts.config);
+  return printPlan(await buildPlan(raw, opts.config), opts);
+}
+
+/**
+ * Prints a plan to stdout: its tables are the command's result, as is the
+ * JSON with `json`. Returns 1 when the run would be refused, else 0.
+ */
+export function printPlan(report: PlanReport, opts: { io: CliIo; json: boolean }): number {
   const { io } = opts;
   if (opts.json) {
     io.out(`${JSON.stringify(report, null, 2)}\n`);

@@ -38,15 +38,23 @@ export async function provision(raw: unknown, opts: ProvisionOptions): Promise<n
       signal: abort.signal,
       onEvent: progress,
     });
-    if (opts.json)
-      io.out(
-        `${JSON.stringify(result.status === 'SUCCEEDED' ? result.output : { status: result.status, error: result.error, failState: result.failState }, null, 2)}\n`,
-      );
-    else io.out(summary(result));
-    return result.status === 'SUCCEEDED' ? 0 : 1;
+    return printResult(result, io, opts.json);
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/**
+ * Prints a run's result to stdout: the summary, or with `json` the output
+ * (or the error) as JSON. Returns 0 when the run succeeded, else 1.
+ */
+export function printResult(result: RunResult, io: CliIo, json: boolean): number {
+  if (json)
+    io.out(
+      `${JSON.stringify(result.status === 'SUCCEEDED' ? result.output : { status: result.status, error: result.error, failState: result.failState }, null, 2)}\n`,
+    );
+  else io.out(summary(result));
+  return result.status === 'SUCCEEDED' ? 0 : 1;
 }
 
 /**
