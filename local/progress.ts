@@ -86,7 +86,9 @@ function awaited(state: string, input: unknown): string {
       return 'Route 53 to apply the DNS change';
     case 'WaitForCanary': {
       const n = data.request?.namespaces?.length;
-      return n ? `the inference endpoints to answer over HTTPS (${n} namespace${n === 1 ? '' : 's'})` : 'the inference endpoints to answer over HTTPS';
+      return n
+        ? `the inference endpoints to answer over HTTPS (${n} namespace${n === 1 ? '' : 's'})`
+        : 'the inference endpoints to answer over HTTPS';
     }
     default:
       return state;

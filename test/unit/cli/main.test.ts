@@ -56,8 +56,16 @@ describe('usage errors', () => {
       () => ['provision', '--request', join(dir, 'request.json'), '--wait-scale', 'fast'],
       /^kserve-edge: --wait-scale must be a number ≥ 0 \(got "fast"\)$/,
     ],
-    ['a negative --wait-scale', () => ['provision', '--request', join(dir, 'request.json'), '--wait-scale=-1'], /^kserve-edge: --wait-scale must be a number ≥ 0/],
-    ['an unreadable request file', () => ['validate', '--request', join(dir, 'missing.json')], /^kserve-edge: cannot read .*missing\.json: ENOENT$/],
+    [
+      'a negative --wait-scale',
+      () => ['provision', '--request', join(dir, 'request.json'), '--wait-scale=-1'],
+      /^kserve-edge: --wait-scale must be a number ≥ 0/,
+    ],
+    [
+      'an unreadable request file',
+      () => ['validate', '--request', join(dir, 'missing.json')],
+      /^kserve-edge: cannot read .*missing\.json: ENOENT$/,
+    ],
     ['a stray argument', () => ['validate', 'extra', '--request', join(dir, 'request.json')], /^kserve-edge: unexpected argument "extra"$/],
   ];
   it.each(cases)('%s: exit 2, nothing on stdout, the error and a one-line usage hint on stderr', async (_, args, message) => {
