@@ -8,6 +8,8 @@
  *   handler `functions/<kebab>/handler.handler` and its own IAM role;
  * - no role shared, no wildcard action, `Resource: "*"` only where AWS offers nothing narrower;
  * - the SNS topic, the failed-executions alarm on it, the `kserve-edge` EventBridge rule;
+ * - the Errors alarms of the asynchronously invoked functions, their on-failure destination (an
+ *   encrypted queue, alarmed when not empty, SendMessage on it only) and the AuditEventsUnparsed alarm;
  * - every zip holds its handler bundle, and that bundle loads in a bare Node 22
  *   outside the repository (so nothing resolves from node_modules by accident).
  *
@@ -223,6 +225,65 @@ if (check(expiry, 'no alarm on kserve-edge CertificateDaysToExpiry')) {
 for (const a of [success, latency, expiry].filter(Boolean)) {
   check(refersTo(a.AlarmActions, 'KserveEdgeAlerts'), `the ${a.MetricName} alarm does not notify KserveEdgeAlerts`);
 }
+// The automatic paths fail loudly (issue 13): Errors alarms on the asynchronously invoked functions,
+// their failures sent to an encrypted queue that alarms when not empty, and unparsable audit messages alarmed.
+const ASYNC_FUNCTIONS = ['NamespaceEventsLambdaFunction', 'SweepLambdaFunction', 'ScheduledCanaryLambdaFunction'];
+const notifiesAlerts = (a, what) =>
+  check(refersTo(a.AlarmActions, 'KserveEdgeAlerts'), `the ${what} alarm does not notify KserveEdgeAlerts`);
+for (const fn of ASYNC_FUNCTIONS) {
+  const errors = alarms.find((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === 'Errors' && refersTo(a.Dimensions, fn));
+  if (check(errors, `no alarm on AWS/Lambda Errors of ${fn}`)) {
+    notifiesAlerts(errors, `${fn} Errors`);
+    check(errors.TreatMissingData === 'notBreaching', `the ${fn} Errors alarm does not treat missing data as notBreaching`);
+    check(Number(errors.Threshold) === 0 && errors.ComparisonOperator === 'GreaterThanThreshold', `the ${fn} Errors alarm is not "> 0"`);
+  }
+}
+const queues = byType('AWS::SQS::Queue');
+const failedQueue = queues.find(([id]) => id === 'FailedInvocationsQueue');
+if (check(failedQueue, 'no SQS queue FailedInvocationsQueue for failed asynchronous invocations')) {
+  const q = failedQueue[1].Properties ?? {};
+  check(q.SqsManagedSseEnabled === true, 'FailedInvocationsQueue is not encrypted with SQS-managed SSE');
+  check(Number(q.MessageRetentionPeriod) === 14 * 24 * 3600, 'FailedInvocationsQueue does not keep messages 14 days');
+  const invokeConfigs = byType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
+  for (const fn of ASYNC_FUNCTIONS) {
+    const config = invokeConfigs.find((c) => refersTo(c.FunctionName, fn));
+    check(
+      config && refersTo(config.DestinationConfig?.OnFailure?.Destination, 'FailedInvocationsQueue'),
+      `${fn} has no on-failure destination on FailedInvocationsQueue`,
+    );
+    // Lambda delivers to the destination with the function's role: SendMessage on this queue, nothing wider.
+    const roleId = resources[fn]?.Properties?.Role?.['Fn::GetAtt']?.[0];
+    const statements = (resources[roleId]?.Properties?.Policies ?? []).flatMap((p) => p.PolicyDocument.Statement);
+    const sends = statements.filter((st) => [st.Action].flat().includes('sqs:SendMessage'));
+    check(
+      sends.length === 1 && refersTo(sends[0].Resource, 'FailedInvocationsQueue') && [sends[0].Action].flat().length === 1,
+      `${roleId ?? fn}: expected exactly one statement allowing sqs:SendMessage on FailedInvocationsQueue`,
+    );
+  }
+  const queueAlarm = alarms.find(
+    (a) =>
+      a.Namespace === 'AWS/SQS' &&
+      a.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+      refersTo(a.Dimensions, 'FailedInvocationsQueue'),
+  );
+  if (check(queueAlarm, 'no alarm on FailedInvocationsQueue ApproximateNumberOfMessagesVisible')) {
+    notifiesAlerts(queueAlarm, 'failed-invocations queue');
+    check(Number(queueAlarm.Threshold) === 0 && queueAlarm.ComparisonOperator === 'GreaterThanThreshold', 'the queue alarm is not "> 0"');
+  }
+}
+const unparsed = alarms.find((a) => a.Namespace === 'kserve-edge' && a.MetricName === 'AuditEventsUnparsed');
+if (check(unparsed, 'no alarm on kserve-edge AuditEventsUnparsed')) {
+  notifiesAlerts(unparsed, 'AuditEventsUnparsed');
+  check(
+    Number(unparsed.Threshold) === 0 && unparsed.ComparisonOperator === 'GreaterThanThreshold',
+    'the AuditEventsUnparsed alarm is not "> 0"',
+  );
+  check(
+    resources.NamespaceEventsLambdaFunction?.Properties?.Environment?.Variables?.POWERTOOLS_METRICS_NAMESPACE === 'kserve-edge',
+    'NamespaceEvents does not write its metrics to the kserve-edge namespace',
+  );
+}
+
 const dashboards = byType('AWS::CloudWatch::Dashboard');
 check(
   dashboards.length === 1 && JSON.stringify(dashboards[0][1].Properties.DashboardBody).includes('CanarySuccess'),

@@ -108,17 +108,61 @@ export function namespaceEventFromAudit(message: string): NamespaceEvent | undef
   return out;
 }
 
+/** A log message of the subscription that is not an audit event at all (not a JSON object). */
+export interface UnparsedAuditMessage {
+  /** The CloudWatch Logs event id (find the line with it), `''` when the payload had none. */
+  id: string;
+  reason: string;
+}
+
 /**
- * Every namespace event in a subscription payload, in order; the last event
- * per namespace wins (create then delete in one batch = deleted).
+ * Why a message cannot be an audit event, or undefined when it is a JSON
+ * object. (An object that is simply not a namespace event is filtered, not
+ * unparsed: the subscription filter lets through only what looks like one.)
  */
-export function namespaceEventsFromAudit(data: LogsSubscriptionData): NamespaceEvent[] {
+function unparsableReason(message: unknown): string | undefined {
+  if (typeof message !== 'string') return 'message is not a string';
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch (err) {
+    return `not JSON (${(err as Error).message})`;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'JSON but not an object';
+  return undefined;
+}
+
+/**
+ * The namespace events of a subscription payload (as
+ * {@link namespaceEventsFromAudit}) and the messages that could not be parsed,
+ * with their log event ids, so the caller counts and logs them instead of
+ * dropping them in silence.
+ *
+ * @example
+ *   const { events, unparsed } = parseAuditPayload(decodeLogsEvent(event));
+ *   // unparsed: [{ id: '3813…', reason: 'not JSON (Unexpected token …)' }]
+ */
+export function parseAuditPayload(data: LogsSubscriptionData): { events: NamespaceEvent[]; unparsed: UnparsedAuditMessage[] } {
   const last = new Map<string, NamespaceEvent>();
+  const unparsed: UnparsedAuditMessage[] = [];
   for (const le of data.logEvents) {
+    const reason = unparsableReason(le?.message);
+    if (reason) {
+      unparsed.push({ id: typeof le?.id === 'string' ? le.id : '', reason });
+      continue;
+    }
     const ev = namespaceEventFromAudit(le.message);
     if (!ev) continue;
     last.delete(ev.namespace);
     last.set(ev.namespace, ev);
   }
-  return [...last.values()];
+  return { events: [...last.values()], unparsed };
+}
+
+/**
+ * Every namespace event in a subscription payload, in order; the last event
+ * per namespace wins (create then delete in one batch = deleted).
+ */
+export function namespaceEventsFromAudit(data: LogsSubscriptionData): NamespaceEvent[] {
+  return parseAuditPayload(data).events;
 }

@@ -39,7 +39,7 @@ import {
   type RequestTemplate,
   type SweepPlan,
 } from '../plan/lifecycle';
-import type { NamespaceEvent } from '../plan/namespaceEvents';
+import type { NamespaceEvent, UnparsedAuditMessage } from '../plan/namespaceEvents';
 import { ownershipOf } from '../plan/records';
 import { ANNOTATION_CERTIFICATE_ARN, ingressRefFor, splitArns } from '../plan/cluster';
 
@@ -223,4 +223,22 @@ export async function handleNamespaceEvents(
     }));
   for (const i of ignored) deps.log.info('namespace event needs no run', i);
   return { desired: plan.desired, inSync: plan.inSync, runs, ignored };
+}
+
+/**
+ * Event path, before any action: every audit-log message that could not be
+ * parsed is logged with its log event id and counted (the handler publishes
+ * the count as the `AuditEventsUnparsed` metric, which is alarmed), so none is
+ * dropped in silence. The parsed events of the same payload are still acted on.
+ *
+ * @example
+ *   reportUnparsedAuditMessages(unparsed, { log, count: publishAuditEventsUnparsed });
+ */
+export function reportUnparsedAuditMessages(
+  unparsed: readonly UnparsedAuditMessage[],
+  deps: { log: Logger; count: (n: number) => void },
+): number {
+  for (const u of unparsed) deps.log.warn('audit-log message could not be parsed', { logEventId: u.id, reason: u.reason });
+  if (unparsed.length > 0) deps.count(unparsed.length);
+  return unparsed.length;
 }

@@ -174,6 +174,9 @@ class Resolver {
         return this.ref(logicalId);
       case 'AWS::Lambda::Function':
         return `arn:${this.partition}:lambda:${this.d.region}:${this.d.accountId}:function:${this.ref(logicalId)}`;
+      // The functions' failure destination (issue 13); Ref of a queue is its URL, so the name is read here.
+      case 'AWS::SQS::Queue':
+        return `arn:${this.partition}:sqs:${this.d.region}:${this.d.accountId}:${p.QueueName ? this.str(p.QueueName, logicalId) : this.physicalName(logicalId)}`;
       default:
         throw new UnresolvableIntrinsicError(`GetAtt ${logicalId}.Arn (${res.Type}) is not supported`);
     }

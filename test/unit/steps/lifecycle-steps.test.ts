@@ -8,7 +8,16 @@ import { ownershipRecordName, ownershipRecordValue } from '../../../shared/owner
 import { executionName } from '../../../shared/plan/lifecycle';
 import { planDeprovision, type DeprovisionCurrent } from '../../../shared/plan/deprovision';
 import { deprovisionNamespace, planDeprovisionNamespace } from '../../../shared/steps/deprovisionNamespace';
-import { handleNamespaceEvents, sweepNamespaces, type LifecycleDeps } from '../../../shared/steps/reconcileNamespaces';
+import {
+  handleNamespaceEvents,
+  reportUnparsedAuditMessages,
+  sweepNamespaces,
+  type LifecycleDeps,
+} from '../../../shared/steps/reconcileNamespaces';
+import { METRIC_AUDIT_EVENTS_UNPARSED, NAMESPACE_EVENTS_SERVICE, publishAuditEventsUnparsed } from '../../../shared/lifecycleMetrics';
+import { decodeLogsEvent, parseAuditPayload } from '../../../shared/plan/namespaceEvents';
+import { auditEvent, rawLogsEvent } from '../../fixtures/audit';
+import { captureEmf } from '../../fixtures/emf';
 import type { KubeObject } from '../../../shared/ports';
 import { parseProvisionRequest } from '../../../shared/request';
 import { FakeAcm, fakeValidationRecord } from '../../fakes/FakeAcm';
@@ -304,5 +313,72 @@ describe('planDeprovision', () => {
     );
     expect(plan.recordChanges.map((c) => `${c.action} ${c.record.type}`)).toEqual(['DELETE CNAME']);
     expect(plan.kept[0]?.reason).toBe('holds values that are not ours');
+  });
+});
+
+describe('audit-log messages that cannot be parsed (issue 13)', () => {
+  /** A logger that keeps what is written, to read back the warnings. */
+  function recordingLogger() {
+    const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
+    const at =
+      (level: string) =>
+      (message: string, fields?: Record<string, unknown>): void => {
+        lines.push({ level, message, fields });
+      };
+    const log = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => log };
+    return { log, lines };
+  }
+
+  it('acts on the good message and counts and logs the malformed one with its log event id', async () => {
+    // Prepare: one profile namespace created, and a truncated line next to it.
+    const w = world([], [namespace('team-b')]);
+    const event = rawLogsEvent([
+      { id: '38131', message: JSON.stringify(auditEvent('create', 'namespaces', 'team-b')) },
+      { id: '38132', message: '{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":"cre' },
+    ]);
+    const { log, lines } = recordingLogger();
+    const counted: number[] = [];
+    // Act: what the handler does, in its order.
+    const { events, unparsed } = parseAuditPayload(decodeLogsEvent(event));
+    const n = reportUnparsedAuditMessages(unparsed, { log, count: (c) => counted.push(c) });
+    const out = await handleNamespaceEvents({ template: TEMPLATE, events }, w.deps);
+    // Assess
+    expect(n).toBe(1);
+    expect(counted).toEqual([1]);
+    expect(unparsed).toEqual([{ id: '38132', reason: expect.stringMatching(/^not JSON/) }]);
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([
+      { level: 'warn', message: 'audit-log message could not be parsed', fields: { logEventId: '38132', reason: unparsed[0]!.reason } },
+    ]);
+    expect(out.runs.map((r) => [r.namespace, r.outcome])).toEqual([['team-b', 'started']]);
+    expect(w.provisionRuns.started).toHaveLength(1);
+  });
+
+  it('counts JSON that is not an object, and counts nothing for a clean payload', () => {
+    const { unparsed } = parseAuditPayload(
+      decodeLogsEvent(
+        rawLogsEvent([
+          { id: 'a', message: '"a string"' },
+          { id: 'b', message: JSON.stringify(auditEvent('delete', 'namespaces', 'x')) },
+        ]),
+      ),
+    );
+    expect(unparsed).toEqual([{ id: 'a', reason: 'JSON but not an object' }]);
+    const counted: number[] = [];
+    const clean = parseAuditPayload(
+      decodeLogsEvent(rawLogsEvent([{ id: 'c', message: JSON.stringify(auditEvent('create', 'profiles', 'y')) }])),
+    );
+    expect(reportUnparsedAuditMessages(clean.unparsed, { log: silentLogger, count: (c) => counted.push(c) })).toBe(0);
+    expect(counted).toEqual([]);
+  });
+
+  it('publishes the count as the AuditEventsUnparsed EMF metric the alarm watches', async () => {
+    const { docs } = await captureEmf(() => publishAuditEventsUnparsed(2));
+    expect(docs).toHaveLength(1);
+    expect(docs[0]!._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'kserve-edge',
+      Dimensions: [['service']],
+      Metrics: [{ Name: METRIC_AUDIT_EVENTS_UNPARSED, Unit: 'Count' }],
+    });
+    expect(docs[0]).toMatchObject({ service: NAMESPACE_EVENTS_SERVICE, [METRIC_AUDIT_EVENTS_UNPARSED]: 2 });
   });
 });
