@@ -95,6 +95,12 @@ export function desiredOwnershipRecord(req: ProvisionRequest, namespace: string)
   };
 }
 
+/** The record sets of `records` whose name is `name` (case-insensitive, trailing dot ignored), as one listing pass returns them. */
+export function recordsNamed(records: readonly RecordSet[], name: string): RecordSet[] {
+  const norm = (n: string): string => n.toLowerCase().replace(/\.$/, '');
+  return records.filter((r) => norm(r.name) === norm(name));
+}
+
 /** Who owns a name, judging by its TXT record sets. */
 export function ownershipOf(txt: readonly RecordSet[], ownerId: string): Ownership {
   const sets = txt.filter((r) => r.type === 'TXT');

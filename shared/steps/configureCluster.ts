@@ -46,7 +46,7 @@ import {
   type ListenerCertificateChange,
 } from '../plan/cluster';
 import { namespaceInfo } from '../plan/lifecycle';
-import { ownershipOf } from '../plan/records';
+import { ownershipOf, recordsNamed } from '../plan/records';
 import { parseHeaderValuesSecret } from '../plan/secrets';
 import { expectedLoadBalancer, type ExpectedLoadBalancer } from '../plan/loadBalancer';
 
@@ -154,12 +154,14 @@ async function readListenerInputs(request: ProvisionRequest, deps: PlanConfigure
   if (others.length > 0) {
     const zoneId = request.hostedZoneId ?? (await deps.route53.findHostedZone(request.domain))?.id;
     if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${request.domain}`, { path: 'domain' });
-    await Promise.all(
-      others.map(async (ns) => {
-        const txt = await deps.route53.listRecords(zoneId, ownershipRecordName(ns, request.domain));
-        if (ownershipOf(txt, request.ownerId) === 'ours') provisioned.add(ns);
-      }),
+    // Every namespace's ownership TXT in one pass over the zone's listing (not one read per namespace).
+    const txt = await deps.route53.listRecordsNamed(
+      zoneId,
+      others.map((ns) => ownershipRecordName(ns, request.domain)),
     );
+    for (const ns of others) {
+      if (ownershipOf(recordsNamed(txt, ownershipRecordName(ns, request.domain)), request.ownerId) === 'ours') provisioned.add(ns);
+    }
   }
   return { active, owned: ours, provisioned };
 }

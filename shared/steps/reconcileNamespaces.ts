@@ -40,7 +40,7 @@ import {
   type SweepPlan,
 } from '../plan/lifecycle';
 import type { NamespaceEvent, UnparsedAuditMessage } from '../plan/namespaceEvents';
-import { ownershipOf } from '../plan/records';
+import { ownershipOf, recordsNamed } from '../plan/records';
 import { ANNOTATION_CERTIFICATE_ARN, ingressRefFor, splitArns } from '../plan/cluster';
 
 /** Default retry period of failed runs, in minutes. */
@@ -111,17 +111,19 @@ async function readAndPlan(
     ...extra,
   ]);
   const provisioned = new Map<string, ProvisionedState>();
-  await Promise.all(
-    [...toRead].map(async (ns) => {
-      const txt = await deps.route53.listRecords(zoneId, ownershipRecordName(ns, base.domain));
-      const issued = certificatesFor(certs, base.domain, ns).filter((c) => c.status === 'ISSUED');
-      provisioned.set(ns, {
-        ownershipRecord: ownershipOf(txt, base.ownerId) === 'ours',
-        certificateIssued: issued.length > 0,
-        certificateOnListener: issued.some((c) => listed.has(c.arn)),
-      });
-    }),
+  // Every namespace's ownership TXT in one pass over the zone's listing (not one read per namespace).
+  const txt = await deps.route53.listRecordsNamed(
+    zoneId,
+    [...toRead].map((ns) => ownershipRecordName(ns, base.domain)),
   );
+  for (const ns of toRead) {
+    const issued = certificatesFor(certs, base.domain, ns).filter((c) => c.status === 'ISSUED');
+    provisioned.set(ns, {
+      ownershipRecord: ownershipOf(recordsNamed(txt, ownershipRecordName(ns, base.domain)), base.ownerId) === 'ours',
+      certificateIssued: issued.length > 0,
+      certificateOnListener: issued.some((c) => listed.has(c.arn)),
+    });
+  }
   const plan = planSweep({ namespaces: infos, staticNamespaces: template.namespaces ?? [], provisioned, withCertificates });
   return { plan, infos };
 }

@@ -6,11 +6,11 @@
  * (RecordOwnedByAnother) before a single change is sent.
  */
 import type { Logger } from '../log';
-import type { RecordSet, Route53Port } from '../ports';
+import type { Route53Port } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { namespaceWildcard } from '../request';
 import { ownershipRecordName } from '../ownership';
-import { batchWeight, planNamespaceRecords, ROUTE53_MAX_BATCH_WEIGHT, type NamespaceRecordPlan } from '../plan/records';
+import { batchWeight, planNamespaceRecords, recordsNamed, ROUTE53_MAX_BATCH_WEIGHT, type NamespaceRecordPlan } from '../plan/records';
 
 export interface UpsertDnsRecordsOutput {
   changeId: string | null;
@@ -37,11 +37,14 @@ export async function planDnsRecords(
 ): Promise<NamespaceRecordPlan[]> {
   const names = request.namespaces.flatMap((ns) => [namespaceWildcard(request, ns), ownershipRecordName(ns, request.domain)]);
   const current = await route53.listRecordsNamed(request.hostedZoneId, names);
-  const named = (name: string): RecordSet[] => current.filter((r) => r.name.toLowerCase() === name.toLowerCase());
   return request.namespaces.map((namespace) =>
     planNamespaceRecords(
       request,
-      { namespace, target: named(namespaceWildcard(request, namespace)), ownership: named(ownershipRecordName(namespace, request.domain)) },
+      {
+        namespace,
+        target: recordsNamed(current, namespaceWildcard(request, namespace)),
+        ownership: recordsNamed(current, ownershipRecordName(namespace, request.domain)),
+      },
       albHostname,
     ),
   );
