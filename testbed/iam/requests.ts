@@ -31,6 +31,7 @@
  * as a backslash and three octal digits, so `*.team-a.example.com.` is
  * `\052.team-a.example.com`.
  */
+import { unescapeXml } from '../lib/aws-query';
 
 /** The request as the proxy saw it. */
 export interface WireRequest {
@@ -103,16 +104,6 @@ export function normalizeRecordName(name: string): string {
   return lower.replace(/[^a-z0-9\-_.]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
 }
 
-function xmlText(s: string): string {
-  return s
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&#(\d+);/g, (_, d: string) => String.fromCharCode(Number(d)))
-    .replace(/&amp;/g, '&');
-}
-
 /** Actions, record types and normalized names of a ChangeResourceRecordSets body (distinct values, in order of appearance). */
 export function changeBatchKeys(xml: string): { actions: string[]; types: string[]; names: string[] } {
   const actions = new Set<string>();
@@ -124,9 +115,9 @@ export function changeBatchKeys(xml: string): { actions: string[]; types: string
     // Name and Type are direct children; AliasTarget's DNSName is another tag.
     const name = /<Name>([^<]*)<\/Name>/.exec(set)?.[1];
     const type = /<Type>([^<]*)<\/Type>/.exec(set)?.[1];
-    if (action) actions.add(xmlText(action).trim());
-    if (type) types.add(xmlText(type).trim());
-    if (name) names.add(normalizeRecordName(xmlText(name).trim()));
+    if (action) actions.add(unescapeXml(action).trim());
+    if (type) types.add(unescapeXml(type).trim());
+    if (name) names.add(normalizeRecordName(unescapeXml(name).trim()));
   }
   return { actions: [...actions], types: [...types], names: [...names] };
 }

@@ -22,7 +22,8 @@ export class AwsQueryError extends Error {
   }
 }
 
-function unescapeXml(text: string): string {
+/** XML's five entities and numeric references back to text (`&amp;` last, so `&amp;lt;` stays `&lt;`). */
+export function unescapeXml(text: string): string {
   return text
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
