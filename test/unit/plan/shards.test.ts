@@ -1,0 +1,124 @@
+import {
+  assignShards,
+  shardCapacity,
+  shardIndexOf,
+  shardIngressName,
+  shardRemovable,
+  shardsNeeded,
+  type ShardView,
+} from '../../../shared/plan/shards';
+
+const ns = (n: number, prefix = 'team'): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
+
+/** The shards as they would be read back after applying an assignment. */
+function viewsOf(a: ReturnType<typeof assignShards>): ShardView[] {
+  return a.shards
+    .filter((s) => s.namespaces.length > 0 || s.index === 0)
+    .map((s) => ({ index: s.index, namespaces: s.namespaces, foreign: 0 }));
+}
+
+describe('shard names', () => {
+  it('shard 0 keeps the name of today; others get a suffix, read back', () => {
+    expect(shardIngressName('istio-ingress-api', 0)).toBe('istio-ingress-api');
+    expect(shardIngressName('istio-ingress-api', 3)).toBe('istio-ingress-api-shard-3');
+    expect(shardIndexOf('istio-ingress-api', 'istio-ingress-api-shard-3')).toBe(3);
+    expect(shardIndexOf('istio-ingress-api', 'istio-ingress-api')).toBe(0);
+    expect(shardIndexOf('istio-ingress', 'istio-ingress-api')).toBeUndefined();
+    expect(shardIndexOf('istio-ingress-api', 'istio-ingress-api-shard-0')).toBeUndefined();
+    expect(shardIndexOf('istio-ingress-api', 'istio-ingress-api-shard-x')).toBeUndefined();
+    expect(() => shardIngressName('x', -1)).toThrow(RangeError);
+  });
+});
+
+describe('assignShards', () => {
+  it('fills shard 0, then opens shard 1 when the quota is reached', () => {
+    const a = assignShards({ shards: [], serve: ns(30), sniQuota: 25 });
+    expect(a.shards.map((s) => [s.index, s.namespaces.length, s.created])).toEqual([
+      [0, 25, true],
+      [1, 5, true],
+    ]);
+    expect(shardCapacity(25, 0)).toBe(25);
+    expect(shardsNeeded(500, 25)).toBe(20);
+  });
+
+  it('foreign certificates (Kubeflow’s on a Dex Ingress) take slots', () => {
+    const a = assignShards({ shards: [{ index: 0, namespaces: [], foreign: 2 }], serve: ns(25), sniQuota: 25 });
+    expect(a.shards.map((s) => s.namespaces.length)).toEqual([23, 2]);
+  });
+
+  it('adding a namespace never moves another one (every size, quota 3)', () => {
+    let views: ShardView[] = [];
+    let serve: string[] = [];
+    for (const next of ns(40)) {
+      const before = assignShards({ shards: views, serve, sniQuota: 3 }).shardOf;
+      serve = [...serve, next];
+      const after = assignShards({ shards: views, serve, sniQuota: 3 });
+      for (const [n, shard] of Object.entries(before)) expect(after.shardOf[n]).toBe(shard);
+      views = viewsOf(after);
+    }
+    expect(views.every((v) => v.namespaces.length <= 3)).toBe(true);
+  });
+
+  it('removing namespaces never moves another one; a freed slot is reused by the next new namespace', () => {
+    const all = ns(10);
+    const first = assignShards({ shards: [], serve: all, sniQuota: 3 });
+    const views = viewsOf(first);
+    // team-004 (shard 1) and all of shard 2 go.
+    const gone = new Set(['team-004', ...first.shards[2]!.namespaces]);
+    const remaining = all.filter((n) => !gone.has(n));
+    const afterViews = views.map((v) => ({ ...v, namespaces: v.namespaces.filter((n) => !gone.has(n)) }));
+    const after = assignShards({ shards: afterViews, serve: remaining, sniQuota: 3 });
+    for (const n of remaining) expect(after.shardOf[n]).toBe(first.shardOf[n]);
+    const added = assignShards({ shards: viewsOf(after), serve: [...remaining, 'new-one'], sniQuota: 3 });
+    expect(added.shardOf['new-one']).toBe(1);
+  });
+
+  it('a gone namespace still listed keeps its slot until deprovisioning takes it off', () => {
+    const views: ShardView[] = [{ index: 0, namespaces: ['a', 'b', 'gone'], foreign: 0 }];
+    const held = assignShards({ shards: views, serve: ['a', 'b', 'c'], sniQuota: 3, keepSlots: new Set(['gone']) });
+    expect(held.shardOf.c).toBe(1);
+    const freed = assignShards({ shards: views, serve: ['a', 'b', 'c'], sniQuota: 3 });
+    expect(freed.shardOf.c).toBe(0);
+  });
+
+  it('a namespace listed on two shards stays on the lower one', () => {
+    const a = assignShards({
+      shards: [
+        { index: 0, namespaces: ['x'], foreign: 0 },
+        { index: 1, namespaces: ['x', 'y'], foreign: 0 },
+      ],
+      serve: ['x', 'y'],
+      sniQuota: 3,
+    });
+    expect(a.shardOf).toEqual({ x: 0, y: 1 });
+  });
+
+  it('a new shard takes the lowest free index', () => {
+    const a = assignShards({
+      shards: [
+        { index: 0, namespaces: ['a'], foreign: 0 },
+        { index: 2, namespaces: ['b'], foreign: 0 },
+      ],
+      serve: ['a', 'b', 'c', 'd'],
+      sniQuota: 1,
+    });
+    expect(a.shardOf).toEqual({ a: 0, b: 2, c: 1, d: 3 });
+  });
+
+  it('refuses a quota that leaves no room', () => {
+    expect(() => assignShards({ shards: [], serve: ['a'], sniQuota: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('shardRemovable', () => {
+  const ingress = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'x-shard-1' } };
+  it('only an empty shard of ours, never shard 0, and only after the records', () => {
+    const base = { index: 1, ingress, ownedByUs: true, listedNamespaces: [], pendingRecordChanges: 0 };
+    expect(shardRemovable(base).removable).toBe(true);
+    expect(shardRemovable({ ...base, index: 0 }).removable).toBe(false);
+    expect(shardRemovable({ ...base, pendingRecordChanges: 2 })).toEqual({ removable: false, reason: 'the namespace’s records go first' });
+    expect(shardRemovable({ ...base, listedNamespaces: ['a'] }).removable).toBe(false);
+    expect(shardRemovable({ ...base, ownedByUs: false }).removable).toBe(false);
+    expect(shardRemovable({ ...base, ingress: undefined }).removable).toBe(false);
+  });
+});
