@@ -9,10 +9,11 @@
  * adapters and prints.
  */
 import { AcmAdapter } from '../shared/aws/acm';
+import { Elbv2Adapter } from '../shared/aws/elbv2';
 import { Route53Adapter } from '../shared/aws/route53';
 import { SecretsAdapter } from '../shared/aws/secrets';
 import { planProvisioning, type PlanReport } from '../shared/steps/planProvisioning';
-import { acmClient, route53Client, secretsClient, taggingClient } from '../wiring/clients';
+import { acmClient, elbv2Client, route53Client, secretsClient, taggingClient } from '../wiring/clients';
 import { kubeFor } from '../wiring/cluster';
 import type { Config } from '../wiring/config';
 import type { CliIo } from './main';
@@ -30,6 +31,7 @@ export async function buildPlan(raw: unknown, config: Config): Promise<PlanRepor
     route53: new Route53Adapter(route53Client(config)),
     secrets: new SecretsAdapter(secretsClient(config, region)),
     kube: await kubeFor(config, request.cluster),
+    loadBalancers: new Elbv2Adapter(elbv2Client(config, region)),
   });
 }
 

@@ -135,6 +135,11 @@ export interface LoadBalancersPort {
   listListeners(loadBalancerArn: string): Promise<ListenerSummary[]>;
   /** Every certificate ARN on the listener, the default one included (DescribeListenerCertificates, every page). */
   listListenerCertificates(listenerArn: string): Promise<string[]>;
+  /**
+   * The account's ELBv2 quotas by name (DescribeAccountLimits), e.g.
+   * `certificates-per-application-load-balancer` and `application-load-balancers`.
+   */
+  accountLimits?(): Promise<Record<string, number>>;
 }
 
 // ------------------------------------------------------------------ Secrets, notifications

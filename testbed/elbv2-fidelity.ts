@@ -18,8 +18,13 @@
  * RemoveListenerCertificates), so clients see ELBv2's quota.
  *
  * The quota is the default one ("Certificates per Application Load Balancer
- * (excluding default certificates)": 25); ELBv2 counts it per load balancer,
- * over all its listeners.
+ * (excluding default certificates)": 25) unless the testbed lowers it
+ * (`albCertificateQuota`, so an end-to-end test needs few namespaces for two
+ * ALB shards); ELBv2 counts it per load balancer, over all its listeners.
+ * DescribeAccountLimits then reports that same number as
+ * `certificates-per-application-load-balancer` (moto always answers 25), as
+ * ELBv2 reports an account's raised or lowered quota: the product reads the
+ * quota, it does not assume it.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -77,6 +82,14 @@ export function realDnsNames(xml: string, internal: ReadonlySet<string>): string
   });
 }
 
+/** DescribeAccountLimits with `certificates-per-application-load-balancer` set to `quota`. */
+export function withCertificateQuota(xml: string, quota: number): string {
+  return xml.replace(
+    /(<Name>certificates-per-application-load-balancer<\/Name>\s*<Max>)[0-9]+(<\/Max>)|(<Max>)[0-9]+(<\/Max>\s*<Name>certificates-per-application-load-balancer<\/Name>)/g,
+    (_m, a?: string, b?: string, c?: string, d?: string) => (a !== undefined ? `${a}${quota}${b}` : `${c}${quota}${d}`),
+  );
+}
+
 /** Calls moto directly (the corrections' own reads are not counted as client calls). */
 export type UpstreamCall = (o: { service: string; region: string; headers: Record<string, string>; body: string }) => Promise<{
   status: number;
@@ -108,6 +121,8 @@ export class Elbv2Fidelity {
     private readonly upstream: UpstreamCall,
     /** ACM status as the client would read it (the proxy's DescribeCertificate rewrites included). */
     private readonly rewriteDescribeCertificate: (body: Buffer) => Buffer,
+    /** The account's `certificates-per-application-load-balancer` (default: ELBv2's default quota). */
+    private readonly sniQuota: number = MAX_SNI_CERTIFICATES_PER_ALB,
   ) {}
 
   /**
@@ -116,6 +131,7 @@ export class Elbv2Fidelity {
    */
   async check(operation: string, region: string, body: string): Promise<ProxyAnswer | undefined> {
     if (operation === 'RemoveListenerCertificates') return this.removeHeld(new URLSearchParams(body));
+    if (operation === 'DescribeAccountLimits') return undefined;
     if (operation === 'CreateLoadBalancer') {
       const form = new URLSearchParams(body);
       if (form.get('Scheme') === 'internal') this.internal.add(form.get('Name') ?? '');
@@ -137,7 +153,7 @@ export class Elbv2Fidelity {
       const added = [...new Set(arns.filter((a) => !onListener.has(a)))];
       // A certificate already in the list: ELBv2 answers success and does not add it again.
       if (added.length === 0) return certificatesAnswer('AddListenerCertificates', arns);
-      if (onAlb + added.length > MAX_SNI_CERTIFICATES_PER_ALB) {
+      if (onAlb + added.length > this.sniQuota) {
         return elbv2Error('TooManyCertificates', "You've reached the limit on the number of certificates per load balancer.");
       }
       if (inMoto + added.length > MOTO_CERTIFICATES_PER_LISTENER) {
@@ -166,6 +182,7 @@ export class Elbv2Fidelity {
   rewrite(operation: string, status: number, body: Buffer, request = ''): Buffer {
     if (status !== 200) return body;
     if (operation === 'DescribeListeners') return Buffer.from(trimListenerCertificates(body.toString('utf8')));
+    if (operation === 'DescribeAccountLimits') return Buffer.from(withCertificateQuota(body.toString('utf8'), this.sniQuota));
     if (operation === 'CreateLoadBalancer' || operation === 'DescribeLoadBalancers') {
       return Buffer.from(realDnsNames(body.toString('utf8'), this.internal));
     }

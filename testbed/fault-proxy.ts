@@ -223,6 +223,8 @@ export interface FaultProxyOptions {
   iam?: IamEnforcer;
   /** Correct moto's ELBv2 where it differs from AWS (testbed/elbv2-fidelity.ts). Off by default. */
   elbv2Fidelity?: boolean;
+  /** With `elbv2Fidelity`: the account's certificates-per-ALB quota (default 25, ELBv2's default). */
+  albCertificateQuota?: number;
 }
 
 /** See the module comment. */
@@ -269,7 +271,11 @@ export class FaultProxy {
     });
     const { port } = server.address() as AddressInfo;
     const proxy = new FaultProxy(server, upstream, `http://${LOOPBACK}:${port}`, options.iam);
-    if (options.elbv2Fidelity) proxy.elbv2 = new Elbv2Fidelity(motoCaller(new URL(upstream)), (b) => proxy.rewriteCertificate(b));
+    if (options.elbv2Fidelity) proxy.elbv2 = new Elbv2Fidelity(
+        motoCaller(new URL(upstream)),
+        (b) => proxy.rewriteCertificate(b),
+        options.albCertificateQuota,
+      );
     holder.proxy = proxy;
     return proxy;
   }

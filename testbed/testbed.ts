@@ -95,6 +95,13 @@ export interface TestbedOptions {
    * (manual use); no end-to-end suite turns it off.
    */
   iam?: boolean;
+  /**
+   * The account's ELBv2 quota `certificates-per-application-load-balancer`
+   * (default 25, AWS's default): what the AWS proxy enforces
+   * (TooManyCertificates) and reports (DescribeAccountLimits) with the real
+   * controller. Lower it to need ALB shards with few namespaces.
+   */
+  albCertificateQuota?: number;
 }
 
 /** Names of the secrets the testbed seeds in Secrets Manager, and their values. */
@@ -338,6 +345,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     rbacFile: opts.rbacFile ?? join(REPO_ROOT, 'deploy', 'rbac.yaml'),
     lbController: lbControllerOption(opts.lbController),
     iam: opts.iam ?? true,
+    albCertificateQuota: opts.albCertificateQuota ?? 25,
   };
   const tools = readToolPaths();
   const templateFile = join(REPO_ROOT, PACKAGED_TEMPLATE);
@@ -499,7 +507,11 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     // keys, ELBv2 corrected with the real controller.
     const realProxy =
       options.lbController === 'real' || iam
-        ? await FaultProxy.start(motoPart.moto.url, { elbv2Fidelity: options.lbController === 'real', ...(iam ? { iam } : {}) })
+        ? await FaultProxy.start(motoPart.moto.url, {
+            elbv2Fidelity: options.lbController === 'real',
+            albCertificateQuota: options.albCertificateQuota,
+            ...(iam ? { iam } : {}),
+          })
         : undefined;
     awsProxy = realProxy;
 

@@ -7,6 +7,7 @@
  */
 import {
   type ElasticLoadBalancingV2Client,
+  DescribeAccountLimitsCommand,
   DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
@@ -61,6 +62,23 @@ export class Elbv2Adapter implements LoadBalancersPort {
       if (!marker) break;
     }
     return listeners;
+  }
+
+  async accountLimits(): Promise<Record<string, number>> {
+    const limits: Record<string, number> = {};
+    let marker: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const out = await withAws('elasticloadbalancing:DescribeAccountLimits', () =>
+        this.client.send(new DescribeAccountLimitsCommand({ Marker: marker })),
+      );
+      for (const l of out.Limits ?? []) {
+        const max = Number(l.Max);
+        if (l.Name && Number.isFinite(max)) limits[l.Name] = max;
+      }
+      marker = out.NextMarker;
+      if (!marker) break;
+    }
+    return limits;
   }
 
   async listListenerCertificates(listenerArn: string): Promise<string[]> {

@@ -37,6 +37,7 @@ import { InvalidRequestError, ObjectOwnedByAnotherError, PrerequisiteMissingErro
 import { isOwnedObject, ownedLabels, TAG_DOMAIN, TAG_SCOPE } from '../ownership';
 import type { ApplyPrecondition, CertificateDetail, JsonPatchOp, KubeObject, ObjectRef } from '../ports';
 import { ALB_MAX_CERTIFICATES, namespaceWildcard, type ProvisionRequest } from '../request';
+import { SHARD_LABEL, shardIngressName } from './shards';
 
 // ------------------------------------------------------------------ names and constants
 
@@ -189,13 +190,18 @@ function authorizationPolicy(name: string, component: string, ownerId: string): 
   };
 }
 
-/** The Ingress that carries the ALB for this request. */
-export function ingressRefFor(request: Pick<ProvisionRequest, 'auth'>): ObjectRef {
+/** The name of the deployment's Ingress of today (shard 0): `istio-ingress-api` (Cognito) or Kubeflow's `istio-ingress` (Dex). */
+export function baseIngressName(request: Pick<ProvisionRequest, 'auth'>): string {
+  return request.auth.provider === 'cognito' ? COGNITO_INGRESS : DEX_INGRESS;
+}
+
+/** The Ingress that carries ALB shard `shard` (default 0: the one ALB of a deployment that needs no more). */
+export function ingressRefFor(request: Pick<ProvisionRequest, 'auth'>, shard = 0): ObjectRef {
   return {
     apiVersion: INGRESS_API_VERSION,
     kind: 'Ingress',
     namespace: ISTIO_NAMESPACE,
-    name: request.auth.provider === 'cognito' ? COGNITO_INGRESS : DEX_INGRESS,
+    name: shardIngressName(baseIngressName(request), shard),
   };
 }
 
@@ -217,20 +223,27 @@ export function desiredClusterState(input: {
   request: ProvisionRequest;
   certificateArns: readonly string[];
   headerValues?: readonly string[];
+  /** The ALB shard this Ingress is (shared/plan/shards.ts); 0 (default) is the deployment's Ingress of today. */
+  shard?: number;
+  /** Certificates one listener takes, the default included (the account's quota + 1); default {@link ALB_MAX_CERTIFICATES}. */
+  maxCertificates?: number;
 }): DesiredClusterState {
   const { request } = input;
+  const shard = input.shard ?? 0;
+  const maxCertificates = input.maxCertificates ?? ALB_MAX_CERTIFICATES;
   const certificateArns = [...new Set(input.certificateArns)];
   if (certificateArns.length === 0)
     throw new InvalidRequestError('no certificate ARN to put on the load balancer', { path: 'certificateArns' });
-  if (certificateArns.length > ALB_MAX_CERTIFICATES) {
-    throw new InvalidRequestError(`${certificateArns.length} certificates; an ALB listener takes at most ${ALB_MAX_CERTIFICATES}`, {
-      path: 'certificateArns',
-    });
+  if (certificateArns.length > maxCertificates) {
+    throw new InvalidRequestError(
+      `${certificateArns.length} certificates; an ALB listener takes at most ${maxCertificates} (quota certificates-per-application-load-balancer + the default)`,
+      { path: 'certificateArns' },
+    );
   }
   const badArn = certificateArns.find((arn) => !ACM_ARN.test(arn));
   if (badArn !== undefined) throw new InvalidRequestError(`"${badArn}" is not an ACM certificate ARN`, { path: 'certificateArns' });
 
-  const ref = ingressRefFor(request);
+  const ref = ingressRefFor(request, shard);
   const scheme = request.ingress.scheme;
   let annotations: Record<string, string>;
   if (request.auth.provider === 'cognito') {
@@ -254,12 +267,13 @@ export function desiredClusterState(input: {
       metadata: {
         name: ref.name,
         namespace: ref.namespace,
-        labels: { ...KUSTOMIZE_COMPONENT_LABEL, ...ownedLabels(request.ownerId) },
+        labels: { ...KUSTOMIZE_COMPONENT_LABEL, ...ownedLabels(request.ownerId), ...(shard > 0 ? { [SHARD_LABEL]: String(shard) } : {}) },
         annotations,
       },
       spec: ingressSpec(),
     },
-    ingressMode: request.auth.provider === 'cognito' ? 'owned' : 'shared',
+    // Dex: shard 0 is Kubeflow's own Ingress (shared); further shards are Ingresses of ours with the same backend.
+    ingressMode: request.auth.provider === 'cognito' || shard > 0 ? 'owned' : 'shared',
     certificateArns,
   };
 }
@@ -287,6 +301,8 @@ export interface ListenerCertificateChange {
   /** The namespaces it serves (`*.<ns>.<domain>` among its names), for ours. */
   namespaces: string[];
   reason: string;
+  /** The ALB shard whose listener it is on, when a deployment has several (shared/plan/shards.ts). */
+  shard?: number;
 }
 
 /** What {@link planListenerCertificates} compares. */
@@ -308,6 +324,14 @@ export interface ListenerCertificatesInput {
   activeNamespaces: ReadonlySet<string>;
   /** Namespaces whose ownership TXT names our owner. */
   provisionedNamespaces: ReadonlySet<string>;
+  /**
+   * With ALB shards: the namespaces this listener serves besides the run's
+   * (shared/plan/shards.ts assigns them); others' certificates are neither
+   * added nor kept here. Without it: every namespace (one ALB).
+   */
+  servedNamespaces?: ReadonlySet<string>;
+  /** Certificates one listener takes, the default included; default {@link ALB_MAX_CERTIFICATES}. */
+  maxCertificates?: number;
 }
 
 /** What the listener should carry: our ARNs in order, and every change with its reason. */
@@ -379,6 +403,11 @@ export function planListenerCertificates(input: ListenerCertificatesInput): List
     .sort();
   for (const ns of others) {
     if (covered.has(ns)) continue;
+    // Another shard's namespace: its certificate belongs on that shard's listener (unless it is gone and still listed here).
+    if (input.servedNamespaces && !input.servedNamespaces.has(ns) && input.activeNamespaces.has(ns)) {
+      why.set(ns, `namespace ${ns} is served by another ALB shard`);
+      continue;
+    }
     const wildcard = namespaceWildcard({ domain }, ns);
     const issued = input.owned
       .filter((c) => c.tags[TAG_DOMAIN] === domain && c.status === 'ISSUED' && c.names.includes(wildcard))
@@ -455,10 +484,11 @@ export function planListenerCertificates(input: ListenerCertificatesInput): List
   }
 
   const total = (shared ? foreign.length : 0) + arns.length;
-  if (total > ALB_MAX_CERTIFICATES) {
+  const max = input.maxCertificates ?? ALB_MAX_CERTIFICATES;
+  if (total > max) {
     throw new InvalidRequestError(
       `the listener would hold ${total} certificates (${shared ? foreign.length : 0} not ours, ${arns.length} of kserve-edge); ` +
-        `an ALB listener takes at most ${ALB_MAX_CERTIFICATES} (the default + 25 SNI): remove certificates or namespaces`,
+        `an ALB listener takes at most ${max} (the default + ${max - 1} SNI, quota certificates-per-application-load-balancer): remove certificates or namespaces`,
       { path: 'namespaces' },
     );
   }
@@ -504,6 +534,8 @@ export interface PlanClusterOptions {
    * On Dex's shared Ingress they are dropped when no longer desired; any other ARN is kept.
    */
   ownedArns?: readonly string[];
+  /** Certificates one listener takes, the default included; default {@link ALB_MAX_CERTIFICATES}. */
+  maxCertificates?: number;
 }
 
 /** `kind ns/name`, for messages. */
@@ -617,11 +649,12 @@ function planSharedIngress(current: KubeObject, desired: DesiredClusterState, op
   const annotations = current.metadata.annotations ?? {};
   const certificateArn = mergeCertificateArns(annotations[ANNOTATION_CERTIFICATE_ARN], desired.certificateArns, options.ownedArns ?? []);
   const total = splitArns(certificateArn).length;
-  if (total > ALB_MAX_CERTIFICATES) {
+  const max = options.maxCertificates ?? ALB_MAX_CERTIFICATES;
+  if (total > max) {
     // Count what the listener would really hold: Kubeflow's (or anyone's) certificates count against the quota too.
     throw new InvalidRequestError(
       `${formatRef(ref)} would hold ${total} certificates (${total - desired.certificateArns.length} not ours, ${desired.certificateArns.length} of kserve-edge); ` +
-        `an ALB listener takes at most ${ALB_MAX_CERTIFICATES} (the default + 25 SNI): remove certificates or namespaces`,
+        `an ALB listener takes at most ${max} (the default + ${max - 1} SNI, quota certificates-per-application-load-balancer): remove certificates or namespaces`,
       { path: 'namespaces' },
     );
   }
@@ -689,20 +722,30 @@ export function planCluster(current: ClusterState, desired: DesiredClusterState,
   for (const policy of desired.authorizationPolicies) {
     plan.push(planOwnedObject(current.authorizationPolicies[policy.metadata.name], policy, options, true));
   }
-  const ingress = current.ingress;
-  if (desired.ingressMode === 'shared' && ingress && !isOwnedObject(ingress.metadata.labels, options.ownerId)) {
-    plan.push(planSharedIngress(ingress, desired, options));
-  } else {
-    const object = withClassOf(ingress, desired.ingress);
-    const step = planOwnedObject(ingress, object, options, false);
-    if (step.action === 'apply') {
-      if ((object as { spec?: { ingressClassName?: unknown } }).spec?.ingressClassName !== undefined)
-        checkIngressClass(current.ingressClass);
-      Object.assign(step, guardFor(ingress));
-    }
-    plan.push(step);
-  }
+  plan.push(planIngress(current.ingress, current.ingressClass, desired, options));
   return plan;
+}
+
+/**
+ * The Ingress step of {@link planCluster} alone: what an ALB shard other than
+ * shard 0 needs (config-domain and the policies are the deployment's, planned once).
+ */
+export function planIngress(
+  ingress: KubeObject | undefined,
+  ingressClass: KubeObject | undefined,
+  desired: DesiredClusterState,
+  options: PlanClusterOptions,
+): ClusterAction {
+  if (desired.ingressMode === 'shared' && ingress && !isOwnedObject(ingress.metadata.labels, options.ownerId)) {
+    return planSharedIngress(ingress, desired, options);
+  }
+  const object = withClassOf(ingress, desired.ingress);
+  const step = planOwnedObject(ingress, object, options, false);
+  if (step.action === 'apply') {
+    if ((object as { spec?: { ingressClassName?: unknown } }).spec?.ingressClassName !== undefined) checkIngressClass(ingressClass);
+    Object.assign(step, guardFor(ingress));
+  }
+  return step;
 }
 
 /** True when the plan writes anything. */

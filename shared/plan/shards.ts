@@ -27,6 +27,7 @@
  * ({@link shardRemovable}); shard 0 is never removed (it is the deployment's
  * Ingress, or Kubeflow's).
  */
+import { InvalidRequestError } from '../errors';
 import type { KubeObject } from '../ports';
 
 /** Label on every shard Ingress of ours with n ≥ 1 (shard 0 keeps its name and labels). */
@@ -41,6 +42,22 @@ const SHARD_SUFFIX = '-shard-';
 export const DEFAULT_SNI_CERTIFICATES_PER_ALB = 25;
 /** ELBv2 DescribeAccountLimits name of that quota. */
 export const ALB_CERTIFICATES_LIMIT_NAME = 'certificates-per-application-load-balancer';
+/** ELBv2 DescribeAccountLimits name of the ALBs-per-region quota. */
+export const ALB_COUNT_LIMIT_NAME = 'application-load-balancers';
+/** ELBv2's default ALBs per region (AWS quotas page: 50). */
+export const DEFAULT_ALBS_PER_REGION = 50;
+/**
+ * ACM's default "ACM certificates" quota per account and region (2,500,
+ * acm-limits.html). Service Quotas (L-F141DD1D) would give the account's
+ * value; moto does not serve it, so the default stands with this comment.
+ */
+export const DEFAULT_ACM_CERTIFICATES = 2500;
+/**
+ * Shards a deployment may run: the workflow's RBAC (deploy/rbac.yaml) names
+ * each shard Ingress it may get, patch and delete, since RBAC cannot match
+ * names by pattern. 40 shards × 25 = 1,000 namespaces at the default quota.
+ */
+export const MAX_SHARDS = 40;
 
 /** The Ingress name of shard `index` (0: the base name, unchanged since before shards existed). */
 export function shardIngressName(baseName: string, index: number): string {
@@ -67,6 +84,12 @@ export interface ShardView {
   namespaces: string[];
   /** Certificates on the Ingress that are not ours (Kubeflow's, on shard 0 of a Dex deployment); they take slots too. */
   foreign: number;
+  /**
+   * A shard n ≥ 1 that serves no namespace any more is being removed by
+   * deprovisioning: it takes no new namespace (a record pointed at it now
+   * would lose its ALB moments later); a new shard opens instead.
+   */
+  closed?: boolean;
 }
 
 /** The outcome of {@link assignShards}. */
@@ -106,9 +129,10 @@ export function assignShards(input: {
   sniQuota: number;
   keepSlots?: ReadonlySet<string>;
 }): ShardAssignment {
-  const byIndex = new Map<number, { index: number; namespaces: Set<string>; foreign: number; created: boolean; held: number }>();
+  type Entry = { index: number; namespaces: Set<string>; foreign: number; created: boolean; held: number; closed: boolean };
+  const byIndex = new Map<number, Entry>();
   for (const s of [...input.shards].sort((a, b) => a.index - b.index)) {
-    byIndex.set(s.index, { index: s.index, namespaces: new Set(), foreign: s.foreign, created: false, held: 0 });
+    byIndex.set(s.index, { index: s.index, namespaces: new Set(), foreign: s.foreign, created: false, held: 0, closed: s.closed ?? false });
   }
   const shardOf: Record<string, number> = {};
   const serve = [...new Set(input.serve)];
@@ -124,8 +148,7 @@ export function assignShards(input: {
       }
     }
   }
-  const room = (e: { namespaces: Set<string>; foreign: number; held: number }) =>
-    shardCapacity(input.sniQuota, e.foreign) - e.namespaces.size - e.held;
+  const room = (e: Entry) => (e.closed ? 0 : shardCapacity(input.sniQuota, e.foreign) - e.namespaces.size - e.held);
   if (shardCapacity(input.sniQuota, 0) < 1)
     throw new RangeError(`an ALB quota of ${input.sniQuota} SNI certificates leaves no room for a namespace`);
   for (const ns of serve) {
@@ -134,7 +157,7 @@ export function assignShards(input: {
     if (!target) {
       let index = 0;
       while (byIndex.has(index)) index++;
-      target = { index, namespaces: new Set(), foreign: 0, created: true, held: 0 };
+      target = { index, namespaces: new Set(), foreign: 0, created: true, held: 0, closed: false };
       byIndex.set(index, target);
     }
     target.namespaces.add(ns);
@@ -174,4 +197,63 @@ export function shardRemovable(input: {
   if (input.listedNamespaces.length > 0) return { removable: false, reason: `still serves ${input.listedNamespaces.join(', ')}` };
   if (input.pendingRecordChanges > 0) return { removable: false, reason: 'the namespace’s records go first' };
   return { removable: true, reason: 'no namespace left on the shard and its records are gone' };
+}
+
+/** The quotas a deployment's shards must fit, as read (or defaulted). */
+export interface ShardQuotas {
+  /** `certificates-per-application-load-balancer`. */
+  sniCertificatesPerAlb: number;
+  /** `application-load-balancers`. */
+  loadBalancers: number;
+  /** ACM certificates per account and region. */
+  acmCertificates: number;
+}
+
+/** The quotas from DescribeAccountLimits' answer, each defaulted when missing. */
+export function quotasFrom(limits: Readonly<Record<string, number>> | undefined): ShardQuotas {
+  const pick = (name: string, fallback: number) => {
+    const v = limits?.[name];
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : fallback;
+  };
+  return {
+    sniCertificatesPerAlb: pick(ALB_CERTIFICATES_LIMIT_NAME, DEFAULT_SNI_CERTIFICATES_PER_ALB),
+    loadBalancers: pick(ALB_COUNT_LIMIT_NAME, DEFAULT_ALBS_PER_REGION),
+    acmCertificates: DEFAULT_ACM_CERTIFICATES,
+  };
+}
+
+/**
+ * Refuses, before any write, a number of namespaces the quotas cannot hold:
+ * the shards they need (at least) must fit the ALB quota and {@link MAX_SHARDS},
+ * their certificates (one each plus `*.<domain>`) ACM's.
+ *
+ * @throws InvalidRequestError naming the quota.
+ */
+export function checkShardQuotas(namespaces: number, quotas: ShardQuotas): void {
+  if (quotas.sniCertificatesPerAlb < 1) {
+    throw new InvalidRequestError(
+      `the account's ELBv2 quota ${ALB_CERTIFICATES_LIMIT_NAME} is ${quotas.sniCertificatesPerAlb}: no namespace certificate fits an ALB`,
+      { path: 'namespaces' },
+    );
+  }
+  const shards = shardsNeeded(namespaces, quotas.sniCertificatesPerAlb);
+  if (shards > quotas.loadBalancers) {
+    throw new InvalidRequestError(
+      `${namespaces} namespaces need ${shards} ALBs at ${quotas.sniCertificatesPerAlb} certificates each (quota ${ALB_CERTIFICATES_LIMIT_NAME}); ` +
+        `the account's quota ${ALB_COUNT_LIMIT_NAME} is ${quotas.loadBalancers}: raise it in Service Quotas or serve fewer namespaces`,
+      { path: 'namespaces' },
+    );
+  }
+  if (shards > MAX_SHARDS) {
+    throw new InvalidRequestError(
+      `${namespaces} namespaces need ${shards} ALB shards; the workflow's RBAC (deploy/rbac.yaml) names ${MAX_SHARDS}`,
+      { path: 'namespaces' },
+    );
+  }
+  if (namespaces + 1 > quotas.acmCertificates) {
+    throw new InvalidRequestError(
+      `${namespaces} namespaces need ${namespaces + 1} ACM certificates; ACM's quota "ACM certificates" is ${quotas.acmCertificates} per region`,
+      { path: 'namespaces' },
+    );
+  }
 }

@@ -21,14 +21,23 @@
  * Task's retries and the reconcile sweep are safe. The output carries no
  * header value (they are secrets); the logged plan is redacted.
  */
-import { HostedZoneNotFoundError } from '../errors';
+import { HostedZoneNotFoundError, InvalidRequestError } from '../errors';
 import { registerSecret, type Logger } from '../log';
 import { FIELD_MANAGER, isOwnedObject, ownershipRecordName, TAG_DOMAIN } from '../ownership';
-import { PatchConflictError, type AcmPort, type KubeObject, type KubePort, type Route53Port, type SecretsPort } from '../ports';
+import {
+  PatchConflictError,
+  type AcmPort,
+  type KubeObject,
+  type KubePort,
+  type LoadBalancersPort,
+  type Route53Port,
+  type SecretsPort,
+} from '../ports';
 import type { ProvisionRequest } from '../request';
 import {
   ANNOTATION_CERTIFICATE_ARN,
   AUTHORIZATION_POLICY_NAMES,
+  baseIngressName,
   CONFIG_DOMAIN_REF,
   INGRESS_CLASS_REF,
   authorizationPolicyRef,
@@ -37,6 +46,7 @@ import {
   hasChanges,
   ingressRefFor,
   planCluster,
+  planIngress,
   planListenerCertificates,
   redactClusterPlan,
   splitArns,
@@ -49,6 +59,10 @@ import { namespaceInfo } from '../plan/lifecycle';
 import { ownershipOf, recordsNamed } from '../plan/records';
 import { parseHeaderValuesSecret } from '../plan/secrets';
 import { expectedLoadBalancer, type ExpectedLoadBalancer } from '../plan/loadBalancer';
+import { assignShards, checkShardQuotas, MAX_SHARDS, quotasFrom, shardIndexOf, type ShardQuotas, type ShardView } from '../plan/shards';
+
+/** Above this many listener entries the step's output lists only the changes (Step Functions' 256 KiB payload). */
+export const MAX_LISTED_CERTIFICATE_CHANGES = 100;
 
 /** Read-plan-apply rounds before a conflict is given up on (each round re-reads every object). */
 export const MAX_PLAN_ATTEMPTS = 3;
@@ -59,6 +73,12 @@ export interface ConfigureClusterInput {
   certificateArns: string[];
   /** Certificates of ours EnsureCertificates saw (tagged with our owner id); added to what is read now, so none is mistaken for a foreign one. */
   ownedArns?: string[];
+  /**
+   * The names of each of this run's certificates, parallel to `certificateArns`
+   * (EnsureCertificates' items): which namespace a just-requested certificate
+   * serves, before ACM's tag listing shows it. Without it, the names are read.
+   */
+  certificateNames?: string[][];
 }
 
 export interface ConfigureClusterDeps {
@@ -68,12 +88,14 @@ export interface ConfigureClusterDeps {
   acm: AcmPort;
   /** Ownership TXT records of the other namespaces (reads only). */
   route53: Route53Port;
+  /** The account's ALB quotas (DescribeAccountLimits); without it, ELBv2's defaults. */
+  loadBalancers?: LoadBalancersPort;
   log: Logger;
   now: () => Date;
 }
 
 /** What {@link planConfigureCluster} needs: reads only. */
-export type PlanConfigureClusterDeps = Pick<ConfigureClusterDeps, 'kube' | 'secrets' | 'acm' | 'route53'>;
+export type PlanConfigureClusterDeps = Pick<ConfigureClusterDeps, 'kube' | 'secrets' | 'acm' | 'route53' | 'loadBalancers'>;
 
 /**
  * The cluster plan and the state it was made from. `plan` may hold header
@@ -81,10 +103,28 @@ export type PlanConfigureClusterDeps = Pick<ConfigureClusterDeps, 'kube' | 'secr
  * showing or logging it.
  */
 export interface ConfigureClusterPlan {
+  /** Shard 0's actions (config-domain, policies, its Ingress), then every other shard's Ingress action. */
   plan: ClusterPlan;
   current: ClusterState;
-  /** Every certificate the listener gains, keeps or loses, and why. */
+  /** Every certificate the listeners gain, keep or lose, and why (with `shard` when there are several). */
   certificates: ListenerCertificateChange[];
+  /** Every ALB shard after the plan: its Ingress, the namespaces it serves, and this run's among them. */
+  shards: PlannedShard[];
+  quotas: ShardQuotas;
+}
+
+/** One ALB shard as planned. */
+export interface PlannedShard {
+  index: number;
+  ingress: { namespace: string; name: string };
+  /** Every namespace it serves (this run's and others'). */
+  namespaces: string[];
+  /** This run's namespaces on it: their records point at its ALB. */
+  runNamespaces: string[];
+  /** The Ingress is written by this plan. */
+  changed: boolean;
+  /** The Ingress is created by this plan (a new ALB). */
+  created: boolean;
 }
 
 /** One planned action, without the object itself (it may hold secrets). */
@@ -99,11 +139,23 @@ export interface ConfigureClusterAction {
 export interface ConfigureClusterOutput {
   /** When the cluster was configured; the ALB wait measures its deadline from here. */
   configuredAt: string;
-  /** The Ingress whose status will carry the ALB address. */
+  /** The Ingress whose status will carry the ALB address (shard 0's; see `shards`). */
   ingress: { namespace: string; name: string };
   actions: ConfigureClusterAction[];
-  /** The listener's certificates: added, kept or removed, and why. */
+  /**
+   * The listeners' certificates: added, kept or removed, and why. Above
+   * {@link MAX_LISTED_CERTIFICATE_CHANGES} entries only adds and removes are
+   * listed and `keptCertificates` counts the rest (the state stays far under 256 KiB).
+   */
   certificates: ListenerCertificateChange[];
+  keptCertificates?: number;
+  /**
+   * The ALB shards this run's namespaces are on, or that this run changed: each
+   * with its Ingress, this run's namespaces on it, and (when changed) what its
+   * ALB must serve. GetLoadBalancerAddress waits for each; UpsertDnsRecords
+   * points each namespace at its shard's ALB.
+   */
+  shards?: Array<{ index: number; ingress: { namespace: string; name: string }; namespaces: string[]; expected?: ExpectedLoadBalancer }>;
   /**
    * What the ALB must serve once the controller has deployed the Ingress as
    * this step left it (its certificates and scheme, its resourceVersion, when
@@ -119,19 +171,40 @@ export function summariseClusterAction(step: ClusterAction): ConfigureClusterAct
   return out;
 }
 
+/**
+ * The shard Ingresses n ≥ 1 that exist, by index. One get per possible name
+ * ({@link MAX_SHARDS}), in parallel: the workflow's RBAC does not list
+ * Ingresses (istio-system may hold others' Ingresses and secrets in their
+ * annotations), it names each shard it may read.
+ */
+export async function readShardIngresses(kube: KubePort, request: Pick<ProvisionRequest, 'auth'>): Promise<Map<number, KubeObject>> {
+  const indices = Array.from({ length: MAX_SHARDS - 1 }, (_, i) => i + 1);
+  const found = await Promise.all(indices.map((i) => kube.get(ingressRefFor(request, i))));
+  const out = new Map<number, KubeObject>();
+  indices.forEach((i, k) => {
+    const ingress = found[k];
+    if (ingress && shardIndexOf(baseIngressName(request), ingress.metadata.name) === i) out.set(i, ingress);
+  });
+  return out;
+}
+
 /** Reads the objects the cluster plan compares (gets only). */
-async function readClusterState(kube: KubePort, request: Pick<ProvisionRequest, 'auth'>): Promise<ClusterState> {
-  const [configDomain, ingress, ingressClass, ...policies] = await Promise.all([
+async function readClusterState(
+  kube: KubePort,
+  request: Pick<ProvisionRequest, 'auth'>,
+): Promise<{ state: ClusterState; shards: Map<number, KubeObject> }> {
+  const [configDomain, ingress, ingressClass, shards, ...policies] = await Promise.all([
     kube.get(CONFIG_DOMAIN_REF),
     kube.get(ingressRefFor(request)),
     kube.get(INGRESS_CLASS_REF),
+    readShardIngresses(kube, request),
     ...AUTHORIZATION_POLICY_NAMES.map((name) => kube.get(authorizationPolicyRef(name))),
   ]);
   const authorizationPolicies: Record<string, KubeObject | undefined> = {};
   AUTHORIZATION_POLICY_NAMES.forEach((name, i) => {
     authorizationPolicies[name] = policies[i];
   });
-  return { configDomain, authorizationPolicies, ingress, ingressClass };
+  return { state: { configDomain, authorizationPolicies, ingress, ingressClass }, shards };
 }
 
 /**
@@ -196,27 +269,139 @@ async function readAndPlan(
 ): Promise<ConfigureClusterPlan> {
   const { request } = input;
   // This run's list is checked (ACM ARNs, not empty) before anything is read.
-  desiredClusterState({ request, certificateArns: input.certificateArns, headerValues });
-  const [current, listenerInputs] = await Promise.all([readClusterState(deps.kube, request), readListenerInputs(request, deps)]);
-  const listener = planListenerCertificates({
-    domain: request.domain,
-    // As planCluster decides: only Kubeflow's own (not ours) Ingress is shared; foreign ARNs on ours are not kept.
-    ingressMode:
-      request.auth.provider === 'dex' && current.ingress && !isOwnedObject(current.ingress.metadata.labels, request.ownerId)
-        ? 'shared'
-        : 'owned',
-    runNamespaces: request.namespaces,
-    runArns: input.certificateArns,
-    owned: listenerInputs.owned,
-    alsoOurs: input.ownedArns ?? [],
-    current: splitArns(current.ingress?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]),
-    activeNamespaces: listenerInputs.active,
-    provisionedNamespaces: listenerInputs.provisioned,
-  });
-  const desired = desiredClusterState({ request, certificateArns: listener.arns, headerValues });
+  desiredClusterState({ request, certificateArns: input.certificateArns.slice(0, 1), headerValues });
+  const [{ state: current, shards: shardIngresses }, listenerInputs, limits] = await Promise.all([
+    readClusterState(deps.kube, request),
+    readListenerInputs(request, deps),
+    deps.loadBalancers?.accountLimits ? deps.loadBalancers.accountLimits() : Promise.resolve(undefined),
+  ]);
+  const quotas = quotasFrom(limits);
+  const maxCertificates = quotas.sniCertificatesPerAlb + 1;
   const ownedArns = [...new Set([...listenerInputs.owned.map((c) => c.arn), ...(input.ownedArns ?? []), ...input.certificateArns])];
-  const plan = planCluster(current, desired, { ownerId: request.ownerId, adopt: request.adopt, ownedArns });
-  return { plan, current, certificates: listener.changes };
+  const ours = new Set(ownedArns);
+  const details = new Map(listenerInputs.owned.map((c) => [c.arn, c]));
+  const runArns = [...new Set(input.certificateArns)];
+  const namesOf = (arn: string): string[] => {
+    const i = input.certificateArns.indexOf(arn);
+    return input.certificateNames?.[i] ?? details.get(arn)?.names ?? [];
+  };
+  const namespacesOf = (arn: string) => certificateNamespaces({ names: namesOf(arn) }, request.domain);
+
+  // Every shard Ingress as it is: 0 (today's), then ours n ≥ 1.
+  const ingressOf = new Map<number, KubeObject | undefined>([[0, current.ingress], ...shardIngresses]);
+  const sharedZero =
+    request.auth.provider === 'dex' && current.ingress !== undefined && !isOwnedObject(current.ingress.metadata.labels, request.ownerId);
+  const listed = (i: number) => splitArns(ingressOf.get(i)?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]);
+
+  // Namespaces to serve: this run's, and every other one still provisioned (or listed) and active with an issued certificate of ours.
+  const run = new Set(request.namespaces);
+  const listedNamespaces = new Set(
+    [...ingressOf.keys()].flatMap((i) =>
+      listed(i)
+        .filter((a) => ours.has(a))
+        .flatMap(namespacesOf),
+    ),
+  );
+  const issuedFor = new Set(
+    listenerInputs.owned.filter((c) => c.status === 'ISSUED').flatMap((c) => certificateNamespaces(c, request.domain)),
+  );
+  const others = [...new Set([...listenerInputs.provisioned, ...listedNamespaces])]
+    .filter((ns) => !run.has(ns) && listenerInputs.active.has(ns) && issuedFor.has(ns))
+    .sort();
+  const serve = [...request.namespaces, ...others];
+  const keepSlots = new Set([...listedNamespaces].filter((ns) => !listenerInputs.active.has(ns)));
+
+  let assignment: ReturnType<typeof assignShards>;
+  if (request.certificates.mode === 'single') {
+    // One certificate holds every name: one listener, shard 0.
+    assignment = {
+      shardOf: Object.fromEntries(serve.map((ns) => [ns, 0])),
+      shards: [{ index: 0, namespaces: [...serve].sort(), created: !current.ingress }],
+    };
+  } else {
+    const views: ShardView[] = [...ingressOf.entries()]
+      .filter(([, ing]) => ing !== undefined)
+      .map(([index]) => {
+        const arns = listed(index);
+        const namespaces = [...new Set(arns.filter((a) => ours.has(a)).flatMap(namespacesOf))];
+        return {
+          index,
+          namespaces,
+          foreign: index === 0 && sharedZero ? arns.filter((a) => !ours.has(a)).length : 0,
+          closed: index > 0 && !namespaces.some((ns) => serve.includes(ns)),
+        };
+      });
+    assignment = assignShards({ shards: views, serve, sniQuota: quotas.sniCertificatesPerAlb, keepSlots });
+    const open = assignment.shards.filter((s) => s.namespaces.length > 0 || s.index === 0 || ingressOf.get(s.index) !== undefined);
+    checkShardQuotas(serve.length, quotas);
+    if (open.some((s) => s.index >= MAX_SHARDS)) {
+      throw new InvalidRequestError(
+        `the namespaces need ALB shard ${Math.max(...open.map((s) => s.index))}; the workflow's RBAC (deploy/rbac.yaml) names ${MAX_SHARDS}`,
+        {
+          path: 'namespaces',
+        },
+      );
+    }
+    if (open.length > quotas.loadBalancers) {
+      throw new InvalidRequestError(
+        `the namespaces need ${open.length} ALBs; the account's quota application-load-balancers is ${quotas.loadBalancers}`,
+        { path: 'namespaces' },
+      );
+    }
+  }
+
+  const baseArn = runArns[0]!;
+  const plan: ClusterPlan = [];
+  const certificates: ListenerCertificateChange[] = [];
+  const shards: PlannedShard[] = [];
+  for (const shard of assignment.shards) {
+    const ingress = ingressOf.get(shard.index);
+    // A shard that serves nothing is left as it is: deprovisioning removes it (n ≥ 1) once its records are gone.
+    if (shard.index > 0 && shard.namespaces.length === 0) continue;
+    const onShard = new Set(shard.namespaces);
+    const runHere = request.namespaces.filter((ns) => onShard.has(ns));
+    // This run's certificates for the shard's namespaces; one that names no namespace goes with shard 0.
+    const shardRunArns = [
+      baseArn,
+      ...runArns.slice(1).filter((a) => {
+        const served = namespacesOf(a);
+        return served.length === 0 ? shard.index === 0 : served.some((ns) => onShard.has(ns));
+      }),
+    ];
+    const shared = shard.index === 0 && sharedZero;
+    const listener = planListenerCertificates({
+      domain: request.domain,
+      // As planCluster decides: only Kubeflow's own (not ours) Ingress is shared; foreign ARNs on ours are not kept.
+      ingressMode: shared ? 'shared' : 'owned',
+      runNamespaces: runHere,
+      runArns: request.certificates.mode === 'single' ? runArns : shardRunArns,
+      owned: listenerInputs.owned,
+      alsoOurs: input.ownedArns ?? [],
+      current: listed(shard.index),
+      activeNamespaces: listenerInputs.active,
+      provisionedNamespaces: listenerInputs.provisioned,
+      servedNamespaces: onShard,
+      maxCertificates,
+    });
+    const desired = desiredClusterState({ request, certificateArns: listener.arns, headerValues, shard: shard.index, maxCertificates });
+    const options = { ownerId: request.ownerId, adopt: request.adopt, ownedArns, maxCertificates };
+    const steps =
+      shard.index === 0 ? planCluster(current, desired, options) : [planIngress(ingress, current.ingressClass, desired, options)];
+    plan.push(...steps);
+    const multi = assignment.shards.length > 1;
+    certificates.push(...(multi ? listener.changes.map((c) => ({ ...c, shard: shard.index })) : listener.changes));
+    const ref = ingressRefFor(request, shard.index);
+    const ingressStep = steps[steps.length - 1]!;
+    shards.push({
+      index: shard.index,
+      ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
+      namespaces: shard.namespaces,
+      runNamespaces: runHere,
+      changed: ingressStep.action !== 'none',
+      created: ingress === undefined,
+    });
+  }
+  return { plan, current, certificates, shards, quotas };
 }
 
 /**
@@ -237,15 +422,27 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
   const { request } = input;
   const headerValues = await headerValuesFor(request, deps.secrets);
   const log = deps.log.child({ step: 'ConfigureCluster' });
-  let plan: ClusterAction[];
-  let certificates: ListenerCertificateChange[];
+  let planned: ConfigureClusterPlan;
   // Before the first read: a refusal the controller reports from here on may be about this write.
   const writtenAt = deps.now().toISOString();
   // Read → plan → apply. A guarded write refused because the object changed
   // since the read (a concurrent run, a human) means: read again and re-plan.
   for (let attempt = 1; ; attempt++) {
-    ({ plan, certificates } = await readAndPlan(input, headerValues, deps));
-    log.info('cluster plan', { plan: redactClusterPlan(plan), certificates, changes: hasChanges(plan), attempt });
+    planned = await readAndPlan(input, headerValues, deps);
+    const { plan } = planned;
+    log.info('cluster plan', {
+      plan: redactClusterPlan(plan),
+      certificates: planned.certificates.length > MAX_LISTED_CERTIFICATE_CHANGES ? planned.certificates.length : planned.certificates,
+      shards: planned.shards.map((s) => ({
+        index: s.index,
+        namespaces: s.namespaces.length,
+        run: s.runNamespaces.length,
+        changed: s.changed,
+      })),
+      quotas: planned.quotas,
+      changes: hasChanges(plan),
+      attempt,
+    });
     if (!hasChanges(plan)) break;
     try {
       await applyClusterPlan(deps.kube, plan);
@@ -257,16 +454,33 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     }
   }
 
-  const ref = ingressRefFor(request);
+  const { plan, certificates } = planned;
+  // The shards this run's records need, and those it changed: GetLoadBalancerAddress waits for each.
+  const relevant = planned.shards.filter((s) => s.index === 0 || s.runNamespaces.length > 0 || s.changed);
   // Read back, not taken from the plan: the Ingress may hold certificates that are not this run's (Kubeflow's
   // shared Ingress, other namespaces'), and the controller deploys all of them or none.
-  const applied = await deps.kube.get(ref);
+  const applied = await Promise.all(relevant.map((s) => deps.kube.get(ingressRefFor(request, s.index))));
+  const ref = ingressRefFor(request);
+  const big = certificates.length > MAX_LISTED_CERTIFICATE_CHANGES;
   const out: ConfigureClusterOutput = {
     configuredAt: deps.now().toISOString(),
     ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
     actions: plan.map(summariseClusterAction),
-    certificates,
+    certificates: big ? certificates.filter((c) => c.action !== 'keep') : certificates,
   };
-  if (applied) out.expected = expectedLoadBalancer(applied, writtenAt);
+  if (big) out.keptCertificates = certificates.filter((c) => c.action === 'keep').length;
+  const zero = applied[relevant.findIndex((s) => s.index === 0)];
+  if (zero) out.expected = expectedLoadBalancer(zero, writtenAt);
+  if (planned.shards.length > 1 || relevant.some((s) => s.index > 0)) {
+    out.shards = relevant.map((s, i) => {
+      const ingress = applied[i];
+      return {
+        index: s.index,
+        ingress: s.ingress,
+        namespaces: s.runNamespaces,
+        ...(ingress && (s.changed || s.runNamespaces.length > 0) ? { expected: expectedLoadBalancer(ingress, writtenAt) } : {}),
+      };
+    });
+  }
   return out;
 }

@@ -18,7 +18,7 @@
  * objects, so header values never reach it.
  */
 import { isAutomationError, toError } from '../errors';
-import type { AcmPort, KubePort, Route53Port, SecretsPort } from '../ports';
+import type { AcmPort, KubePort, LoadBalancersPort, Route53Port, SecretsPort } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { uniqueValidationRecords } from '../plan/certificates';
 import { loadBalancerAddress, type ListenerCertificateChange } from '../plan/cluster';
@@ -48,6 +48,8 @@ export interface PlanProvisioningDeps {
   route53: Route53Port;
   secrets: SecretsPort;
   kube: KubePort;
+  /** The account's ALB quotas; without it, ELBv2's defaults. */
+  loadBalancers?: LoadBalancersPort;
 }
 
 /**
@@ -98,7 +100,10 @@ export async function planProvisioning(
   let listener: ListenerCertificateChange[] = [];
   let hostname: string | undefined;
   try {
-    const planned = await planConfigureCluster({ request, certificateArns, ownedArns: ownedArnsOf(owned, items) }, deps);
+    const planned = await planConfigureCluster(
+      { request, certificateArns, certificateNames: certificates.map((c) => c.names), ownedArns: ownedArnsOf(owned, items) },
+      deps,
+    );
     const { plan, current } = planned;
     cluster = plan.map(summariseClusterAction);
     listener = planned.certificates;

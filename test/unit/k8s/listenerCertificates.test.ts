@@ -267,7 +267,7 @@ describe('planCluster: the shared Ingress quota, the Ingress class and the guard
 // ------------------------------------------------------------------ the step, with the other steps around it
 
 /** An account and a Kubeflow cluster with the namespaces staging and prod. */
-function world(provider: 'cognito' | 'dex') {
+function world(provider: 'cognito' | 'dex', limits?: Record<string, number>) {
   const route53 = new InMemoryRoute53({ pendingPolls: 0 });
   const zone = route53.addZone(DOMAIN);
   const acm = new FakeAcm();
@@ -281,12 +281,37 @@ function world(provider: 'cognito' | 'dex') {
   const auth = provider === 'dex' ? { provider: 'dex' as const, loginSecretId: 'kserve-edge/dex-login' } : undefined;
   const requestFor = (namespaces: string[]) => validated(zone.id, auth ? { namespaces, auth } : { namespaces });
   const now = () => new Date('2026-01-01T00:00:00Z');
-  const deps = (k: KubePort = kube) => ({ kube: k, secrets, acm, route53, log: silentLogger, now });
+  // The account's ELBv2 quotas, as DescribeAccountLimits reports them (only the call the step makes).
+  const loadBalancers = limits
+    ? {
+        findByDnsName: () => Promise.resolve(undefined),
+        listListeners: () => Promise.resolve([]),
+        listListenerCertificates: () => Promise.resolve([]),
+        accountLimits: () => Promise.resolve(limits),
+      }
+    : undefined;
+  const deps = (k: KubePort = kube) => ({
+    kube: k,
+    secrets,
+    acm,
+    route53,
+    log: silentLogger,
+    now,
+    ...(loadBalancers ? { loadBalancers } : {}),
+  });
   /** EnsureCertificates (issued at once), then ConfigureCluster through `k`. */
   const configure = async (request: ProvisionRequest, k: KubePort = kube) => {
     const certificates = await ensureCertificates({ request, runId: 'r' }, { acm, log: silentLogger, now });
     for (const item of certificates.items) acm.issue(item.arn);
-    return configureCluster({ request, certificateArns: certificates.items.map((i) => i.arn), ownedArns: certificates.ownedArns }, deps(k));
+    return configureCluster(
+      {
+        request,
+        certificateArns: certificates.items.map((i) => i.arn),
+        certificateNames: certificates.items.map((i) => i.names),
+        ownedArns: certificates.ownedArns,
+      },
+      deps(k),
+    );
   };
   const dns = (request: ProvisionRequest & { hostedZoneId: string }) =>
     upsertDnsRecords({ request, loadBalancer: { hostname: 'alb.example.elb.amazonaws.com' } }, { route53, log: silentLogger, now });
@@ -299,19 +324,59 @@ function world(provider: 'cognito' | 'dex') {
 }
 
 describe('configureCluster: the shared Ingress quota (defect 4)', () => {
-  it('refuses, with InvalidRequest and before any write, a run whose certificates and the foreign ones exceed 26', async () => {
+  const foreign = Array.from({ length: 20 }, (_, i) => arn(`foreign-${i}`));
+  const namespaces = ['staging', 'prod', 'ns-a', 'ns-b', 'ns-c', 'ns-d'];
+
+  it('a run whose certificates and the foreign ones exceed 26 on Kubeflow’s Ingress: the rest go to ALB shard 1 (issue 11)', async () => {
     const w = world('dex');
-    const foreign = Array.from({ length: 20 }, (_, i) => arn(`foreign-${i}`));
     w.kube.seed(kubeflowIngress(foreign.join(',')));
-    const namespaces = ['staging', 'prod', 'ns-a', 'ns-b', 'ns-c', 'ns-d'];
+    const request = w.requestFor(namespaces);
+    const out = await w.configure(request);
+    // Shard 0 is full: 20 not ours + *.<domain> + 5 namespaces = the default + 25 SNI.
+    expect(w.listener(request)).toHaveLength(26);
+    expect(w.listener(request).slice(0, 20)).toEqual(foreign);
+    const shard1 = w.kube.peek(ingressRefFor(request, 1))!;
+    expect(shard1.metadata.name).toBe('istio-ingress-shard-1');
+    expect(splitArns(shard1.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN])).toEqual([
+      w.listener(request)[20],
+      await w.certFor('ns-d'),
+    ]);
+    expect(out.shards?.map((s) => [s.index, s.ingress.name, s.namespaces])).toEqual([
+      [0, 'istio-ingress', ['staging', 'prod', 'ns-a', 'ns-b', 'ns-c']],
+      [1, 'istio-ingress-shard-1', ['ns-d']],
+    ]);
+  });
+
+  it('refuses, with InvalidRequest naming the quota and before any write, more ALBs than the account allows', async () => {
+    const w = world('dex', { 'certificates-per-application-load-balancer': 25, 'application-load-balancers': 1 });
+    w.kube.seed(kubeflowIngress(foreign.join(',')));
     const writes = w.kube.writes;
     const err = await w.configure(w.requestFor(namespaces)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidRequestError);
-    expect((err as Error).message).toMatch(/would hold 27 certificates \(20 not ours, 7 of kserve-edge\)/);
+    expect((err as Error).message).toMatch(/2 ALBs; the account's quota application-load-balancers is 1/);
     expect(w.kube.writes).toBe(writes);
     // One namespace fewer fits.
     await w.configure(w.requestFor(namespaces.slice(0, 5)));
     expect(w.listener(w.requestFor(namespaces))).toHaveLength(26);
+  });
+
+  it('reads the certificates-per-ALB quota: 2 namespaces per shard when the account says 2', async () => {
+    const w = world('cognito', { 'certificates-per-application-load-balancer': 2, 'application-load-balancers': 20 });
+    const request = w.requestFor(['staging', 'prod', 'ns-a', 'ns-b', 'ns-c']);
+    const out = await w.configure(request);
+    expect(out.shards?.map((s) => s.namespaces)).toEqual([['staging', 'prod'], ['ns-a', 'ns-b'], ['ns-c']]);
+    for (const i of [0, 1, 2]) {
+      expect(
+        splitArns(w.kube.peek(ingressRefFor(request, i))!.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]).length,
+      ).toBeLessThanOrEqual(3);
+    }
+    // Stable: a rerun without ns-a changes no shard of the others.
+    const again = await w.configure(w.requestFor(['staging', 'prod', 'ns-b', 'ns-c']));
+    expect(again.shards?.map((s) => [s.index, s.namespaces])).toEqual([
+      [0, ['staging', 'prod']],
+      [1, ['ns-b']],
+      [2, ['ns-c']],
+    ]);
   });
 });
 
