@@ -21,7 +21,7 @@ export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const MAX_DNS_NAME = 253;
 /** ACM's default quota of names per certificate. */
 export const ACM_MAX_NAMES_PER_CERTIFICATE = 10;
-/** An ALB listener takes 25 certificates besides its default one. */
+/** An ALB listener takes 25 certificates besides its default one (ELBv2's default quota; the account's is read, shared/plan/shards.ts). */
 export const ALB_MAX_CERTIFICATES = 26;
 /** The ALB's http-header condition: at most 3 values per condition (LBC docs). */
 export const MAX_HEADER_VALUES = 3;
@@ -33,6 +33,14 @@ export const DEFAULT_CANARY_SECONDS = 900;
 export const MAX_CANARY_SECONDS = 3600;
 /** Step Functions' payload limit; the request is a fraction of the state. */
 export const MAX_REQUEST_BYTES = 32 * 1024;
+/**
+ * Most namespaces one request names. Not an ALB limit any more (namespaces
+ * beyond one listener go to further ALB shards, shared/plan/shards.ts): 1,000
+ * names of up to ~28 characters fit the {@link MAX_REQUEST_BYTES} request, and
+ * 40 shards × 25 certificates (the default quota) hold them. The account's
+ * quotas are checked against the real number before any write (ValidateRequest, ConfigureCluster).
+ */
+export const MAX_NAMESPACES = 1000;
 
 /**
  * Header names the ALB passes on. RFC 9110 allows more token characters
@@ -249,7 +257,7 @@ export const ProvisionRequestSchema = z
     namespaces: z
       .array(namespaceName)
       .min(1, 'must name at least one namespace')
-      .max(ALB_MAX_CERTIFICATES - 2, `at most ${ALB_MAX_CERTIFICATES - 2} namespaces per ALB (25 SNI certificates)`)
+      .max(MAX_NAMESPACES, `at most ${MAX_NAMESPACES} namespaces per request (more ALB shards than the workflow's RBAC names)`)
       .refine((a) => new Set(a).size === a.length, 'must not repeat a namespace'),
     auth: z.discriminatedUnion('provider', [cognitoAuth, dexAuth], {
       error: (iss) => (iss.code === 'invalid_union' ? 'provider must be "cognito" or "dex"' : undefined),

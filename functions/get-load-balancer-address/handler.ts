@@ -9,12 +9,13 @@ import type { ConfigureClusterOutput } from '../../shared/steps/configureCluster
 /** GetLoadBalancerAddress: the ALB hostname, once the ALB it names serves what ConfigureCluster wrote. */
 export const handler = edgeHandler('GetLoadBalancerAddress', async (event, { config, now }) => {
   const request = requestOf(event);
-  const cluster = fieldOf<Pick<ConfigureClusterOutput, 'configuredAt' | 'ingress' | 'expected'>>(event, 'cluster');
+  const cluster = fieldOf<Pick<ConfigureClusterOutput, 'configuredAt' | 'ingress' | 'expected' | 'shards'>>(event, 'cluster');
   const input = {
     request,
     ingress: cluster.ingress,
     configuredAt: cluster.configuredAt,
     ...(cluster.expected ? { expected: cluster.expected } : {}),
+    ...(cluster.shards ? { shards: cluster.shards } : {}),
   };
   return getLoadBalancerAddress(input, {
     kube: await kubeFor(config, request.cluster),

@@ -1,5 +1,6 @@
 import { edgeHandler } from '../../wiring/handler';
-import { route53Client, secretsClient } from '../../wiring/clients';
+import { elbv2Client, route53Client, secretsClient } from '../../wiring/clients';
+import { Elbv2Adapter } from '../../shared/aws/elbv2';
 import { Route53Adapter } from '../../shared/aws/route53';
 import { SecretsAdapter } from '../../shared/aws/secrets';
 import { validateRequest } from '../../shared/steps/validateRequest';
@@ -13,6 +14,7 @@ export const handler = edgeHandler('ValidateRequest', async (event, { config, lo
     route53: new Route53Adapter(route53Client(config)),
     secrets: new SecretsAdapter(secretsClient(config, region)),
     cluster: clusterAccessFor(config),
+    loadBalancers: new Elbv2Adapter(elbv2Client(config, region)),
     log,
     now,
   });

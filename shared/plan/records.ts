@@ -172,3 +172,41 @@ export function batchWeight(changes: readonly RecordChange[]): number {
 }
 
 export const ROUTE53_MAX_BATCH_WEIGHT = 1000;
+/** Route 53: at most 32,000 characters of record values per ChangeResourceRecordSets (UPSERT counts twice). */
+export const ROUTE53_MAX_BATCH_VALUE_CHARACTERS = 32000;
+
+/** The value characters of a batch as Route 53 counts them: every value's length, UPSERT twice. */
+export function batchValueCharacters(changes: readonly RecordChange[]): number {
+  return changes.reduce(
+    (n, c) => n + (c.action === 'UPSERT' ? 2 : 1) * (c.record.values ?? [c.record.alias?.dnsName ?? '']).reduce((m, v) => m + v.length, 0),
+    0,
+  );
+}
+
+/**
+ * Splits changes into Route 53 batches within {@link ROUTE53_MAX_BATCH_WEIGHT}
+ * and {@link ROUTE53_MAX_BATCH_VALUE_CHARACTERS}, keeping each group (one
+ * namespace's record and its ownership TXT) in one batch, so a reader never
+ * sees one without the other. Pure; groups keep their order.
+ *
+ * @throws RangeError when one group alone exceeds a limit.
+ */
+export function splitIntoBatches(groups: ReadonlyArray<readonly RecordChange[]>): RecordChange[][] {
+  const batches: RecordChange[][] = [];
+  let current: RecordChange[] = [];
+  for (const group of groups) {
+    if (group.length === 0) continue;
+    if (batchWeight(group) > ROUTE53_MAX_BATCH_WEIGHT || batchValueCharacters(group) > ROUTE53_MAX_BATCH_VALUE_CHARACTERS) {
+      throw new RangeError(`one record group exceeds Route 53's batch limits (${group.map((c) => c.record.name).join(', ')})`);
+    }
+    const next = [...current, ...group];
+    if (batchWeight(next) > ROUTE53_MAX_BATCH_WEIGHT || batchValueCharacters(next) > ROUTE53_MAX_BATCH_VALUE_CHARACTERS) {
+      batches.push(current);
+      current = [...group];
+    } else {
+      current = next;
+    }
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}

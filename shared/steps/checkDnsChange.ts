@@ -12,15 +12,21 @@ export async function checkDnsChange(
 ): Promise<PollResult & { status: string }> {
   const elapsedSeconds = secondsSince(input.dns.submittedAt, deps.now());
   if (!input.dns.changeId) return { ready: true, waitSeconds: 0, elapsedSeconds, status: 'NO_CHANGE' };
-  const status = await deps.route53.getChange(input.dns.changeId);
+  // Every batch of the step (several when the records exceeded one batch); the first one still PENDING decides.
+  const ids = input.dns.changeIds ?? [input.dns.changeId];
+  let status: string = 'INSYNC';
+  let pendingId = ids[0]!;
+  for (const id of ids) {
+    status = await deps.route53.getChange(id);
+    pendingId = id;
+    if (status !== 'INSYNC') break;
+  }
   if (status === 'INSYNC') return { ready: true, waitSeconds: 0, elapsedSeconds, status };
   const deadline = input.request.deadlines.dnsSeconds;
   if (elapsedSeconds > deadline) {
-    throw new DnsChangeTimeoutError(
-      `Route 53 change ${input.dns.changeId} still ${status} after ${elapsedSeconds}s (deadline ${deadline}s)`,
-    );
+    throw new DnsChangeTimeoutError(`Route 53 change ${pendingId} still ${status} after ${elapsedSeconds}s (deadline ${deadline}s)`);
   }
   const waitSeconds = nextPollDelay(elapsedSeconds, deadline);
-  deps.log.info('waiting for DNS change', { changeId: input.dns.changeId, status, waitSeconds });
+  deps.log.info('waiting for DNS change', { changeId: pendingId, status, waitSeconds });
   return { ready: false, waitSeconds, elapsedSeconds, status };
 }

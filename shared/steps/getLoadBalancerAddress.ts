@@ -35,6 +35,12 @@ export interface GetLoadBalancerAddressInput {
   configuredAt: string;
   /** What the ALB must serve (ConfigureCluster's `expected`); without it, a hostname is enough. */
   expected?: ExpectedLoadBalancer;
+  /**
+   * ALB shards (ConfigureCluster's `shards`): every one must serve what was
+   * written on it (or, unchanged, have an address); then each namespace's
+   * record points at its shard's ALB. Without it: the one Ingress above.
+   */
+  shards?: Array<{ index: number; ingress: { namespace: string; name: string }; namespaces: string[]; expected?: ExpectedLoadBalancer }>;
 }
 
 export interface GetLoadBalancerAddressDeps {
@@ -46,8 +52,10 @@ export interface GetLoadBalancerAddressDeps {
 
 export interface GetLoadBalancerAddressOutput {
   ready: boolean;
-  /** The ALB's DNS name, once ready. */
+  /** The ALB's DNS name, once ready (with shards: shard 0's, or the first shard's). */
   hostname?: string;
+  /** With shards, once ready: each shard's ALB and this run's namespaces on it. */
+  targets?: Array<{ shard: number; hostname: string; namespaces: string[] }>;
   waitSeconds: number;
   elapsedSeconds: number;
   /** While not ready: what the ALB still lacks. */
@@ -76,11 +84,12 @@ async function observe(
   return observed;
 }
 
-/** See the module comment. */
-export async function getLoadBalancerAddress(
-  input: GetLoadBalancerAddressInput,
+/** One Ingress's readiness: ready with its hostname, or waiting with why; throws what ends the wait. */
+async function checkOne(
+  input: Pick<GetLoadBalancerAddressInput, 'ingress' | 'configuredAt' | 'expected'>,
   deps: GetLoadBalancerAddressDeps,
-): Promise<GetLoadBalancerAddressOutput> {
+  now: Date,
+): Promise<{ ready: true; hostname: string } | { ready: false; hostname?: string; reason?: string }> {
   const ref = { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', namespace: input.ingress.namespace, name: input.ingress.name };
   const ingress = await deps.kube.get(ref);
   if (!ingress) {
@@ -90,26 +99,57 @@ export async function getLoadBalancerAddress(
       { missing: `Ingress ${ref.namespace}/${ref.name}` },
     );
   }
-  const now = deps.now();
-  const elapsedSeconds = secondsSince(input.configuredAt, now);
   const hostname = loadBalancerAddress(ingress);
-  let reason: string | undefined;
   if (input.expected) {
     if (!deps.loadBalancers) throw new TypeError('GetLoadBalancerAddress needs the ELBv2 port when the input has `expected`');
     const ingressRef = { namespace: input.ingress.namespace, name: input.ingress.name };
     const observed = await observe(deps.kube, deps.loadBalancers, input.ingress.namespace, input.ingress.name, hostname);
     const readiness = loadBalancerReadiness(ingressRef, input.expected, observed, now);
-    if (readiness.state === 'ready') return { ready: true, hostname: readiness.hostname, waitSeconds: 0, elapsedSeconds };
+    if (readiness.state === 'ready') return { ready: true, hostname: readiness.hostname };
     if (readiness.state === 'rejected') {
       throw new LoadBalancerRejectedError(
         `the AWS Load Balancer Controller refused Ingress ${ref.namespace}/${ref.name} (${readiness.reason}): ${readiness.message}; ` +
           'the ALB keeps its previous configuration and no DNS record was written',
       );
     }
-    reason = readiness.reason;
-  } else if (hostname) {
-    return { ready: true, hostname, waitSeconds: 0, elapsedSeconds };
+    return { ready: false, ...(hostname ? { hostname } : {}), reason: readiness.reason };
   }
+  if (hostname) return { ready: true, hostname };
+  return { ready: false };
+}
+
+/** See the module comment. */
+export async function getLoadBalancerAddress(
+  input: GetLoadBalancerAddressInput,
+  deps: GetLoadBalancerAddressDeps,
+): Promise<GetLoadBalancerAddressOutput> {
+  const now = deps.now();
+  const elapsedSeconds = secondsSince(input.configuredAt, now);
+  const shards = input.shards ?? [
+    { index: 0, ingress: input.ingress, namespaces: [], ...(input.expected ? { expected: input.expected } : {}) },
+  ];
+  // Every shard, one after the other (each is a few ELBv2 reads; ELBv2's Describe rates are shared by the account).
+  const results: Array<Awaited<ReturnType<typeof checkOne>>> = [];
+  for (const shard of shards) {
+    results.push(
+      await checkOne(
+        { ingress: shard.ingress, configuredAt: input.configuredAt, ...(shard.expected ? { expected: shard.expected } : {}) },
+        deps,
+        now,
+      ),
+    );
+  }
+  const waitingIndex = results.findIndex((r) => !r.ready);
+  if (waitingIndex < 0) {
+    const hostnames = results.map((r) => (r as { hostname: string }).hostname);
+    const out: GetLoadBalancerAddressOutput = { ready: true, hostname: hostnames[0]!, waitSeconds: 0, elapsedSeconds };
+    if (input.shards) out.targets = shards.map((s, i) => ({ shard: s.index, hostname: hostnames[i]!, namespaces: s.namespaces }));
+    return out;
+  }
+  const waiting = results[waitingIndex] as { ready: false; hostname?: string; reason?: string };
+  const ref = shards[waitingIndex]!.ingress;
+  const hostname = waiting.hostname;
+  const reason = waiting.reason;
   const deadline = input.request.deadlines.loadBalancerSeconds;
   if (elapsedSeconds > deadline) {
     throw new LoadBalancerTimeoutError(
@@ -119,6 +159,6 @@ export async function getLoadBalancerAddress(
     );
   }
   const out: GetLoadBalancerAddressOutput = { ready: false, waitSeconds: nextPollDelay(elapsedSeconds, deadline), elapsedSeconds };
-  if (reason !== undefined) out.reason = reason;
+  if (reason !== undefined) out.reason = shards.length > 1 ? `shard ${shards[waitingIndex]!.index} (${ref.name}): ${reason}` : reason;
   return out;
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../log';
 import type { AcmPort, RecordChange, Route53Port } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { uniqueValidationRecords } from '../plan/certificates';
+import { splitIntoBatches } from '../plan/records';
 import type { EnsureCertificatesOutput } from './ensureCertificates';
 
 /** TTL of validation records (CDK's choice; ACM rechecks them at renewal). */
@@ -18,8 +19,15 @@ export const VALIDATION_TTL = 300;
 
 export interface PublishValidationRecordsOutput {
   changeId: string | null;
+  /** Every batch's change, when the records needed several (Route 53's 1,000-record and 32,000-character limits). */
+  changeIds?: string[];
+  /** The records, up to {@link MAX_LISTED_VALIDATION_RECORDS}; `count` says how many there were. */
   records: Array<{ name: string; value: string }>;
+  count?: number;
 }
+
+/** Above this many validation records the output lists none (the state stays far under 256 KiB); `count` has the number. */
+export const MAX_LISTED_VALIDATION_RECORDS = 100;
 
 export async function publishValidationRecords(
   input: { request: ProvisionRequest & { hostedZoneId: string }; certificates: EnsureCertificatesOutput },
@@ -36,11 +44,23 @@ export async function publishValidationRecords(
     action: 'UPSERT',
     record: { name: r.name, type: 'CNAME', ttl: VALIDATION_TTL, values: [r.value] },
   }));
-  const { changeId } = await deps.route53.changeRecords(
-    input.request.hostedZoneId,
-    changes,
-    `kserve-edge: ACM DNS validation for ${input.request.domain}`,
-  );
-  deps.log.info('validation records published', { changeId, count: records.length });
-  return { changeId, records: records.map((r) => ({ name: r.name, value: r.value })) };
+  // One record per group: validation records stand alone.
+  const batches = splitIntoBatches(changes.map((c) => [c]));
+  const changeIds: string[] = [];
+  for (const [i, batch] of batches.entries()) {
+    const { changeId } = await deps.route53.changeRecords(
+      input.request.hostedZoneId,
+      batch,
+      `kserve-edge: ACM DNS validation for ${input.request.domain}${batches.length > 1 ? ` (${i + 1}/${batches.length})` : ''}`,
+    );
+    changeIds.push(changeId);
+  }
+  deps.log.info('validation records published', { changeIds, count: records.length });
+  const listed = records.length > MAX_LISTED_VALIDATION_RECORDS ? [] : records.map((r) => ({ name: r.name, value: r.value }));
+  return {
+    changeId: changeIds[0]!,
+    ...(changeIds.length > 1 ? { changeIds } : {}),
+    records: listed,
+    ...(listed.length < records.length ? { count: records.length } : {}),
+  };
 }

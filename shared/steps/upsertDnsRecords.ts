@@ -10,12 +10,32 @@ import type { Route53Port } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { namespaceWildcard } from '../request';
 import { ownershipRecordName } from '../ownership';
-import { batchWeight, planNamespaceRecords, recordsNamed, ROUTE53_MAX_BATCH_WEIGHT, type NamespaceRecordPlan } from '../plan/records';
+import { planNamespaceRecords, recordsNamed, splitIntoBatches, type NamespaceRecordPlan } from '../plan/records';
 
 export interface UpsertDnsRecordsOutput {
+  /** The first (often only) batch's change; `null` when nothing changed. */
   changeId: string | null;
+  /** Every batch's change, when there were several (Route 53's 1,000-record and 32,000-character limits). */
+  changeIds?: string[];
   submittedAt: string;
+  /** One entry per namespace; above {@link MAX_LISTED_RECORDS} namespaces only those that changed (the state stays small). */
   records: Array<{ namespace: string; name: string; action: NamespaceRecordPlan['action'] }>;
+  /** With more than {@link MAX_LISTED_RECORDS} namespaces: how many were already in place. */
+  unchanged?: number;
+}
+
+/** Above this many namespaces the output lists only the records that changed. */
+export const MAX_LISTED_RECORDS = 100;
+
+/** Which ALB each namespace's record points at: GetLoadBalancerAddress's `targets` (shards), else its one `hostname`. */
+export interface LoadBalancerTargets {
+  hostname?: string;
+  targets?: Array<{ hostname: string; namespaces: string[] }>;
+}
+
+/** The ALB hostname for each namespace of the request. */
+export function hostnameFor(loadBalancer: LoadBalancerTargets, namespace: string): string | undefined {
+  return loadBalancer.targets?.find((t) => t.namespaces.includes(namespace))?.hostname ?? loadBalancer.hostname;
 }
 
 /**
@@ -32,9 +52,10 @@ export interface UpsertDnsRecordsOutput {
  */
 export async function planDnsRecords(
   request: ProvisionRequest & { hostedZoneId: string },
-  albHostname: string,
+  albHostname: string | ((namespace: string) => string),
   route53: Route53Port,
 ): Promise<NamespaceRecordPlan[]> {
+  const target = typeof albHostname === 'string' ? () => albHostname : albHostname;
   const names = request.namespaces.flatMap((ns) => [namespaceWildcard(request, ns), ownershipRecordName(ns, request.domain)]);
   const current = await route53.listRecordsNamed(request.hostedZoneId, names);
   return request.namespaces.map((namespace) =>
@@ -45,35 +66,45 @@ export async function planDnsRecords(
         target: recordsNamed(current, namespaceWildcard(request, namespace)),
         ownership: recordsNamed(current, ownershipRecordName(namespace, request.domain)),
       },
-      albHostname,
+      target(namespace),
     ),
   );
 }
 
+/**
+ * Plans every namespace (each to its shard's ALB) and submits the changes in
+ * as few Route 53 batches as the limits allow, one after the other (the
+ * Route 53 adapter paces calls to the API's rate).
+ */
 export async function upsertDnsRecords(
-  input: { request: ProvisionRequest & { hostedZoneId: string }; loadBalancer: { hostname?: string } },
+  input: { request: ProvisionRequest & { hostedZoneId: string }; loadBalancer: LoadBalancerTargets },
   deps: { route53: Route53Port; log: Logger; now: () => Date },
 ): Promise<UpsertDnsRecordsOutput> {
   const { request } = input;
-  const hostname = input.loadBalancer.hostname;
-  if (!hostname) throw new Error('no load balancer hostname in the input (GetLoadBalancerAddress must run first)');
-  const plans = await planDnsRecords(request, hostname, deps.route53);
-  const changes = plans.flatMap((p) => p.changes);
-  const records = plans.map((p) => ({ namespace: p.namespace, name: p.recordName, action: p.action }));
+  const missing = request.namespaces.filter((ns) => !hostnameFor(input.loadBalancer, ns));
+  if (missing.length > 0) {
+    throw new Error(`no load balancer hostname for ${missing.join(', ')} in the input (GetLoadBalancerAddress must run first)`);
+  }
+  const plans = await planDnsRecords(request, (ns) => hostnameFor(input.loadBalancer, ns)!, deps.route53);
+  const all = plans.map((p) => ({ namespace: p.namespace, name: p.recordName, action: p.action }));
+  const listed = all.length > MAX_LISTED_RECORDS ? all.filter((r) => r.action !== 'none') : all;
   const submittedAt = deps.now().toISOString();
-  if (changes.length === 0) {
+  const batches = splitIntoBatches(plans.map((p) => p.changes));
+  const base: Pick<UpsertDnsRecordsOutput, 'records' | 'unchanged'> =
+    listed.length === all.length ? { records: listed } : { records: listed, unchanged: all.length - listed.length };
+  if (batches.length === 0) {
     deps.log.info('DNS records already in place', { namespaces: request.namespaces.length });
-    return { changeId: null, submittedAt, records };
+    return { changeId: null, submittedAt, ...base };
   }
-  // 24 namespaces at most (request limit) × 4 weight per namespace stays far below 1,000.
-  if (batchWeight(changes) > ROUTE53_MAX_BATCH_WEIGHT) {
-    throw new Error(`DNS change batch too large (${batchWeight(changes)} > ${ROUTE53_MAX_BATCH_WEIGHT})`);
+  const changeIds: string[] = [];
+  for (const [i, changes] of batches.entries()) {
+    const { changeId } = await deps.route53.changeRecords(
+      request.hostedZoneId,
+      changes,
+      `kserve-edge (${request.ownerId}): namespace records for ${request.domain}${batches.length > 1 ? ` (${i + 1}/${batches.length})` : ''}`,
+    );
+    changeIds.push(changeId);
   }
-  const { changeId } = await deps.route53.changeRecords(
-    request.hostedZoneId,
-    changes,
-    `kserve-edge (${request.ownerId}): namespace records for ${request.domain}`,
-  );
-  deps.log.info('DNS records submitted', { changeId, changes: changes.length, records });
-  return { changeId, submittedAt, records };
+  deps.log.info('DNS records submitted', { changeIds, batches: batches.length, changes: batches.flat().length, records: listed });
+  return { changeId: changeIds[0]!, ...(changeIds.length > 1 ? { changeIds } : {}), submittedAt, ...base };
 }

@@ -4,14 +4,18 @@
  * 1. the request schema (names, limits, unknown fields) — pure;
  * 2. the hosted zone: found from the domain, or the given id serves the domain;
  * 3. the secrets exist and hold what the auth provider needs (strong tokens, a login);
- * 4. the EKS cluster exists.
+ * 4. the EKS cluster exists;
+ * 5. the account's quotas hold the namespaces: the ALB shards they need
+ *    (ELBv2 DescribeAccountLimits: certificates per ALB, ALBs per region) and
+ *    ACM's certificates (shared/plan/shards.ts) — InvalidRequest naming the quota.
  *
  * Reads only. Its output is the normalised request (defaults filled, hosted
  * zone id resolved) that every later step receives.
  */
 import { AccessDeniedError, ClusterNotFoundError, HostedZoneNotFoundError, InvalidRequestError } from '../errors';
 import type { Logger } from '../log';
-import type { ClusterAccessPort, Route53Port, SecretsPort } from '../ports';
+import type { ClusterAccessPort, LoadBalancersPort, Route53Port, SecretsPort } from '../ports';
+import { checkShardQuotas, quotasFrom } from '../plan/shards';
 import { parseProvisionRequest, type ProvisionRequest } from '../request';
 import { ALB_HOSTED_ZONE_IDS } from '../plan/records';
 import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
@@ -20,6 +24,8 @@ export interface ValidateRequestDeps {
   route53: Route53Port;
   secrets: SecretsPort;
   cluster: ClusterAccessPort;
+  /** The account's ALB quotas (DescribeAccountLimits); without it, ELBv2's defaults are checked. */
+  loadBalancers?: Pick<LoadBalancersPort, 'accountLimits'>;
   log: Logger;
   /** The clock, for the default run id of a local run. */
   now: () => Date;
@@ -103,6 +109,11 @@ export async function validateRequest(
       `EKS cluster ${request.cluster.name} in ${request.cluster.region} does not exist or is not this deployment's cluster (stack parameters clusterName, clusterRegion)`,
       { path: 'cluster', cause: err },
     );
+  }
+
+  if (request.certificates.mode === 'per-namespace') {
+    const limits = deps.loadBalancers?.accountLimits ? await deps.loadBalancers.accountLimits() : undefined;
+    checkShardQuotas(request.namespaces.length, quotasFrom(limits));
   }
 
   deps.log.info('request is valid', {
