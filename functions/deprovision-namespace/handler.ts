@@ -14,13 +14,18 @@ import { deprovisionNamespace } from '../../shared/steps/deprovisionNamespace';
  * deprovision state machine while the load balancer lets go of it).
  */
 export const handler = edgeHandler('DeprovisionNamespace', async (event, { config, log, now }) => {
-  const e = (event ?? {}) as { request?: unknown; namespace?: unknown; deprovision?: { startedAt?: string } };
+  const e = (event ?? {}) as { request?: unknown; namespace?: unknown; deprovision?: { startedAt?: string; shard?: number } };
   const request = parseProvisionRequest(e.request);
   if (typeof e.namespace !== 'string' || !DNS_LABEL.test(e.namespace)) {
     throw new InvalidRequestError('step input "namespace" must be a namespace name', { path: 'namespace' });
   }
   return deprovisionNamespace(
-    { request, namespace: e.namespace, ...(e.deprovision?.startedAt ? { startedAt: e.deprovision.startedAt } : {}) },
+    {
+      request,
+      namespace: e.namespace,
+      ...(e.deprovision?.startedAt ? { startedAt: e.deprovision.startedAt } : {}),
+      ...(typeof e.deprovision?.shard === 'number' ? { shard: e.deprovision.shard } : {}),
+    },
     {
       route53: new Route53Adapter(route53Client(config)),
       acm: new AcmAdapter(acmClient(config, request.cluster.region), taggingClient(config, request.cluster.region)),

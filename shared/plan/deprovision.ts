@@ -9,6 +9,8 @@
  * | the certificate (scope `namespace:<ns>`) | ACM says it is in use by nothing (`InUseBy` empty)                  |
  * | its validation CNAME                   | the certificate goes now, the record holds exactly ACM's value, and   |
  * |                                        | no other certificate in the region has a name validated by it         |
+ * | its ALB shard's Ingress (n ≥ 1)        | ours, and no namespace certificate of ours left on it, on a pass      |
+ * |                                        | after the one that deleted the records (shared/plan/shards.ts)        |
  *
  * Anything else is kept and reported with the reason. A certificate still in
  * use (the load balancer controller has not updated the listener yet) is
@@ -17,7 +19,8 @@
  */
 import type { CertificateDetail, JsonPatchOp, KubeObject, ObjectRef, RecordChange, RecordSet } from '../ports';
 import { HERITAGE, parseOwnershipValue, TAG_DOMAIN, TAG_SCOPE } from '../ownership';
-import { ANNOTATION_CERTIFICATE_ARN, splitArns } from './cluster';
+import { ANNOTATION_CERTIFICATE_ARN, certificateNamespaces, splitArns } from './cluster';
+import { shardRemovable } from './shards';
 import { ownershipOf, type Ownership } from './records';
 
 const ADDRESS_TYPES = new Set(['CNAME', 'A', 'AAAA']);
@@ -37,8 +40,12 @@ export interface DeprovisionCurrent {
   allCertificates: Array<{ arn: string; names: string[] }>;
   /** The record sets currently at the validation names of this namespace's certificates. */
   validationRecords: RecordSet[];
-  /** The ALB Ingress, if it exists. */
+  /** The ALB Ingress whose listener serves the namespace (its shard's; shard 0's when none lists it), if it exists. */
   ingress?: KubeObject;
+  /** That Ingress's shard index (0 when absent). */
+  shard?: number;
+  /** The Ingress carries our owner labels. */
+  ingressOwned?: boolean;
 }
 
 /** Something left in place, and why. */
@@ -53,6 +60,10 @@ export interface DeprovisionPlan {
   /** DELETEs, in one Route 53 batch. */
   recordChanges: RecordChange[];
   ingressPatch?: { ref: ObjectRef; ops: JsonPatchOp[]; removedArns: string[] };
+  /** The namespace's ALB shard (n ≥ 1) serves nothing any more: its Ingress (and so its ALB) goes now, its records being gone. */
+  deleteIngress?: ObjectRef;
+  /** The shard empties with this pass: its Ingress goes on the next pass, after the records of this one. */
+  shardEmptying?: ObjectRef;
   /** Certificates to delete now. */
   deleteCertificates: string[];
   /** Our certificates for the namespace that are still in use: deleted by a later pass. */
@@ -62,7 +73,12 @@ export interface DeprovisionPlan {
 
 /** True when the plan changes anything. */
 export function deprovisionHasChanges(plan: DeprovisionPlan): boolean {
-  return plan.recordChanges.length > 0 || plan.ingressPatch !== undefined || plan.deleteCertificates.length > 0;
+  return (
+    plan.recordChanges.length > 0 ||
+    plan.ingressPatch !== undefined ||
+    plan.deleteCertificates.length > 0 ||
+    plan.deleteIngress !== undefined
+  );
 }
 
 /** Our per-namespace certificates for this namespace. */
@@ -173,5 +189,32 @@ export function planDeprovision(current: DeprovisionCurrent): DeprovisionPlan {
 
   const plan: DeprovisionPlan = { namespace: current.namespace, ownership, recordChanges, deleteCertificates, inUse, kept };
   if (ingressPatch) plan.ingressPatch = ingressPatch;
+
+  // 4. The shard's Ingress, once no namespace of ours is left on it and this namespace's records are gone.
+  const shard = current.shard ?? 0;
+  if (ingress && shard > 0) {
+    const ref: ObjectRef = {
+      apiVersion: ingress.apiVersion,
+      kind: ingress.kind,
+      namespace: ingress.metadata.namespace,
+      name: ingress.metadata.name,
+    };
+    const ours = new Map(current.certificates.map((c) => [c.arn, c]));
+    const after = ingressPatch
+      ? splitArns(ingress.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]).filter((a) => !ingressPatch.removedArns.includes(a))
+      : splitArns(ingress.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]);
+    const listedNamespaces = [...new Set(after.flatMap((a) => (ours.has(a) ? certificateNamespaces(ours.get(a)!, current.domain) : [])))];
+    const pending = recordChanges.length + (ingressPatch ? 1 : 0);
+    const verdict = shardRemovable({
+      index: shard,
+      ingress,
+      ownedByUs: current.ingressOwned ?? false,
+      listedNamespaces,
+      pendingRecordChanges: pending,
+    });
+    if (verdict.removable) plan.deleteIngress = ref;
+    else if (listedNamespaces.length === 0 && (current.ingressOwned ?? false)) plan.shardEmptying = ref;
+    else if (listedNamespaces.length === 0) kept.push({ what: `Ingress ${ref.namespace}/${ref.name}`, reason: verdict.reason });
+  }
   return plan;
 }

@@ -12,11 +12,12 @@
  */
 import { HostedZoneNotFoundError } from '../errors';
 import type { Logger } from '../log';
-import type { AcmPort, KubePort, Route53Port } from '../ports';
-import { FIELD_MANAGER, ownershipRecordName, TAG_DOMAIN } from '../ownership';
+import type { AcmPort, KubeObject, KubePort, Route53Port } from '../ports';
+import { FIELD_MANAGER, isOwnedObject, ownershipRecordName, TAG_DOMAIN } from '../ownership';
 import type { ProvisionRequest } from '../request';
 import { namespaceWildcard } from '../request';
-import { ingressRefFor } from '../plan/cluster';
+import { ANNOTATION_CERTIFICATE_ARN, ingressRefFor, splitArns } from '../plan/cluster';
+import { readShardIngresses } from './configureCluster';
 import { deprovisionHasChanges, namespaceCertificates, planDeprovision, type DeprovisionPlan, type KeptItem } from '../plan/deprovision';
 import { nextPollDelay, secondsSince } from '../plan/polling';
 
@@ -29,6 +30,8 @@ export interface DeprovisionNamespaceInput {
   namespace: string;
   /** Set by the first pass; the deadline counts from here. */
   startedAt?: string;
+  /** The namespace's ALB shard as an earlier pass found it (n ≥ 1): once it lists none of the namespace's certificates it is still known. */
+  shard?: number;
   deadlineSeconds?: number;
 }
 
@@ -54,6 +57,10 @@ export interface DeprovisionNamespaceOutput {
   elapsedSeconds: number;
   deletedRecords: Array<{ name: string; type: string }>;
   removedFromIngress: string[];
+  /** The namespace's ALB shard, when it is not shard 0 (passed to the next pass). */
+  shard?: number;
+  /** The shard Ingress this pass deleted (its ALB goes with it). */
+  deletedIngress?: string;
   deletedCertificates: string[];
   inUse: Array<{ arn: string; inUseBy: string[] }>;
   kept: KeptItem[];
@@ -70,16 +77,28 @@ async function readCurrent(
   namespace: string,
   zoneId: string,
   deps: Pick<DeprovisionNamespaceDeps, 'route53' | 'acm' | 'kube'>,
+  shardHint?: number,
 ) {
-  const [target, ownership, owned, all, ingress] = await Promise.all([
+  const [target, ownership, owned, all, zero, shards] = await Promise.all([
     deps.route53.listRecords(zoneId, namespaceWildcard(request, namespace)),
     deps.route53.listRecords(zoneId, ownershipRecordName(namespace, request.domain)),
     deps.acm.listOwnedCertificates(request.ownerId),
     deps.acm.listAllCertificateNames ? deps.acm.listAllCertificateNames() : Promise.resolve([]),
     deps.kube.get(ingressRefFor(request)),
+    readShardIngresses(deps.kube, request),
   ]);
   const certificates = owned.filter((c) => c.tags[TAG_DOMAIN] === request.domain);
   const mine = namespaceCertificates({ certificates, domain: request.domain, namespace });
+  // The namespace's shard: the Ingress that lists one of its certificates (shard 0's when none does). A shard
+  // that lists none any more and whose namespace this is (it emptied on an earlier pass) is found by the
+  // shard's name recorded in the earlier pass's output, so the step is also told `shard`.
+  const mineArns = new Set(mine.map((c) => c.arn));
+  const candidates: Array<[number, KubeObject | undefined]> = [[0, zero], ...shards];
+  let [shard, ingress] = candidates.find(([, ing]) =>
+    splitArns(ing?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]).some((a) => mineArns.has(a)),
+  ) ?? [0, zero];
+  if (shardHint !== undefined && shardHint > 0 && shard === 0 && shards.has(shardHint))
+    [shard, ingress] = [shardHint, shards.get(shardHint)];
   const validationNames = [...new Set(mine.flatMap((c) => c.validationRecords.map((v) => v.name.replace(/\.$/, ''))))];
   const validationRecords = (await Promise.all(validationNames.map((n) => deps.route53.listRecords(zoneId, n)))).flat();
   return {
@@ -91,16 +110,14 @@ async function readCurrent(
     certificates,
     allCertificates: all,
     validationRecords,
-    ...(ingress ? { ingress } : {}),
+    ...(ingress ? { ingress, shard, ingressOwned: isOwnedObject(ingress.metadata.labels, request.ownerId) } : {}),
   };
 }
 
 async function applyPlan(plan: DeprovisionPlan, zoneId: string, request: ProvisionRequest, deps: DeprovisionNamespaceDeps) {
   const deleted: string[] = [];
   const inUse = [...plan.inUse];
-  if (plan.ingressPatch) {
-    await deps.kube.jsonPatch(plan.ingressPatch.ref, plan.ingressPatch.ops, { fieldManager: FIELD_MANAGER });
-  }
+  // Records first: once a shard's Ingress lists no namespace of ours, no record of ours points at its ALB.
   if (plan.recordChanges.length > 0) {
     await deps.route53.changeRecords(
       zoneId,
@@ -108,6 +125,11 @@ async function applyPlan(plan: DeprovisionPlan, zoneId: string, request: Provisi
       `kserve-edge (${request.ownerId}): deprovision namespace ${plan.namespace}`,
     );
   }
+  if (plan.ingressPatch) {
+    await deps.kube.jsonPatch(plan.ingressPatch.ref, plan.ingressPatch.ops, { fieldManager: FIELD_MANAGER });
+  }
+  // The shard's Ingress: the AWS Load Balancer Controller then deletes its ALB (its finalizer).
+  if (plan.deleteIngress) await deps.kube.delete(plan.deleteIngress);
   for (const arn of plan.deleteCertificates) {
     try {
       await deps.acm.deleteCertificate(arn);
@@ -128,13 +150,14 @@ async function applyPlan(plan: DeprovisionPlan, zoneId: string, request: Provisi
  * @throws HostedZoneNotFoundError when no hosted zone serves the domain.
  */
 export async function planDeprovisionNamespace(
-  input: Pick<DeprovisionNamespaceInput, 'request' | 'namespace'>,
+  input: Pick<DeprovisionNamespaceInput, 'request' | 'namespace' | 'shard'>,
   deps: Pick<DeprovisionNamespaceDeps, 'route53' | 'acm' | 'kube'>,
-): Promise<DeprovisionNamespacePlan> {
+): Promise<DeprovisionNamespacePlan & { shard: number }> {
   const { request, namespace } = input;
   const zoneId = request.hostedZoneId ?? (await deps.route53.findHostedZone(request.domain))?.id;
   if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${request.domain}`, { path: 'domain' });
-  return { zoneId, plan: planDeprovision(await readCurrent(request, namespace, zoneId, deps)) };
+  const current = await readCurrent(request, namespace, zoneId, deps, input.shard);
+  return { zoneId, plan: planDeprovision(current), shard: current.shard ?? 0 };
 }
 
 /** See the module comment. */
@@ -148,11 +171,14 @@ export async function deprovisionNamespace(
   const elapsedSeconds = secondsSince(startedAt, now);
   const deadline = input.deadlineSeconds ?? DEFAULT_DEPROVISION_DEADLINE_SECONDS;
 
-  const { zoneId, plan } = await planDeprovisionNamespace(input, deps);
+  const { zoneId, plan, shard } = await planDeprovisionNamespace(input, deps);
   const log = deps.log.child({ step: 'DeprovisionNamespace', namespace });
   log.info('deprovision plan', {
     records: plan.recordChanges.map((c) => `${c.action} ${c.record.type} ${c.record.name}`),
     ingress: plan.ingressPatch?.removedArns ?? [],
+    shard,
+    deleteIngress: plan.deleteIngress?.name,
+    shardEmptying: plan.shardEmptying?.name,
     deleteCertificates: plan.deleteCertificates,
     inUse: plan.inUse,
     kept: plan.kept,
@@ -162,9 +188,13 @@ export async function deprovisionNamespace(
   let inUse = plan.inUse;
   if (deprovisionHasChanges(plan)) ({ deleted, inUse } = await applyPlan(plan, zoneId, request, deps));
 
-  const waiting = inUse.length > 0 && elapsedSeconds <= deadline;
-  if (inUse.length > 0 && !waiting) {
-    log.warn('certificates still in use at the deadline; left for the next sweep', { inUse });
+  // An emptied shard's Ingress goes on the next pass, after this pass's records.
+  const waiting = (inUse.length > 0 || plan.shardEmptying !== undefined) && elapsedSeconds <= deadline;
+  if ((inUse.length > 0 || plan.shardEmptying) && !waiting) {
+    log.warn('certificates still in use (or an empty shard left) at the deadline; left for the next sweep', {
+      inUse,
+      shard: plan.shardEmptying?.name,
+    });
   }
   return {
     namespace,
@@ -174,6 +204,8 @@ export async function deprovisionNamespace(
     elapsedSeconds,
     deletedRecords: plan.recordChanges.map((c) => ({ name: c.record.name, type: c.record.type })),
     removedFromIngress: plan.ingressPatch?.removedArns ?? [],
+    ...(shard > 0 ? { shard } : {}),
+    ...(plan.deleteIngress ? { deletedIngress: plan.deleteIngress.name } : {}),
     deletedCertificates: deleted,
     inUse,
     kept: plan.kept,

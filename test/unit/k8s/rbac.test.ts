@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadAllYaml } from '@kubernetes/client-node';
+import { MAX_SHARDS, shardIngressName } from '../../../shared/plan/shards';
 import {
   AUTHORIZATION_POLICY_NAMES,
   COGNITO_INGRESS,
@@ -74,6 +75,12 @@ describe('deploy/rbac.yaml', () => {
     [undefined, '', 'namespaces', 'get', 'staging'],
     [undefined, 'networking.k8s.io', 'ingressclasses', 'get', 'alb'],
     [ISTIO_NAMESPACE, '', 'events', 'list', undefined],
+    // ALB shards (issue 11): read, written and, once empty, deleted by name.
+    ...[1, MAX_SHARDS - 1].flatMap((i) =>
+      [COGNITO_INGRESS, DEX_INGRESS].flatMap((base) =>
+        ['get', 'patch', 'delete'].map((v): Call => [ISTIO_NAMESPACE, 'networking.k8s.io', 'ingresses', v, shardIngressName(base, i)]),
+      ),
+    ),
   ];
   it.each(needed)('allows %s %s/%s %s %s', (namespace, group, resource, verb, name) => {
     expect(allowed({ namespace, group, resource, verb, name })).toBe(true);
@@ -112,8 +119,16 @@ describe('deploy/rbac.yaml', () => {
     expect(allowed(req)).toBe(false);
   });
 
-  it('has no wildcards, no secrets, no delete and no RBAC verbs anywhere', () => {
-    const rules = docs.flatMap((d) => d.rules ?? []);
+  it('has no wildcards, no secrets, no delete and no RBAC verbs anywhere (but deleting an ALB shard n ≥ 1, issue 11)', () => {
+    const all = docs.flatMap((d) => d.rules ?? []);
+    // The one delete: named ALB shard Ingresses, never shard 0.
+    const deletes = all.filter((r) => JSON.stringify(r).includes('delete'));
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]).toMatchObject({ apiGroups: ['networking.k8s.io'], resources: ['ingresses'] });
+    const deletable = (deletes[0] as { resourceNames?: string[] }).resourceNames ?? [];
+    expect(deletable.length).toBe(2 * (MAX_SHARDS - 1));
+    expect(deletable.every((n) => /-shard-[1-9][0-9]*$/.test(n))).toBe(true);
+    const rules = all.filter((r) => r !== deletes[0]);
     const text = JSON.stringify(rules);
     expect(text).not.toContain('*');
     expect(text).not.toMatch(/secrets|delete|deletecollection|escalate|bind|impersonate|rbac\.authorization/);

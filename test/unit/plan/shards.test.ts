@@ -1,3 +1,7 @@
+import { ownedLabels, ownershipRecordName, ownershipRecordValue, TAG_DOMAIN, TAG_OWNER, TAG_SCOPE } from '../../../shared/ownership';
+import { ANNOTATION_CERTIFICATE_ARN } from '../../../shared/plan/cluster';
+import { planDeprovision, type DeprovisionCurrent } from '../../../shared/plan/deprovision';
+import type { CertificateDetail, KubeObject } from '../../../shared/ports';
 import {
   assignShards,
   shardCapacity,
@@ -120,5 +124,79 @@ describe('shardRemovable', () => {
     expect(shardRemovable({ ...base, listedNamespaces: ['a'] }).removable).toBe(false);
     expect(shardRemovable({ ...base, ownedByUs: false }).removable).toBe(false);
     expect(shardRemovable({ ...base, ingress: undefined }).removable).toBe(false);
+  });
+});
+
+describe('planDeprovision: an ALB shard goes only after its records', () => {
+  const DOMAIN = 'platform.example.com';
+  const OWNER = 'kserve-edge';
+  const arn = (id: string) => `arn:aws:acm:us-west-2:111122223333:certificate/${id}`;
+  const cert = (id: string, name: string, scope: string, inUseBy: string[] = []): CertificateDetail => ({
+    arn: arn(id),
+    domainName: name,
+    names: [name],
+    status: 'ISSUED',
+    validationRecords: [],
+    namesWithoutRecord: [],
+    inUseBy,
+    tags: { [TAG_OWNER]: OWNER, [TAG_DOMAIN]: DOMAIN, [TAG_SCOPE]: scope },
+  });
+  const base = cert('base', `*.${DOMAIN}`, 'base');
+  const gone = cert('gone', `*.gone.${DOMAIN}`, 'namespace:gone', ['arn:aws:elasticloadbalancing:lb/1']);
+  const other = cert('other', `*.other.${DOMAIN}`, 'namespace:other');
+  const ingress = (arns: string[], labels: Record<string, string> = ownedLabels(OWNER)): KubeObject => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: {
+      name: 'istio-ingress-api-shard-1',
+      namespace: 'istio-system',
+      labels,
+      annotations: { [ANNOTATION_CERTIFICATE_ARN]: arns.join(',') },
+    },
+  });
+  const target = [{ name: `*.gone.${DOMAIN}`, type: 'CNAME', ttl: 300, values: ['alb-1.example'] }];
+  const txt = [
+    { name: ownershipRecordName('gone', DOMAIN), type: 'TXT', ttl: 300, values: [ownershipRecordValue(OWNER, `*.gone.${DOMAIN}`)] },
+  ];
+  const current = (over: Partial<DeprovisionCurrent>): DeprovisionCurrent => ({
+    namespace: 'gone',
+    domain: DOMAIN,
+    ownerId: OWNER,
+    target,
+    ownership: txt,
+    certificates: [base, gone, other],
+    allCertificates: [],
+    validationRecords: [],
+    shard: 1,
+    ingressOwned: true,
+    ...over,
+  });
+
+  it('pass 1 deletes the records and takes the certificate off; the emptied shard waits for the next pass', () => {
+    const plan = planDeprovision(current({ ingress: ingress([base.arn, gone.arn]) }));
+    expect(plan.recordChanges.map((c) => c.action)).toEqual(['DELETE', 'DELETE']);
+    expect(plan.ingressPatch?.removedArns).toEqual([gone.arn]);
+    expect(plan.deleteIngress).toBeUndefined();
+    expect(plan.shardEmptying?.name).toBe('istio-ingress-api-shard-1');
+  });
+
+  it('pass 2, records gone and only the base certificate left: the Ingress (and so its ALB) goes', () => {
+    const plan = planDeprovision(current({ target: [], ownership: [], ingress: ingress([base.arn]) }));
+    expect(plan.recordChanges).toEqual([]);
+    expect(plan.deleteIngress).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      namespace: 'istio-system',
+      name: 'istio-ingress-api-shard-1',
+    });
+  });
+
+  it('never while another namespace is on the shard, never shard 0, never an Ingress that is not ours', () => {
+    expect(planDeprovision(current({ ingress: ingress([base.arn, gone.arn, other.arn]) })).shardEmptying).toBeUndefined();
+    expect(planDeprovision(current({ target: [], ownership: [], ingress: ingress([base.arn, other.arn]) })).deleteIngress).toBeUndefined();
+    expect(planDeprovision(current({ target: [], ownership: [], shard: 0, ingress: ingress([base.arn]) })).deleteIngress).toBeUndefined();
+    const foreign = planDeprovision(current({ target: [], ownership: [], ingress: ingress([base.arn], {}), ingressOwned: false }));
+    expect(foreign.deleteIngress).toBeUndefined();
+    expect(foreign.kept).toContainEqual({ what: 'Ingress istio-system/istio-ingress-api-shard-1', reason: 'not ours' });
   });
 });
