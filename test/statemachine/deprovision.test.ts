@@ -363,3 +363,37 @@ describe('deprovision.asl.json', () => {
     });
   });
 });
+
+describe('deprovision.asl.json with an ALB shard that empties (issue 11)', () => {
+  it('a pass that emptied a shard is not done: the next pass gets the shard and removes its Ingress', async () => {
+    let calls = 0;
+    const step = jest.fn(async () => {
+      calls += 1;
+      const startedAt = '2026-01-01T00:00:00.000Z';
+      return calls === 1
+        ? { namespace: NAMESPACE, done: false, waitSeconds: 5, startedAt, elapsedSeconds: 0, shard: 1, inUse: [] }
+        : {
+            namespace: NAMESPACE,
+            done: true,
+            waitSeconds: 0,
+            startedAt,
+            elapsedSeconds: 5,
+            shard: 1,
+            deletedIngress: 'istio-ingress-api-shard-1',
+          };
+    }) as Mock;
+    const { result, handlers } = await run({ DeprovisionNamespace: step });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(visited(result)).toEqual([
+      'Begin',
+      'DeprovisionNamespace',
+      'Released',
+      'WaitForCertificateRelease',
+      'DeprovisionNamespace',
+      'Released',
+      'Deprovisioned',
+    ]);
+    const second = handlers.DeprovisionNamespace!.mock.calls[1]![0] as { deprovision: { shard?: number } };
+    expect(second.deprovision.shard).toBe(1);
+  });
+});

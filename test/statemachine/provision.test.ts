@@ -710,3 +710,28 @@ describe('provision.asl.json', () => {
     });
   });
 });
+
+describe('provision.asl.json with ALB shards (issue 11)', () => {
+  const SHARDS = [
+    { index: 0, ingress: { namespace: 'istio-system', name: 'istio-ingress-api' }, namespaces: ['a'] },
+    { index: 1, ingress: { namespace: 'istio-system', name: 'istio-ingress-api-shard-1' }, namespaces: ['b'] },
+  ];
+  const TARGETS = [
+    { shard: 0, hostname: 'alb-0.us-west-2.elb.amazonaws.com', namespaces: ['a'] },
+    { shard: 1, hostname: 'alb-1.us-west-2.elb.amazonaws.com', namespaces: ['b'] },
+  ];
+
+  it('GetLoadBalancerAddress gets every shard and waits until all are ready; UpsertDnsRecords gets each shard’s ALB', async () => {
+    const { result, handlers } = await run({
+      ConfigureCluster: jest.fn(async () => ({ ...CLUSTER, shards: SHARDS })),
+      GetLoadBalancerAddress: poll(2, { hostname: TARGETS[0]!.hostname, targets: TARGETS }),
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(visited(result).filter((s) => s === 'GetLoadBalancerAddress')).toHaveLength(3);
+    for (const [input] of handlers.GetLoadBalancerAddress!.mock.calls) {
+      expect((input as { cluster: { shards: unknown } }).cluster.shards).toEqual(SHARDS);
+    }
+    const dnsInput = handlers.UpsertDnsRecords!.mock.calls[0]![0] as { loadBalancer: { targets: unknown } };
+    expect(dnsInput.loadBalancer.targets).toEqual(TARGETS);
+  });
+});
