@@ -146,6 +146,8 @@ const STAR_ALLOWED = new Set([
   'elasticloadbalancing:DescribeLoadBalancers',
   'elasticloadbalancing:DescribeListeners',
   'elasticloadbalancing:DescribeListenerCertificates',
+  // The account's ALB quotas (ValidateRequest, ConfigureCluster: ALB shards); no resource-level permissions either.
+  'elasticloadbalancing:DescribeAccountLimits',
   // Step Functions' log delivery (added by serverless-step-functions for loggingConfig).
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',
