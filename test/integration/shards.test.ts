@@ -146,12 +146,15 @@ describe('ALB shards (issue 11)', () => {
       // team-e's shard emptied: one pass deleted its record, a later one the Ingress.
       expect(runs[1]!.states.filter((s) => s.name === 'DeprovisionNamespace').length).toBeGreaterThanOrEqual(2);
 
-      expect(await ingress(`${INGRESS}-shard-2`)).toBeUndefined();
-      // The controller deletes the ALB once the Ingress is gone (its finalizer).
-      const deadline = Date.now() + 60_000;
-      while ((await loadBalancers()).some((lb) => lb.DNSName === shard2Host) && Date.now() < deadline) {
+      // Deleted: the controller removes the ALB, then its finalizer, then the Ingress is gone.
+      const deadline = Date.now() + 90_000;
+      while (
+        ((await ingress(`${INGRESS}-shard-2`)) || (await loadBalancers()).some((lb) => lb.DNSName === shard2Host)) &&
+        Date.now() < deadline
+      ) {
         await new Promise((r) => setTimeout(r, 500));
       }
+      expect(await ingress(`${INGRESS}-shard-2`)).toBeUndefined();
       expect((await loadBalancers()).map((lb) => lb.DNSName)).not.toContain(shard2Host);
       expect(await ingress(INGRESS)).toBeDefined();
       expect(await ingress(`${INGRESS}-shard-1`)).toBeDefined();

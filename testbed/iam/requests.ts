@@ -17,7 +17,7 @@
  * | SNS Publish (query)                                    | sns:Publish                         | the topic ARN                            |                                                                                       |
  * | Step Functions StartExecution (JSON 1.0)               | states:StartExecution               | the state machine ARN                    |                                                                                       |
  * | Step Functions DescribeExecution                       | states:DescribeExecution            | the execution ARN                        |                                                                                       |
- * | ELBv2 DescribeLoadBalancers, DescribeListeners, DescribeListenerCertificates (query) | elasticloadbalancing:<op> | `*` (no resource-level permissions) |                                                             |
+ * | ELBv2 DescribeLoadBalancers, DescribeListeners, DescribeListenerCertificates, DescribeAccountLimits (query) | elasticloadbalancing:<op> | `*` (no resource-level permissions) |                                                             |
  * | Resource Groups Tagging GetResources (JSON 1.1)        | tag:GetResources                    | `*`                                      |                                                                                       |
  * | STS GetCallerIdentity (query)                          | sts:GetCallerIdentity               | `*`                                      | always allowed: AWS needs no permission for it                                        |
  *
@@ -179,7 +179,7 @@ function acm(op: string, input: Record<string, unknown>, region: string, s: Scop
 }
 
 /** The ELBv2 reads GetLoadBalancerAddress makes. */
-const ELBV2_DESCRIBE = new Set(['DescribeLoadBalancers', 'DescribeListeners', 'DescribeListenerCertificates']);
+const ELBV2_DESCRIBE = new Set(['DescribeLoadBalancers', 'DescribeListeners', 'DescribeListenerCertificates', 'DescribeAccountLimits']);
 
 function route53(method: string, path: string, body: string, s: Scope): IamRequest {
   const p = path.replace(/^\/2013-04-01/, '');
