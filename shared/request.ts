@@ -35,12 +35,15 @@ export const MAX_CANARY_SECONDS = 3600;
 export const MAX_REQUEST_BYTES = 32 * 1024;
 /**
  * Most namespaces one request names. Not an ALB limit any more (namespaces
- * beyond one listener go to further ALB shards, shared/plan/shards.ts): 1,000
- * names of up to ~28 characters fit the {@link MAX_REQUEST_BYTES} request, and
- * 40 shards × 25 certificates (the default quota) hold them. The account's
- * quotas are checked against the real number before any write (ValidateRequest, ConfigureCluster).
+ * beyond one listener go to further ALB shards, shared/plan/shards.ts); what
+ * bounds it is ACM's rates inside one Task: the steps that describe every
+ * certificate of ours (8/s, ~63 s at 500) and request the missing ones (4/s,
+ * ~125 s) stay within their 240 s Lambda timeout up to 500. 500 names of up
+ * to ~60 characters fit the {@link MAX_REQUEST_BYTES} request. The account's
+ * quotas (certificates per ALB, ALBs, ACM certificates) are checked against
+ * the real number before any write (ValidateRequest, ConfigureCluster).
  */
-export const MAX_NAMESPACES = 1000;
+export const MAX_NAMESPACES = 500;
 
 /**
  * Header names the ALB passes on. RFC 9110 allows more token characters

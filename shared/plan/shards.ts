@@ -55,7 +55,8 @@ export const DEFAULT_ACM_CERTIFICATES = 2500;
 /**
  * Shards a deployment may run: the workflow's RBAC (deploy/rbac.yaml) names
  * each shard Ingress it may get, patch and delete, since RBAC cannot match
- * names by pattern. 40 shards × 25 = 1,000 namespaces at the default quota.
+ * names by pattern. 40 shards × 25 = 1,000 namespaces at the default quota
+ * (twice the request's cap of 500 namespaces: room for a lowered quota).
  */
 export const MAX_SHARDS = 40;
 
