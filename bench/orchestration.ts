@@ -26,6 +26,7 @@ import { startTestbed, type Testbed } from '../testbed/testbed';
 import { type AwsCall, CountingProxy, peakPerSecond } from './awsProxy';
 import type { BundleResult } from './bundles';
 import { fmt, median, summarise, type Summary } from './lib';
+import { EVENTS } from './waiting';
 
 export const DOMAIN = 'bench.example.com';
 const REGION = 'us-west-2';
@@ -36,7 +37,7 @@ export const FOREIGN_CERTIFICATES = 500;
 
 type Handler = (event: unknown, context?: unknown) => Promise<unknown>;
 
-async function bundledHandlers(
+export async function bundledHandlers(
   bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
 ): Promise<Record<string, (input: unknown) => Promise<unknown>>> {
   const def = loadDefinition();
@@ -77,6 +78,10 @@ export interface OrchestrationRun {
   /** The Lambda time per Task state (for the cost section): sum of visit durations. */
   taskMs: Record<string, number>;
   testbedStartMs: number;
+  /** The largest state input or output of the run (JSON bytes; Step Functions allows 262,144) and where. */
+  largestPayload: { bytes: number; state: string; kind: 'input' | 'output' };
+  /** History events Step Functions would record for these state visits (bench/waiting.ts EVENTS, retries excluded). */
+  historyEvents: number;
 }
 
 export interface CanaryResult {
@@ -130,20 +135,39 @@ async function seedForeignCertificates(motoUrl: string, count: number): Promise<
   acm.destroy();
 }
 
+/** The largest state input/output of a run, from the runner's events. */
+export function largestPayload(result: RunResult): OrchestrationRun['largestPayload'] {
+  let best: OrchestrationRun['largestPayload'] = { bytes: 0, state: '', kind: 'input' };
+  for (const e of result.events) {
+    const [value, kind] =
+      e.type === 'StateEntered' ? [e.input, 'input' as const] : e.type === 'StateSucceeded' ? [e.output, 'output' as const] : [undefined, 'input' as const];
+    if (value === undefined) continue;
+    const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+    if (bytes > best.bytes) best = { bytes, state: (e as { state: string }).state, kind };
+  }
+  return best;
+}
+
+/** History events of a run: 2 for the execution, then per state visit (bench/waiting.ts EVENTS). */
+export function historyEventsOf(result: RunResult): number {
+  return 2 + result.states.reduce((n, s) => n + (EVENTS[s.type as keyof typeof EVENTS] ?? 2) + 2 * s.retries, 0);
+}
+
 /** One whole provisioning run on a fresh testbed; the testbed is returned for the canary. */
-async function runOnce(
+export async function runOnce(
   n: number,
   proxy: CountingProxy,
   bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
   log: (s: string) => void,
   keep: boolean,
   foreign = 0,
+  names: (n: number) => string[] = namespaceNames,
 ) {
   const t0 = performance.now();
   const tb = await startTestbed({
     authProvider: 'cognito',
     domain: DOMAIN,
-    namespaces: namespaceNames(n),
+    namespaces: names(n),
     clusterName: 'kubeflow',
     region: REGION,
     lbDelayMs: 0,
@@ -156,7 +180,7 @@ async function runOnce(
   const request = {
     domain: DOMAIN,
     cluster: { name: 'kubeflow', region: REGION },
-    namespaces: namespaceNames(n),
+    namespaces: names(n),
     auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
     canary: { expected: { outputName: 'predict', data: [1, 1] } },
   };
@@ -215,6 +239,8 @@ async function runOnce(
     peakPerSecond: Object.fromEntries([...byOpCalls.entries()].map(([op, cs]) => [op, peakPerSecond(cs)])),
     taskMs,
     testbedStartMs,
+    largestPayload: largestPayload(result),
+    historyEvents: historyEventsOf(result),
   };
   log(
     `  ${n} namespace(s), ${foreign} foreign certificates: ${run.status} in ${fmt(run.wallMs / 1000, 2)} s, ${run.transitions} transitions, ${run.totalCalls} AWS calls`,
@@ -223,11 +249,11 @@ async function runOnce(
     await tb.stop();
     return { run };
   }
-  return { run, tb, request };
+  return { run, tb, request, result };
 }
 
 let cachedProxyUrl: string | undefined;
-async function proxyUrl(proxy: CountingProxy): Promise<string> {
+export async function proxyUrl(proxy: CountingProxy): Promise<string> {
   cachedProxyUrl ??= await proxy.start();
   return cachedProxyUrl;
 }
