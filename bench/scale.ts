@@ -119,7 +119,9 @@ export async function benchScale(
             transitions: result.states.length,
             historyEvents: historyEventsOf(result),
           };
-          log(`  new namespace on ${n}: ${result.status} in ${fmt(newNamespace.wallMs / 1000, 1)} s (largest payload ${largestPayload(result).bytes} B)`);
+          log(
+            `  new namespace on ${n}: ${result.status} in ${fmt(newNamespace.wallMs / 1000, 1)} s (largest payload ${largestPayload(result).bytes} B)`,
+          );
         } finally {
           for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
           Object.assign(process.env, saved);
