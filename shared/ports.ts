@@ -142,6 +142,21 @@ export interface LoadBalancersPort {
   accountLimits?(): Promise<Record<string, number>>;
 }
 
+/** A quota's value and where it came from. */
+export interface QuotaValue {
+  value: number;
+  /** `service-quotas`: the account's value; `default`: the documented default (see `reason`). */
+  source: 'service-quotas' | 'default';
+  /** Why the default stands, for the log. */
+  reason?: string;
+}
+
+/** The account's ACM quotas that bundles depend on (Service Quotas). */
+export interface CertificateQuotasPort {
+  /** ACM "Domain names per ACM certificate" (L-FB94F0B0). */
+  namesPerCertificate(): Promise<QuotaValue>;
+}
+
 // ------------------------------------------------------------------ Secrets, notifications
 
 export interface SecretsPort {

@@ -267,10 +267,26 @@ export const ProvisionRequestSchema = z
     }),
     certificates: z
       .object({
-        /** `per-namespace`: one certificate per namespace wildcard on one listener (SNI). `single`: one certificate, as in the guide. */
-        mode: z.enum(['per-namespace', 'single']).default('per-namespace'),
+        /**
+         * `per-namespace`: one certificate per namespace wildcard on the listener (SNI). `single`: one certificate, as in the guide.
+         * `bundled`: several namespace wildcards per certificate (shared/plan/bundles.ts), swapped make-before-break.
+         */
+        mode: z.enum(['per-namespace', 'single', 'bundled']).default('per-namespace'),
+        /** `bundled` only: namespace wildcards per certificate; default ACM's quota "Domain names per ACM certificate" (read from Service Quotas). */
+        namesPerCertificate: z.number().int().min(1).max(100).optional(),
+        /**
+         * `bundled` only: where new namespaces go. `fill` (default): into the bundle with room, which is re-requested and
+         * swapped (fewer certificates); `new`: into new bundles only (no swap when adding; more certificates).
+         */
+        growth: z.enum(['fill', 'new']).optional(),
       })
       .strict()
+      .superRefine((c, ctx) => {
+        if (c.mode === 'bundled') return;
+        for (const key of ['namesPerCertificate', 'growth'] as const) {
+          if (c[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `only with mode "bundled"` });
+        }
+      })
       .default({ mode: 'per-namespace' }),
     dns: z
       .object({

@@ -16,6 +16,7 @@ import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Config } from './config';
@@ -71,6 +72,12 @@ export function eksClient(config: ClientConfig, region: string): EKSClient {
 export function elbv2Client(config: ClientConfig, region: string): ElasticLoadBalancingV2Client {
   const maxAttempts = config.aws.maxAttempts;
   return cached(`elbv2:${region}:${maxAttempts}`, () => new ElasticLoadBalancingV2Client({ region, maxAttempts }));
+}
+
+/** Service Quotas client for `region` (ACM's quotas are regional, as its certificates). */
+export function serviceQuotasClient(config: ClientConfig, region: string): ServiceQuotasClient {
+  const maxAttempts = config.aws.maxAttempts;
+  return cached(`servicequotas:${region}:${maxAttempts}`, () => new ServiceQuotasClient({ region, maxAttempts }));
 }
 
 /** Secrets Manager client. */

@@ -1,5 +1,6 @@
 import { edgeHandler } from '../../wiring/handler';
-import { elbv2Client, route53Client, secretsClient } from '../../wiring/clients';
+import { elbv2Client, route53Client, secretsClient, serviceQuotasClient } from '../../wiring/clients';
+import { ServiceQuotasAdapter } from '../../shared/aws/serviceQuotas';
 import { Elbv2Adapter } from '../../shared/aws/elbv2';
 import { Route53Adapter } from '../../shared/aws/route53';
 import { SecretsAdapter } from '../../shared/aws/secrets';
@@ -15,6 +16,7 @@ export const handler = edgeHandler('ValidateRequest', async (event, { config, lo
     secrets: new SecretsAdapter(secretsClient(config, region)),
     cluster: clusterAccessFor(config),
     loadBalancers: new Elbv2Adapter(elbv2Client(config, region)),
+    certificateQuotas: new ServiceQuotasAdapter(serviceQuotasClient(config, region)),
     log,
     now,
   });

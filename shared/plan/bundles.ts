@@ -29,6 +29,7 @@
  */
 import { InvalidRequestError } from '../errors';
 import type { CertificateStatus } from '../ports';
+import type { ProvisionRequest } from '../request';
 
 /**
  * ACM's default of "Domain names per ACM certificate" (Service Quotas code
@@ -250,4 +251,30 @@ export function namesPerBundle(requested: number | undefined, quota: number): nu
     );
   }
   return requested ?? quota;
+}
+
+/**
+ * Refuses, before any write, a bundled request the quotas cannot hold: the
+ * namespace wildcards per certificate within ACM's quota, and the bundles
+ * (`ceil(namespaces / namesPerCertificate)`) within one listener's SNI slots
+ * (bundles use one ALB; the base `*.<domain>` is its default certificate).
+ *
+ * @param namesQuota ACM's "Domain names per ACM certificate" as read; undefined = the default.
+ * @throws InvalidRequestError naming the quota.
+ */
+export function checkBundleQuotas(
+  request: Pick<ProvisionRequest, 'namespaces' | 'certificates'>,
+  namesQuota: number | undefined,
+  sniQuota: number,
+): number {
+  const n = namesPerBundle(request.certificates.namesPerCertificate, namesQuota ?? DEFAULT_ACM_NAMES_PER_CERTIFICATE);
+  const bundles = Math.ceil(request.namespaces.length / n);
+  if (bundles > sniQuota) {
+    throw new InvalidRequestError(
+      `${request.namespaces.length} namespaces need ${bundles} bundle certificates of ${n} names (quota "${ACM_NAMES_QUOTA_NAME}", ${ACM_NAMES_QUOTA_CODE}); ` +
+        `one ALB listener takes ${sniQuota} besides *.domain (quota certificates-per-application-load-balancer): raise a quota or serve fewer namespaces`,
+      { path: 'namespaces' },
+    );
+  }
+  return n;
 }

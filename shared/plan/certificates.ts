@@ -6,6 +6,7 @@
  * |-----------------|--------------------------------------------------------------------|
  * | `per-namespace` | `*.<domain>` (listener default) + one `*.<ns>.<domain>` per namespace |
  * | `single`        | one certificate: `*.<domain>` + every `*.<ns>.<domain>` (the guide) |
+ * | `bundled`       | `*.<domain>` + bundles of several `*.<ns>.<domain>` (shared/plan/bundles.ts) |
  *
  * `per-namespace` is the default: adding a namespace adds a certificate and
  * leaves the others alone (an ACM certificate's names can never change, so in
@@ -35,6 +36,10 @@ export function desiredCertificates(req: ProvisionRequest): DesiredCertificate[]
     const names = [domainName, ...sans];
     return { scope, domainName, subjectAlternativeNames: sans, names, namesHash: namesHash(names) };
   };
+  if (req.certificates.mode === 'bundled') {
+    // The bundles depend on the certificates we own (shared/plan/bundles.ts): EnsureCertificates adds them.
+    return [make('base', baseWildcard(req), [])];
+  }
   if (req.certificates.mode === 'single') {
     return [
       make(
@@ -45,6 +50,14 @@ export function desiredCertificates(req: ProvisionRequest): DesiredCertificate[]
     ];
   }
   return [make('base', baseWildcard(req), []), ...req.namespaces.map((ns) => make(`namespace:${ns}`, namespaceWildcard(req, ns), []))];
+}
+
+/** The certificate of one bundle (scope `bundle`): its namespaces' wildcards, the first as the domain name. */
+export function bundleCertificate(req: Pick<ProvisionRequest, 'domain'>, namespaces: readonly string[]): DesiredCertificate {
+  const [first, ...rest] = [...namespaces].sort().map((ns) => namespaceWildcard(req, ns));
+  if (first === undefined) throw new RangeError('a bundle needs at least one namespace');
+  const names = [first, ...rest];
+  return { scope: 'bundle', domainName: first, subjectAlternativeNames: rest, names, namesHash: namesHash(names) };
 }
 
 /** Statuses from which a certificate can still serve (or become Issued). */

@@ -9,7 +9,11 @@
  * `kserve-edge plan` shows; the step requests what it says.
  */
 import type { Logger } from '../log';
-import type { AcmPort, CertificateDetail, CertificateStatus } from '../ports';
+import type { AcmPort, CertificateDetail, CertificateQuotasPort, CertificateStatus, LoadBalancersPort } from '../ports';
+import { bundleCertificate } from '../plan/certificates';
+import { certificateNamespaces } from '../plan/cluster';
+import { checkBundleQuotas, planBundles, type BundleCertificate, type BundlePlan } from '../plan/bundles';
+import { quotasFrom } from '../plan/shards';
 import type { ProvisionRequest } from '../request';
 import {
   certificateTags,
@@ -19,7 +23,7 @@ import {
   planCertificates,
   type DesiredCertificate,
 } from '../plan/certificates';
-import { TAG_DOMAIN, TAG_NAMES } from '../ownership';
+import { TAG_DOMAIN, TAG_NAMES, TAG_SCOPE } from '../ownership';
 
 export interface CertificateItem {
   scope: string;
@@ -40,6 +44,10 @@ export interface EnsureCertificatesOutput {
 
 export interface EnsureCertificatesDeps {
   acm: AcmPort;
+  /** `bundled`: ACM's names-per-certificate quota (Service Quotas); without it, ACM's default. */
+  certificateQuotas?: CertificateQuotasPort;
+  /** `bundled`: the listener's SNI quota (DescribeAccountLimits); without it, ELBv2's default. */
+  loadBalancers?: Pick<LoadBalancersPort, 'accountLimits'>;
   log: Logger;
   now: () => Date;
 }
@@ -59,15 +67,45 @@ export interface EnsureCertificatesPlan {
   actions: CertificateAction[];
   /** Our certificates for this domain, as read. */
   owned: CertificateDetail[];
+  /** `bundled`: the bundles after this run (shared/plan/bundles.ts). */
+  bundles?: BundlePlan;
 }
 
 /** Reads our certificates for the request's domain and decides, per desired certificate, reuse or request. No writes. */
 export async function planEnsureCertificates(
   request: ProvisionRequest,
-  deps: Pick<EnsureCertificatesDeps, 'acm'>,
+  deps: Pick<EnsureCertificatesDeps, 'acm' | 'certificateQuotas' | 'loadBalancers'>,
 ): Promise<EnsureCertificatesPlan> {
   const desired = desiredCertificates(request);
   const owned = (await deps.acm.listOwnedCertificates(request.ownerId)).filter((c) => c.tags[TAG_DOMAIN] === request.domain);
+  let bundles: BundlePlan | undefined;
+  if (request.certificates.mode === 'bundled') {
+    // The bundles come from the certificates we own: those that hold one of this run's namespaces are
+    // kept, or re-requested with the new ones (a swap, which ConfigureCluster completes make-before-break).
+    const [names, limits] = await Promise.all([
+      deps.certificateQuotas?.namesPerCertificate(),
+      deps.loadBalancers?.accountLimits ? deps.loadBalancers.accountLimits() : Promise.resolve(undefined),
+    ]);
+    const sni = quotasFrom(limits).sniCertificatesPerAlb;
+    const n = checkBundleQuotas(request, names?.value, sni);
+    const certificates: BundleCertificate[] = owned
+      .filter((c) => c.tags[TAG_SCOPE] === 'bundle')
+      .map((c) => ({
+        arn: c.arn,
+        namespaces: certificateNamespaces(c, request.domain),
+        status: c.status,
+        ...(c.createdAt ? { createdAt: c.createdAt } : {}),
+      }));
+    bundles = planBundles({
+      certificates,
+      add: request.namespaces,
+      namesPerCertificate: n,
+      growth: request.certificates.growth ?? 'fill',
+      maxBundles: sni,
+    });
+    const run = new Set(request.namespaces);
+    for (const b of bundles.bundles) if (b.namespaces.some((ns) => run.has(ns))) desired.push(bundleCertificate(request, b.namespaces));
+  }
   const plan = planCertificates(desired, owned, { ownerId: request.ownerId, domain: request.domain });
   const actions = desired.map((want): CertificateAction => {
     const reuse = plan.reuse.find((r) => r.desired === want);
@@ -75,7 +113,7 @@ export async function planEnsureCertificates(
     const retired = owned.filter((c) => c.tags[TAG_NAMES] === want.namesHash && FAILED_STATUSES.has(c.status)).map((c) => c.arn);
     return { action: 'request', desired: want, retired };
   });
-  return { actions, owned };
+  return bundles ? { actions, owned, bundles } : { actions, owned };
 }
 
 export async function ensureCertificates(
@@ -83,7 +121,17 @@ export async function ensureCertificates(
   deps: EnsureCertificatesDeps,
 ): Promise<EnsureCertificatesOutput> {
   const { request } = input;
-  const { actions, owned } = await planEnsureCertificates(request, deps);
+  const { actions, owned, bundles } = await planEnsureCertificates(request, deps);
+  if (bundles) {
+    const swaps = bundles.bundles.filter((b) => b.action === 'request' && b.replaces !== undefined);
+    deps.log.info('bundles', {
+      bundles: bundles.bundles.length,
+      swaps: swaps.map((b) => ({
+        replaces: b.action === 'request' ? b.replaces : undefined,
+        added: b.action === 'request' ? b.added : [],
+      })),
+    });
+  }
 
   const items: CertificateItem[] = [];
   for (const step of actions) {

@@ -7,14 +7,17 @@
  * 4. the EKS cluster exists;
  * 5. the account's quotas hold the namespaces: the ALB shards they need
  *    (ELBv2 DescribeAccountLimits: certificates per ALB, ALBs per region) and
- *    ACM's certificates (shared/plan/shards.ts) — InvalidRequest naming the quota.
+ *    ACM's certificates (shared/plan/shards.ts); for `bundled`, ACM's names
+ *    per certificate (Service Quotas L-FB94F0B0) times the listener's SNI
+ *    slots (shared/plan/bundles.ts) — InvalidRequest naming the quota.
  *
  * Reads only. Its output is the normalised request (defaults filled, hosted
  * zone id resolved) that every later step receives.
  */
 import { AccessDeniedError, ClusterNotFoundError, HostedZoneNotFoundError, InvalidRequestError } from '../errors';
 import type { Logger } from '../log';
-import type { ClusterAccessPort, LoadBalancersPort, Route53Port, SecretsPort } from '../ports';
+import type { CertificateQuotasPort, ClusterAccessPort, LoadBalancersPort, Route53Port, SecretsPort } from '../ports';
+import { checkBundleQuotas } from '../plan/bundles';
 import { checkShardQuotas, quotasFrom } from '../plan/shards';
 import { parseProvisionRequest, type ProvisionRequest } from '../request';
 import { ALB_HOSTED_ZONE_IDS } from '../plan/records';
@@ -26,6 +29,8 @@ export interface ValidateRequestDeps {
   cluster: ClusterAccessPort;
   /** The account's ALB quotas (DescribeAccountLimits); without it, ELBv2's defaults are checked. */
   loadBalancers?: Pick<LoadBalancersPort, 'accountLimits'>;
+  /** ACM's names-per-certificate quota (Service Quotas), for `bundled`; without it, ACM's default. */
+  certificateQuotas?: CertificateQuotasPort;
   log: Logger;
   /** The clock, for the default run id of a local run. */
   now: () => Date;
@@ -114,6 +119,13 @@ export async function validateRequest(
   if (request.certificates.mode === 'per-namespace') {
     const limits = deps.loadBalancers?.accountLimits ? await deps.loadBalancers.accountLimits() : undefined;
     checkShardQuotas(request.namespaces.length, quotasFrom(limits));
+  } else if (request.certificates.mode === 'bundled') {
+    const [limits, names] = await Promise.all([
+      deps.loadBalancers?.accountLimits ? deps.loadBalancers.accountLimits() : Promise.resolve(undefined),
+      deps.certificateQuotas?.namesPerCertificate(),
+    ]);
+    if (names?.reason) deps.log.info('ACM quota defaulted', { quota: 'namesPerCertificate', value: names.value, reason: names.reason });
+    checkBundleQuotas(request, names?.value, quotasFrom(limits).sniCertificatesPerAlb);
   }
 
   deps.log.info('request is valid', {
