@@ -148,6 +148,8 @@ const STAR_ALLOWED = new Set([
   'elasticloadbalancing:DescribeListenerCertificates',
   // The account's ALB quotas (ValidateRequest, ConfigureCluster: ALB shards); no resource-level permissions either.
   'elasticloadbalancing:DescribeAccountLimits',
+  // ACM's names-per-certificate quota (bundled certificates); the role allows it on `*`.
+  'servicequotas:GetServiceQuota',
   // Step Functions' log delivery (added by serverless-step-functions for loggingConfig).
   'logs:CreateLogDelivery',
   'logs:GetLogDelivery',

@@ -27,6 +27,7 @@ import { FIELD_MANAGER, isOwnedObject, ownershipRecordName, TAG_DOMAIN } from '.
 import {
   PatchConflictError,
   type AcmPort,
+  type CertificateDetail,
   type KubeObject,
   type KubePort,
   type LoadBalancersPort,
@@ -45,6 +46,7 @@ import {
   desiredClusterState,
   hasChanges,
   ingressRefFor,
+  loadBalancerAddress,
   planCluster,
   planIngress,
   planListenerCertificates,
@@ -58,7 +60,10 @@ import {
 import { namespaceInfo } from '../plan/lifecycle';
 import { ownershipOf, recordsNamed } from '../plan/records';
 import { parseHeaderValuesSecret } from '../plan/secrets';
-import { expectedLoadBalancer, type ExpectedLoadBalancer } from '../plan/loadBalancer';
+import { expectedLoadBalancer, HTTPS_PORT, type ExpectedLoadBalancer } from '../plan/loadBalancer';
+import { bundleListener, currentBundles, type BundleCertificate } from '../plan/bundles';
+import { TAG_SCOPE } from '../ownership';
+import { FAILED_STATUSES } from '../plan/certificates';
 import { assignShards, checkShardQuotas, MAX_SHARDS, quotasFrom, shardIndexOf, type ShardQuotas, type ShardView } from '../plan/shards';
 
 /** Above this many listener entries the step's output lists only the changes (Step Functions' 256 KiB payload). */
@@ -111,6 +116,20 @@ export interface ConfigureClusterPlan {
   /** Every ALB shard after the plan: its Ingress, the namespaces it serves, and this run's among them. */
   shards: PlannedShard[];
   quotas: ShardQuotas;
+  /** `bundled`: the make-before-break state of the bundle certificates (shared/plan/bundles.ts). */
+  bundles?: BundleSwap;
+}
+
+/** Bundle certificates being swapped: what stays for now and what goes. */
+export interface BundleSwap {
+  /** Bundle certificates on the listener after the plan (the superseded ones still held among them). */
+  attach: string[];
+  /** Superseded certificates kept on the listener until their namespaces' new one is on the ALB. */
+  holding: Array<{ arn: string; waitingFor: string[] }>;
+  /** Superseded (or failed) certificates taken off the listener; deleted once the ALB no longer holds them. */
+  retiring: string[];
+  /** The certificates the ALB's HTTPS listener held when the plan was made (ELBv2). */
+  onAlb: string[];
 }
 
 /** One ALB shard as planned. */
@@ -162,6 +181,14 @@ export interface ConfigureClusterOutput {
    * the write began). GetLoadBalancerAddress waits for it (#10 §4.3).
    */
   expected?: ExpectedLoadBalancer;
+  /**
+   * `bundled`: a bundle swap is under way (a superseded certificate is still
+   * held or not yet deleted). The state machine comes back here once
+   * GetLoadBalancerAddress has seen the ALB take this pass's list.
+   */
+  swapping?: boolean;
+  /** `bundled`: the swap's state, and the superseded certificates this pass deleted. */
+  bundles?: BundleSwap & { deleted: string[] };
 }
 
 /** One plan action as the step's output and `kserve-edge plan` show it: no object, so no secret. */
@@ -312,8 +339,8 @@ async function readAndPlan(
   const keepSlots = new Set([...listedNamespaces].filter((ns) => !listenerInputs.active.has(ns)));
 
   let assignment: ReturnType<typeof assignShards>;
-  if (request.certificates.mode === 'single') {
-    // One certificate holds every name: one listener, shard 0.
+  if (request.certificates.mode === 'single' || request.certificates.mode === 'bundled') {
+    // One certificate holds every name, or bundles of names (checkBundleQuotas: one listener): shard 0.
     assignment = {
       shardOf: Object.fromEntries(serve.map((ns) => [ns, 0])),
       shards: [{ index: 0, namespaces: [...serve].sort(), created: !current.ingress }],
@@ -350,6 +377,24 @@ async function readAndPlan(
     }
   }
 
+  // Bundles: which bundle certificates the listener carries now, read against what the ALB holds (make-before-break).
+  let bundleSwap: BundleSwap | undefined;
+  if (request.certificates.mode === 'bundled') {
+    const bundleCerts = bundleCertificatesOf(request, listenerInputs.owned, input);
+    const onAlb = await albCertificates(deps.loadBalancers, current.ingress);
+    const decision = bundleListener({ certificates: bundleCerts, want: serve, onAlb });
+    const { bundles: live, superseded } = currentBundles(bundleCerts);
+    const failedOrOld = new Set([...superseded, ...bundleCerts.filter((c) => FAILED_STATUSES.has(c.status)).map((c) => c.arn)]);
+    // A current bundle none of whose namespaces is served any more stays where it is: taking it off is deprovisioning's job.
+    const keepListed = live.filter((b) => !decision.attach.includes(b.arn) && listed(0).includes(b.arn)).map((b) => b.arn);
+    bundleSwap = {
+      attach: [...decision.attach, ...keepListed],
+      holding: decision.holding,
+      retiring: decision.retire.filter((a) => failedOrOld.has(a)),
+      onAlb: [...onAlb].filter((a) => ours.has(a)),
+    };
+  }
+
   const baseArn = runArns[0]!;
   const plan: ClusterPlan = [];
   const certificates: ListenerCertificateChange[] = [];
@@ -369,20 +414,22 @@ async function readAndPlan(
       }),
     ];
     const shared = shard.index === 0 && sharedZero;
-    const listener = planListenerCertificates({
-      domain: request.domain,
-      // As planCluster decides: only Kubeflow's own (not ours) Ingress is shared; foreign ARNs on ours are not kept.
-      ingressMode: shared ? 'shared' : 'owned',
-      runNamespaces: runHere,
-      runArns: request.certificates.mode === 'single' ? runArns : shardRunArns,
-      owned: listenerInputs.owned,
-      alsoOurs: input.ownedArns ?? [],
-      current: listed(shard.index),
-      activeNamespaces: listenerInputs.active,
-      provisionedNamespaces: listenerInputs.provisioned,
-      servedNamespaces: onShard,
-      maxCertificates,
-    });
+    const listener = bundleSwap
+      ? bundledListener(request, runArns[0]!, listed(shard.index), bundleSwap, ours, namespacesOf)
+      : planListenerCertificates({
+          domain: request.domain,
+          // As planCluster decides: only Kubeflow's own (not ours) Ingress is shared; foreign ARNs on ours are not kept.
+          ingressMode: shared ? 'shared' : 'owned',
+          runNamespaces: runHere,
+          runArns: request.certificates.mode === 'single' ? runArns : shardRunArns,
+          owned: listenerInputs.owned,
+          alsoOurs: input.ownedArns ?? [],
+          current: listed(shard.index),
+          activeNamespaces: listenerInputs.active,
+          provisionedNamespaces: listenerInputs.provisioned,
+          servedNamespaces: onShard,
+          maxCertificates,
+        });
     const desired = desiredClusterState({ request, certificateArns: listener.arns, headerValues, shard: shard.index, maxCertificates });
     const options = { ownerId: request.ownerId, adopt: request.adopt, ownedArns, maxCertificates };
     const steps =
@@ -401,7 +448,98 @@ async function readAndPlan(
       created: ingress === undefined,
     });
   }
+  if (bundleSwap) {
+    return { plan, current, certificates, shards, quotas, bundles: bundleSwap };
+  }
   return { plan, current, certificates, shards, quotas };
+}
+
+/** Our bundle certificates (scope `bundle`) for the domain, with the run's just-requested ones the listing may not show yet. */
+function bundleCertificatesOf(
+  request: ProvisionRequest,
+  owned: readonly CertificateDetail[],
+  input: ConfigureClusterInput,
+): BundleCertificate[] {
+  const out = new Map<string, BundleCertificate>();
+  for (const c of owned) {
+    if (c.tags[TAG_SCOPE] !== 'bundle') continue;
+    out.set(c.arn, {
+      arn: c.arn,
+      namespaces: certificateNamespaces(c, request.domain),
+      status: c.status,
+      ...(c.createdAt ? { createdAt: c.createdAt } : {}),
+    });
+  }
+  return [...out.values()].concat(
+    input.certificateArns
+      .slice(1)
+      .filter((arn) => !out.has(arn) && !owned.some((c) => c.arn === arn))
+      // Not listed yet: CheckCertificates saw it Issued moments ago; the newest of all.
+      .map((arn, i) => ({
+        arn,
+        namespaces: certificateNamespaces({ names: input.certificateNames?.[i + 1] ?? [] }, request.domain),
+        status: 'ISSUED' as const,
+        createdAt: '9999',
+      })),
+  );
+}
+
+/**
+ * The certificates the ALB of `ingress` holds on HTTPS:443 (ELBv2), or none
+ * when there is no ALB yet: make-before-break needs the ALB's word, not the
+ * Ingress's, that a new bundle is deployed before the old one goes.
+ */
+async function albCertificates(loadBalancers: LoadBalancersPort | undefined, ingress: KubeObject | undefined): Promise<Set<string>> {
+  const hostname = loadBalancerAddress(ingress);
+  if (!loadBalancers || !hostname) return new Set();
+  const lb = await loadBalancers.findByDnsName(hostname);
+  if (!lb) return new Set();
+  const https = (await loadBalancers.listListeners(lb.arn)).find((l) => l.port === HTTPS_PORT && l.protocol === 'HTTPS');
+  return new Set(https ? await loadBalancers.listListenerCertificates(https.arn) : []);
+}
+
+/** The listener list of `bundled`: `*.<domain>` first, then the bundles {@link bundleListener} attaches. */
+function bundledListener(
+  request: ProvisionRequest,
+  baseArn: string,
+  current: readonly string[],
+  swap: BundleSwap,
+  ours: ReadonlySet<string>,
+  namespacesOf: (arn: string) => string[],
+): { arns: string[]; changes: ListenerCertificateChange[] } {
+  const arns = [baseArn, ...swap.attach.filter((a) => a !== baseArn)];
+  const onListener = new Set(current);
+  const held = new Map(swap.holding.map((h) => [h.arn, h.waitingFor]));
+  const changes: ListenerCertificateChange[] = arns.map((arn) => {
+    const namespaces = namespacesOf(arn);
+    const waiting = held.get(arn);
+    return {
+      arn,
+      action: onListener.has(arn) ? 'keep' : 'add',
+      owner: 'ours',
+      namespaces,
+      reason:
+        arn === baseArn
+          ? `*.${request.domain} (listener default)`
+          : waiting
+            ? `superseded bundle, kept until the ALB holds the new certificate of ${waiting.join(', ')} (make-before-break)`
+            : `bundle of ${namespaces.join(', ')}`,
+    };
+  });
+  const kept = new Set(arns);
+  for (const arn of current) {
+    if (!ours.has(arn) || kept.has(arn)) continue;
+    changes.push({
+      arn,
+      action: 'remove',
+      owner: 'ours',
+      namespaces: namespacesOf(arn),
+      reason: swap.retiring.includes(arn)
+        ? 'superseded bundle: every namespace it served has its new certificate on the ALB'
+        : 'ours and needed by no namespace any more',
+    });
+  }
+  return { arns, changes };
 }
 
 /**
@@ -471,6 +609,29 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
   if (big) out.keptCertificates = certificates.filter((c) => c.action === 'keep').length;
   const zero = applied[relevant.findIndex((s) => s.index === 0)];
   if (zero) out.expected = expectedLoadBalancer(zero, writtenAt);
+  if (planned.bundles) {
+    // Make-before-break, second half: a superseded bundle that is off the Ingress (as just written) and
+    // off the ALB (ELBv2, read before the write) serves nothing: delete it. ACM refuses while anything
+    // still uses it (ResourceInUse): then a later pass does.
+    const listedNow = new Set(splitArns(zero?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]));
+    const onAlb = new Set(planned.bundles.onAlb);
+    const deleted: string[] = [];
+    for (const arn of planned.bundles.retiring) {
+      if (listedNow.has(arn) || onAlb.has(arn)) continue;
+      try {
+        await deps.acm.deleteCertificate(arn);
+        deleted.push(arn);
+        log.info('superseded bundle certificate deleted', { arn });
+      } catch (err) {
+        if (!/ResourceInUse/.test(`${(err as Error).name} ${(err as Error).message} ${String((err as { cause?: Error }).cause?.name)}`))
+          throw err;
+        log.info('superseded bundle certificate still in use; a later pass deletes it', { arn });
+      }
+    }
+    const left = planned.bundles.retiring.filter((a) => !deleted.includes(a));
+    out.bundles = { ...planned.bundles, deleted };
+    out.swapping = planned.bundles.holding.length > 0 || left.length > 0;
+  }
   if (planned.shards.length > 1 || relevant.some((s) => s.index > 0)) {
     out.shards = relevant.map((s, i) => {
       const ingress = applied[i];

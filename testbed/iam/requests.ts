@@ -19,6 +19,7 @@
  * | Step Functions DescribeExecution                       | states:DescribeExecution            | the execution ARN                        |                                                                                       |
  * | ELBv2 DescribeLoadBalancers, DescribeListeners, DescribeListenerCertificates, DescribeAccountLimits (query) | elasticloadbalancing:<op> | `*` (no resource-level permissions) |                                                             |
  * | Resource Groups Tagging GetResources (JSON 1.1)        | tag:GetResources                    | `*`                                      |                                                                                       |
+ * | Service Quotas GetServiceQuota (JSON 1.1)              | servicequotas:GetServiceQuota       | `*`                                      |                                                                                       |
  * | STS GetCallerIdentity (query)                          | sts:GetCallerIdentity               | `*`                                      | always allowed: AWS needs no permission for it                                        |
  *
  * The EKS bearer token is a *presigned* GetCallerIdentity that the cluster
@@ -262,6 +263,10 @@ export function toIamRequest(req: WireRequest, s: Scope): IamRequest {
     }
     if (service === 'states' && op === 'DescribeExecution') {
       return { ...base, action: 'states:DescribeExecution', resource: String(input.executionArn ?? ''), context: {} };
+    }
+    if (service === 'servicequotas' && op === 'GetServiceQuota') {
+      // The quota's ARN would be arn:aws:servicequotas:<region>:<account>:<service>/<code>; the role allows `*`.
+      return { ...base, action: 'servicequotas:GetServiceQuota', resource: '*', context: {} };
     }
     if (service === 'tagging' && op === 'GetResources') {
       return { ...base, action: 'tag:GetResources', resource: '*', context: {} };
