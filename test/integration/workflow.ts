@@ -128,3 +128,17 @@ export function httpsTo(opts: {
     req.end();
   });
 }
+
+/** Our bundle certificates (scope `bundle`, certificates.mode "bundled") and the namespaces each names, oldest first. */
+export async function listBundles(acm: ACMClient, domain: string): Promise<Array<CertView & { namespaces: string[] }>> {
+  const suffix = `.${domain}`;
+  return (await listCertificates(acm))
+    .filter((c) => c.tags['kserve-edge:scope'] === 'bundle' && c.tags['kserve-edge:domain'] === domain)
+    .map((c) => ({
+      ...c,
+      namespaces: [...new Set([c.domainName, ...c.names])]
+        .filter((n) => n.startsWith('*.') && n.endsWith(suffix))
+        .map((n) => n.slice(2, -suffix.length))
+        .sort(),
+    }));
+}
