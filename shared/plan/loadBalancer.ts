@@ -42,6 +42,12 @@ export interface ExpectedLoadBalancer {
   uid?: string;
   /** When the write began (ISO 8601): refusals reported before it are about an earlier write. */
   writtenAt: string;
+  /**
+   * Certificates the listener must no longer hold (a superseded bundle this
+   * write took off, certificates.mode "bundled"): it is deleted only after
+   * the ALB has let go of it.
+   */
+  absent?: string[];
 }
 
 /**
@@ -148,7 +154,7 @@ export const REFUSAL_SETTLE_SECONDS = 10;
  * 1. `ready` when the load balancer the status names exists in ELBv2 with
  *    the expected scheme and every expected certificate on its HTTPS:443
  *    listener (what else the controller may have refused, this run did not
- *    ask for);
+ *    ask for), and none of the `absent` ones;
  * 2. `rejected`, with the controller's message, when a refusal was reported
  *    after the write, no success at or after it, and it is at least
  *    {@link REFUSAL_SETTLE_SECONDS} old;
@@ -194,6 +200,10 @@ function whatIsMissing(expected: ExpectedLoadBalancer, observed: ObservedLoadBal
   const missing = expected.certificateArns.filter((arn) => !on.has(arn));
   if (missing.length > 0) {
     return `the HTTPS:${HTTPS_PORT} listener of ${hostname} lacks ${missing.length} certificate(s) of the Ingress: ${missing.join(', ')}`;
+  }
+  const stale = (expected.absent ?? []).filter((arn) => on.has(arn));
+  if (stale.length > 0) {
+    return `the HTTPS:${HTTPS_PORT} listener of ${hostname} still holds ${stale.length} superseded certificate(s): ${stale.join(', ')}`;
   }
   return undefined;
 }

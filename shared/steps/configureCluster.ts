@@ -631,6 +631,9 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     const left = planned.bundles.retiring.filter((a) => !deleted.includes(a));
     out.bundles = { ...planned.bundles, deleted };
     out.swapping = planned.bundles.holding.length > 0 || left.length > 0;
+    // GetLoadBalancerAddress then waits (in the state machine) until the ALB has let go of them too.
+    const absent = left.filter((a) => !listedNow.has(a));
+    if (out.expected && absent.length > 0) out.expected.absent = absent;
   }
   if (planned.shards.length > 1 || relevant.some((s) => s.index > 0)) {
     out.shards = relevant.map((s, i) => {

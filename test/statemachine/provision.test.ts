@@ -197,6 +197,7 @@ const HAPPY_PATH = [
   'WaitForLoadBalancer',
   'GetLoadBalancerAddress',
   'LoadBalancerReady',
+  'BundleSwapDone',
   'UpsertDnsRecords',
   'CheckDnsChange',
   'DnsInSync',
