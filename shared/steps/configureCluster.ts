@@ -144,11 +144,13 @@ export interface ConfigureClusterOutput {
   actions: ConfigureClusterAction[];
   /**
    * The listeners' certificates: added, kept or removed, and why. Above
-   * {@link MAX_LISTED_CERTIFICATE_CHANGES} entries only adds and removes are
-   * listed and `keptCertificates` counts the rest (the state stays far under 256 KiB).
+   * {@link MAX_LISTED_CERTIFICATE_CHANGES} entries only removals are listed and
+   * `keptCertificates`/`addedCertificates` count the rest (the state stays far under 256 KiB).
    */
   certificates: ListenerCertificateChange[];
+  /** Above {@link MAX_LISTED_CERTIFICATE_CHANGES} entries: how many certificates are kept and added (not listed). */
   keptCertificates?: number;
+  addedCertificates?: number;
   /**
    * The ALB shards this run's namespaces are on, or that this run changed: each
    * with its Ingress, this run's namespaces on it, and (when changed) what its
@@ -376,7 +378,7 @@ async function readAndPlan(
       runNamespaces: runHere,
       runArns: request.certificates.mode === 'single' ? runArns : shardRunArns,
       owned: listenerInputs.owned,
-      alsoOurs: input.ownedArns ?? [],
+      alsoOurs: [...(input.ownedArns ?? []), ...input.certificateArns],
       current: listed(shard.index),
       activeNamespaces: listenerInputs.active,
       provisionedNamespaces: listenerInputs.provisioned,
@@ -466,9 +468,12 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     configuredAt: deps.now().toISOString(),
     ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
     actions: plan.map(summariseClusterAction),
-    certificates: big ? certificates.filter((c) => c.action !== 'keep') : certificates,
+    certificates: big ? certificates.filter((c) => c.action === 'remove') : certificates,
   };
-  if (big) out.keptCertificates = certificates.filter((c) => c.action === 'keep').length;
+  if (big) {
+    out.keptCertificates = certificates.filter((c) => c.action === 'keep').length;
+    out.addedCertificates = certificates.filter((c) => c.action === 'add').length;
+  }
   const zero = applied[relevant.findIndex((s) => s.index === 0)];
   if (zero) out.expected = expectedLoadBalancer(zero, writtenAt);
   if (planned.shards.length > 1 || relevant.some((s) => s.index > 0)) {
