@@ -45,6 +45,7 @@ import {
   desiredClusterState,
   hasChanges,
   ingressRefFor,
+  loadBalancerAddress,
   planCluster,
   planIngress,
   planListenerCertificates,
@@ -125,6 +126,8 @@ export interface PlannedShard {
   changed: boolean;
   /** The Ingress is created by this plan (a new ALB). */
   created: boolean;
+  /** Its ALB's address as the Ingress status has it now, if any. */
+  hostname?: string;
 }
 
 /** One planned action, without the object itself (it may hold secrets). */
@@ -401,6 +404,7 @@ async function readAndPlan(
       runNamespaces: runHere,
       changed: ingressStep.action !== 'none',
       created: ingress === undefined,
+      ...(loadBalancerAddress(ingress) ? { hostname: loadBalancerAddress(ingress)! } : {}),
     });
   }
   return { plan, current, certificates, shards, quotas };
