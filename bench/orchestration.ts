@@ -188,7 +188,8 @@ export async function runOnce(
     auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
     canary: { expected: { outputName: 'predict', data: [1, 1] } },
   };
-  proxy.upstream = tb.motoUrl;
+  // With the real controller, its AWS proxy (ELBv2 as AWS answers: real ALB DNS names, which GetLoadBalancerAddress looks up).
+  proxy.upstream = tb.lb.awsProxy?.url ?? tb.motoUrl;
   const saved = { ...process.env };
   Object.assign(process.env, tb.env, { AWS_ENDPOINT_URL: await proxyUrl(proxy), LOG_LEVEL: 'silent' });
   proxy.reset();

@@ -67,6 +67,8 @@ export async function benchScale(
   bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
   sizes: number[] = SCALE_SIZES,
   log: (s: string) => void = () => undefined,
+  /** Called with what is measured so far after each run (the doc is written as it goes). */
+  progress: (partial: ScaleSection) => void = () => undefined,
 ): Promise<ScaleSection> {
   const proxy = new CountingProxy();
   const runs: ScaleRun[] = [];
@@ -76,6 +78,7 @@ export async function benchScale(
       const largest = n === Math.max(...sizes);
       const once = await runOnce(n, proxy, bundles, log, largest, 0, names);
       runs.push({ ...once.run, shards: shardsNeeded(n, 25) });
+      progress({ runs });
       log(
         `    payload ≤ ${once.run.largestPayload.bytes} B (${once.run.largestPayload.state} ${once.run.largestPayload.kind}), ` +
           `${once.run.historyEvents} history events, ${once.run.route53Batches.length} Route 53 batches`,
@@ -122,6 +125,7 @@ export async function benchScale(
           log(
             `  new namespace on ${n}: ${result.status} in ${fmt(newNamespace.wallMs / 1000, 1)} s (largest payload ${largestPayload(result).bytes} B)`,
           );
+          progress({ runs, newNamespace });
         } finally {
           for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
           Object.assign(process.env, saved);
@@ -229,7 +233,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     .filter((n) => Number.isInteger(n) && n > 0);
   const log = (s: string): void => console.log(s);
   const bundles = await benchBundles(1, log);
-  const section = await benchScale(bundles.results, sizes.length > 0 ? sizes : SCALE_SIZES, log);
-  writeScaleSection(scaleMarkdown(section, new Date().toISOString().slice(0, 10)));
+  const when = new Date().toISOString().slice(0, 10);
+  const section = await benchScale(bundles.results, sizes.length > 0 ? sizes : SCALE_SIZES, log, (partial) =>
+    writeScaleSection(scaleMarkdown(partial, when)),
+  );
+  writeScaleSection(scaleMarkdown(section, when));
   log('docs/benchmarks.md: scale section written');
 }

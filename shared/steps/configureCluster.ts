@@ -144,6 +144,8 @@ export interface PlannedShard {
   changed: boolean;
   /** The Ingress is created by this plan (a new ALB). */
   created: boolean;
+  /** Its ALB's address as the Ingress status has it now, if any. */
+  hostname?: string;
 }
 
 /** One planned action, without the object itself (it may hold secrets). */
@@ -163,11 +165,13 @@ export interface ConfigureClusterOutput {
   actions: ConfigureClusterAction[];
   /**
    * The listeners' certificates: added, kept or removed, and why. Above
-   * {@link MAX_LISTED_CERTIFICATE_CHANGES} entries only adds and removes are
-   * listed and `keptCertificates` counts the rest (the state stays far under 256 KiB).
+   * {@link MAX_LISTED_CERTIFICATE_CHANGES} entries only removals are listed and
+   * `keptCertificates`/`addedCertificates` count the rest (the state stays far under 256 KiB).
    */
   certificates: ListenerCertificateChange[];
+  /** Above {@link MAX_LISTED_CERTIFICATE_CHANGES} entries: how many certificates are kept and added (not listed). */
   keptCertificates?: number;
+  addedCertificates?: number;
   /**
    * The ALB shards this run's namespaces are on, or that this run changed: each
    * with its Ingress, this run's namespaces on it, and (when changed) what its
@@ -423,7 +427,7 @@ async function readAndPlan(
           runNamespaces: runHere,
           runArns: request.certificates.mode === 'single' ? runArns : shardRunArns,
           owned: listenerInputs.owned,
-          alsoOurs: input.ownedArns ?? [],
+          alsoOurs: [...(input.ownedArns ?? []), ...input.certificateArns],
           current: listed(shard.index),
           activeNamespaces: listenerInputs.active,
           provisionedNamespaces: listenerInputs.provisioned,
@@ -446,6 +450,7 @@ async function readAndPlan(
       runNamespaces: runHere,
       changed: ingressStep.action !== 'none',
       created: ingress === undefined,
+      ...(loadBalancerAddress(ingress) ? { hostname: loadBalancerAddress(ingress)! } : {}),
     });
   }
   if (bundleSwap) {
@@ -604,9 +609,12 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     configuredAt: deps.now().toISOString(),
     ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
     actions: plan.map(summariseClusterAction),
-    certificates: big ? certificates.filter((c) => c.action !== 'keep') : certificates,
+    certificates: big ? certificates.filter((c) => c.action === 'remove') : certificates,
   };
-  if (big) out.keptCertificates = certificates.filter((c) => c.action === 'keep').length;
+  if (big) {
+    out.keptCertificates = certificates.filter((c) => c.action === 'keep').length;
+    out.addedCertificates = certificates.filter((c) => c.action === 'add').length;
+  }
   const zero = applied[relevant.findIndex((s) => s.index === 0)];
   if (zero) out.expected = expectedLoadBalancer(zero, writtenAt);
   if (planned.bundles) {

@@ -36,7 +36,10 @@ export interface CertificateItem {
 export interface EnsureCertificatesOutput {
   /** In listener order: the first is the default certificate. */
   items: CertificateItem[];
-  /** Every certificate of ours for this domain (the Dex Ingress keeps foreign ARNs, replaces these). */
+  /**
+   * The certificates of ours for this domain besides `items` (the Dex Ingress keeps foreign ARNs, replaces
+   * these and the items'). Consumers take `items` with it.
+   */
   ownedArns: string[];
   /** When this run started waiting for validation (the deadline counts from here). */
   requestedAt: string;
@@ -150,7 +153,10 @@ export async function ensureCertificates(
     deps.log.info('certificate requested', { scope: want.scope, arn, names: want.names, runId: input.runId, replacing: step.retired });
     items.push({ scope: want.scope, arn, names: want.names, status: 'PENDING_VALIDATION', requested: true });
   }
-  return { items, ownedArns: ownedArnsOf(owned, items), requestedAt: deps.now().toISOString() };
+  // Only ours that are not items (replaced, failed, another scope): the items' ARNs are in the state already,
+  // and at 500 namespaces listing them twice would cost ~45 KB of Step Functions' 256 KiB.
+  const itemArns = new Set(items.map((i) => i.arn));
+  return { items, ownedArns: ownedArnsOf(owned, items).filter((a) => !itemArns.has(a)), requestedAt: deps.now().toISOString() };
 }
 
 /** Every certificate of ours for the domain: the ones read plus the ones in the listener list. */

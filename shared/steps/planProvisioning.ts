@@ -99,6 +99,8 @@ export async function planProvisioning(
   let cluster: PlanReport['cluster'];
   let listener: ListenerCertificateChange[] = [];
   let hostname: string | undefined;
+  // With ALB shards: each namespace's record points at its shard's ALB.
+  let shardHostname: ((ns: string) => string | undefined) | undefined;
   try {
     const planned = await planConfigureCluster(
       { request, certificateArns, certificateNames: certificates.map((c) => c.names), ownedArns: ownedArnsOf(owned, items) },
@@ -108,13 +110,21 @@ export async function planProvisioning(
     cluster = plan.map(summariseClusterAction);
     listener = planned.certificates;
     hostname = loadBalancerAddress(current.ingress);
+    if (planned.shards.length > 1) {
+      shardHostname = (ns) => planned.shards.find((sh) => sh.namespaces.includes(ns))?.hostname;
+    }
   } catch (e) {
     cluster = refusal(e);
   }
 
   let dns: PlanReport['dns'];
   try {
-    const plans = await planDnsRecords(request, hostname ?? PENDING_LOAD_BALANCER, deps.route53);
+    const target = shardHostname;
+    const plans = await planDnsRecords(
+      request,
+      target ? (ns) => target(ns) ?? PENDING_LOAD_BALANCER : (hostname ?? PENDING_LOAD_BALANCER),
+      deps.route53,
+    );
     dns = plans.map((p) => ({ name: p.recordName, action: p.action, changes: p.changes.length }));
   } catch (e) {
     dns = refusal(e);

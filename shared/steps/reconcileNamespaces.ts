@@ -42,6 +42,7 @@ import {
 import type { NamespaceEvent, UnparsedAuditMessage } from '../plan/namespaceEvents';
 import { ownershipOf, recordsNamed } from '../plan/records';
 import { ANNOTATION_CERTIFICATE_ARN, ingressRefFor, splitArns } from '../plan/cluster';
+import { readShardIngresses } from './configureCluster';
 
 /** Default retry period of failed runs, in minutes. */
 export const DEFAULT_RETRY_PERIOD_MINUTES = 360;
@@ -94,13 +95,14 @@ async function readAndPlan(
   const zoneId = base.hostedZoneId ?? (await deps.route53.findHostedZone(base.domain))?.id;
   if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${base.domain}`, { path: 'domain' });
 
-  const [objects, owned, ingress] = await Promise.all([
+  const [objects, owned, ingress, shards] = await Promise.all([
     deps.kube.list('v1', 'Namespace'),
     deps.acm.listOwnedCertificates(base.ownerId),
     deps.kube.get(ingressRefFor(base)),
+    readShardIngresses(deps.kube, base),
   ]);
-  // What the listener serves: a namespace whose certificate is not there fails TLS, whatever its DNS says.
-  const listed = new Set(splitArns(ingress?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]));
+  // What the listeners serve (every ALB shard's): a namespace whose certificate is on none fails TLS, whatever its DNS says.
+  const listed = new Set([ingress, ...shards.values()].flatMap((i) => splitArns(i?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN])));
   const infos = objects.map(namespaceInfo);
   const certs = owned.filter((c) => c.tags[TAG_DOMAIN] === base.domain);
   const withCertificates = namespacesWithCertificates(certs, base.domain);

@@ -50,8 +50,13 @@ export interface RunCanaryStepOutput extends PollResult {
   /** `deadlines.canarySeconds` of the request. */
   deadlineSeconds: number;
   model: string;
+  /** Every namespace probed; above {@link MAX_LISTED_NAMESPACES} only the red ones (`green` counts the rest: the state stays small). */
   namespaces: CanaryNamespaceSummary[];
+  green?: number;
 }
+
+/** Above this many namespaces the output lists only the red ones. */
+export const MAX_LISTED_NAMESPACES = 100;
 
 function validIso(value: unknown): string | undefined {
   return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? value : undefined;
@@ -111,7 +116,8 @@ export async function runCanaryStep(input: RunCanaryStepInput, deps: RunCanaryDe
     attempts,
     deadlineSeconds,
     model: request.canary.model,
-    namespaces: result.results.map(summaryOf),
+    namespaces: (result.results.length > MAX_LISTED_NAMESPACES ? result.results.filter((r) => !r.ok) : result.results).map(summaryOf),
+    ...(result.results.length > MAX_LISTED_NAMESPACES ? { green: result.results.filter((r) => r.ok).length } : {}),
   };
   // Nothing secret is in here by construction; redact() is the second line of defence.
   return redact(summary);

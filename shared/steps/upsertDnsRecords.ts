@@ -18,10 +18,10 @@ export interface UpsertDnsRecordsOutput {
   /** Every batch's change, when there were several (Route 53's 1,000-record and 32,000-character limits). */
   changeIds?: string[];
   submittedAt: string;
-  /** One entry per namespace; above {@link MAX_LISTED_RECORDS} namespaces only those that changed (the state stays small). */
+  /** One entry per namespace; above {@link MAX_LISTED_RECORDS} namespaces only updates and adoptions (the state stays small). */
   records: Array<{ namespace: string; name: string; action: NamespaceRecordPlan['action'] }>;
-  /** With more than {@link MAX_LISTED_RECORDS} namespaces: how many were already in place. */
-  unchanged?: number;
+  /** With more than {@link MAX_LISTED_RECORDS} namespaces: how many records of each action. */
+  counts?: Partial<Record<NamespaceRecordPlan['action'], number>>;
 }
 
 /** Above this many namespaces the output lists only the records that changed. */
@@ -87,11 +87,13 @@ export async function upsertDnsRecords(
   }
   const plans = await planDnsRecords(request, (ns) => hostnameFor(input.loadBalancer, ns)!, deps.route53);
   const all = plans.map((p) => ({ namespace: p.namespace, name: p.recordName, action: p.action }));
-  const listed = all.length > MAX_LISTED_RECORDS ? all.filter((r) => r.action !== 'none') : all;
+  const big = all.length > MAX_LISTED_RECORDS;
+  const listed = big ? all.filter((r) => r.action === 'update' || r.action === 'adopt') : all;
   const submittedAt = deps.now().toISOString();
   const batches = splitIntoBatches(plans.map((p) => p.changes));
-  const base: Pick<UpsertDnsRecordsOutput, 'records' | 'unchanged'> =
-    listed.length === all.length ? { records: listed } : { records: listed, unchanged: all.length - listed.length };
+  const counts: Partial<Record<NamespaceRecordPlan['action'], number>> = {};
+  for (const r of all) counts[r.action] = (counts[r.action] ?? 0) + 1;
+  const base: Pick<UpsertDnsRecordsOutput, 'records' | 'counts'> = big ? { records: listed, counts } : { records: listed };
   if (batches.length === 0) {
     deps.log.info('DNS records already in place', { namespaces: request.namespaces.length });
     return { changeId: null, submittedAt, ...base };

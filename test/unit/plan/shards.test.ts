@@ -1,6 +1,13 @@
 import { ownedLabels, ownershipRecordName, ownershipRecordValue, TAG_DOMAIN, TAG_OWNER, TAG_SCOPE } from '../../../shared/ownership';
 import { ANNOTATION_CERTIFICATE_ARN } from '../../../shared/plan/cluster';
 import { planDeprovision, type DeprovisionCurrent } from '../../../shared/plan/deprovision';
+import {
+  batchValueCharacters,
+  batchWeight,
+  ROUTE53_MAX_BATCH_VALUE_CHARACTERS,
+  ROUTE53_MAX_BATCH_WEIGHT,
+  splitIntoBatches,
+} from '../../../shared/plan/records';
 import type { CertificateDetail, KubeObject } from '../../../shared/ports';
 import {
   assignShards,
@@ -198,5 +205,44 @@ describe('planDeprovision: an ALB shard goes only after its records', () => {
     const foreign = planDeprovision(current({ target: [], ownership: [], ingress: ingress([base.arn], {}), ingressOwned: false }));
     expect(foreign.deleteIngress).toBeUndefined();
     expect(foreign.kept).toContainEqual({ what: 'Ingress istio-system/istio-ingress-api-shard-1', reason: 'not ours' });
+  });
+});
+
+describe('Route 53 batches at hundreds of namespaces', () => {
+  const group = (ns: string) => [
+    {
+      action: 'UPSERT' as const,
+      record: { name: `*.${ns}.example.com`, type: 'CNAME', ttl: 300, values: ['k8s-alb-0123456789.us-west-2.elb.amazonaws.com'] },
+    },
+    {
+      action: 'UPSERT' as const,
+      record: { name: `_kserve-edge.${ns}.example.com`, type: 'TXT', ttl: 300, values: ['"heritage=kserve-edge,owner=kserve-edge"'] },
+    },
+  ];
+
+  it('500 namespaces: every batch within 1,000 records (UPSERT twice) and 32,000 characters, a namespace never split', () => {
+    const groups = ns(500).map(group);
+    const batches = splitIntoBatches(groups);
+    expect(batches.length).toBeGreaterThan(1);
+    for (const b of batches) {
+      expect(batchWeight(b)).toBeLessThanOrEqual(ROUTE53_MAX_BATCH_WEIGHT);
+      expect(batchValueCharacters(b)).toBeLessThanOrEqual(ROUTE53_MAX_BATCH_VALUE_CHARACTERS);
+      expect(b.length % 2).toBe(0);
+    }
+    expect(batches.flat()).toEqual(groups.flat());
+  });
+
+  it('long values split by characters before records', () => {
+    const long = (i: number) => [
+      { action: 'UPSERT' as const, record: { name: `v${i}.example.com`, type: 'TXT', values: ['x'.repeat(4000)] } },
+    ];
+    const batches = splitIntoBatches(Array.from({ length: 10 }, (_, i) => long(i)));
+    expect(batches.map((b) => b.length)).toEqual([4, 4, 2]);
+  });
+
+  it('refuses a group that fits no batch', () => {
+    expect(() => splitIntoBatches([[{ action: 'UPSERT', record: { name: 'x', type: 'TXT', values: ['y'.repeat(16001)] } }]])).toThrow(
+      RangeError,
+    );
   });
 });
