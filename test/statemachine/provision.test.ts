@@ -216,6 +216,31 @@ const HAPPY_PATH = [
 // ------------------------------------------------------------------ tests
 
 describe('provision.asl.json', () => {
+  describe('bundle swap (certificates.mode "bundled")', () => {
+    it('goes back to ConfigureCluster while a swap is under way, then on to DNS', async () => {
+      // Prepare: pass 1 holds the old bundle beside the new one, pass 2 takes it off (the ALB must drop it), pass 3 deletes it.
+      let pass = 0;
+      const configure = jest.fn(async () => {
+        pass += 1;
+        return pass < 3 ? { ...CLUSTER, swapping: true } : { ...CLUSTER, swapping: false };
+      });
+
+      // Act
+      const { result, handlers } = await run({ ConfigureCluster: configure }, 'bundle-swap');
+
+      // Assess
+      expect(result.status).toBe('SUCCEEDED');
+      expect(handlers.ConfigureCluster).toHaveBeenCalledTimes(3);
+      const path = visited(result);
+      const swap = path.slice(path.indexOf('ConfigureCluster'), path.indexOf('UpsertDnsRecords'));
+      expect(swap.filter((s) => s === 'BundleSwapDone')).toHaveLength(3);
+      expect(swap.at(-1)).toBe('BundleSwapDone');
+      // Every pass is followed by GetLoadBalancerAddress before the next.
+      expect(swap.filter((s) => s === 'ConfigureCluster')).toHaveLength(3);
+      expect(result.output).toMatchObject({ cluster: { swapping: false } });
+    });
+  });
+
   describe('happy path', () => {
     it('visits every step, goes round each wait loop once, and outputs what each step produced', async () => {
       // Act

@@ -327,8 +327,16 @@ describe('every function may make the calls its step makes (and only its own)', 
       call('eks:DescribeCluster', cluster),
       call('secretsmanager:GetSecretValue', secret),
       call('elasticloadbalancing:DescribeAccountLimits', '*'),
+      // ACM's names-per-certificate quota, for bundles (issue 11).
+      call('servicequotas:GetServiceQuota', '*'),
     ],
-    ensureCertificates: [call('tag:GetResources', '*'), call('acm:DescribeCertificate', CERT, ours)],
+    ensureCertificates: [
+      call('tag:GetResources', '*'),
+      call('acm:DescribeCertificate', CERT, ours),
+      // Bundles (issue 11): their size and how many one listener takes.
+      call('servicequotas:GetServiceQuota', '*'),
+      call('elasticloadbalancing:DescribeAccountLimits', '*'),
+    ],
     publishValidationRecords: [call('acm:ListTagsForCertificate', CERT, ours), call('acm:DescribeCertificate', CERT, ours)],
     checkCertificates: [call('acm:ListTagsForCertificate', CERT, ours), call('acm:DescribeCertificate', CERT, ours)],
     configureCluster: [
@@ -342,6 +350,11 @@ describe('every function may make the calls its step makes (and only its own)', 
       call('route53:ListResourceRecordSets', zone),
       // The certificates-per-ALB quota, for the ALB shards (issue 11).
       call('elasticloadbalancing:DescribeAccountLimits', '*'),
+      // Bundles (issue 11): what the ALB holds, and deleting a superseded bundle certificate of ours.
+      call('elasticloadbalancing:DescribeLoadBalancers', '*'),
+      call('elasticloadbalancing:DescribeListeners', '*'),
+      call('elasticloadbalancing:DescribeListenerCertificates', '*'),
+      call('acm:DeleteCertificate', CERT, { ...ours, 'aws:ResourceTag/kserve-edge:scope': 'bundle' }),
     ],
     getLoadBalancerAddress: [
       call('eks:DescribeCluster', cluster),
