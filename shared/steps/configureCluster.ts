@@ -475,18 +475,13 @@ function bundleCertificatesOf(
       ...(c.createdAt ? { createdAt: c.createdAt } : {}),
     });
   }
-  return [...out.values()].concat(
-    input.certificateArns
-      .slice(1)
-      .filter((arn) => !out.has(arn) && !owned.some((c) => c.arn === arn))
-      // Not listed yet: CheckCertificates saw it Issued moments ago; the newest of all.
-      .map((arn, i) => ({
-        arn,
-        namespaces: certificateNamespaces({ names: input.certificateNames?.[i + 1] ?? [] }, request.domain),
-        status: 'ISSUED' as const,
-        createdAt: '9999',
-      })),
-  );
+  input.certificateArns.forEach((arn, i) => {
+    const namespaces = certificateNamespaces({ names: input.certificateNames?.[i] ?? [] }, request.domain);
+    // Not listed yet: CheckCertificates saw it Issued moments ago, so it is the newest of all.
+    if (i === 0 || namespaces.length === 0 || out.has(arn) || owned.some((c) => c.arn === arn)) return;
+    out.set(arn, { arn, namespaces, status: 'ISSUED', createdAt: '9999' });
+  });
+  return [...out.values()];
 }
 
 /**
