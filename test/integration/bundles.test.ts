@@ -27,7 +27,7 @@ import { loadConfig } from '../../wiring/config';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { captureEmf } from '../fixtures/emf';
 import { failureOf } from './reliability';
-import { awsFor, listBundles, provisionWith } from './workflow';
+import { awsFor, listBundles, listCertificates, provisionWith } from './workflow';
 
 const DOMAIN = 'platform.example.com';
 const REGION = 'us-west-2';
@@ -152,13 +152,35 @@ describe('bundled certificates (issue 11)', () => {
       stop = true;
       await loop;
     }
-    // ConfigureCluster ran at least twice: once with both certificates, once to take the old one off (and delete it).
-    expect(run.states.filter((s) => s.name === 'ConfigureCluster').length).toBeGreaterThanOrEqual(2);
     expect(run.states.at(-1)?.name).toBe('Provisioned');
-
     const bundles = await listBundles(acm, DOMAIN);
+    const fresh = bundles[0]!.arn;
+
+    // The passes of ConfigureCluster, each followed by GetLoadBalancerAddress (the ALB holds what the pass wrote):
+    // 1. the new bundle beside the old one (held); 2. the old one off (the ALB must drop it); 3. the old one deleted.
+    type Pass = {
+      swapping?: boolean;
+      expected?: { certificateArns: string[]; absent?: string[] };
+      bundles?: { holding: Array<{ arn: string }>; retiring: string[]; deleted: string[] };
+    };
+    const passes = run.events
+      .filter((e) => e.type === 'StateSucceeded' && e.state === 'ConfigureCluster')
+      .map((e) => (e as { output: { cluster: Pass } }).output.cluster);
+    expect(passes.length).toBeGreaterThanOrEqual(3);
+    const [first, second] = passes;
+    expect(first!.bundles!.holding.map((h) => h.arn)).toEqual([old!.arn]);
+    expect(first!.expected!.certificateArns).toEqual(expect.arrayContaining([old!.arn, fresh]));
+    expect(second!.bundles!.retiring).toEqual([old!.arn]);
+    expect(second!.expected!.certificateArns).not.toContain(old!.arn);
+    expect(second!.expected!.absent).toEqual([old!.arn]);
+    expect(passes.flatMap((p) => p.bundles?.deleted ?? [])).toEqual([old!.arn]);
+    expect(passes.at(-1)!.swapping).toBe(false);
+    const order = run.states.map((s) => s.name).filter((n) => n === 'ConfigureCluster' || n === 'GetLoadBalancerAddress');
+    expect(order.slice(0, 2)).toEqual(['ConfigureCluster', 'GetLoadBalancerAddress']);
+
     expect(bundles.map((b) => [b.namespaces, b.status])).toEqual([[['team-a', 'team-b', 'team-c'], 'ISSUED']]);
     expect(bundles.map((b) => b.arn)).not.toContain(old!.arn);
+    expect((await listCertificates(acm)).map((c) => c.arn)).not.toContain(old!.arn);
     const arns = await ingressArns();
     expect(arns).toEqual([arns[0], bundles[0]!.arn]);
     expect((await albArns()).sort()).toEqual([...arns].sort());
