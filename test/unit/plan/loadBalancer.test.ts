@@ -141,3 +141,19 @@ describe('loadBalancerReadiness', () => {
     expect(loadBalancerReadiness(ING, expected, { ...serving, events: [event('FailedBuildModel', 2)] }, at(60)).state).toBe('ready');
   });
 });
+
+describe('a superseded bundle the ALB must drop (expected.absent)', () => {
+  const OLD = 'arn:aws:acm:us-west-2:111122223333:certificate/old';
+  const swapping: ExpectedLoadBalancer = { ...expected, absent: [OLD] };
+
+  it('waits while the listener still holds it', () => {
+    expect(loadBalancerReadiness(ING, swapping, { ...serving, listenerCertificates: [A, B, OLD] }, at(1))).toEqual({
+      state: 'waiting',
+      reason: expect.stringMatching(/still holds 1 superseded certificate\(s\): .*certificate\/old/),
+    });
+  });
+
+  it('is ready once the listener dropped it', () => {
+    expect(loadBalancerReadiness(ING, swapping, serving, at(1))).toEqual({ state: 'ready', hostname: HOST });
+  });
+});
