@@ -142,6 +142,17 @@ export async function benchScale(
 
 const kB = (b: number) => `${fmt(b / 1024, 1)} KiB`;
 
+/** How to read the tables (the same for every run). */
+export const SCALE_NOTES = [
+  'Reading the numbers: history events and transitions do not grow with namespaces (one execution, the same states; with',
+  'every wait at zero the check loops spin, so their counts measure the testbed, not the schedule: with real waits a run stays',
+  "near 300 events, docs on waiting above). The payload grows with the namespaces (the certificate items, each shard's",
+  'expected certificates, the canary summary); above 100 entries the outputs list only what changed or failed and count the',
+  "rest. `route53:GetHostedZone`/`ListResourceRecordSets` are mostly the canary's testbed resolver (in AWS the canary resolves",
+  'through the system resolver and makes none). ACM peaks above its rate are the per-process pacing meeting at a step boundary',
+  "(section 2): the steps pace at 80 % each, the account's limit is shared; Throttled is retried by the state machine.",
+].join('\n');
+
 /** The scale section of docs/benchmarks.md, between its markers. */
 export function scaleMarkdown(s: ScaleSection, when: string): string {
   const ops = [...new Set(s.runs.flatMap((r) => Object.keys(r.calls)))].sort();
@@ -182,6 +193,8 @@ export function scaleMarkdown(s: ScaleSection, when: string): string {
     ),
     '',
     `Limits: payload ${kB(SFN_MAX_PAYLOAD)}, history ${SFN_MAX_HISTORY.toLocaleString('en-US')} events, Route 53 1,000 records per batch (UPSERT twice).`,
+    '',
+    SCALE_NOTES,
     '',
     '### Calls per operation (peak per second)',
     '',

@@ -10,3 +10,5 @@ bash scripts/setup-testbed.sh
 step "benchmarks (docs/benchmarks.md)"
 # --expose-gc: the canary's memory is read after a collection.
 NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--expose-gc" tsx bench/run.ts "$@"
+# The tables are written plain; npm test checks the formatting of every file.
+prettier --write docs/benchmarks.md > /dev/null

@@ -271,11 +271,8 @@ export class FaultProxy {
     });
     const { port } = server.address() as AddressInfo;
     const proxy = new FaultProxy(server, upstream, `http://${LOOPBACK}:${port}`, options.iam);
-    if (options.elbv2Fidelity) proxy.elbv2 = new Elbv2Fidelity(
-        motoCaller(new URL(upstream)),
-        (b) => proxy.rewriteCertificate(b),
-        options.albCertificateQuota,
-      );
+    if (options.elbv2Fidelity)
+      proxy.elbv2 = new Elbv2Fidelity(motoCaller(new URL(upstream)), (b) => proxy.rewriteCertificate(b), options.albCertificateQuota);
     holder.proxy = proxy;
     return proxy;
   }
