@@ -631,11 +631,12 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
         log.info('superseded bundle certificate still in use; a later pass deletes it', { arn });
       }
     }
-    const left = planned.bundles.retiring.filter((a) => !deleted.includes(a));
+    // Still on the ALB: GetLoadBalancerAddress waits (in the state machine) until it has let go of them, then
+    // the next pass deletes them. One ACM still calls in use although neither the Ingress nor the ALB holds it
+    // is left for a later run (the run does not go round without waiting for anything).
+    const absent = planned.bundles.retiring.filter((a) => !deleted.includes(a) && onAlb.has(a) && !listedNow.has(a));
     out.bundles = { ...planned.bundles, deleted };
-    out.swapping = planned.bundles.holding.length > 0 || left.length > 0;
-    // GetLoadBalancerAddress then waits (in the state machine) until the ALB has let go of them too.
-    const absent = left.filter((a) => !listedNow.has(a));
+    out.swapping = planned.bundles.holding.length > 0 || absent.length > 0;
     if (out.expected && absent.length > 0) out.expected.absent = absent;
   }
   if (planned.shards.length > 1 || relevant.some((s) => s.index > 0)) {
