@@ -149,17 +149,24 @@ describe('IAM enforcement against moto', () => {
     ).toContain('publishValidationRecords route53:ChangeResourceRecordSets');
   });
 
-  it('lets GetLoadBalancerAddress read ELBv2 (Describe on *), and no other function', async () => {
+  it('lets GetLoadBalancerAddress (and ConfigureCluster, for bundle swaps) read ELBv2 (Describe on *), and no other function', async () => {
     const reader = new Elbv2Adapter(new ElasticLoadBalancingV2Client(as('getLoadBalancerAddress')));
     await expect(reader.findByDnsName(ALB)).resolves.toBeUndefined();
-    const other = new Elbv2Adapter(new ElasticLoadBalancingV2Client(as('configureCluster')));
+    // ConfigureCluster reads what the ALB holds before a superseded bundle certificate goes (issue 11, bundles).
+    const swapper = new Elbv2Adapter(new ElasticLoadBalancingV2Client(as('configureCluster')));
+    await expect(swapper.findByDnsName(ALB)).resolves.toBeUndefined();
+    const other = new Elbv2Adapter(new ElasticLoadBalancingV2Client(as('upsertDnsRecords')));
     await expect(other.findByDnsName(ALB)).rejects.toBeInstanceOf(AccessDeniedError);
     expect(
       iam
         .decisions()
         .filter((d) => d.action === 'elasticloadbalancing:DescribeLoadBalancers')
         .map((d) => `${d.functionKey} ${d.decision}`),
-    ).toEqual(['getLoadBalancerAddress Allowed', expect.stringMatching(/^configureCluster (ImplicitlyDenied|ExplicitlyDenied)$/)]);
+    ).toEqual([
+      'getLoadBalancerAddress Allowed',
+      'configureCluster Allowed',
+      expect.stringMatching(/^upsertDnsRecords (ImplicitlyDenied|ExplicitlyDenied)$/),
+    ]);
   });
 });
 
