@@ -4,13 +4,13 @@
  * summary. Exit code 0 = the template and the bundles are what we deploy:
  *
  * - the state machine, its definition calling exactly the functions of the ASL's Tasks;
- * - one AWS::Lambda::Function per ASL Task, each on nodejs22.x / arm64, with the
+ * - one AWS::Lambda::Function per ASL Task, each on nodejs24.x / arm64, with the
  *   handler `functions/<kebab>/handler.handler` and its own IAM role;
  * - no role shared, no wildcard action, `Resource: "*"` only where AWS offers nothing narrower;
  * - the SNS topic, the failed-executions alarm on it, the `kserve-edge` EventBridge rule;
  * - the Errors alarms of the asynchronously invoked functions, their on-failure destination (an
  *   encrypted queue, alarmed when not empty, SendMessage on it only) and the AuditEventsUnparsed alarm;
- * - every zip holds its handler bundle, and that bundle loads in a bare Node 22
+ * - every zip holds its handler bundle, and that bundle loads in a bare Node 24 (the runtime's major)
  *   outside the repository (so nothing resolves from node_modules by accident).
  *
  * Usage: node scripts/check-template.mjs [.serverless] [--elapsed-ms N]
@@ -103,13 +103,18 @@ check(
   functions.length === Object.keys(functionKeys).length,
   `expected ${Object.keys(functionKeys).length} Lambda functions (one per ASL Task and trigger), found ${functions.length}`,
 );
+// The bundles are probed below with this very Node: it must be the runtime's major, or "loads" proves nothing.
+check(
+  process.versions.node.split('.')[0] === '24',
+  `check-template runs on Node ${process.version}, not the runtime's Node 24: put node_modules/.bin first on PATH`,
+);
 const rolesSeen = new Map();
 for (const [state, key] of Object.entries(functionKeys)) {
   const id = `${pascal(key)}LambdaFunction`;
   const fn = resources[id];
   if (!check(fn?.Type === 'AWS::Lambda::Function', `no AWS::Lambda::Function ${id} for Task ${state}`)) continue;
   const p = fn.Properties;
-  check(p.Runtime === 'nodejs22.x', `${id}: Runtime ${p.Runtime}, expected nodejs22.x`);
+  check(p.Runtime === 'nodejs24.x', `${id}: Runtime ${p.Runtime}, expected nodejs24.x`);
   check(JSON.stringify(p.Architectures) === '["arm64"]', `${id}: Architectures ${JSON.stringify(p.Architectures)}, expected arm64`);
   check(
     p.Handler === `functions/${kebab(state)}/handler.handler`,
