@@ -10,6 +10,8 @@
  * - the SNS topic, the failed-executions alarm on it, the `kserve-edge` EventBridge rule;
  * - the Errors alarms of the asynchronously invoked functions, their on-failure destination (an
  *   encrypted queue, alarmed when not empty, SendMessage on it only) and the AuditEventsUnparsed alarm;
+ * - the release artefact (release/: scripts/release.mjs) is complete: every function's zip that its
+ *   template names is there, and its README's commands name the template file;
  * - every zip holds its handler bundle, and that bundle loads in a bare Node 24 (the runtime's major)
  *   outside the repository (so nothing resolves from node_modules by accident).
  *
@@ -392,6 +394,55 @@ try {
 const extra = readdirSync(dir).filter((f) => f.endsWith('.zip') && !Object.values(functionKeys).includes(f.slice(0, -4)));
 check(extra.length === 0, `zips for functions neither an ASL nor a trigger uses: ${extra.join(', ')}`);
 
+// ------------------------------------------------------------------ release artefact
+
+// scripts/release.mjs: the template, the zips and a README for a deploy without osls. Complete = every
+// function of the release template reads a zip that is in release/functions (byte for byte the one osls
+// built), nothing refers to osls's deployment bucket, and the README's commands name the template file.
+const releaseDir = join(dir, 'release');
+const RELEASE_TEMPLATE = 'kserve-edge.template.json';
+let releaseSummary = 'none';
+try {
+  statSync(releaseDir);
+} catch {
+  check(false, `no release artefact ${releaseDir} (scripts/release.mjs)`);
+}
+try {
+  const release = JSON.parse(readFileSync(join(releaseDir, RELEASE_TEMPLATE), 'utf8'));
+  const releaseFunctions = Object.entries(release.Resources ?? {}).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+  check(
+    releaseFunctions.length === functions.length,
+    `release: ${releaseFunctions.length} functions in ${RELEASE_TEMPLATE}, ${functions.length} in the packaged template`,
+  );
+  check(release.Parameters?.ArtifactBucket?.Type === 'String', `release: ${RELEASE_TEMPLATE} has no ArtifactBucket parameter`);
+  check(/\/$/.test(release.Parameters?.ArtifactPrefix?.Default ?? ''), `release: ArtifactPrefix has no default ending in /`);
+  check(!JSON.stringify(release).includes('ServerlessDeploymentBucket'), `release: ${RELEASE_TEMPLATE} still refers to osls's bucket`);
+  const shipped = new Set(readdirSync(join(releaseDir, 'functions')).filter((f) => f.endsWith('.zip')));
+  for (const [id, fn] of releaseFunctions) {
+    const code = fn.Properties?.Code ?? {};
+    const key = /^\$\{ArtifactPrefix\}([^/]+)\.zip$/.exec(code.S3Key?.['Fn::Sub'] ?? '')?.[1];
+    if (!check(key && code.S3Bucket?.Ref === 'ArtifactBucket', `release: ${id} does not read ArtifactBucket/\${ArtifactPrefix}<key>.zip`))
+      continue;
+    if (!check(shipped.has(`${key}.zip`), `release: ${id} reads ${key}.zip, which is not in release/functions`)) continue;
+    shipped.delete(`${key}.zip`);
+    check(
+      readFileSync(join(releaseDir, 'functions', `${key}.zip`)).equals(readFileSync(join(dir, `${key}.zip`))),
+      `release: functions/${key}.zip differs from the packaged ${key}.zip`,
+    );
+  }
+  check(shipped.size === 0, `release: zips no function reads: ${[...shipped].join(', ')}`);
+  const readme = readFileSync(join(releaseDir, 'README.md'), 'utf8');
+  check(
+    readme.includes(`--template-file ${RELEASE_TEMPLATE}`),
+    `release: README.md has no command with --template-file ${RELEASE_TEMPLATE}`,
+  );
+  check(readme.includes('aws s3 cp functions/'), 'release: README.md does not say how to upload the zips');
+  check(readme.includes('aws_cloudformation_stack'), 'release: README.md has no Terraform example');
+  releaseSummary = `${RELEASE_TEMPLATE}, ${releaseFunctions.length} zips, README.md`;
+} catch (e) {
+  check(false, `release: ${e.message}`);
+}
+
 // ------------------------------------------------------------------ summary
 
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
@@ -400,6 +451,7 @@ console.log('');
 console.log(
   `template   ${Object.keys(resources).length} resources, ${functions.length} functions, state machines ${machines.map(([id]) => id).join(', ')}`,
 );
+console.log(`release    ${releaseSummary}`);
 if (elapsedMs !== undefined && Number.isFinite(elapsedMs)) console.log(`packaged   in ${(elapsedMs / 1000).toFixed(1)} s`);
 console.log('');
 console.log(`${'function'.padEnd(width)}  ${'zip'.padStart(9)}  ${'unzipped'.padStart(9)}  loads`);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # npm run package: builds the CloudFormation template and one zip per Lambda
-# into .serverless/, offline and with no AWS credentials at all, then checks
-# them (scripts/check-template.mjs) and prints a summary.
+# into .serverless/, offline and with no AWS credentials at all, writes the
+# release artefact (.serverless/release/, scripts/release.mjs: the template,
+# the zips and a README for a deploy without the Serverless Framework), then
+# checks them all (scripts/check-template.mjs) and prints a summary.
 #
 #   bash scripts/package.sh                 # stage ci, region us-west-2, example parameters
 #   bash scripts/package.sh --stage prod --region eu-west-1 --param "hostedZoneIds=Z1,Z2" --param "clusterName=kubeflow"
@@ -64,4 +66,6 @@ env -i \
   "$OSLS" package --stage "$stage" --region "$region" "${param_args[@]}" "${passthrough[@]}"
 elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
 
+# The release artefact (.serverless/release/: template, zips, README) for deploys without osls.
+node scripts/release.mjs .serverless --stage "$stage" --region "$region" "${param_args[@]}"
 node scripts/check-template.mjs .serverless --elapsed-ms "$elapsed_ms"

@@ -160,7 +160,9 @@ describe('assertRuntimeMatches', () => {
 
   it('refuses another major, or a runtime that is not Node.js, naming the function', () => {
     expect(() => assertRuntimeMatches(notify, '22.23.3')).toThrow(PackageError);
-    expect(() => assertRuntimeMatches(notify, '22.23.3')).toThrow(/notifyFailure: the template's Runtime is nodejs24.x but .* Node 22.23.3/);
+    expect(() => assertRuntimeMatches(notify, '22.23.3')).toThrow(
+      /notifyFailure: the template's Runtime is nodejs24.x but .* Node 22.23.3/,
+    );
     expect(() => assertRuntimeMatches({ key: 'x', runtime: 'python3.13' }, '24.1.0')).toThrow(/not a Node.js runtime/);
   });
 });
