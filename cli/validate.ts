@@ -19,6 +19,7 @@ export async function validatedRequest(raw: unknown, config: Config): Promise<Va
       cluster: clusterAccessFor(config),
       log: silentLogger,
       now: () => new Date(),
+      inVpc: config.network.inVpc,
     },
   );
   return out.request;

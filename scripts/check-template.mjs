@@ -15,7 +15,11 @@
  * - every zip holds its handler bundle, and that bundle loads in a bare Node 24 (the runtime's major)
  *   outside the repository (so nothing resolves from node_modules by accident).
  *
- * Usage: node scripts/check-template.mjs [.serverless] [--elapsed-ms N]
+ * - the network placement: with --expect-vpc (packaged with the params subnetIds and securityGroupIds)
+ *   every function has VpcConfig, KSERVE_EDGE_IN_VPC=true and its role the VpcNetworkInterfaces policy;
+ *   without, none has any of them;
+ *
+ * Usage: node scripts/check-template.mjs [.serverless] [--elapsed-ms N] [--expect-vpc]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,6 +30,8 @@ import { inflateRawSync } from 'node:zlib';
 const args = process.argv.slice(2);
 const elapsedIndex = args.indexOf('--elapsed-ms');
 const elapsedMs = elapsedIndex >= 0 ? Number(args[elapsedIndex + 1]) : undefined;
+/** Packaged with the params subnetIds / securityGroupIds (scripts/package.sh passes it then). */
+const expectVpc = args.includes('--expect-vpc');
 const dir = resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--elapsed-ms') ?? '.serverless');
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 
@@ -140,6 +146,41 @@ check(
   `NotifyFailure's KSERVE_EDGE_SNS_TOPIC_ARN is ${JSON.stringify(notify)}, expected Ref KserveEdgeAlerts`,
 );
 
+// Network placement (params subnetIds / securityGroupIds, deploy/vpc.cjs): all functions or none.
+const vpcPolicy = resources.VpcNetworkInterfaces;
+for (const [state, key] of Object.entries(functionKeys)) {
+  const id = `${pascal(key)}LambdaFunction`;
+  const p = resources[id]?.Properties;
+  if (!p) continue;
+  const vpc = p.VpcConfig;
+  const inVpc = p.Environment?.Variables?.KSERVE_EDGE_IN_VPC;
+  const managed = resources[`${state}Role`]?.Properties?.ManagedPolicyArns ?? [];
+  if (expectVpc) {
+    check(
+      Array.isArray(vpc?.SubnetIds) && vpc.SubnetIds.length > 0 && Array.isArray(vpc?.SecurityGroupIds) && vpc.SecurityGroupIds.length > 0,
+      `${id}: no VpcConfig with subnets and security groups, though packaged with the VPC parameters`,
+    );
+    check(inVpc === 'true', `${id}: KSERVE_EDGE_IN_VPC is ${JSON.stringify(inVpc)}, expected "true"`);
+    check(refersTo(managed, 'VpcNetworkInterfaces'), `${state}Role: no VpcNetworkInterfaces in ManagedPolicyArns`);
+  } else {
+    check(vpc === undefined, `${id}: VpcConfig without the VPC parameters`);
+    check(inVpc === 'false', `${id}: KSERVE_EDGE_IN_VPC is ${JSON.stringify(inVpc)}, expected "false"`);
+    check(managed.length === 0, `${state}Role: ManagedPolicyArns ${JSON.stringify(managed)} without the VPC parameters`);
+  }
+}
+if (
+  check(
+    vpcPolicy?.Type === 'AWS::IAM::ManagedPolicy' && vpcPolicy.Condition === 'InVpc',
+    'no VpcNetworkInterfaces policy on condition InVpc',
+  )
+) {
+  const cond = JSON.stringify(template.Conditions?.InVpc);
+  check(
+    cond === JSON.stringify({ 'Fn::Equals': [String(expectVpc), 'true'] }),
+    `condition InVpc is ${cond}, expected ${expectVpc ? 'true' : 'false'} at package time`,
+  );
+}
+
 // IAM: no wildcard actions; Resource "*" only for calls that have no resource-level permissions.
 const STAR_ALLOWED = new Set([
   'acm:ListCertificates',
@@ -162,16 +203,22 @@ const STAR_ALLOWED = new Set([
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
+  // VpcNetworkInterfaces (VPC deployments only): Lambda describes the interfaces and subnets of a VPC
+  // function with its role; neither action has resource-level permissions.
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
 ]);
-for (const [roleId, role] of byType('AWS::IAM::Role')) {
-  for (const policy of role.Properties.Policies ?? []) {
-    for (const st of [policy.PolicyDocument.Statement].flat()) {
-      const actions = [st.Action].flat();
-      for (const a of actions) check(!/(^|:)\*$/.test(a), `${roleId}: wildcard action ${a}`);
-      const star = [st.Resource].flat().includes('*');
-      if (star) {
-        for (const a of actions) check(STAR_ALLOWED.has(a), `${roleId}: ${a} on Resource "*"`);
-      }
+const policyDocuments = [
+  ...byType('AWS::IAM::Role').flatMap(([roleId, role]) => (role.Properties.Policies ?? []).map((p) => [roleId, p.PolicyDocument])),
+  ...byType('AWS::IAM::ManagedPolicy').map(([id, policy]) => [id, policy.Properties.PolicyDocument]),
+];
+for (const [roleId, document] of policyDocuments) {
+  for (const st of [document.Statement].flat()) {
+    const actions = [st.Action].flat();
+    for (const a of actions) check(!/(^|:)\*$/.test(a), `${roleId}: wildcard action ${a}`);
+    const star = [st.Resource].flat().includes('*');
+    if (star) {
+      for (const a of actions) check(STAR_ALLOWED.has(a), `${roleId}: ${a} on Resource "*"`);
     }
   }
 }

@@ -3,6 +3,12 @@
 # in tools/, installed by scripts/setup-lint.sh) and checks that every IAM
 # action on Resource "*" is documented in docs/security.md. Run after
 # `npm run package`; scripts/lint-template.mjs says what fails.
+#
+# Twice: the default package (.serverless, functions outside any VPC) and the
+# VPC variant, packaged here into .serverless-vpc with example subnet and
+# security group ids (scripts/package.sh --out; check-template asserts VpcConfig
+# on every function). checkov's "Lambda in a VPC" (CKV_AWS_117) is skipped only
+# for the first: the second must pass it (tools/checkov-skips.yaml, only_without_vpc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -10,3 +16,8 @@ template=.serverless/cloudformation-template-update-stack.json
 [[ -f "$template" ]] || { echo "lint-template: $template not found: run npm run package first" >&2; exit 1; }
 bin=$(bash scripts/setup-lint.sh)
 node scripts/lint-template.mjs "$bin" "$template"
+
+bash scripts/package.sh --out .serverless-vpc \
+  --param "subnetIds=subnet-0123456789abcdef0,subnet-0123456789abcdef1" \
+  --param "securityGroupIds=sg-0123456789abcdef0" >/dev/null
+node scripts/lint-template.mjs "$bin" .serverless-vpc/cloudformation-template-update-stack.json --vpc

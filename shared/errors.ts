@@ -66,6 +66,18 @@ export class ClusterNotFoundError extends AutomationError {
   readonly retryable = false;
 }
 
+/**
+ * The request needs the functions inside the cluster's VPC and this stack runs
+ * them outside any VPC: an internal ALB (`ingress.scheme: internal`, reachable
+ * only from the VPC, which the canary must probe) or an EKS cluster whose API
+ * endpoint is private only. Raised by ValidateRequest, before any write; the
+ * message names the deploy parameters to set (`subnetIds`, `securityGroupIds`).
+ */
+export class VpcRequiredError extends AutomationError {
+  readonly name = 'VpcRequired' as const;
+  readonly retryable = false;
+}
+
 /** IAM or Kubernetes RBAC refused a call: the deployment's permissions are incomplete. */
 export class AccessDeniedError extends AutomationError {
   readonly name = 'AccessDenied' as const;
@@ -252,6 +264,7 @@ export const ERROR_CLASSES = {
   InvalidSecret: InvalidSecretError,
   HostedZoneNotFound: HostedZoneNotFoundError,
   ClusterNotFound: ClusterNotFoundError,
+  VpcRequired: VpcRequiredError,
   AccessDenied: AccessDeniedError,
   CertificateValidationFailed: CertificateValidationFailedError,
   CertificateTimeout: CertificateTimeoutError,
@@ -285,6 +298,7 @@ export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = [
   'InvalidSecret',
   'HostedZoneNotFound',
   'ClusterNotFound',
+  'VpcRequired',
   'AccessDenied',
   'CertificateValidationFailed',
   'CertificateTimeout',

@@ -161,6 +161,12 @@ export interface ClusterConnection {
   /** PEM of the cluster CA. */
   caData: string;
   token: string;
+  /**
+   * EKS DescribeCluster's `resourcesVpcConfig.endpointPublicAccess`: false when
+   * the API endpoint is private only (reachable from the cluster's VPC alone);
+   * undefined when DescribeCluster did not say.
+   */
+  endpointPublicAccess?: boolean;
 }
 
 export interface ClusterAccessPort {

@@ -15,6 +15,7 @@ export const handler = edgeHandler('ValidateRequest', async (event, { config, lo
     cluster: clusterAccessFor(config),
     log,
     now,
+    inVpc: config.network.inVpc,
   });
 });
 

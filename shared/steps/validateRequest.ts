@@ -4,12 +4,17 @@
  * 1. the request schema (names, limits, unknown fields) — pure;
  * 2. the hosted zone: found from the domain, or the given id serves the domain;
  * 3. the secrets exist and hold what the auth provider needs (strong tokens, a login);
- * 4. the EKS cluster exists.
+ * 4. the EKS cluster exists;
+ * 5. the network: a stack whose functions run outside any VPC refuses what only
+ *    the VPC reaches, an internal ALB (`ingress.scheme: internal`) and a
+ *    private-only EKS endpoint ({@link VpcRequiredError}, naming the deploy
+ *    parameters to set). The endpoint's access comes from the DescribeCluster
+ *    that step 4 makes anyway.
  *
  * Reads only. Its output is the normalised request (defaults filled, hosted
  * zone id resolved) that every later step receives.
  */
-import { AccessDeniedError, ClusterNotFoundError, HostedZoneNotFoundError, InvalidRequestError } from '../errors';
+import { AccessDeniedError, ClusterNotFoundError, HostedZoneNotFoundError, InvalidRequestError, VpcRequiredError } from '../errors';
 import type { Logger } from '../log';
 import type { ClusterAccessPort, Route53Port, SecretsPort } from '../ports';
 import { parseProvisionRequest, type ProvisionRequest } from '../request';
@@ -23,7 +28,18 @@ export interface ValidateRequestDeps {
   log: Logger;
   /** The clock, for the default run id of a local run. */
   now: () => Date;
+  /**
+   * True when the functions run in the cluster's VPC (KSERVE_EDGE_IN_VPC, set by
+   * the stack from its subnetIds / securityGroupIds parameters; locally, when the
+   * machine reaches the VPC). False refuses internal ALBs and private-only endpoints.
+   */
+  inVpc: boolean;
 }
+
+/** What the refusal tells the user to do (README "VPC and private clusters"). */
+export const VPC_PARAMETERS_HINT =
+  'deploy the stack into the cluster VPC with the parameters subnetIds and securityGroupIds ' +
+  '(--param "subnetIds=subnet-...,subnet-..." --param "securityGroupIds=sg-..."; README "VPC and private clusters")';
 
 export interface ValidateRequestOutput {
   request: ProvisionRequest & { hostedZoneId: string };
@@ -47,6 +63,12 @@ export async function validateRequest(
     throw new InvalidRequestError(
       `dns.recordType: ALIAS records need the ALB hosted zone id of ${request.cluster.region}, which this version does not know; use CNAME`,
       { path: 'dns.recordType' },
+    );
+  }
+  if (request.ingress.scheme === 'internal' && !deps.inVpc) {
+    throw new VpcRequiredError(
+      `ingress.scheme internal: the ALB would be reachable only inside the VPC, and this stack's functions (the canary among them) run outside it; ${VPC_PARAMETERS_HINT}`,
+      { path: 'ingress.scheme' },
     );
   }
 
@@ -93,8 +115,9 @@ export async function validateRequest(
     parseDexLogin(await deps.secrets.getSecretString(request.auth.loginSecretId));
   }
 
+  let connection: Awaited<ReturnType<ClusterAccessPort['connect']>>;
   try {
-    await deps.cluster.connect(request.cluster);
+    connection = await deps.cluster.connect(request.cluster);
   } catch (err) {
     // Same for the cluster: the role may describe only the stack's cluster (parameter clusterName,
     // in the stack's cluster region), so another name is AccessDenied whether it exists or not.
@@ -102,6 +125,12 @@ export async function validateRequest(
     throw new ClusterNotFoundError(
       `EKS cluster ${request.cluster.name} in ${request.cluster.region} does not exist or is not this deployment's cluster (stack parameters clusterName, clusterRegion)`,
       { path: 'cluster', cause: err },
+    );
+  }
+  if (connection.endpointPublicAccess === false && !deps.inVpc) {
+    throw new VpcRequiredError(
+      `EKS cluster ${request.cluster.name} in ${request.cluster.region} has a private-only API endpoint (endpointPublicAccess false), which this stack's functions, running outside the VPC, cannot reach; ${VPC_PARAMETERS_HINT}, or turn on the endpoint's public access`,
+      { path: 'cluster' },
     );
   }
 
