@@ -19,7 +19,11 @@
  *   every function has VpcConfig, KSERVE_EDGE_IN_VPC=true and its role the VpcNetworkInterfaces policy;
  *   without, none has any of them;
  *
- * Usage: node scripts/check-template.mjs [.serverless] [--elapsed-ms N] [--expect-vpc]
+ * - the audit-event source (--audit-events MODE, the param auditEvents): `subscription` has our
+ *   filter and CloudWatch Logs' permission to invoke; `forwarded` and `off` have neither, and
+ *   `forwarded` lets the forwarder's role invoke;
+ *
+ * Usage: node scripts/check-template.mjs [.serverless] [--elapsed-ms N] [--expect-vpc] [--audit-events MODE]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -32,7 +36,10 @@ const elapsedIndex = args.indexOf('--elapsed-ms');
 const elapsedMs = elapsedIndex >= 0 ? Number(args[elapsedIndex + 1]) : undefined;
 /** Packaged with the params subnetIds / securityGroupIds (scripts/package.sh passes it then). */
 const expectVpc = args.includes('--expect-vpc');
-const dir = resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--elapsed-ms') ?? '.serverless');
+/** The param auditEvents it was packaged with (subscription, forwarded, off); scripts/package.sh passes it. */
+const auditIndex = args.indexOf('--audit-events');
+const auditEvents = auditIndex >= 0 ? args[auditIndex + 1] : 'subscription';
+const dir = resolve(args.find((a, i) => !a.startsWith('--') && !['--elapsed-ms', '--audit-events'].includes(args[i - 1])) ?? '.serverless');
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 
 const problems = [];
@@ -247,13 +254,45 @@ if (check(rules.length === 1, `expected 1 EventBridge rule with source kserve-ed
 // Namespace lifecycle and the canary in operation.
 const filters = byType('AWS::Logs::SubscriptionFilter').map(([, f]) => f.Properties);
 const auditFilter = filters.find((f) => refersTo(f.DestinationArn, 'NamespaceEventsLambdaFunction'));
-if (check(auditFilter, 'no CloudWatch Logs subscription filter feeding NamespaceEventsLambdaFunction')) {
+// auditEvents (deploy/audit-events.cjs): subscription = our filter and the permission for CloudWatch Logs
+// to invoke; forwarded = neither, and the forwarder's role may invoke; off = none of them.
+const permissions = byType('AWS::Lambda::Permission').filter(([, p]) =>
+  refersTo(p.Properties.FunctionName, 'NamespaceEventsLambdaFunction'),
+);
+// logs.<region>.amazonaws.com, which osls writes as a Fn::Join.
+const logsPermissions = permissions.filter(([, p]) => /"logs\.|^"logs\./.test(JSON.stringify(p.Properties.Principal)));
+const forwarder = resources.NamespaceEventsForwarderPermission;
+check(
+  forwarder?.Type === 'AWS::Lambda::Permission' && forwarder.Condition === 'AuditEventsForwarded',
+  'no NamespaceEventsForwarderPermission on condition AuditEventsForwarded',
+);
+const forwardedCondition = JSON.stringify(template.Conditions?.AuditEventsForwarded);
+check(
+  forwardedCondition === JSON.stringify({ 'Fn::Equals': [String(auditEvents === 'forwarded'), 'true'] }),
+  `condition AuditEventsForwarded is ${forwardedCondition}, expected ${auditEvents === 'forwarded'} for auditEvents=${auditEvents}`,
+);
+if (auditEvents === 'subscription') {
+  if (check(auditFilter, 'no CloudWatch Logs subscription filter feeding NamespaceEventsLambdaFunction')) {
+    check(
+      /^\/aws\/eks\/.+\/cluster$/.test(String(auditFilter.LogGroupName)),
+      `the subscription filter reads ${auditFilter.LogGroupName}, not an EKS control-plane log group`,
+    );
+    for (const word of ['"namespaces"', '"profiles"', '"create"', '"delete"']) {
+      check(String(auditFilter.FilterPattern).includes(word), `the subscription filter pattern does not match ${word}`);
+    }
+  }
   check(
-    /^\/aws\/eks\/.+\/cluster$/.test(String(auditFilter.LogGroupName)),
-    `the subscription filter reads ${auditFilter.LogGroupName}, not an EKS control-plane log group`,
+    logsPermissions.length === 1,
+    `expected 1 permission for CloudWatch Logs to invoke NamespaceEvents, found ${logsPermissions.length}`,
   );
-  for (const word of ['"namespaces"', '"profiles"', '"create"', '"delete"']) {
-    check(String(auditFilter.FilterPattern).includes(word), `the subscription filter pattern does not match ${word}`);
+} else {
+  check(filters.length === 0, `auditEvents=${auditEvents}: ${filters.length} subscription filter(s) in the template, expected none`);
+  check(logsPermissions.length === 0, `auditEvents=${auditEvents}: CloudWatch Logs may still invoke NamespaceEvents`);
+  if (auditEvents === 'forwarded') {
+    check(
+      /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(String(forwarder?.Properties?.Principal)),
+      `auditEvents=forwarded: the forwarder permission's Principal is ${JSON.stringify(forwarder?.Properties?.Principal)}, not a role ARN`,
+    );
   }
 }
 for (const fn of ['ScheduledCanaryLambdaFunction', 'SweepLambdaFunction']) {

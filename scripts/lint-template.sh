@@ -4,10 +4,11 @@
 # action on Resource "*" is documented in docs/security.md. Run after
 # `npm run package`; scripts/lint-template.mjs says what fails.
 #
-# Twice: the default package (.serverless, functions outside any VPC) and the
-# VPC variant, packaged here into .serverless-vpc with example subnet and
-# security group ids (scripts/package.sh --out; check-template asserts VpcConfig
-# on every function). checkov's "Lambda in a VPC" (CKV_AWS_117) is skipped only
+# Twice: the default package (.serverless, functions outside any VPC, the
+# audit-log subscription on) and a variant packaged here into .serverless-vpc
+# with example subnet and security group ids and auditEvents=off
+# (scripts/package.sh --out; check-template asserts VpcConfig on every function,
+# and no subscription filter nor CloudWatch Logs permission to invoke). checkov's "Lambda in a VPC" (CKV_AWS_117) is skipped only
 # for the first: the second must pass it (tools/checkov-skips.yaml, only_without_vpc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +20,6 @@ node scripts/lint-template.mjs "$bin" "$template"
 
 bash scripts/package.sh --out .serverless-vpc \
   --param "subnetIds=subnet-0123456789abcdef0,subnet-0123456789abcdef1" \
-  --param "securityGroupIds=sg-0123456789abcdef0" >/dev/null
+  --param "securityGroupIds=sg-0123456789abcdef0" \
+  --param "auditEvents=off" >/dev/null
 node scripts/lint-template.mjs "$bin" .serverless-vpc/cloudformation-template-update-stack.json --vpc

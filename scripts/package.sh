@@ -98,4 +98,4 @@ node scripts/release.mjs "$out" --stage "$stage" --region "$region" "${param_arg
 # With the VPC parameters, check-template also asserts VpcConfig on every function.
 vpc_args=()
 [[ -z "${params[subnetIds]:-}" ]] || vpc_args=(--expect-vpc)
-node scripts/check-template.mjs "$out" --elapsed-ms "$elapsed_ms" "${vpc_args[@]}"
+node scripts/check-template.mjs "$out" --elapsed-ms "$elapsed_ms" --audit-events "${params[auditEvents]:-subscription}" "${vpc_args[@]}"
