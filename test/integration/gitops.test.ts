@@ -40,6 +40,8 @@ function httpsOverlay(certificateArn: string): ReturnType<typeof guideIstioIngre
   return ingress;
 }
 
+type KubeObjectOf<F extends () => Promise<unknown>> = Awaited<ReturnType<F>>;
+
 /** The ConfigureCluster output of a run (ResultPath `$.cluster`: the step's actions and their reasons). */
 function configureClusterOutput(result: RunResult): { actions: Array<{ kind: string; name: string; action: string; reason: string }> } {
   const done = result.events.find((e) => e.type === 'StateSucceeded' && e.state === 'ConfigureCluster') as
@@ -66,8 +68,20 @@ describe('GitOps: a field manager that keeps applying the Ingress is not fought 
   const readIngress = async () => (await tb.kubeAdmin().get(INGRESS.apiVersion, INGRESS.kind, INGRESS.namespace, INGRESS.name))!;
 
   /** Runs the workflow and checks the refusal: the named error, the manager and field in its cause, nothing written. */
+  /** Waits until the load-balancer controller is done with the Ingress (its resourceVersion holds for 3 s), so only a run could change it. */
+  async function settled(): Promise<KubeObjectOf<typeof readIngress>> {
+    let last = await readIngress();
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 3000));
+      const now = await readIngress();
+      if (now.metadata.resourceVersion === last.metadata.resourceVersion) return now;
+      last = now;
+    }
+    throw new Error('the Ingress kept changing for 60 s');
+  }
+
   async function expectRefused(name: string, manager: string, via: string): Promise<void> {
-    const before = await readIngress();
+    const before = await settled();
     const t0 = Date.now();
     const result = await provisionWith(tb.env, request(), name);
     figures[`${name}Ms`] = Date.now() - t0;
@@ -102,7 +116,6 @@ describe('GitOps: a field manager that keeps applying the Ingress is not fought 
   }, 240_000);
 
   afterAll(async () => {
-    // eslint-disable-next-line no-console
     console.log(`gitops figures: ${JSON.stringify(figures)}`);
     await tb?.stop();
   }, 60_000);
