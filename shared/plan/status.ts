@@ -18,7 +18,6 @@
  * `undefined` and shown as a dash; it does not make the row unhealthy.
  */
 import type { CertificateDetail, CertificateStatus, ExecutionSummary, RecordSet } from '../ports';
-import type { ProbeResult } from '../canary/probe';
 import { namespaceWildcard, type ProvisionRequest } from '../request';
 import { certificatesFor, executionName } from './lifecycle';
 import { desiredRecord, recordsNamed } from './records';
@@ -27,6 +26,16 @@ import { desiredRecord, recordsNamed } from './records';
 export const EXPIRY_WARNING_DAYS = 30;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What the reducer needs of one canary probe (shared/canary/probe.ts ProbeResult has these fields). */
+export interface CanaryProbeView {
+  namespace: string;
+  ok: boolean;
+  status?: number;
+  message?: string;
+  failureKind?: string;
+  latencyMs: number;
+}
 
 /** Everything read for one status report (the reads of shared/steps/status.ts). */
 export interface StatusReads {
@@ -43,7 +52,7 @@ export interface StatusReads {
   /** Recent runs of the provisioning state machine; `undefined` when none is configured. */
   executions?: readonly ExecutionSummary[];
   /** The canary round's results; `undefined` when skipped. */
-  canary?: readonly ProbeResult[];
+  canary?: readonly CanaryProbeView[];
 }
 
 /** One namespace's row. JSON-serialisable (`--json`). */
@@ -146,7 +155,9 @@ export function namespaceStatus(request: ProvisionRequest, namespace: string, re
   else {
     row.record = { name, type: record.alias ? 'ALIAS' : record.type, target: recordTarget(record).replace(/\.$/, '') };
     if (reads.albHostname) {
-      const want = recordTarget(desiredRecord({ ...request, dns: { ...request.dns, recordType: record.alias ? 'ALIAS' : 'CNAME' } }, namespace, reads.albHostname));
+      const want = recordTarget(
+        desiredRecord({ ...request, dns: { ...request.dns, recordType: record.alias ? 'ALIAS' : 'CNAME' } }, namespace, reads.albHostname),
+      );
       row.record.targetIsAlb = norm(row.record.target) === norm(want);
       if (!row.record.targetIsAlb) problems.push('record does not point at the ALB');
     }
