@@ -157,7 +157,9 @@ describe('kserve-edge status: one row per namespace, read without writing', () =
     expect(text.code).toBe(1);
     expect(text.out).toBe(`unhealthy: team-b (1 of 2 namespace(s) of ${DOMAIN})\n`);
     expect(text.err).toMatch(/team-b\s+UNHEALTHY: no DNS record/);
-    console.log(`status with a deleted record (the README's example):\n${json.err}${json.out.length} bytes of JSON\n${text.err}${text.out}`);
+    console.log(
+      `status with a deleted record (the README's example):\n${json.err}${json.out.length} bytes of JSON\n${text.err}${text.out}`,
+    );
     expect(await writable()).toEqual(before);
   }, 120_000);
 
