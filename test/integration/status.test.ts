@@ -10,7 +10,7 @@
  * - a deleted record shows in its row (and the canary's), exit code 1;
  * - status writes nothing: Route 53, ACM and the Ingress are the same before and after.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
@@ -162,6 +162,22 @@ describe('kserve-edge status: one row per namespace, read without writing', () =
     );
     expect(await writable()).toEqual(before);
   }, 120_000);
+
+  it('--template reads the deployed request template and every profile namespace, as the lifecycle functions do', async () => {
+    const { namespaces: _all, ...template } = JSON.parse(readFileSync(requestFile, 'utf8')) as Record<string, unknown>;
+    let out = '';
+    const code = await withEnv({ ...tb.env, LOG_LEVEL: 'silent', KSERVE_EDGE_REQUEST_TEMPLATE: JSON.stringify(template) }, () =>
+      main(['status', '--template', '--no-canary', '--json'], { out: (t) => (out += t), err: () => undefined, env: process.env }),
+    );
+    const report = JSON.parse(out) as StatusReport;
+    expect(report.namespaces.map((n) => n.namespace)).toEqual(NAMESPACES);
+    // team-b's record is still deleted (previous test); no state machine configured here: no run looked up.
+    expect(code).toBe(1);
+    expect(report.namespaces.map((n) => [n.namespace, n.healthy, n.runsKnown])).toEqual([
+      ['team-a', true, false],
+      ['team-b', false, false],
+    ]);
+  }, 60_000);
 
   it('usage errors exit 2', async () => {
     expect((await cli(['status'])).code).toBe(2);
