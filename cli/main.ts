@@ -9,7 +9,7 @@
  *
  * Streams and exit codes: the result (tables, summary, or `--json`) goes to
  * stdout, progress and errors to stderr; 0 success, 1 a failed run (or a plan
- * that would be refused, a failing canary), 2 a usage error (unknown command
+ * that would be refused, a failing canary, an unhealthy namespace in `status`), 2 a usage error (unknown command
  * or flag, missing `--request`, bad flag value, unreadable request file).
  *
  * It uses the caller's AWS credentials (the SDK's default chain) and reaches
