@@ -246,5 +246,20 @@ export interface ExecutionsPort {
   status(name: string): Promise<ExecutionStatusName | undefined>;
 }
 
+/** One run of a state machine as ListExecutions lists it. */
+export interface ExecutionSummary {
+  name: string;
+  status: ExecutionStatusName;
+  /** ISO timestamps. */
+  startDate?: string;
+  stopDate?: string;
+}
+
+/** Reading the recent runs of one state machine (`kserve-edge status`). Reads only. */
+export interface ExecutionHistoryPort {
+  /** The most recent runs first, at most `limit` of them. */
+  listRecent(limit: number): Promise<ExecutionSummary[]>;
+}
+
 /** Lives in `./errors` (the ASL retries it by name); re-exported here beside the port that throws it. */
 export { PatchConflictError } from './errors';

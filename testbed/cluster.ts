@@ -528,7 +528,11 @@ export async function bootstrapCluster(
       },
       { fieldManager: MANAGER, force: true },
     );
-    await kube.apply(guideIstioIngress(), { fieldManager: MANAGER, force: true });
+    // Created once (a create: an Update by field manager "kubectl", no last-applied configuration):
+    // nothing re-applies it, so a run may take its two annotations over. An Ingress that
+    // `kubectl apply`, Argo CD or Flux keeps applying is refused unless adopt
+    // (shared/plan/fieldOwnership.ts; test/integration/gitops.test.ts).
+    await kube.create(guideIstioIngress(), MANAGER);
   }
 
   const rbacApplied: string[] = [];

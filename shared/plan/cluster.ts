@@ -19,11 +19,20 @@
  * | Ingress (Cognito)    | apply   | none        | apply (force) | refuse; adopt → apply (force)  | same                 |
  * | Ingress (Dex)        | apply   | none        | apply (force) | none             | apply 2 annotations (force)⁴  |
  *
+ * Every "apply (force)" above first asks who else owns the fields it changes
+ * ({@link fieldClaims}, over the `managedFields` read): a manager that would set
+ * them back (Argo CD, Flux, `kubectl apply`, client- or server-side) makes it
+ * "refuse; adopt → apply (force)"⁵, naming the manager and the fields.
+ *
  * 1. Knative's ConfigMap; without it KServe cannot work and we have no RBAC to create it.
  * 2. JSON Patch of our keys only, each guarded by a `test` op so a concurrent edit fails the patch instead of being clobbered.
  * 3. Someone followed the guide by hand; the same spec is fine as it is.
  * 4. Kubeflow's Ingress: we take over only `certificate-arn` and `listen-ports`, keeping any
  *    certificate that is not ours in front (the first one is the listener's default certificate).
+ * 5. A forced apply would win once and then lose at the other tool's next sync (Argo CD, Flux
+ *    and `kubectl apply` re-assert what is in Git): the two would fight over the ALB's
+ *    certificates. One-off edits (`kubectl edit`/`annotate`, `kubectl create`) are taken over,
+ *    and the action's reason names them; with `adopt` the reason names what was taken.
  *
  * Which of our certificates the Ingress lists is {@link planListenerCertificates}: this run's
  * plus those of every other namespace still provisioned and active, computed when the step
@@ -34,7 +43,8 @@
  * reads the objects and applies the plan through the KubePort.
  */
 import { InvalidRequestError, ObjectOwnedByAnotherError, PrerequisiteMissingError } from '../errors';
-import { isOwnedObject, ownedLabels, TAG_DOMAIN, TAG_SCOPE } from '../ownership';
+import { FIELD_MANAGER, isOwnedObject, ownedLabels, TAG_DOMAIN, TAG_SCOPE } from '../ownership';
+import { describeClaims, describeEdits, fieldClaims } from './fieldOwnership';
 import type { ApplyPrecondition, CertificateDetail, JsonPatchOp, KubeObject, ObjectRef } from '../ports';
 import { ALB_MAX_CERTIFICATES, namespaceWildcard, type ProvisionRequest } from '../request';
 
@@ -596,20 +606,52 @@ function planOwnedObject(
   const equal =
     containsSubset(current.metadata.annotations ?? {}, desired.metadata.annotations ?? {}) &&
     containsSubset((current as Record<string, unknown>).spec, (desired as Record<string, unknown>).spec);
+  const ownership = fieldClaims(current, desired, FIELD_MANAGER);
   if (isOwnedObject(current.metadata.labels, options.ownerId)) {
     const labelsOk = containsSubset(current.metadata.labels ?? {}, desired.metadata.labels ?? {});
     if (equal && labelsOk) return { action: 'none', ref, reason: 'up to date' };
-    // Ours by label: re-assert our fields even if someone edited them (force), as a controller would.
-    return { action: 'apply', ref, reason: 'update (differs from desired)', object: desired, force: true };
+    // Ours by label: re-assert our fields even if someone edited them once (force), as a controller would;
+    // but not against a tool that keeps applying its own values (footnote 5).
+    const why = forcedApplyReason('update (differs from desired)', ref, ownership, options);
+    return { action: 'apply', ref, reason: why, object: desired, force: true };
   }
   if (foreignButEqualIsFine && equal) {
     return { action: 'none', ref, reason: 'exists with the desired spec (created by hand); left as is' };
   }
-  if (options.adopt)
-    return { action: 'apply', ref, reason: 'adopt (adopt=true): take over an object we did not create', object: desired, force: true };
+  if (options.adopt) {
+    const taken = ownership.claims.length > 0 ? `; took ${describeClaims(ownership.claims)}` : '';
+    return {
+      action: 'apply',
+      ref,
+      reason: `adopt (adopt=true): take over an object we did not create${taken}`,
+      object: desired,
+      force: true,
+    };
+  }
+  const managers = ownership.claims.length > 0 ? ` (${describeClaims(ownership.claims)})` : '';
   throw new ObjectOwnedByAnotherError(
-    `${formatRef(ref)} exists and is not managed by kserve-edge (owner "${options.ownerId}"); remove it, or set "adopt": true to take it over`,
+    `${formatRef(ref)} exists and is not managed by kserve-edge (owner "${options.ownerId}")${managers}; remove it, or set "adopt": true to take it over`,
   );
+}
+
+/**
+ * The reason of a forced apply, after the ownership check of footnote 5.
+ *
+ * @throws ObjectOwnedByAnotherError naming the managers and fields when another tool would set them back, unless `adopt`.
+ */
+function forcedApplyReason(reason: string, ref: ObjectRef, ownership: ReturnType<typeof fieldClaims>, options: PlanClusterOptions): string {
+  let why = reason;
+  if (ownership.claims.length > 0) {
+    if (!options.adopt) {
+      throw new ObjectOwnedByAnotherError(
+        `${formatRef(ref)}: ${describeClaims(ownership.claims)}, and would set them back after kserve-edge changed them; ` +
+          `hand the fields over to kserve-edge (README "Running beside Argo CD or Flux"), or set "adopt": true to take them`,
+      );
+    }
+    why += `; adopt (adopt=true): took ${describeClaims(ownership.claims)}`;
+  }
+  if (ownership.edits.length > 0) why += `; takes over one-off edits by ${describeEdits(ownership.edits)}`;
+  return why;
 }
 
 function planSharedIngress(current: KubeObject, desired: DesiredClusterState, options: PlanClusterOptions): ClusterAction {
@@ -629,15 +671,20 @@ function planSharedIngress(current: KubeObject, desired: DesiredClusterState, op
   if (containsSubset(annotations, want))
     return { action: 'none', ref, reason: "up to date (Kubeflow's Ingress already carries our certificates)" };
   const kept = splitArns(certificateArn).length - desired.certificateArns.length;
-  return {
-    action: 'apply',
-    ref,
-    reason: `Kubeflow's Ingress: set certificate-arn and listen-ports only${kept > 0 ? ` (keeping ${kept} certificate(s) that are not ours first)` : ''}`,
-    // Only the two annotations: server-side apply then manages just these fields, and forcing takes them from kubectl.
-    object: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, annotations: want } },
-    force: true,
-    ...guardFor(current),
+  // Only the two annotations: server-side apply then manages just these fields.
+  const object: KubeObject = {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    metadata: { name: ref.name, namespace: ref.namespace, annotations: want },
   };
+  // Forcing takes them from whoever set them once; a tool that keeps applying them is refused first (footnote 5).
+  const reason = forcedApplyReason(
+    `Kubeflow's Ingress: set certificate-arn and listen-ports only${kept > 0 ? ` (keeping ${kept} certificate(s) that are not ours first)` : ''}`,
+    ref,
+    fieldClaims(current, object, FIELD_MANAGER),
+    options,
+  );
+  return { action: 'apply', ref, reason, object, force: true, ...guardFor(current) };
 }
 
 /** The Ingress write's precondition: the version read, or "still absent". */
@@ -680,7 +727,7 @@ function checkIngressClass(ingressClass: KubeObject | undefined): void {
 /**
  * Compares current and desired state and returns the actions. Pure.
  *
- * @throws ObjectOwnedByAnotherError for a foreign object we would have to change, unless `adopt`.
+ * @throws ObjectOwnedByAnotherError for a foreign object we would have to change, or fields of one that another tool keeps applying (footnote 5), unless `adopt`.
  * @throws PrerequisiteMissingError when Knative's config-domain is missing, or the IngressClass `alb` when our Ingress names it.
  * @throws InvalidRequestError when the shared Ingress would hold more certificates than a listener takes.
  */
