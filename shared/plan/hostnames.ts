@@ -131,11 +131,11 @@ export function hostnameProblem(layout: HostnameLayout, model: string, namespace
   return undefined;
 }
 
-/** The host part of a URL (`status.url` of an InferenceService), lowercased, or `undefined`. */
+/** The host part of a URL (`status.url` of an InferenceService), lowercased, without a trailing dot, or `undefined`. */
 export function hostOfUrl(url: unknown): string | undefined {
   if (typeof url !== 'string' || url === '') return undefined;
   try {
-    const host = new URL(url).hostname.toLowerCase();
+    const host = new URL(url).hostname.toLowerCase().replace(/\.$/, '');
     return host === '' ? undefined : host;
   } catch {
     return undefined;
