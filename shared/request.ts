@@ -196,7 +196,14 @@ const canary = z
      * `status.url`, else their deployment mode's template); absent namespaces use the layout.
      */
     hosts: z
-      .record(namespaceName, z.string().min(1).max(MAX_DNS_NAME).regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lowercase host name'))
+      .record(
+        namespaceName,
+        z
+          .string()
+          .min(1)
+          .max(MAX_DNS_NAME)
+          .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lowercase host name'),
+      )
       .optional(),
   })
   .strict();
@@ -412,7 +419,10 @@ function layoutOf(req: { hostnames?: HostnameLayout | undefined }): HostnameLayo
  * The wildcard that serves a namespace's models: `*.<namespace>.<domain>`
  * (nested), or `*.<domain>` (flat: the same name for every namespace).
  */
-export function namespaceWildcard(req: Pick<ProvisionRequest, 'domain'> & { hostnames?: HostnameLayout | undefined }, namespace: string): string {
+export function namespaceWildcard(
+  req: Pick<ProvisionRequest, 'domain'> & { hostnames?: HostnameLayout | undefined },
+  namespace: string,
+): string {
   return wildcardFor(layoutOf(req), namespace, req.domain);
 }
 
@@ -430,7 +440,10 @@ export function namespaceOwnershipName(
  * ValidateRequest fills `canary.hosts` from the InferenceServices, which wins.
  */
 export function modelHost(
-  req: Pick<ProvisionRequest, 'domain'> & { hostnames?: HostnameLayout | undefined; canary: { model: string; hosts?: Record<string, string> | undefined } },
+  req: Pick<ProvisionRequest, 'domain'> & {
+    hostnames?: HostnameLayout | undefined;
+    canary: { model: string; hosts?: Record<string, string> | undefined };
+  },
   namespace: string,
 ): string {
   return req.canary.hosts?.[namespace] ?? renderModelHost(layoutOf(req), req.canary.model, namespace, req.domain);

@@ -390,7 +390,7 @@ export function knativeConfigNetwork(): KubeObject {
     data: {
       _example: [
         '# domain-template specifies the golang text template string to use',
-        '# when constructing the Knative service\'s DNS name. The default',
+        "# when constructing the Knative service's DNS name. The default",
         '# value is "{{.Name}}.{{.Namespace}}.{{.Domain}}".',
         'domain-template: "{{.Name}}.{{.Namespace}}.{{.Domain}}"',
         '',

@@ -54,7 +54,12 @@ import {
 
 export const KNATIVE_SERVING_NAMESPACE = 'knative-serving';
 /** Knative's networking settings; `domain-template` is the key we set. */
-export const CONFIG_NETWORK_REF: ObjectRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: KNATIVE_SERVING_NAMESPACE, name: 'config-network' };
+export const CONFIG_NETWORK_REF: ObjectRef = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  namespace: KNATIVE_SERVING_NAMESPACE,
+  name: 'config-network',
+};
 export const DOMAIN_TEMPLATE_KEY = 'domain-template';
 export const INFERENCESERVICE_CONFIG = 'inferenceservice-config';
 export const INFERENCESERVICE_API_VERSION = 'serving.kserve.io/v1beta1';
@@ -191,7 +196,9 @@ function ingressConfig(isvcConfig: KubeObject, ref: ObjectRef): IngressConfig {
     parsed = undefined;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new PrerequisiteMissingError(`${formatRef(ref)} data.ingress is not a JSON object`, { missing: `${formatRef(ref)} data.ingress (JSON)` });
+    throw new PrerequisiteMissingError(`${formatRef(ref)} data.ingress is not a JSON object`, {
+      missing: `${formatRef(ref)} data.ingress (JSON)`,
+    });
   }
   const obj = parsed as Record<string, unknown>;
   const str = (v: unknown, dflt: string): string => (typeof v === 'string' && v !== '' ? v : dflt);
@@ -218,7 +225,11 @@ function recordedIngress(isvcConfig: KubeObject, ownerId: string): { domainTempl
   }
 }
 
-function planKnative(request: ProvisionRequest, state: HostnameClusterState, layout: HostnameLayout): { mode: ModeHostnames; action?: HostnameAction } {
+function planKnative(
+  request: ProvisionRequest,
+  state: HostnameClusterState,
+  layout: HostnameLayout,
+): { mode: ModeHostnames; action?: HostnameAction } {
   const ref = CONFIG_NETWORK_REF;
   const want = templateFor('Knative', layout);
   const current = dataOf(state.configNetwork)[DOMAIN_TEMPLATE_KEY];
@@ -244,19 +255,31 @@ function planKnative(request: ProvisionRequest, state: HostnameClusterState, lay
       action: 'apply',
       ref,
       reason: `Knative hostnames: ${DOMAIN_TEMPLATE_KEY} ${JSON.stringify(want)} (${layout})${foreign.length > 0 ? `, adopted from ${foreign.join(', ')}` : ''}`,
-      object: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace! }, data: { [DOMAIN_TEMPLATE_KEY]: want } },
+      object: {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, namespace: ref.namespace! },
+        data: { [DOMAIN_TEMPLATE_KEY]: want },
+      },
       force: foreign.length > 0,
     },
   };
 }
 
-function planStandard(request: ProvisionRequest, state: HostnameClusterState, layout: HostnameLayout): { mode: ModeHostnames; action?: HostnameAction } {
+function planStandard(
+  request: ProvisionRequest,
+  state: HostnameClusterState,
+  layout: HostnameLayout,
+): { mode: ModeHostnames; action?: HostnameAction } {
   const ref = inferenceServiceConfigRef(request);
   const isvcConfig = state.inferenceServiceConfig;
   if (!isvcConfig) {
-    throw new PrerequisiteMissingError(`${formatRef(ref)} not found: InferenceServices use KServe's Standard mode; set kserve.namespace to where KServe is installed`, {
-      missing: formatRef(ref),
-    });
+    throw new PrerequisiteMissingError(
+      `${formatRef(ref)} not found: InferenceServices use KServe's Standard mode; set kserve.namespace to where KServe is installed`,
+      {
+        missing: formatRef(ref),
+      },
+    );
   }
   const ingress = ingressConfig(isvcConfig, ref);
   const want = templateFor('Standard', layout);
@@ -267,7 +290,8 @@ function planStandard(request: ProvisionRequest, state: HostnameClusterState, la
 
   const recorded = recordedIngress(isvcConfig, request.ownerId);
   const isDefault = ingress.domainTemplate === STANDARD_DEFAULT_TEMPLATE && ingress.ingressDomain === STANDARD_DEFAULT_INGRESS_DOMAIN;
-  const isOurs = recorded !== undefined && recorded.domainTemplate === ingress.domainTemplate && recorded.ingressDomain === ingress.ingressDomain;
+  const isOurs =
+    recorded !== undefined && recorded.domainTemplate === ingress.domainTemplate && recorded.ingressDomain === ingress.ingressDomain;
   const foreign = !isDefault && !isOurs;
   if (foreign && !request.adopt) {
     const managers = foreignManagersOfDataKey(isvcConfig, 'ingress');
@@ -321,7 +345,9 @@ export function planHostnames(request: ProvisionRequest, state: HostnameClusterS
   for (const isvc of isvcs) {
     const problem = hostnameProblem(layout, isvc.metadata.name, isvc.metadata.namespace ?? '', request.domain);
     if (problem !== undefined) {
-      throw new InvalidRequestError(`InferenceService ${isvc.metadata.namespace}/${isvc.metadata.name}: ${problem}`, { path: 'namespaces' });
+      throw new InvalidRequestError(`InferenceService ${isvc.metadata.namespace}/${isvc.metadata.name}: ${problem}`, {
+        path: 'namespaces',
+      });
     }
   }
 

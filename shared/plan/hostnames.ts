@@ -124,10 +124,13 @@ export function hostnameProblem(layout: HostnameLayout, model: string, namespace
   if (label.length > MAX_DNS_LABEL) {
     return (
       `the ${layout} hostname ${host} has a label "${label}" of ${label.length} characters; DNS allows ${MAX_DNS_LABEL}` +
-      (layout === 'flat' ? ' (in the flat layout <model>-<namespace> is one label: shorten the model or namespace name, or use "nested")' : '')
+      (layout === 'flat'
+        ? ' (in the flat layout <model>-<namespace> is one label: shorten the model or namespace name, or use "nested")'
+        : '')
     );
   }
-  if (host.length > MAX_HOSTNAME) return `the ${layout} hostname ${host.slice(0, 40)}… is ${host.length} characters; DNS allows ${MAX_HOSTNAME}`;
+  if (host.length > MAX_HOSTNAME)
+    return `the ${layout} hostname ${host.slice(0, 40)}… is ${host.length} characters; DNS allows ${MAX_HOSTNAME}`;
   return undefined;
 }
 

@@ -302,7 +302,13 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
   // since the read (a concurrent run, a human) means: read again and re-plan.
   for (let attempt = 1; ; attempt++) {
     ({ plan, certificates, hostnames } = await readAndPlan(input, headerValues, deps));
-    log.info('cluster plan', { plan: redactClusterPlan(plan), certificates, hostnames: summariseHostnames(hostnames), changes: hasChanges(plan), attempt });
+    log.info('cluster plan', {
+      plan: redactClusterPlan(plan),
+      certificates,
+      hostnames: summariseHostnames(hostnames),
+      changes: hasChanges(plan),
+      attempt,
+    });
     if (!hasChanges(plan)) break;
     try {
       await applyClusterPlan(deps.kube, plan);

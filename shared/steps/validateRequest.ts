@@ -122,7 +122,8 @@ export async function validateRequest(
     const hostnames = planHostnames(request, await readHostnameState(deps.kubeOf(connection), request));
     // Only hosts that differ from the layout's rendering: the request travels through every state (payload limit).
     const hosts: Record<string, string> = { ...hostnames.hosts, ...request.canary.hosts };
-    for (const [ns, host] of Object.entries(hosts)) if (host === modelHost({ ...request, canary: { model: request.canary.model } }, ns)) delete hosts[ns];
+    for (const [ns, host] of Object.entries(hosts))
+      if (host === modelHost({ ...request, canary: { model: request.canary.model } }, ns)) delete hosts[ns];
     if (Object.keys(hosts).length > 0) validated = { ...request, canary: { ...request.canary, hosts } };
     deps.log.info('hostnames', {
       layout: hostnames.layout,

@@ -35,7 +35,10 @@ interface RunOutput {
   canary: { namespaces: Array<{ namespace: string; host: string; status: number; prediction: unknown }> };
   loadBalancer: { hostname: string };
   dns: { changeId: string | null };
-  cluster: { actions: Array<{ action: string; name: string }>; hostnames: { layout: string; modes: Array<{ mode: string; changes: boolean }> } };
+  cluster: {
+    actions: Array<{ action: string; name: string }>;
+    hostnames: { layout: string; modes: Array<{ mode: string; changes: boolean }> };
+  };
 }
 
 describe('provision: flat hostnames, Knative mode', () => {
@@ -77,7 +80,11 @@ describe('provision: flat hostnames, Knative mode', () => {
     const ours = records.filter((r) => r.name.includes('*') || r.name.startsWith('_kserve-edge'));
     expect(ours).toEqual([
       { name: `*.${DOMAIN}`, type: 'CNAME', values: [alb] },
-      { name: `_kserve-edge.${DOMAIN}`, type: 'TXT', values: [`"heritage=kserve-edge,kserve-edge/owner=kserve-edge,kserve-edge/resource=*.${DOMAIN}"`] },
+      {
+        name: `_kserve-edge.${DOMAIN}`,
+        type: 'TXT',
+        values: [`"heritage=kserve-edge,kserve-edge/owner=kserve-edge,kserve-edge/resource=*.${DOMAIN}"`],
+      },
     ]);
 
     // Knative's domain-template: set by server-side apply, held by our field manager, nothing else of config-network touched.
@@ -110,7 +117,12 @@ describe('provision: flat hostnames, Knative mode', () => {
       { fieldManager: 'kubectl', force: true },
     );
     await kube.apply(
-      { apiVersion: 'kubeflow.org/v1', kind: 'Profile', metadata: { name: 'team-c' }, spec: { owner: { kind: 'User', name: 'user@example.com' } } },
+      {
+        apiVersion: 'kubeflow.org/v1',
+        kind: 'Profile',
+        metadata: { name: 'team-c' },
+        spec: { owner: { kind: 'User', name: 'user@example.com' } },
+      },
       { fieldManager: 'kubectl', force: true },
     );
     await kube.apply(

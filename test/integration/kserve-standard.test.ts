@@ -104,14 +104,18 @@ describe('provision: KServe Standard mode (mixed with Knative)', () => {
 
     // Nested: one record per namespace, as always.
     const { route53 } = awsFor(tb.motoUrl, REGION);
-    const names = (await listRecords(route53, tb.hostedZoneId)).filter((r) => r.type === 'CNAME' && r.name.startsWith('*')).map((r) => r.name);
+    const names = (await listRecords(route53, tb.hostedZoneId))
+      .filter((r) => r.type === 'CNAME' && r.name.startsWith('*'))
+      .map((r) => r.name);
     expect(names.sort()).toEqual([`*.team-kn.${DOMAIN}`, `*.team-std.${DOMAIN}`]);
   }, 300_000);
 
   it('a second run converges; a changed ingressDomain by someone else is refused, not fought over', async () => {
     const again = await provisionWith(tb.env, request, 'e2e-standard-2');
     if (again.status !== 'SUCCEEDED') throw new Error(`run failed: ${JSON.stringify(again.error)}`);
-    expect((again.output as { cluster: { actions: Array<{ action: string }> } }).cluster.actions.every((a) => a.action === 'none')).toBe(true);
+    expect((again.output as { cluster: { actions: Array<{ action: string }> } }).cluster.actions.every((a) => a.action === 'none')).toBe(
+      true,
+    );
 
     // A platform team points KServe elsewhere with kubectl.
     const kube = tb.kubeAdmin();

@@ -92,10 +92,7 @@ describe('deploy/rbac.yaml', () => {
       'another Knative ConfigMap',
       { namespace: KNATIVE_NAMESPACE, group: '', resource: 'configmaps', verb: 'patch', name: 'config-autoscaler' },
     ],
-    [
-      "another of KServe's ConfigMaps",
-      { namespace: 'kubeflow', group: '', resource: 'configmaps', verb: 'patch', name: 'kserve-config' },
-    ],
+    ["another of KServe's ConfigMaps", { namespace: 'kubeflow', group: '', resource: 'configmaps', verb: 'patch', name: 'kserve-config' }],
     [
       'changing an InferenceService',
       { namespace: 'staging', group: 'serving.kserve.io', resource: 'inferenceservices', verb: 'patch', name: 'sklearn-irisv2' },

@@ -4,7 +4,12 @@
  * inferenceservice-config), the layout-switch confirmation, ownership and DNS
  * limits (shared/plan/hostnames.ts, shared/plan/hostnameConfig.ts).
  */
-import { HostnameChangeUnconfirmedError, InvalidRequestError, ObjectOwnedByAnotherError, PrerequisiteMissingError } from '../../../shared/errors';
+import {
+  HostnameChangeUnconfirmedError,
+  InvalidRequestError,
+  ObjectOwnedByAnotherError,
+  PrerequisiteMissingError,
+} from '../../../shared/errors';
 import type { KubeObject } from '../../../shared/ports';
 import { desiredCertificates } from '../../../shared/plan/certificates';
 import {
@@ -218,9 +223,7 @@ describe('planHostnames', () => {
     }
     expect(error).toBeInstanceOf(HostnameChangeUnconfirmedError);
     expect((error as Error).name).toBe('HostnameChangeUnconfirmed');
-    expect((error as Error).message).toContain(
-      `https://sklearn-irisv2.team-a.${DOMAIN} → https://sklearn-irisv2-team-a.${DOMAIN}`,
-    );
+    expect((error as Error).message).toContain(`https://sklearn-irisv2.team-a.${DOMAIN} → https://sklearn-irisv2-team-a.${DOMAIN}`);
     expect((error as Error).message).toContain('"confirmHostnameChange": "nested-to-flat"');
     // The wrong direction does not confirm it either.
     expect(() => planHostnames(request({ hostnames: 'flat', confirmHostnameChange: 'flat-to-nested' }), live)).toThrow(
@@ -229,7 +232,10 @@ describe('planHostnames', () => {
   });
 
   it('nested → flat with the confirmation: the plan says so and writes the template', () => {
-    const plan = planHostnames(request({ hostnames: 'flat', confirmHostnameChange: 'nested-to-flat' }), state({ configDomain: editedConfigDomain() }));
+    const plan = planHostnames(
+      request({ hostnames: 'flat', confirmHostnameChange: 'nested-to-flat' }),
+      state({ configDomain: editedConfigDomain() }),
+    );
     expect(plan.change).toEqual({ from: 'nested', to: 'flat', confirmation: 'nested-to-flat' });
     expect(plan.actions.map((a) => a.ref.name)).toEqual(['config-network']);
   });
@@ -241,9 +247,9 @@ describe('planHostnames', () => {
     const adopted = planHostnames(request({ hostnames: 'flat', adopt: true }), owned);
     expect(adopted.actions).toEqual([expect.objectContaining({ action: 'apply', force: true })]);
     // Someone set the flat template by hand: the same layout, left alone.
-    expect(planHostnames(request({ hostnames: 'flat' }), state({ configNetwork: configNetwork(KNATIVE_FLAT_TEMPLATE, 'kubectl-edit') })).actions).toEqual(
-      [],
-    );
+    expect(
+      planHostnames(request({ hostnames: 'flat' }), state({ configNetwork: configNetwork(KNATIVE_FLAT_TEMPLATE, 'kubectl-edit') })).actions,
+    ).toEqual([]);
   });
 
   it('Standard mode, nested: a guarded JSON Patch of the ingress JSON (domainTemplate + ingressDomain) that records what we wrote', () => {
@@ -259,32 +265,53 @@ describe('planHostnames', () => {
     expect(ops[2]).toEqual({
       op: 'add',
       path: '/metadata/annotations',
-      value: { [INGRESS_HOSTNAMES_ANNOTATION]: JSON.stringify({ owner: 'kserve-edge', domainTemplate: STANDARD_NESTED_TEMPLATE, ingressDomain: DOMAIN }) },
+      value: {
+        [INGRESS_HOSTNAMES_ANNOTATION]: JSON.stringify({
+          owner: 'kserve-edge',
+          domainTemplate: STANDARD_NESTED_TEMPLATE,
+          ingressDomain: DOMAIN,
+        }),
+      },
     });
   });
 
   it("Standard mode, flat: KServe's default template already is flat, only ingressDomain changes", () => {
-    const plan = planHostnames(request({ hostnames: 'flat', confirmHostnameChange: undefined }), state({ inferenceServiceConfig: isvcConfig({ mode: 'RawDeployment' }) }));
+    const plan = planHostnames(
+      request({ hostnames: 'flat', confirmHostnameChange: undefined }),
+      state({ inferenceServiceConfig: isvcConfig({ mode: 'RawDeployment' }) }),
+    );
     const next = JSON.parse((plan.actions[0]!.ops![1] as { value: string }).value) as Record<string, unknown>;
     expect(next.domainTemplate).toBe(STANDARD_DEFAULT_TEMPLATE);
     expect(next.ingressDomain).toBe(DOMAIN);
   });
 
   it("Standard mode: refuses values someone else set (not KServe's defaults, not recorded as ours); ours may change", () => {
-    const theirs = isvcConfig({ mode: 'Standard', ingress: { ingressDomain: 'models.corp.example', domainTemplate: STANDARD_NESTED_TEMPLATE } });
+    const theirs = isvcConfig({
+      mode: 'Standard',
+      ingress: { ingressDomain: 'models.corp.example', domainTemplate: STANDARD_NESTED_TEMPLATE },
+    });
     expect(() => planHostnames(request(), state({ inferenceServiceConfig: theirs }))).toThrow(ObjectOwnedByAnotherError);
     expect(() => planHostnames(request(), state({ inferenceServiceConfig: theirs }))).toThrow(/field manager "helm"/);
     const ours = isvcConfig({
       mode: 'Standard',
       ingress: { ingressDomain: DOMAIN, domainTemplate: STANDARD_NESTED_TEMPLATE },
       annotations: {
-        [INGRESS_HOSTNAMES_ANNOTATION]: JSON.stringify({ owner: 'kserve-edge', domainTemplate: STANDARD_NESTED_TEMPLATE, ingressDomain: DOMAIN }),
+        [INGRESS_HOSTNAMES_ANNOTATION]: JSON.stringify({
+          owner: 'kserve-edge',
+          domainTemplate: STANDARD_NESTED_TEMPLATE,
+          ingressDomain: DOMAIN,
+        }),
       },
     });
     expect(planHostnames(request(), state({ inferenceServiceConfig: ours })).actions).toEqual([]);
-    const plan = planHostnames(request({ hostnames: 'flat', confirmHostnameChange: 'nested-to-flat' }), state({ inferenceServiceConfig: ours }));
+    const plan = planHostnames(
+      request({ hostnames: 'flat', confirmHostnameChange: 'nested-to-flat' }),
+      state({ inferenceServiceConfig: ours }),
+    );
     expect(plan.change).toEqual({ from: 'nested', to: 'flat', confirmation: 'nested-to-flat' });
-    expect(plan.actions[0]!.ops![2]).toEqual(expect.objectContaining({ op: 'add', path: `/metadata/annotations/${INGRESS_HOSTNAMES_ANNOTATION.replace('/', '~1')}` }));
+    expect(plan.actions[0]!.ops![2]).toEqual(
+      expect.objectContaining({ op: 'add', path: `/metadata/annotations/${INGRESS_HOSTNAMES_ANNOTATION.replace('/', '~1')}` }),
+    );
   });
 
   it('a mixed cluster configures both modes, and the canary host follows each InferenceService (status.url first)', () => {
@@ -307,7 +334,10 @@ describe('planHostnames', () => {
   it('prefers the published status.url when this run changes nothing for that mode', () => {
     const plan = planHostnames(
       request({ namespaces: ['team-a'] }),
-      state({ configDomain: editedConfigDomain(), inferenceServices: [isvc('team-a', { url: `http://Sklearn-IrisV2.team-a.${DOMAIN}.` })] }),
+      state({
+        configDomain: editedConfigDomain(),
+        inferenceServices: [isvc('team-a', { url: `http://Sklearn-IrisV2.team-a.${DOMAIN}.` })],
+      }),
     );
     // Normalised as DNS compares names: lowercase, no trailing dot.
     expect(plan.hosts).toEqual({ 'team-a': `sklearn-irisv2.team-a.${DOMAIN}` });
@@ -322,9 +352,9 @@ describe('planHostnames', () => {
   });
 
   it('Standard mode in use without inferenceservice-config is a missing prerequisite', () => {
-    expect(() => planHostnames(request(), state({ inferenceServiceConfig: undefined, inferenceServices: [isvc('team-a', { mode: 'Standard' })] }))).toThrow(
-      PrerequisiteMissingError,
-    );
+    expect(() =>
+      planHostnames(request(), state({ inferenceServiceConfig: undefined, inferenceServices: [isvc('team-a', { mode: 'Standard' })] })),
+    ).toThrow(PrerequisiteMissingError);
   });
 });
 
