@@ -132,6 +132,16 @@ export class ObjectOwnedByAnotherError extends AutomationError {
   readonly retryable = false;
 }
 
+/**
+ * The run would change the hostname layout (nested ↔ flat) of models that are
+ * served under the domain today, so every model's URL would change, and the
+ * request does not confirm it (`confirmHostnameChange`). Nothing was written.
+ */
+export class HostnameChangeUnconfirmedError extends AutomationError {
+  readonly name = 'HostnameChangeUnconfirmed' as const;
+  readonly retryable = false;
+}
+
 /** Options of {@link PrerequisiteMissingError}. */
 export interface PrerequisiteMissingOptions extends AutomationErrorOptions {
   /** What is missing, e.g. `ConfigMap knative-serving/config-domain`, `AuthorizationPolicy (security.istio.io/v1beta1)` or `namespace team-a`. */
@@ -273,6 +283,7 @@ export const ERROR_CLASSES = {
   DnsChangeTimeout: DnsChangeTimeoutError,
   RecordOwnedByAnother: RecordOwnedByAnotherError,
   ObjectOwnedByAnother: ObjectOwnedByAnotherError,
+  HostnameChangeUnconfirmed: HostnameChangeUnconfirmedError,
   PrerequisiteMissing: PrerequisiteMissingError,
   ConfigError: ConfigError,
   ClusterRejected: ClusterRejectedError,
@@ -307,6 +318,7 @@ export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = [
   'DnsChangeTimeout',
   'RecordOwnedByAnother',
   'ObjectOwnedByAnother',
+  'HostnameChangeUnconfirmed',
   'PrerequisiteMissing',
   'ConfigError',
   'ClusterRejected',

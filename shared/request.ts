@@ -14,6 +14,7 @@
 // the JSON Schema converter) in the Lambda bundles.
 import * as z from 'zod';
 import { InvalidRequestError } from './errors';
+import { hostnameProblem, ownershipNameFor, renderModelHost, wildcardFor, type HostnameLayout } from './plan/hostnames';
 
 /** DNS-1123 label: what Kubernetes allows for a namespace name. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -190,6 +191,20 @@ const canary = z
       .optional(),
     /** Per-request timeout. */
     timeoutSeconds: z.number().int().min(1).max(60).default(10),
+    /**
+     * The model's host per namespace. ValidateRequest fills it from the InferenceServices (their
+     * `status.url`, else their deployment mode's template); absent namespaces use the layout.
+     */
+    hosts: z
+      .record(
+        namespaceName,
+        z
+          .string()
+          .min(1)
+          .max(MAX_DNS_NAME)
+          .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lowercase host name'),
+      )
+      .optional(),
   })
   .strict();
 
@@ -287,6 +302,21 @@ export const ProvisionRequestSchema = z
       .default('kserve-edge'),
     /** Take over records and objects that exist without our ownership marker. Off by default. */
     adopt: z.boolean().default(false),
+    /**
+     * `nested`: `<model>.<namespace>.<domain>`, one certificate and record per namespace (default).
+     * `flat`: `<model>-<namespace>.<domain>`, one `*.<domain>` certificate and record for every namespace.
+     */
+    hostnames: z.enum(['nested', 'flat']).default('nested'),
+    /**
+     * Required when the run changes the layout the cluster already renders for this domain (every
+     * model's URL changes): `"<current>-to-<requested>"`, e.g. `nested-to-flat`.
+     */
+    confirmHostnameChange: z.enum(['nested-to-flat', 'flat-to-nested', 'custom-to-nested', 'custom-to-flat']).optional(),
+    /** Where KServe is installed: `inferenceservice-config` lives here (Kubeflow: `kubeflow`; standalone KServe: `kserve`). */
+    kserve: z
+      .object({ namespace: namespaceName.default('kubeflow') })
+      .strict()
+      .default({ namespace: 'kubeflow' }),
   })
   .strict()
   .superRefine((req, ctx) => {
@@ -294,7 +324,7 @@ export const ProvisionRequestSchema = z
     if (2 + longestNs + 1 + req.domain.length > MAX_DNS_NAME) {
       ctx.addIssue({ code: 'custom', path: ['namespaces'], message: `*.<namespace>.${req.domain} exceeds ${MAX_DNS_NAME} characters` });
     }
-    if (req.certificates.mode === 'single' && req.namespaces.length + 1 > ACM_MAX_NAMES_PER_CERTIFICATE) {
+    if (req.certificates.mode === 'single' && req.hostnames !== 'flat' && req.namespaces.length + 1 > ACM_MAX_NAMES_PER_CERTIFICATE) {
       ctx.addIssue({
         code: 'custom',
         path: ['namespaces'],
@@ -308,6 +338,13 @@ export const ProvisionRequestSchema = z
     }
     if (req.canary.model.length + 1 + longestNs + 1 + req.domain.length > MAX_DNS_NAME) {
       ctx.addIssue({ code: 'custom', path: ['canary', 'model'], message: 'model host name exceeds 253 characters' });
+    } else {
+      // Flat: <model>-<namespace> is ONE DNS label (63 at most); checked for the canary's model here, for every
+      // InferenceService in ValidateRequest.
+      for (const [i, ns] of req.namespaces.entries()) {
+        const problem = hostnameProblem(req.hostnames, req.canary.model, ns, req.domain);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['namespaces', i], message: problem });
+      }
     }
     if (req.auth.provider === 'dex' && req.auth.dashboardHost !== undefined) {
       const sub = z.string().superRefine(checkDomain).safeParse(req.auth.dashboardHost);
@@ -373,14 +410,43 @@ export function baseWildcard(req: Pick<ProvisionRequest, 'domain'>): string {
   return `*.${req.domain}`;
 }
 
-/** `*.<namespace>.<domain>`. */
-export function namespaceWildcard(req: Pick<ProvisionRequest, 'domain'>, namespace: string): string {
-  return `*.${namespace}.${req.domain}`;
+/** The layout of a request, `nested` when it names none (requests written before `hostnames` existed). */
+function layoutOf(req: { hostnames?: HostnameLayout | undefined }): HostnameLayout {
+  return req.hostnames ?? 'nested';
 }
 
-/** Host the canary calls for one namespace. */
-export function modelHost(req: Pick<ProvisionRequest, 'domain' | 'canary'>, namespace: string): string {
-  return `${req.canary.model}.${namespace}.${req.domain}`;
+/**
+ * The wildcard that serves a namespace's models: `*.<namespace>.<domain>`
+ * (nested), or `*.<domain>` (flat: the same name for every namespace).
+ */
+export function namespaceWildcard(
+  req: Pick<ProvisionRequest, 'domain'> & { hostnames?: HostnameLayout | undefined },
+  namespace: string,
+): string {
+  return wildcardFor(layoutOf(req), namespace, req.domain);
+}
+
+/** The ownership TXT beside {@link namespaceWildcard}: `_kserve-edge.<namespace>.<domain>` or, flat, `_kserve-edge.<domain>`. */
+export function namespaceOwnershipName(
+  req: Pick<ProvisionRequest, 'domain'> & { hostnames?: HostnameLayout | undefined },
+  namespace: string,
+): string {
+  return ownershipNameFor(layoutOf(req), namespace, req.domain);
+}
+
+/**
+ * Host the canary calls for one namespace when the cluster names none: the
+ * request's layout rendered (`<model>.<ns>.<domain>` or `<model>-<ns>.<domain>`).
+ * ValidateRequest fills `canary.hosts` from the InferenceServices, which wins.
+ */
+export function modelHost(
+  req: Pick<ProvisionRequest, 'domain'> & {
+    hostnames?: HostnameLayout | undefined;
+    canary: { model: string; hosts?: Record<string, string> | undefined };
+  },
+  namespace: string,
+): string {
+  return req.canary.hosts?.[namespace] ?? renderModelHost(layoutOf(req), req.canary.model, namespace, req.domain);
 }
 
 /** Namespaces the canary probes. */

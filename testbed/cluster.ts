@@ -1,7 +1,8 @@
 /**
  * The "EKS control plane": etcd + kube-apiserver (RBAC on, static tokens),
  * and the cluster state Kubeflow + KServe leave behind: CRDs, namespaces,
- * profiles, Knative's `config-domain`, the sample InferenceService, the
+ * profiles, Knative's `config-domain` and `config-network`, KServe's
+ * `inferenceservice-config` (in `kubeflow`), the sample InferenceService, the
  * workflow's RBAC, and (Dex) the `istio-ingress` of the load-balancer guide.
  */
 import { loadAllYaml } from '@kubernetes/client-node';
@@ -376,6 +377,57 @@ svc.cluster.local: |
   };
 }
 
+/** Knative Serving's `config-network` as released: only `_example`, so `domain-template` is Knative's default. */
+export function knativeConfigNetwork(): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: 'config-network',
+      namespace: 'knative-serving',
+      labels: { 'app.kubernetes.io/part-of': 'knative-serving', 'serving.knative.dev/release': 'v1.0.1' },
+    },
+    data: {
+      _example: [
+        '# domain-template specifies the golang text template string to use',
+        "# when constructing the Knative service's DNS name. The default",
+        '# value is "{{.Name}}.{{.Namespace}}.{{.Domain}}".',
+        'domain-template: "{{.Name}}.{{.Namespace}}.{{.Domain}}"',
+        '',
+      ].join('\n'),
+    },
+  };
+}
+
+/**
+ * KServe's `inferenceservice-config` (its keys that decide hostnames), as
+ * Kubeflow installs it into `kubeflow`: `deploy.defaultDeploymentMode` and the
+ * `ingress` JSON with KServe's default `domainTemplate` and `ingressDomain`.
+ */
+export function kserveInferenceServiceConfig(defaultDeploymentMode: string, namespace = 'kubeflow'): KubeObject {
+  const ingress = {
+    enableGatewayApi: false,
+    ingressGateway: 'kubeflow/kubeflow-gateway',
+    ingressService: 'istio-ingressgateway.istio-system.svc.cluster.local',
+    localGateway: 'knative-serving/knative-local-gateway',
+    localGatewayService: 'knative-local-gateway.istio-system.svc.cluster.local',
+    ingressDomain: 'example.com',
+    ingressClassName: 'istio',
+    domainTemplate: '{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}',
+    urlScheme: 'http',
+    disableIstioVirtualHost: false,
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'inferenceservice-config', namespace, labels: { app: 'kserve', 'app.kubernetes.io/name': 'kserve' } },
+    data: {
+      deploy: JSON.stringify({ defaultDeploymentMode }, null, 2),
+      ingress: JSON.stringify(ingress, null, 2),
+    },
+  };
+}
+
 /** The profile namespace as Kubeflow's profile controller creates it. */
 function profileNamespace(name: string): KubeObject {
   return {
@@ -474,7 +526,14 @@ const MANAGER = 'kubectl';
  */
 export async function bootstrapCluster(
   kube: KubeClient,
-  o: { namespaces: string[]; authProvider: 'cognito' | 'dex'; rbacFile?: string; log: (m: string) => void },
+  o: {
+    namespaces: string[];
+    authProvider: 'cognito' | 'dex';
+    rbacFile?: string;
+    /** `inferenceservice-config`'s `deploy.defaultDeploymentMode` (default `Serverless`, KServe's old name for Knative). */
+    kserveDefaultMode?: string;
+    log: (m: string) => void;
+  },
 ): Promise<{ rbacApplied: string[] }> {
   await Promise.all(CRDS.map((c) => kube.apply(c, { fieldManager: MANAGER, force: true })));
   await Promise.all(CRDS.map((c) => waitEstablished(kube, c)));
@@ -488,6 +547,8 @@ export async function bootstrapCluster(
 
   const objects: KubeObject[] = [
     knativeConfigDomain(),
+    knativeConfigNetwork(),
+    kserveInferenceServiceConfig(o.kserveDefaultMode ?? 'Serverless'),
     // The AWS Load Balancer Controller's chart installs this class; our Ingress names it in spec.ingressClassName.
     albIngressClass(),
     {

@@ -24,8 +24,10 @@
  *    (first = default), a leaf certificate from the testbed CA for exactly the
  *    names ACM has on it, but only while ACM (moto) says ISSUED: like the real
  *    controller, a reconcile that fails keeps the previous listener config;
- *  - renders the gateway routes: `<isvc>.<ns>.<domain>` for every
- *    InferenceService and every domain key of `config-domain`, with the paths
+ *  - renders the gateway routes: for every InferenceService, the host its
+ *    deployment mode renders ({@link inferenceServiceHosts}: Knative's
+ *    `config-network` domain-template over `config-domain`, or KServe's
+ *    `inferenceservice-config` ingress template in Standard mode), with the paths
  *    ALLOW AuthorizationPolicies admit for `component: predictor` workloads;
  *  - reloads nginx when the rendered config changes, writes the host map
  *    (ALB host name → `127.0.0.1:<port>`), and keeps InferenceService status
@@ -80,6 +82,8 @@ export interface LbControllerOptions {
    */
   albSource?: 'annotations' | 'elbv2';
   dex?: DexGatewayConfig;
+  /** Where KServe's `inferenceservice-config` lives (default `kubeflow`, as Kubeflow installs KServe). */
+  kserveNamespace?: string;
   log: (message: string) => void;
 }
 
@@ -310,6 +314,87 @@ export function allowedPaths(policies: PolicyObject[], namespace: string, isvc: 
   return [...new Set(out)];
 }
 
+/** A KServe deployment mode, by its current name (v0.16 renamed Serverless → Knative, RawDeployment → Standard). */
+export type KserveMode = 'Knative' | 'Standard';
+
+/** Any of KServe's mode names (old and new, any case) as the current one; undefined for others (ModelMesh, typos). */
+export function kserveMode(value: unknown): KserveMode | undefined {
+  const v = typeof value === 'string' ? value.toLowerCase() : '';
+  if (v === 'knative' || v === 'serverless') return 'Knative';
+  if (v === 'standard' || v === 'rawdeployment') return 'Standard';
+  return undefined;
+}
+
+/**
+ * The testbed's rendering of a Go `text/template` domain template, for the
+ * fields the stock templates use (`.Name`, `.Namespace`, `.Domain`,
+ * `.IngressDomain`); anything else renders empty, so a template the stand-in
+ * does not understand gives a host nothing routes to.
+ */
+export function renderDomainTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{-?\s*\.([A-Za-z]+)\s*-?\}\}/g, (_m, key: string) => values[key] ?? '');
+}
+
+/** The hostname settings KServe and Knative read, as the testbed finds them in the cluster. */
+export interface HostnameConfig {
+  configDomain: KubeObject | undefined;
+  configNetwork: KubeObject | undefined;
+  inferenceServiceConfig: KubeObject | undefined;
+}
+
+/**
+ * The external hosts of an InferenceService, as KServe (and Knative) would
+ * publish them, first = its `status.url`:
+ *
+ * - Knative mode: Knative renders `config-network`'s `domain-template`
+ *   (default `{{.Name}}.{{.Namespace}}.{{.Domain}}`) for every default domain
+ *   of `config-domain` (upstream: knative/serving
+ *   `pkg/reconciler/route/domains/domains.go`, `DomainNameFromTemplate`; KServe
+ *   then names the top-level host after the InferenceService);
+ * - Standard mode: KServe renders `inferenceservice-config`'s
+ *   `ingress.domainTemplate` (default `{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}`)
+ *   with `ingress.ingressDomain` (default `example.com`) (upstream: kserve/kserve
+ *   `pkg/controller/v1beta1/inferenceservice/reconcilers/ingress`, `GenerateDomainName`).
+ *
+ * The mode is the InferenceService's `serving.kserve.io/deploymentMode`
+ * annotation, else `inferenceservice-config`'s `deploy.defaultDeploymentMode`,
+ * else Knative (old and new names alike).
+ */
+export function inferenceServiceHosts(isvc: KubeObject, config: HostnameConfig): { mode: KserveMode; hosts: string[] } {
+  const data = (obj: KubeObject | undefined): Record<string, string> => ((obj?.data ?? {}) as Record<string, string>) ?? {};
+  const json = (text: string | undefined): Record<string, unknown> => {
+    try {
+      const v = JSON.parse(text ?? '{}') as unknown;
+      return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const kserve = data(config.inferenceServiceConfig);
+  const clusterDefault = kserveMode(json(kserve.deploy).defaultDeploymentMode) ?? 'Knative';
+  const mode = kserveMode(isvc.metadata.annotations?.['serving.kserve.io/deploymentMode']) ?? clusterDefault;
+  const name = isvc.metadata.name;
+  const namespace = isvc.metadata.namespace ?? 'default';
+  if (mode === 'Standard') {
+    const ingress = json(kserve.ingress);
+    const template =
+      typeof ingress.domainTemplate === 'string' && ingress.domainTemplate !== ''
+        ? ingress.domainTemplate
+        : '{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}';
+    const ingressDomain = typeof ingress.ingressDomain === 'string' && ingress.ingressDomain !== '' ? ingress.ingressDomain : 'example.com';
+    return { mode, hosts: [renderDomainTemplate(template, { Name: name, Namespace: namespace, IngressDomain: ingressDomain })] };
+  }
+  const template = data(config.configNetwork)['domain-template'] || '{{.Name}}.{{.Namespace}}.{{.Domain}}';
+  // Knative's default domain when config-domain names none.
+  const domains = defaultDomains(config.configDomain);
+  return {
+    mode,
+    hosts: (domains.length > 0 ? domains : ['example.com']).map((domain) =>
+      renderDomainTemplate(template, { Name: name, Namespace: namespace, Domain: domain }),
+    ),
+  };
+}
+
 /** Domain keys of `config-domain` that apply to every route (no selector). */
 export function defaultDomains(configDomain: KubeObject | undefined): string[] {
   const data = (configDomain?.data ?? {}) as Record<string, string>;
@@ -526,12 +611,15 @@ export class LbController {
 
   private async reconcile(): Promise<void> {
     const kube = this.o.kube;
-    const [ingresses, isvcs, policies, configDomain] = await Promise.all([
+    const [ingresses, isvcs, policies, configDomain, configNetwork, inferenceServiceConfig] = await Promise.all([
       kube.list<IngressObject>('networking.k8s.io/v1', 'Ingress'),
       kube.list('serving.kserve.io/v1beta1', 'InferenceService'),
       kube.list<PolicyObject>('security.istio.io/v1beta1', 'AuthorizationPolicy'),
       kube.get('v1', 'ConfigMap', 'knative-serving', 'config-domain'),
+      kube.get('v1', 'ConfigMap', 'knative-serving', 'config-network'),
+      kube.get('v1', 'ConfigMap', this.o.kserveNamespace ?? 'kubeflow', 'inferenceservice-config'),
     ]);
+    const hostnameConfig: HostnameConfig = { configDomain, configNetwork, inferenceServiceConfig };
 
     // ---- ALBs
     if (this.o.albSource === 'elbv2') {
@@ -545,16 +633,15 @@ export class LbController {
     } else await this.reconcileAnnotations(ingresses);
 
     // ---- gateway routes
-    const domains = defaultDomains(configDomain);
+    // Each InferenceService by the hostname its deployment mode renders (inferenceServiceHosts).
     const routes: GatewayRoute[] = [];
+    const seenHosts = new Set<string>();
     for (const isvc of isvcs) {
       const ns = isvc.metadata.namespace ?? 'default';
-      for (const domain of domains) {
-        routes.push({
-          host: `${isvc.metadata.name}.${ns}.${domain}`,
-          allowedPaths: allowedPaths(policies, ns, isvc.metadata.name),
-          upstream: this.o.modelUpstream,
-        });
+      for (const host of inferenceServiceHosts(isvc, hostnameConfig).hosts) {
+        if (seenHosts.has(host)) continue;
+        seenHosts.add(host);
+        routes.push({ host, allowedPaths: allowedPaths(policies, ns, isvc.metadata.name), upstream: this.o.modelUpstream });
       }
     }
     routes.sort((a, b) => a.host.localeCompare(b.host));
@@ -587,7 +674,7 @@ export class LbController {
     this.writeIfChanged(this.o.listenersFile, listeners, 'listeners');
 
     // ---- InferenceService status, as KServe would report it
-    await this.reconcileIsvcStatus(isvcs, domains);
+    await this.reconcileIsvcStatus(isvcs, hostnameConfig);
   }
 
   private elbv2Call(action: string, params: Record<string, unknown> = {}): Promise<XmlNode> {
@@ -838,12 +925,12 @@ export class LbController {
     else this.lastListeners = text;
   }
 
-  private async reconcileIsvcStatus(isvcs: KubeObject[], domains: string[]): Promise<void> {
-    // Knative's default domain when config-domain names none.
-    const domain = domains[0] ?? 'example.com';
+  private async reconcileIsvcStatus(isvcs: KubeObject[], config: HostnameConfig): Promise<void> {
     for (const isvc of isvcs) {
       const ns = isvc.metadata.namespace ?? 'default';
-      const url = `http://${isvc.metadata.name}.${ns}.${domain}`;
+      const { hosts } = inferenceServiceHosts(isvc, config);
+      const host = hosts[0] ?? `${isvc.metadata.name}.${ns}.example.com`;
+      const url = `http://${host}`;
       const status = (isvc.status ?? {}) as { url?: string };
       if (status.url === url) continue;
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -856,7 +943,7 @@ export class LbController {
             address: { url: `http://${isvc.metadata.name}.${ns}.svc.cluster.local` },
             components: {
               predictor: {
-                url: `http://${isvc.metadata.name}-predictor-default.${ns}.${domain}`,
+                url: `http://${host.replace(isvc.metadata.name, `${isvc.metadata.name}-predictor`)}`,
                 latestReadyRevision: `${isvc.metadata.name}-predictor-default-00001`,
               },
             },

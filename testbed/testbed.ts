@@ -95,6 +95,13 @@ export interface TestbedOptions {
    * (manual use); no end-to-end suite turns it off.
    */
   iam?: boolean;
+  /**
+   * KServe's default deployment mode in `inferenceservice-config` (default
+   * `Serverless`, the old name of Knative mode; `Standard`/`RawDeployment`
+   * for Standard mode). An InferenceService's `serving.kserve.io/deploymentMode`
+   * annotation overrides it, as in KServe.
+   */
+  kserveDefaultMode?: string;
 }
 
 /** Names of the secrets the testbed seeds in Secrets Manager, and their values. */
@@ -338,6 +345,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     rbacFile: opts.rbacFile ?? join(REPO_ROOT, 'deploy', 'rbac.yaml'),
     lbController: lbControllerOption(opts.lbController),
     iam: opts.iam ?? true,
+    kserveDefaultMode: opts.kserveDefaultMode ?? 'Serverless',
   };
   const tools = readToolPaths();
   const templateFile = join(REPO_ROOT, PACKAGED_TEMPLATE);
@@ -441,6 +449,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
           namespaces: options.namespaces,
           authProvider: options.authProvider,
           rbacFile: options.rbacFile,
+          kserveDefaultMode: options.kserveDefaultMode,
           log,
         });
         mark('apiserver+bootstrap', s);

@@ -7,6 +7,8 @@
  * | `per-namespace` | `*.<domain>` (listener default) + one `*.<ns>.<domain>` per namespace |
  * | `single`        | one certificate: `*.<domain>` + every `*.<ns>.<domain>` (the guide) |
  *
+ * With flat hostnames (`hostnames: "flat"`) both modes need only `*.<domain>`.
+ *
  * `per-namespace` is the default: adding a namespace adds a certificate and
  * leaves the others alone (an ACM certificate's names can never change, so in
  * `single` mode a new namespace means a new certificate and a swap), it stays
@@ -35,6 +37,8 @@ export function desiredCertificates(req: ProvisionRequest): DesiredCertificate[]
     const names = [domainName, ...sans];
     return { scope, domainName, subjectAlternativeNames: sans, names, namesHash: namesHash(names) };
   };
+  // Flat hostnames (`<model>-<ns>.<domain>`): `*.<domain>` covers every namespace, whatever the mode.
+  if (req.hostnames === 'flat') return [make('base', baseWildcard(req), [])];
   if (req.certificates.mode === 'single') {
     return [
       make(

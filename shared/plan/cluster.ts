@@ -514,6 +514,11 @@ export interface PlanClusterOptions {
    * On Dex's shared Ingress they are dropped when no longer desired; any other ARN is kept.
    */
   ownedArns?: readonly string[];
+  /**
+   * Whether KServe's Knative mode is in use (shared/plan/hostnameConfig.ts). When it is not (a
+   * Standard-only cluster), Knative's config-domain is neither needed nor touched. Default true.
+   */
+  knative?: boolean;
 }
 
 /** `kind ns/name`, for messages. */
@@ -732,7 +737,7 @@ function checkIngressClass(ingressClass: KubeObject | undefined): void {
  * @throws InvalidRequestError when the shared Ingress would hold more certificates than a listener takes.
  */
 export function planCluster(current: ClusterState, desired: DesiredClusterState, options: PlanClusterOptions): ClusterPlan {
-  const plan: ClusterPlan = [planConfigDomain(current.configDomain, desired.configDomain)];
+  const plan: ClusterPlan = options.knative === false ? [] : [planConfigDomain(current.configDomain, desired.configDomain)];
   for (const policy of desired.authorizationPolicies) {
     plan.push(planOwnedObject(current.authorizationPolicies[policy.metadata.name], policy, options, true));
   }

@@ -4,6 +4,8 @@
  * 1. Cognito: read the header tokens from Secrets Manager and validate them;
  * 2. read the current objects, the cluster's namespaces, our certificates and
  *    the ownership TXT of every other namespace they serve;
+ *    and the hostname settings (config-network, inferenceservice-config, the
+ *    InferenceServices: shared/plan/hostnameConfig.ts);
  * 3. compute the listener's certificate list now, not when the run started
  *    ({@link planListenerCertificates}: this run's certificates plus ours for
  *    every other namespace still provisioned and active), build the desired
@@ -48,6 +50,14 @@ import {
 import { namespaceInfo } from '../plan/lifecycle';
 import { ownershipOf, recordsNamed } from '../plan/records';
 import { parseHeaderValuesSecret } from '../plan/secrets';
+import {
+  CONFIG_NETWORK_REF,
+  INFERENCESERVICE_API_VERSION,
+  inferenceServiceConfigRef,
+  planHostnames,
+  type HostnameClusterState,
+  type HostnamePlan,
+} from '../plan/hostnameConfig';
 import { expectedLoadBalancer, type ExpectedLoadBalancer } from '../plan/loadBalancer';
 
 /** Read-plan-apply rounds before a conflict is given up on (each round re-reads every object). */
@@ -82,6 +92,8 @@ export type PlanConfigureClusterDeps = Pick<ConfigureClusterDeps, 'kube' | 'secr
  */
 export interface ConfigureClusterPlan {
   plan: ClusterPlan;
+  /** Modes in use, the layout each renders, the switch (if any) and the canary's hosts. */
+  hostnames: HostnamePlan;
   current: ClusterState;
   /** Every certificate the listener gains, keeps or loses, and why. */
   certificates: ListenerCertificateChange[];
@@ -104,12 +116,47 @@ export interface ConfigureClusterOutput {
   actions: ConfigureClusterAction[];
   /** The listener's certificates: added, kept or removed, and why. */
   certificates: ListenerCertificateChange[];
+  /** The hostname layout, the KServe modes in use and what each renders (shared/plan/hostnameConfig.ts). */
+  hostnames?: HostnameSummary;
   /**
    * What the ALB must serve once the controller has deployed the Ingress as
    * this step left it (its certificates and scheme, its resourceVersion, when
    * the write began). GetLoadBalancerAddress waits for it (#10 §4.3).
    */
   expected?: ExpectedLoadBalancer;
+}
+
+/** The hostname part of the plan, without the per-namespace details. */
+export interface HostnameSummary {
+  layout: HostnamePlan['layout'];
+  defaultMode: HostnamePlan['defaultMode'];
+  modes: Array<{ mode: string; current: string; template: string; changes: boolean }>;
+  change?: HostnamePlan['change'];
+}
+
+/** {@link HostnamePlan} as the step's output and `kserve-edge plan` show it. */
+export function summariseHostnames(plan: HostnamePlan): HostnameSummary {
+  return {
+    layout: plan.layout,
+    defaultMode: plan.defaultMode,
+    modes: plan.modes.map((m) => ({ mode: m.mode, current: m.current, template: m.template, changes: m.changes })),
+    ...(plan.change ? { change: plan.change } : {}),
+  };
+}
+
+/**
+ * Reads what decides the hostnames: Knative's config-domain and config-network,
+ * KServe's inferenceservice-config and every InferenceService (gets and one list).
+ * A cluster without the InferenceService CRD has none.
+ */
+export async function readHostnameState(kube: KubePort, request: Pick<ProvisionRequest, 'kserve'>): Promise<HostnameClusterState> {
+  const [configDomain, configNetwork, inferenceServiceConfig, inferenceServices] = await Promise.all([
+    kube.get(CONFIG_DOMAIN_REF),
+    kube.get(CONFIG_NETWORK_REF),
+    kube.get(inferenceServiceConfigRef(request)),
+    kube.list(INFERENCESERVICE_API_VERSION, 'InferenceService'),
+  ]);
+  return { configDomain, configNetwork, inferenceServiceConfig, inferenceServices };
 }
 
 /** One plan action as the step's output and `kserve-edge plan` show it: no object, so no secret. */
@@ -197,7 +244,12 @@ async function readAndPlan(
   const { request } = input;
   // This run's list is checked (ACM ARNs, not empty) before anything is read.
   desiredClusterState({ request, certificateArns: input.certificateArns, headerValues });
-  const [current, listenerInputs] = await Promise.all([readClusterState(deps.kube, request), readListenerInputs(request, deps)]);
+  const [current, listenerInputs, hostnameState] = await Promise.all([
+    readClusterState(deps.kube, request),
+    readListenerInputs(request, deps),
+    readHostnameState(deps.kube, request),
+  ]);
+  const hostnames = planHostnames(request, hostnameState);
   const listener = planListenerCertificates({
     domain: request.domain,
     // As planCluster decides: only Kubeflow's own (not ours) Ingress is shared; foreign ARNs on ours are not kept.
@@ -215,8 +267,12 @@ async function readAndPlan(
   });
   const desired = desiredClusterState({ request, certificateArns: listener.arns, headerValues });
   const ownedArns = [...new Set([...listenerInputs.owned.map((c) => c.arn), ...(input.ownedArns ?? []), ...input.certificateArns])];
-  const plan = planCluster(current, desired, { ownerId: request.ownerId, adopt: request.adopt, ownedArns });
-  return { plan, current, certificates: listener.changes };
+  const knative = hostnames.modes.some((m) => m.mode === 'Knative');
+  const clusterPlan = planCluster(current, desired, { ownerId: request.ownerId, adopt: request.adopt, ownedArns, knative });
+  // Hostname settings right after config-domain (or first, when no mode uses Knative): all before the Ingress.
+  const at = knative ? 1 : 0;
+  const plan: ClusterPlan = [...clusterPlan.slice(0, at), ...hostnames.actions, ...clusterPlan.slice(at)];
+  return { plan, current, certificates: listener.changes, hostnames };
 }
 
 /**
@@ -239,13 +295,20 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
   const log = deps.log.child({ step: 'ConfigureCluster' });
   let plan: ClusterAction[];
   let certificates: ListenerCertificateChange[];
+  let hostnames: HostnamePlan;
   // Before the first read: a refusal the controller reports from here on may be about this write.
   const writtenAt = deps.now().toISOString();
   // Read → plan → apply. A guarded write refused because the object changed
   // since the read (a concurrent run, a human) means: read again and re-plan.
   for (let attempt = 1; ; attempt++) {
-    ({ plan, certificates } = await readAndPlan(input, headerValues, deps));
-    log.info('cluster plan', { plan: redactClusterPlan(plan), certificates, changes: hasChanges(plan), attempt });
+    ({ plan, certificates, hostnames } = await readAndPlan(input, headerValues, deps));
+    log.info('cluster plan', {
+      plan: redactClusterPlan(plan),
+      certificates,
+      hostnames: summariseHostnames(hostnames),
+      changes: hasChanges(plan),
+      attempt,
+    });
     if (!hasChanges(plan)) break;
     try {
       await applyClusterPlan(deps.kube, plan);
@@ -266,6 +329,7 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
     actions: plan.map(summariseClusterAction),
     certificates,
+    hostnames: summariseHostnames(hostnames),
   };
   if (applied) out.expected = expectedLoadBalancer(applied, writtenAt);
   return out;

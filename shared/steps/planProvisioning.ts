@@ -22,7 +22,13 @@ import type { AcmPort, KubePort, Route53Port, SecretsPort } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { uniqueValidationRecords } from '../plan/certificates';
 import { loadBalancerAddress, type ListenerCertificateChange } from '../plan/cluster';
-import { planConfigureCluster, summariseClusterAction, type ConfigureClusterAction } from './configureCluster';
+import {
+  planConfigureCluster,
+  summariseClusterAction,
+  summariseHostnames,
+  type ConfigureClusterAction,
+  type HostnameSummary,
+} from './configureCluster';
 import { ownedArnsOf, planEnsureCertificates } from './ensureCertificates';
 import { planDnsRecords } from './upsertDnsRecords';
 
@@ -37,6 +43,8 @@ export interface PlanReport {
    * namespace is gone; one that is not ours). Empty when the cluster plan is refused.
    */
   listener: ListenerCertificateChange[];
+  /** The hostname layout, the KServe modes in use, and the layout switch (every model's URL changes) if the run makes one. */
+  hostnames?: HostnameSummary;
   /** The ALB's DNS name, `null` while the Ingress has none (then the DNS records point at it once it has). */
   loadBalancer: string | null;
   dns: Array<{ name: string; action: string; changes: number }> | { refused: string };
@@ -97,11 +105,13 @@ export async function planProvisioning(
   let cluster: PlanReport['cluster'];
   let listener: ListenerCertificateChange[] = [];
   let hostname: string | undefined;
+  let hostnames: HostnameSummary | undefined;
   try {
     const planned = await planConfigureCluster({ request, certificateArns, ownedArns: ownedArnsOf(owned, items) }, deps);
     const { plan, current } = planned;
     cluster = plan.map(summariseClusterAction);
     listener = planned.certificates;
+    hostnames = summariseHostnames(planned.hostnames);
     hostname = loadBalancerAddress(current.ingress);
   } catch (e) {
     cluster = refusal(e);
@@ -114,5 +124,5 @@ export async function planProvisioning(
   } catch (e) {
     dns = refusal(e);
   }
-  return { certificates, validationRecords, cluster, listener, loadBalancer: hostname ?? null, dns };
+  return { certificates, validationRecords, cluster, listener, ...(hostnames ? { hostnames } : {}), loadBalancer: hostname ?? null, dns };
 }

@@ -10,14 +10,23 @@
  *    private-only EKS endpoint ({@link VpcRequiredError}, naming the deploy
  *    parameters to set). The endpoint's access comes from the DescribeCluster
  *    that step 4 makes anyway.
+ * 6. the hostnames (when the handler gives a cluster client): the KServe modes
+ *    in use, a layout switch without `confirmHostnameChange`
+ *    (HostnameChangeUnconfirmed), a hostname setting someone else owns
+ *    (ObjectOwnedByAnother), an InferenceService whose host DNS cannot hold
+ *    (InvalidRequest): all before any write (shared/plan/hostnameConfig.ts).
+ *    The canary's host of each namespace is filled into `canary.hosts` when
+ *    it differs from the layout's (KServe's `status.url` wins).
  *
  * Reads only. Its output is the normalised request (defaults filled, hosted
  * zone id resolved) that every later step receives.
  */
 import { AccessDeniedError, ClusterNotFoundError, HostedZoneNotFoundError, InvalidRequestError, VpcRequiredError } from '../errors';
 import type { Logger } from '../log';
-import type { ClusterAccessPort, Route53Port, SecretsPort } from '../ports';
-import { parseProvisionRequest, type ProvisionRequest } from '../request';
+import type { ClusterAccessPort, ClusterConnection, KubePort, Route53Port, SecretsPort } from '../ports';
+import { modelHost, parseProvisionRequest, type ProvisionRequest } from '../request';
+import { planHostnames } from '../plan/hostnameConfig';
+import { readHostnameState } from './configureCluster';
 import { ALB_HOSTED_ZONE_IDS } from '../plan/records';
 import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
 
@@ -25,6 +34,8 @@ export interface ValidateRequestDeps {
   route53: Route53Port;
   secrets: SecretsPort;
   cluster: ClusterAccessPort;
+  /** A client for the connected cluster; without it the hostname checks are left to ConfigureCluster. */
+  kubeOf?: (connection: ClusterConnection) => KubePort;
   log: Logger;
   /** The clock, for the default run id of a local run. */
   now: () => Date;
@@ -115,7 +126,7 @@ export async function validateRequest(
     parseDexLogin(await deps.secrets.getSecretString(request.auth.loginSecretId));
   }
 
-  let connection: Awaited<ReturnType<ClusterAccessPort['connect']>>;
+  let connection: ClusterConnection;
   try {
     connection = await deps.cluster.connect(request.cluster);
   } catch (err) {
@@ -134,6 +145,22 @@ export async function validateRequest(
     );
   }
 
+  let validated: ProvisionRequest = request;
+  if (deps.kubeOf) {
+    const hostnames = planHostnames(request, await readHostnameState(deps.kubeOf(connection), request));
+    // Only hosts that differ from the layout's rendering: the request travels through every state (payload limit).
+    const hosts: Record<string, string> = { ...hostnames.hosts, ...request.canary.hosts };
+    for (const [ns, host] of Object.entries(hosts))
+      if (host === modelHost({ ...request, canary: { model: request.canary.model } }, ns)) delete hosts[ns];
+    if (Object.keys(hosts).length > 0) validated = { ...request, canary: { ...request.canary, hosts } };
+    deps.log.info('hostnames', {
+      layout: hostnames.layout,
+      defaultMode: hostnames.defaultMode,
+      modes: hostnames.modes.map((m) => `${m.mode}:${m.current}${m.changes ? `→${hostnames.layout}` : ''}`),
+      ...(hostnames.change ? { change: hostnames.change.confirmation } : {}),
+    });
+  }
+
   deps.log.info('request is valid', {
     domain: request.domain,
     namespaces: request.namespaces,
@@ -141,5 +168,5 @@ export async function validateRequest(
     auth: request.auth.provider,
     certificateMode: request.certificates.mode,
   });
-  return { request: { ...request, hostedZoneId }, runId: input.runId ?? `local-${deps.now().getTime()}` };
+  return { request: { ...validated, hostedZoneId }, runId: input.runId ?? `local-${deps.now().getTime()}` };
 }

@@ -210,6 +210,19 @@ const CASES: Case[] = [
     path: 'namespaces',
   },
   {
+    // Flat: <model>-<namespace> is ONE DNS label; sklearn-irisv2 (14) + '-' + 49 characters = 64.
+    label: 'flat hostname label of 64 characters',
+    input: (b) => ({ ...b, hostnames: 'flat', namespaces: [`n${'a'.repeat(48)}`] }),
+    error: 'InvalidRequest',
+    path: 'namespaces[0]',
+  },
+  {
+    label: 'unknown hostname layout',
+    input: (b) => ({ ...b, hostnames: 'wide' }),
+    error: 'InvalidRequest',
+    path: 'hostnames',
+  },
+  {
     label: 'canary namespace not in the request',
     input: (b) => ({ ...b, canary: { namespaces: ['prod'] } }),
     error: 'InvalidRequest',
