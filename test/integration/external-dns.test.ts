@@ -110,6 +110,17 @@ describe('coexistence with the real external-dns in the same hosted zone', () =>
 
   it('external-dns keeps its own records in the zone, each with its TXT registry record, which our parser calls foreign', async () => {
     const kube = tb.kubeAdmin();
+    // Another ingress controller's class (ingress-nginx's, as its chart creates it): the load balancer controller's webhook
+    // refuses an Ingress whose class does not exist, and ignores one whose class is not its own.
+    await kube.apply(
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'IngressClass',
+        metadata: { name: 'nginx' },
+        spec: { controller: 'k8s.io/ingress-nginx' },
+      },
+      { fieldManager: 'kubectl', force: true },
+    );
     await kube.create(externalNameService('shop', SHOP, 'shop.backend.example.net'), 'kubectl');
     // An Ingress of another class (no controller here; the target annotation stands in for its status).
     await kube.create(
@@ -172,7 +183,10 @@ describe('coexistence with the real external-dns in the same hosted zone', () =>
 
     const before = await notTheirs();
     // Ours are among them: the record, its ownership TXT (and the ACM validation records).
-    const ours = (await records(tb.aws.route53, tb.hostedZoneId)).filter((r) => r.name.endsWith(`team-a.${DOMAIN}`));
+    const ourNames = [`*.team-a.${DOMAIN}`, `_kserve-edge.team-a.${DOMAIN}`];
+    const ours = (await records(tb.aws.route53, tb.hostedZoneId))
+      .filter((r) => ourNames.includes(r.name))
+      .sort((a, b) => ourNames.indexOf(a.name) - ourNames.indexOf(b.name));
     expect(ours).toEqual([
       { name: `*.team-a.${DOMAIN}`, type: 'CNAME', ttl: 300, values: [alb] },
       {
@@ -204,7 +218,7 @@ describe('coexistence with the real external-dns in the same hosted zone', () =>
     figures.recordsNotTheirsUnchanged = before.length;
   }, 300_000);
 
-  it('a namespace whose record name external-dns holds: RecordOwnedByAnother, and the zone is untouched', async () => {
+  it('a namespace whose record name external-dns holds: RecordOwnedByAnother; its record and TXT are untouched', async () => {
     await tb.kubeAdmin().create(externalNameService('held', HELD, 'held.backend.example.net'), 'kubectl');
     await waitForRecord(HELD, 'CNAME', 'held.backend.example.net');
     await waitForRecord(
@@ -220,18 +234,36 @@ describe('coexistence with the real external-dns in the same hosted zone', () =>
     expect(failureOf(result).message).toMatch(
       /refusing to change \*\.xdns-held\.platform\.example\.com: it exists \(CNAME\) without an ownership record/,
     );
-    expect(await rawZone()).toEqual(before);
+    // Its record and TXT byte for byte; no ownership TXT of ours. The run got as far as the certificate, so
+    // the only records added are its ACM validation CNAMEs (`_<hash>.<name>`), which are ours to write.
+    const after = await rawZone();
+    const held = (z: typeof after) => z.filter((r) => r.name === HELD || r.name === `cname-${HELD}`);
+    expect(held(after)).toEqual(held(before));
+    expect(held(after)).toHaveLength(2);
+    expect(after.filter((r) => r.name === `_kserve-edge.${HELD_NS}.${DOMAIN}`)).toEqual([]);
+    const added = after.filter((r) => !before.some((b) => b.json === r.json));
+    expect(after.filter((r) => before.some((b) => b.json === r.json))).toEqual(before);
+    expect(added.every((r) => /^_[0-9a-f]{32}\./.test(r.name) && JSON.parse(r.json).Type === 'CNAME')).toBe(true);
   }, 300_000);
 
   it('"adopt": true takes it over, but external-dns still owns it by its TXT: its next loop writes its own target back', async () => {
-    const result = await provisionWith(tb.env, request(HELD_NS, { adopt: true }), 'xdns-held-adopt');
+    // external-dns is frozen (SIGSTOP) during the run, so what our run wrote can be seen before its next loop.
+    const pid = tb.externalDns!.proc.pid;
+    process.kill(pid, 'SIGSTOP');
+    let result: Awaited<ReturnType<typeof provisionWith>>;
+    let zone: RecordSnapshot[];
+    try {
+      result = await provisionWith(tb.env, request(HELD_NS, { adopt: true }), 'xdns-held-adopt');
+      zone = await records(tb.aws.route53, tb.hostedZoneId);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
     if (result.status !== 'SUCCEEDED') throw new Error(`run failed: ${JSON.stringify(failureOf(result))}`);
     const alb = (result.output as { loadBalancer: { hostname: string } }).loadBalancer.hostname;
     const ourTxt = `"heritage=kserve-edge,kserve-edge/owner=kserve-edge,kserve-edge/resource=${HELD}"`;
     const theirTxt = `"heritage=external-dns,external-dns/owner=${OWNER},external-dns/resource=service/default/held"`;
 
     // Right after the run the record is ours, and both ownership records exist side by side.
-    const zone = await records(tb.aws.route53, tb.hostedZoneId);
     const txtOf = (name: string): RecordSet[] =>
       recordsNamed(
         zone.map((r) => ({ name: r.name, type: r.type, ttl: r.ttl ?? 0, values: r.values })),
