@@ -6,7 +6,7 @@
 #   2. A Python venv with moto[server], MLServer + mlserver-sklearn and bcrypt,
 #      pinned by testbed/requirements.txt + testbed/constraints.txt.
 #   3. The iris model (svm.SVC, trained from the dataset scikit-learn ships).
-#   4. kube-apiserver, etcd, dex, oauth2-proxy and the AWS Load Balancer
+#   4. kube-apiserver, etcd, dex, oauth2-proxy, external-dns and the AWS Load Balancer
 #      Controller (with its manifests) via testbed/build-binaries.sh.
 #
 # Everything is cached in ${KSERVE_EDGE_CACHE:-$HOME/.cache/kserve-edge}, keyed
@@ -110,7 +110,7 @@ fi
 # ---------------------------------------------------------------- 4. Go binaries
 bin_env=""
 if ((build_binaries)); then
-  say "Go binaries (kube-apiserver, etcd, dex, oauth2-proxy, aws-load-balancer-controller): testbed/build-binaries.sh…"
+  say "Go binaries (kube-apiserver, etcd, dex, oauth2-proxy, aws-load-balancer-controller, external-dns): testbed/build-binaries.sh…"
   bin_env=$(KSERVE_EDGE_CACHE="$cache" bash "$repo/testbed/build-binaries.sh" --print-env)
 else
   say "skipping the Go binaries (--no-binaries)"
