@@ -167,7 +167,9 @@ export class TokenIssuer {
     ca: CertFiles;
     etcdUrl: string;
   }): Promise<TokenIssuer> {
-    const cert = await o.pki.issueLeaf(o.ca, o.runDir, 'token-issuer', { commonName: 'token issuer (Dex)', ips: [LOOPBACK] });
+    // The address as an IP SAN (Node's check) and as a DNS SAN too: njs's fetch
+    // checks the URL's host against DNS names only (X509_check_host).
+    const cert = await o.pki.issueLeaf(o.ca, o.runDir, 'token-issuer', { commonName: LOOPBACK, dnsNames: [LOOPBACK], ips: [LOOPBACK] });
     const port = await freePort();
     const issuer = `https://${LOOPBACK}:${port}/dex`;
     const clients = machineClients();
@@ -244,6 +246,9 @@ async function startDex(
     logger: { level: 'info', format: 'text' },
     oauth2: { skipApprovalScreen: true, grantTypes: DEX_GRANT_TYPES },
     expiry: { idTokens: d.idTokens },
+    // Dex refuses to start without a connector; the password DB (with no
+    // users) is the lightest. client_credentials uses none.
+    enablePasswordDB: true,
     staticClients: d.clients,
   };
   const file = join(o.runDir, `${d.name}.yaml`);
