@@ -96,7 +96,13 @@ export interface DexStaticClient {
 /** The two machine clients, with fresh secrets. */
 export function machineClients(): DexStaticClient[] {
   return [
-    { id: M2M_CLIENT_ID, name: 'kserve-edge canary', secret: randomToken(32), redirectURIs: [], clientCredentialsClaims: { groups: M2M_GROUPS } },
+    {
+      id: M2M_CLIENT_ID,
+      name: 'kserve-edge canary',
+      secret: randomToken(32),
+      redirectURIs: [],
+      clientCredentialsClaims: { groups: M2M_GROUPS },
+    },
     {
       id: M2M_OTHER_CLIENT_ID,
       name: 'kserve-edge other client',
@@ -129,7 +135,12 @@ export async function clientCredentialsToken(
   });
   if (res.status !== 200) throw new Error(`token endpoint ${o.tokenEndpoint} answered ${res.status}: ${res.body.slice(0, 300)}`);
   const t = JSON.parse(res.body) as { access_token: string; id_token?: string; expires_in: number };
-  return { accessToken: t.access_token, ...(t.id_token ? { idToken: t.id_token } : {}), expiresIn: t.expires_in, claims: decodePayload(t.access_token) };
+  return {
+    accessToken: t.access_token,
+    ...(t.id_token ? { idToken: t.id_token } : {}),
+    expiresIn: t.expires_in,
+    claims: decodePayload(t.access_token),
+  };
 }
 
 interface DexInstance {
@@ -173,7 +184,15 @@ export class TokenIssuer {
     const port = await freePort();
     const issuer = `https://${LOOPBACK}:${port}/dex`;
     const clients = machineClients();
-    const base = { supervisor: o.supervisor, dexBin: o.dexBin, runDir: o.runDir, ca: o.ca, cert, etcdUrl: o.etcdUrl, prefix: `kserve-edge-dex-${randomToken(8)}/` };
+    const base = {
+      supervisor: o.supervisor,
+      dexBin: o.dexBin,
+      runDir: o.runDir,
+      ca: o.ca,
+      cert,
+      etcdUrl: o.etcdUrl,
+      prefix: `kserve-edge-dex-${randomToken(8)}/`,
+    };
     const instance = await startDex(base, { name: 'token-issuer', issuer, port, clients, idTokens: '24h', storage: 'etcd' });
     return new TokenIssuer(base, issuer, clients, instance.proc);
   }
@@ -181,12 +200,21 @@ export class TokenIssuer {
   /** The canary's client (or the other one) and where the issuer's endpoints are. */
   client(which: 'canary' | 'other' = 'canary'): TokenIssuerClient {
     const c = this.clients[which === 'canary' ? 0 : 1]!;
-    return { tokenEndpoint: `${this.issuer}/token`, clientId: c.id, clientSecret: c.secret, issuer: this.issuer, jwksUri: `${this.issuer}/keys` };
+    return {
+      tokenEndpoint: `${this.issuer}/token`,
+      clientId: c.id,
+      clientSecret: c.secret,
+      issuer: this.issuer,
+      jwksUri: `${this.issuer}/keys`,
+    };
   }
 
   /** A token from the issuer's real token endpoint (client_credentials). */
   mintToken(options: MintOptions = {}): Promise<MintedToken> {
-    return clientCredentialsToken({ ...this.client(options.client), ...(options.scopes ? { scopes: options.scopes } : {}) }, this.o.ca.certPem);
+    return clientCredentialsToken(
+      { ...this.client(options.client), ...(options.scopes ? { scopes: options.scopes } : {}) },
+      this.o.ca.certPem,
+    );
   }
 
   /**
@@ -197,7 +225,14 @@ export class TokenIssuer {
   async mintExpiredToken(options: MintOptions = {}): Promise<MintedToken> {
     this.sibling ??= (async () => {
       const port = await freePort();
-      return startDex(this.o, { name: 'token-issuer-short', issuer: this.issuer, port, clients: this.clients, idTokens: '1s', storage: 'etcd' });
+      return startDex(this.o, {
+        name: 'token-issuer-short',
+        issuer: this.issuer,
+        port,
+        clients: this.clients,
+        idTokens: '1s',
+        storage: 'etcd',
+      });
     })();
     const sibling = await this.sibling;
     const c = this.client(options.client);
