@@ -66,7 +66,17 @@ interface FunctionProperties {
 export const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
 
 /** What decides a bundle's content: when any of these is newer than the template, the package is stale. */
-export const BUNDLE_SOURCES = ['functions', 'shared', 'wiring', 'serverless.yml', 'package-lock.json', 'scripts/esbuild-plugins.cjs'];
+export const BUNDLE_SOURCES = [
+  'functions',
+  'shared',
+  'wiring',
+  'serverless.yml',
+  'package-lock.json',
+  'scripts/esbuild-plugins.cjs',
+  // Deploy parameters resolved into the template (KSERVE_EDGE_IN_VPC, the audit-log trigger).
+  'deploy/vpc.cjs',
+  'deploy/audit-events.cjs',
+];
 
 /** The Lambda runtime the stack deploys on (serverless.yml provider.runtime). */
 export const LAMBDA_RUNTIME = 'nodejs24.x';

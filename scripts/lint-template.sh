@@ -18,6 +18,23 @@ template=.serverless/cloudformation-template-update-stack.json
 bin=$(bash scripts/setup-lint.sh)
 node scripts/lint-template.mjs "$bin" "$template"
 
+# The release artefact's template (scripts/release.mjs: osls's bucket replaced by ArtifactBucket/ArtifactPrefix):
+# cfn-lint errors fail (its exit code is a bit mask: 2 = errors; warnings are the main template's).
+release=.serverless/release/kserve-edge.template.json
+[[ -f "$release" ]] || { echo "lint-template: $release not found: run npm run package first" >&2; exit 1; }
+set +e
+"$bin/cfn-lint" --format parseable -- "$release" >/tmp/kserve-edge-release-lint.$$ 2>&1
+rc=$?
+set -e
+if (( rc & 2 )) || (( rc == 1 )); then
+  grep -E ':E[0-9]' /tmp/kserve-edge-release-lint.$$ >&2 || cat /tmp/kserve-edge-release-lint.$$ >&2
+  rm -f /tmp/kserve-edge-release-lint.$$
+  echo "lint-template: cfn-lint errors in $release" >&2
+  exit 1
+fi
+rm -f /tmp/kserve-edge-release-lint.$$
+echo "release template lint: cfn-lint 0 errors ($release)"
+
 bash scripts/package.sh --out .serverless-vpc \
   --param "subnetIds=subnet-0123456789abcdef0,subnet-0123456789abcdef1" \
   --param "securityGroupIds=sg-0123456789abcdef0" \

@@ -29,7 +29,7 @@ if [ "$mode" != "--unit-only" ]; then
   # The end-to-end tests run the packaged bundles (local/packaged.ts): build them
   # when they are missing or older than what goes into them (the full run has just built them).
   template=.serverless/cloudformation-template-update-stack.json
-  if [ ! -f "$template" ] || [ -n "$(find functions shared wiring serverless.yml package-lock.json scripts/esbuild-plugins.cjs -newer "$template" -print -quit)" ]; then
+  if [ ! -f "$template" ] || [ -n "$(find functions shared wiring serverless.yml package-lock.json scripts/esbuild-plugins.cjs deploy/vpc.cjs deploy/audit-events.cjs -newer "$template" -print -quit)" ]; then
     step "package the Lambda bundles the end-to-end tests run (osls package)"
     bash scripts/package.sh
   fi
