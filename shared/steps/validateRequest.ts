@@ -16,16 +16,25 @@
  *    (ObjectOwnedByAnother), an InferenceService whose host DNS cannot hold
  *    (InvalidRequest): all before any write (shared/plan/hostnameConfig.ts).
  *    The canary's host of each namespace is filled into `canary.hosts` when
- *    it differs from the layout's (KServe's `status.url` wins).
+ *    it differs from the layout's (KServe's `status.url` wins). An API server
+ *    that does not answer (ClusterUnreachable) skips this: ConfigureCluster
+ *    retries it and makes the same checks before it writes to the cluster.
  *
  * Reads only. Its output is the normalised request (defaults filled, hosted
  * zone id resolved) that every later step receives.
  */
-import { AccessDeniedError, ClusterNotFoundError, HostedZoneNotFoundError, InvalidRequestError, VpcRequiredError } from '../errors';
+import {
+  AccessDeniedError,
+  ClusterNotFoundError,
+  ClusterUnreachableError,
+  HostedZoneNotFoundError,
+  InvalidRequestError,
+  VpcRequiredError,
+} from '../errors';
 import type { Logger } from '../log';
 import type { ClusterAccessPort, ClusterConnection, KubePort, Route53Port, SecretsPort } from '../ports';
 import { modelHost, parseProvisionRequest, type ProvisionRequest } from '../request';
-import { planHostnames } from '../plan/hostnameConfig';
+import { planHostnames, type HostnameClusterState } from '../plan/hostnameConfig';
 import { readHostnameState } from './configureCluster';
 import { ALB_HOSTED_ZONE_IDS } from '../plan/records';
 import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
@@ -146,8 +155,19 @@ export async function validateRequest(
   }
 
   let validated: ProvisionRequest = request;
+  let hostnameState: HostnameClusterState | undefined;
   if (deps.kubeOf) {
-    const hostnames = planHostnames(request, await readHostnameState(deps.kubeOf(connection), request));
+    try {
+      hostnameState = await readHostnameState(deps.kubeOf(connection), request);
+    } catch (err) {
+      // An API server that does not answer now is ConfigureCluster's to wait for (it retries ClusterUnreachable);
+      // it plans the hostnames again and refuses the same way, only after the certificates.
+      if (!(err instanceof ClusterUnreachableError)) throw err;
+      deps.log.warn('cluster API unreachable: hostname checks left to ConfigureCluster', { reason: err.message });
+    }
+  }
+  if (hostnameState) {
+    const hostnames = planHostnames(request, hostnameState);
     // Only hosts that differ from the layout's rendering: the request travels through every state (payload limit).
     const hosts: Record<string, string> = { ...hostnames.hosts, ...request.canary.hosts };
     for (const [ns, host] of Object.entries(hosts))

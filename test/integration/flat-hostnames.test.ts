@@ -9,7 +9,7 @@
  * `domain-template` is set by server-side apply under our field manager; a
  * namespace added later is served without a new certificate or record; going
  * back to nested without the confirmation, or with a domain-template someone
- * else owns, is refused before any write.
+ * else owns, is refused before any write; with it, the switch is made.
  */
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { IRIS_INPUT } from '../../shared/request';
@@ -183,6 +183,36 @@ describe('provision: flat hostnames, Knative mode', () => {
     expect((await kube.get(...CONFIG_NETWORK))?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion);
     expect((await listCertificates(acm)).map((c) => c.arn).sort()).toEqual(certsBefore);
   }, 120_000);
+
+  it('back to nested with the confirmation: the template is put back, per-namespace certificates and records, canary green on nested hosts', async () => {
+    const result = await provisionWith(
+      tb.env,
+      { ...request, namespaces: [...NAMESPACES, 'team-c'], hostnames: 'nested', confirmHostnameChange: 'flat-to-nested' },
+      'e2e-flat-switch',
+    );
+    if (result.status !== 'SUCCEEDED') throw new Error(`run failed: ${JSON.stringify(result.error)}`);
+    const output = result.output as RunOutput & { cluster: { hostnames: { change?: unknown } } };
+    expect(output.cluster.hostnames.change).toEqual({ from: 'flat', to: 'nested', confirmation: 'flat-to-nested' });
+    expect(output.canary.namespaces.map((n) => [n.host, n.status])).toEqual([
+      [`sklearn-irisv2.team-a.${DOMAIN}`, 200],
+      [`sklearn-irisv2.team-b.${DOMAIN}`, 200],
+      [`sklearn-irisv2.team-c.${DOMAIN}`, 200],
+    ]);
+    const network = await tb.kubeAdmin().get(...CONFIG_NETWORK);
+    expect((network?.data as Record<string, string>)['domain-template']).toBe('{{.Name}}.{{.Namespace}}.{{.Domain}}');
+    const { acm, route53 } = awsFor(tb.motoUrl, REGION);
+    expect((await listCertificates(acm)).map((c) => c.domainName).sort()).toEqual([
+      `*.${DOMAIN}`,
+      `*.team-a.${DOMAIN}`,
+      `*.team-b.${DOMAIN}`,
+      `*.team-c.${DOMAIN}`,
+    ]);
+    const wildcards = (await listRecords(route53, tb.hostedZoneId))
+      .filter((r) => r.type === 'CNAME' && r.name.startsWith('*'))
+      .map((r) => r.name);
+    // The flat record is left (documented): the old URLs resolve and get the gateway's 404.
+    expect(wildcards.sort()).toEqual([`*.${DOMAIN}`, `*.team-a.${DOMAIN}`, `*.team-b.${DOMAIN}`, `*.team-c.${DOMAIN}`]);
+  }, 300_000);
 
   it('a domain-template another field manager set: ObjectOwnedByAnother naming it, before any write', async () => {
     const kube = tb.kubeAdmin();

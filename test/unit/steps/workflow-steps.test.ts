@@ -10,7 +10,8 @@ import { upsertDnsRecords } from '../../../shared/steps/upsertDnsRecords';
 import { validateRequest } from '../../../shared/steps/validateRequest';
 import { notifyFailure, summarizeFailure } from '../../../shared/steps/notifyFailure';
 import { silentLogger, registerSecret, clearSecrets } from '../../../shared/log';
-import type { ClusterAccessPort } from '../../../shared/ports';
+import type { ClusterAccessPort, KubeObject } from '../../../shared/ports';
+import { FakeKube } from '../../fakes/FakeKube';
 import { AccessDeniedError, ClusterNotFoundError, VpcRequiredError } from '../../../shared/errors';
 import { FakeAcm } from '../../fakes/FakeAcm';
 import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
@@ -146,6 +147,62 @@ describe('validateRequest: what only the VPC reaches', () => {
     await expect(run(internal, privateCluster, true)).resolves.toMatchObject({ request: { ingress: { scheme: 'internal' } } });
     await expect(run(COGNITO_INPUT, publicCluster, false)).resolves.toMatchObject({ request: { ingress: { scheme: 'internet-facing' } } });
     await expect(run(COGNITO_INPUT, cluster, false)).resolves.toBeDefined();
+  });
+});
+
+describe('validateRequest: hostnames (a cluster client given)', () => {
+  const configDomain = (domain?: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'config-domain', namespace: 'knative-serving' },
+    data: domain ? { [domain]: '' } : { _example: '#' },
+  });
+  const isvc = (namespace: string, url?: string): KubeObject => ({
+    apiVersion: 'serving.kserve.io/v1beta1',
+    kind: 'InferenceService',
+    metadata: { name: 'sklearn-irisv2', namespace },
+    ...(url ? { status: { url } } : {}),
+  });
+  const deps = (kube: FakeKube) => {
+    const { r53, secrets } = world();
+    return { route53: r53, secrets, cluster, kubeOf: () => kube, log: silentLogger, now: clock('2026-01-01T00:00:00Z'), inVpc: false };
+  };
+
+  it('refuses a switch to flat hostnames of a served domain without the confirmation, having written nothing', async () => {
+    const configNetwork: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config-network', namespace: 'knative-serving' },
+      data: { _example: '#' },
+    };
+    const kube = new FakeKube([{ object: configDomain('platform.example.com') }, { object: configNetwork }, { object: isvc('staging') }]);
+    await expect(validateRequest({ request: { ...COGNITO_INPUT, hostnames: 'flat' } }, deps(kube))).rejects.toMatchObject({
+      name: 'HostnameChangeUnconfirmed',
+      path: 'confirmHostnameChange',
+    });
+    expect(kube.writes).toBe(0);
+    const ok = await validateRequest(
+      { request: { ...COGNITO_INPUT, hostnames: 'flat', confirmHostnameChange: 'nested-to-flat' } },
+      deps(kube),
+    );
+    expect(ok.request.hostnames).toBe('flat');
+  });
+
+  it("puts the host KServe publishes into canary.hosts only where it differs from the layout's", async () => {
+    const kube = new FakeKube([
+      { object: configDomain('platform.example.com') },
+      { object: isvc('staging', 'http://sklearn-irisv2.staging.platform.example.com') },
+      { object: isvc('prod', 'http://irisv2-prod.models.platform.example.com') },
+    ]);
+    const out = await validateRequest({ request: { ...COGNITO_INPUT, namespaces: ['staging', 'prod'] } }, deps(kube));
+    expect(out.request.canary.hosts).toEqual({ prod: 'irisv2-prod.models.platform.example.com' });
+  });
+
+  it('an API server that does not answer leaves the hostname checks to ConfigureCluster', async () => {
+    const kube = new FakeKube([{ object: configDomain('platform.example.com') }]);
+    kube.unreachable = true;
+    const out = await validateRequest({ request: { ...COGNITO_INPUT, hostnames: 'flat' } }, deps(kube));
+    expect(out.request.hostnames).toBe('flat');
   });
 });
 
