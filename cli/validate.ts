@@ -7,6 +7,7 @@ import { parseProvisionRequest } from '../shared/request';
 import { validateRequest } from '../shared/steps/validateRequest';
 import { route53Client, secretsClient } from '../wiring/clients';
 import { clusterAccessFor } from '../wiring/cluster';
+import { issuerHttp } from '../wiring/canary';
 import type { Config } from '../wiring/config';
 
 export async function validatedRequest(raw: unknown, config: Config): Promise<ValidatedRequest> {
@@ -17,6 +18,7 @@ export async function validatedRequest(raw: unknown, config: Config): Promise<Va
       route53: new Route53Adapter(route53Client(config)),
       secrets: new SecretsAdapter(secretsClient(config, region)),
       cluster: clusterAccessFor(config),
+      http: issuerHttp(config),
       log: silentLogger,
       now: () => new Date(),
     },

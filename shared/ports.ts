@@ -137,6 +137,21 @@ export interface LoadBalancersPort {
   listListenerCertificates(listenerArn: string): Promise<string[]>;
 }
 
+// ------------------------------------------------------------------ HTTPS reads (OIDC discovery, JWKS)
+
+/** One HTTPS GET's answer. */
+export interface HttpGetResult {
+  status: number;
+  /** At most `maxBytes + 1` bytes: one more than asked means the document is larger. */
+  body: Buffer;
+}
+
+/** Public documents over HTTPS with verified TLS (an issuer's discovery document and JWKS). */
+export interface HttpGetPort {
+  /** @throws CanaryFailedError (kind dns/tls/timeout/http) when no answer arrives. */
+  get(url: string, options: { maxBytes: number }): Promise<HttpGetResult>;
+}
+
 // ------------------------------------------------------------------ Secrets, notifications
 
 export interface SecretsPort {

@@ -14,6 +14,7 @@ import { Route53Adapter } from '../shared/aws/route53';
 import { SecretsAdapter } from '../shared/aws/secrets';
 import type { LoginCacheEntry, RunCanaryDeps } from '../shared/canary/probe';
 import { resolverFor } from '../shared/canary/resolver';
+import { HttpsGetAdapter } from '../shared/canary/httpGet';
 import { CANARY_REQUESTS_ENV, parseCanaryRequests } from '../shared/canary/scheduled';
 import type { ValidatedRequest } from '../shared/input';
 import type { Logger } from '../shared/log';
@@ -50,6 +51,17 @@ export function canaryDeps(config: Config, request: ValidatedRequest, log: Logge
     log,
     loginCache,
   };
+}
+
+/**
+ * HTTPS reads of an issuer's public documents (ValidateRequest): the canary's
+ * resolver and extra CA, since the issuer is reached the way the canary reaches it.
+ */
+export function issuerHttp(config: Config): HttpsGetAdapter {
+  return new HttpsGetAdapter({
+    resolver: resolverFor(config.canary.dns, { route53: new Route53Adapter(route53Client(config), UNPACED) }),
+    ...extraCa(config),
+  });
 }
 
 /** The cached secrets reader for a region. */

@@ -4,6 +4,7 @@ import { Route53Adapter } from '../../shared/aws/route53';
 import { SecretsAdapter } from '../../shared/aws/secrets';
 import { validateRequest } from '../../shared/steps/validateRequest';
 import { clusterAccessFor } from '../../wiring/cluster';
+import { issuerHttp } from '../../wiring/canary';
 
 /** ValidateRequest: input is the raw request plus `runId` (the execution name). */
 export const handler = edgeHandler('ValidateRequest', async (event, { config, log, now }) => {
@@ -13,6 +14,7 @@ export const handler = edgeHandler('ValidateRequest', async (event, { config, lo
     route53: new Route53Adapter(route53Client(config)),
     secrets: new SecretsAdapter(secretsClient(config, region)),
     cluster: clusterAccessFor(config),
+    http: issuerHttp(config),
     log,
     now,
   });
