@@ -13,6 +13,7 @@ import { RateLimiter } from '../shared/aws/rateLimit';
 import { Route53Adapter } from '../shared/aws/route53';
 import { SecretsAdapter } from '../shared/aws/secrets';
 import type { LoginCacheEntry, RunCanaryDeps } from '../shared/canary/probe';
+import type { CachedToken } from '../shared/canary/token';
 import { resolverFor } from '../shared/canary/resolver';
 import { HttpsGetAdapter } from '../shared/canary/httpGet';
 import { CANARY_REQUESTS_ENV, parseCanaryRequests } from '../shared/canary/scheduled';
@@ -25,6 +26,9 @@ import type { Config } from './config';
 /** Dex sessions survive between invocations of a warm Lambda (RunCanary's, and the scheduled canary's own). */
 const loginCache = new Map<string, LoginCacheEntry>();
 const scheduledLoginCache = new Map<string, LoginCacheEntry>();
+/** JWT access tokens survive between invocations too, until shortly before they expire (shared/canary/token.ts). */
+const tokenCache = new Map<string, CachedToken>();
+const scheduledTokenCache = new Map<string, CachedToken>();
 /** One cached Powertools provider per region and cache lifetime, for the life of the container. */
 const secretsByRegion = new Map<string, PowertoolsSecrets>();
 
@@ -50,6 +54,7 @@ export function canaryDeps(config: Config, request: ValidatedRequest, log: Logge
     now: () => new Date(),
     log,
     loginCache,
+    tokenCache,
   };
 }
 
@@ -79,6 +84,7 @@ export function cachedSecrets(config: Config, region: string): PowertoolsSecrets
 export function resetScheduledCanaryCaches(): void {
   secretsByRegion.clear();
   scheduledLoginCache.clear();
+  scheduledTokenCache.clear();
 }
 
 /** Reads and parses the configured requests (config cached like secrets). */
@@ -101,5 +107,6 @@ export function scheduledCanaryDeps(config: Config, request: ProvisionRequest, l
     now: () => new Date(),
     log,
     loginCache: scheduledLoginCache,
+    tokenCache: scheduledTokenCache,
   };
 }

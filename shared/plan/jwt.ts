@@ -147,7 +147,9 @@ export function checkJwks(body: Uint8Array | string, url: string): JwksSummary {
       throw new InvalidRequestError(`${name} of ${url} has kty ${JSON.stringify(key.kty)}; the ALB verifies RS256 (RSA) only`, { path });
     }
     if (key.alg !== undefined && key.alg !== JWT_ALGORITHM) {
-      throw new InvalidRequestError(`${name} of ${url} has alg ${JSON.stringify(key.alg)}; the ALB verifies ${JWT_ALGORITHM} only`, { path });
+      throw new InvalidRequestError(`${name} of ${url} has alg ${JSON.stringify(key.alg)}; the ALB verifies ${JWT_ALGORITHM} only`, {
+        path,
+      });
     }
     if (key.use !== undefined && key.use !== 'sig') {
       throw new InvalidRequestError(`${name} of ${url} has use ${JSON.stringify(key.use)}, not "sig"`, { path });

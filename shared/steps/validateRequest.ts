@@ -17,7 +17,14 @@ import { AccessDeniedError, CanaryFailedError, ClusterNotFoundError, HostedZoneN
 import type { Logger } from '../log';
 import type { ClusterAccessPort, HttpGetPort, Route53Port, SecretsPort } from '../ports';
 import { parseProvisionRequest, type JwtAuth, type ProvisionRequest } from '../request';
-import { checkJwks, discoveryUrl, JWKS_MAX_BYTES, parseClientCredentialsSecret, parseDiscoveryDocument, type JwksSummary } from '../plan/jwt';
+import {
+  checkJwks,
+  discoveryUrl,
+  JWKS_MAX_BYTES,
+  parseClientCredentialsSecret,
+  parseDiscoveryDocument,
+  type JwksSummary,
+} from '../plan/jwt';
 import { ALB_HOSTED_ZONE_IDS } from '../plan/records';
 import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
 
