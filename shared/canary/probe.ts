@@ -469,7 +469,10 @@ async function probeWithToken(
     tokenEndpoint = await tokenEndpointOf(auth, request, deps);
     token = await tokenFor(auth.canary.scope);
   } catch (err) {
-    deps.log.warn('canary token request failed', { issuer: auth.issuer, failureKind: err instanceof CanaryFailedError ? err.kind : 'auth' });
+    deps.log.warn('canary token request failed', {
+      issuer: auth.issuer,
+      failureKind: err instanceof CanaryFailedError ? err.kind : 'auth',
+    });
     return authFailureResults(request, namespaces, err, `no token: ${err instanceof Error ? stripKind(err.message) : String(err)}`);
   }
 

@@ -130,7 +130,9 @@ describe('JWT migration from header tokens', () => {
     expect(header.metadata.annotations?.[ANNOTATION_JWT_VALIDATION]).toBeUndefined();
     // Group-wide settings agree, so the controller sees no conflict between the two members.
     for (const key of ['scheme', 'load-balancer-attributes', 'listen-ports', 'certificate-arn', 'target-type']) {
-      expect(header.metadata.annotations?.[`alb.ingress.kubernetes.io/${key}`]).toBe(jwt.metadata.annotations?.[`alb.ingress.kubernetes.io/${key}`]);
+      expect(header.metadata.annotations?.[`alb.ingress.kubernetes.io/${key}`]).toBe(
+        jwt.metadata.annotations?.[`alb.ingress.kubernetes.io/${key}`],
+      );
     }
     // The old Ingress is untouched.
     expect(kube.peek(API)).toEqual(oldApi);
@@ -139,7 +141,10 @@ describe('JWT migration from header tokens', () => {
 
     // Final: the transition block removed.
     const final = await run(kube, jwtRequest());
-    expect(actionsOf(final).filter((a) => !a.startsWith('none'))).toEqual(['apply Ingress istio-ingress-jwt-header', 'apply Ingress istio-ingress-api']);
+    expect(actionsOf(final).filter((a) => !a.startsWith('none'))).toEqual([
+      'apply Ingress istio-ingress-jwt-header',
+      'apply Ingress istio-ingress-api',
+    ]);
     expect(final.actions.find((a) => a.name === 'istio-ingress-jwt-header')?.reason).toContain('header tokens refused from now on');
     for (const ref of [HEADER, API]) {
       const detached = kube.peek(ref)!;

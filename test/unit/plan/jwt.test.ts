@@ -72,7 +72,10 @@ describe('the request: JWT mode', () => {
 
   it('accepts a transition block with the header defaults', () => {
     const req = parseProvisionRequest(jwtRequest({ transition: { headerValuesSecretId: 'kserve-edge/header-values' } }));
-    expect(req.auth.provider === 'jwt' && req.auth.transition).toEqual({ headerName: 'x-api-key', headerValuesSecretId: 'kserve-edge/header-values' });
+    expect(req.auth.provider === 'jwt' && req.auth.transition).toEqual({
+      headerName: 'x-api-key',
+      headerValuesSecretId: 'kserve-edge/header-values',
+    });
   });
 
   const claim = (name: string, values = ['a']) => ({ name, format: 'single-string', values });
@@ -82,7 +85,14 @@ describe('the request: JWT mode', () => {
     ['11 claims', { claims: Array.from({ length: 11 }, (_, i) => claim(`c${i}`)) }, 'auth.claims', 'at most 10 additional claims'],
     [
       '11 values in a claim',
-      { claims: [claim('scope', Array.from({ length: 11 }, (_, i) => `v${i}`))] },
+      {
+        claims: [
+          claim(
+            'scope',
+            Array.from({ length: 11 }, (_, i) => `v${i}`),
+          ),
+        ],
+      },
       'auth.claims[0].values',
       'at most 10 values',
     ],
@@ -105,7 +115,12 @@ describe('the request: JWT mode', () => {
 });
 
 describe('parseDiscoveryDocument', () => {
-  const doc = { issuer: ISSUER, jwks_uri: `${ISSUER}/keys`, token_endpoint: `${ISSUER}/token`, id_token_signing_alg_values_supported: ['RS256'] };
+  const doc = {
+    issuer: ISSUER,
+    jwks_uri: `${ISSUER}/keys`,
+    token_endpoint: `${ISSUER}/token`,
+    id_token_signing_alg_values_supported: ['RS256'],
+  };
   it('returns the JWKS and token endpoints', () => {
     expect(discoveryUrl(`${ISSUER}/`)).toBe(`${ISSUER}/.well-known/openid-configuration`);
     expect(parseDiscoveryDocument(JSON.stringify(doc), ISSUER)).toEqual({ jwksUri: `${ISSUER}/keys`, tokenEndpoint: `${ISSUER}/token` });

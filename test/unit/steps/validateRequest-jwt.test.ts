@@ -77,8 +77,12 @@ beforeEach(() => {
   sm.on(GetSecretValueCommand, { SecretId: 'kserve-edge/canary-client' }).resolves({
     SecretString: JSON.stringify({ clientId: 'canary-client', clientSecret: 'cs-0f9e8d7c6b5a' }),
   });
-  sm.on(GetSecretValueCommand, { SecretId: 'kserve-edge/api-tokens' }).resolves({ SecretString: JSON.stringify({ headerValues: [STRONG_TOKEN] }) });
-  sm.on(GetSecretValueCommand, { SecretId: 'kserve-edge/absent' }).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+  sm.on(GetSecretValueCommand, { SecretId: 'kserve-edge/api-tokens' }).resolves({
+    SecretString: JSON.stringify({ headerValues: [STRONG_TOKEN] }),
+  });
+  sm.on(GetSecretValueCommand, { SecretId: 'kserve-edge/absent' }).rejects(
+    new ResourceNotFoundException({ message: 'not found', $metadata: {} }),
+  );
 });
 afterEach(() => clearSecrets());
 
@@ -108,7 +112,12 @@ describe('validateRequest: JWT mode', () => {
   });
 
   it.each([
-    ['a JWKS over 150 KB', { [DISCOVERY]: { body: discovery }, [JWKS]: { body: { ...KEYS, pad: 'x'.repeat(150_000) } } }, 'auth.jwksEndpoint', 'at most 150000'],
+    [
+      'a JWKS over 150 KB',
+      { [DISCOVERY]: { body: discovery }, [JWKS]: { body: { ...KEYS, pad: 'x'.repeat(150_000) } } },
+      'auth.jwksEndpoint',
+      'at most 150000',
+    ],
     [
       '11 keys',
       { [DISCOVERY]: { body: discovery }, [JWKS]: { body: { keys: Array.from({ length: 11 }, (_, i) => rsaJwk(`k${i}`)) } } },
@@ -117,11 +126,19 @@ describe('validateRequest: JWT mode', () => {
     ],
     [
       'an ES256 key',
-      { [DISCOVERY]: { body: discovery }, [JWKS]: { body: { keys: [{ kty: 'EC', kid: 'e', alg: 'ES256', crv: 'P-256', x: 'a', y: 'b' }] } } },
+      {
+        [DISCOVERY]: { body: discovery },
+        [JWKS]: { body: { keys: [{ kty: 'EC', kid: 'e', alg: 'ES256', crv: 'P-256', x: 'a', y: 'b' }] } },
+      },
       'auth.jwksEndpoint',
       'RS256',
     ],
-    ['a discovery document of another issuer', { [DISCOVERY]: { body: { ...discovery, issuer: `${ISSUER}/` } } }, 'auth.issuer', 'byte for byte'],
+    [
+      'a discovery document of another issuer',
+      { [DISCOVERY]: { body: { ...discovery, issuer: `${ISSUER}/` } } },
+      'auth.issuer',
+      'byte for byte',
+    ],
     ['no discovery document', {}, 'auth.issuer', 'HTTP 404'],
     ['an unreachable issuer', { [DISCOVERY]: new CanaryFailedError('dns', 'no such host') }, 'auth.issuer', 'could not be read (dns)'],
     ['a JWKS answering 500', { [DISCOVERY]: { body: discovery }, [JWKS]: { status: 500, body: 'oops' } }, 'auth.jwksEndpoint', 'HTTP 500'],
@@ -134,7 +151,9 @@ describe('validateRequest: JWT mode', () => {
 
   it('refuses a missing or malformed client secret as InvalidSecret before any HTTP read', async () => {
     const http = issuer({ [DISCOVERY]: { body: discovery }, [JWKS]: { body: KEYS } });
-    await expect(validateRequest({ request: request({ canary: { clientSecretId: 'kserve-edge/absent' } }) }, deps(http))).rejects.toMatchObject({
+    await expect(
+      validateRequest({ request: request({ canary: { clientSecretId: 'kserve-edge/absent' } }) }, deps(http)),
+    ).rejects.toMatchObject({
       name: 'InvalidSecret',
     });
     sm.on(GetSecretValueCommand, { SecretId: 'kserve-edge/canary-client' }).resolves({ SecretString: '{"clientId":"x"}' });
