@@ -184,7 +184,7 @@ const jwtClaim = z
       .string()
       .min(1)
       .max(256)
-      .regex(/^[A-Za-z0-9_:.\/-]+$/, 'must be a claim name (letters, digits, _ : . / -)')
+      .regex(/^[A-Za-z0-9_:./-]+$/, 'must be a claim name (letters, digits, _ : . / -)')
       .refine((v) => !(JWT_RESERVED_CLAIMS as readonly string[]).includes(v), {
         message: `the ALB always checks ${JWT_RESERVED_CLAIMS.join(', ')} itself; they cannot be additional claims`,
       }),
