@@ -29,6 +29,8 @@ export interface ControlPlane {
   adminKubeconfig: string;
   workflowKubeconfig: string;
   etcd: ManagedProcess;
+  /** etcd's client URL (plain HTTP on loopback); the token issuer's Dex keeps its storage there too. */
+  etcdUrl: string;
   apiserver: ManagedProcess;
   /** Starts kube-apiserver again with the same flags, port and etcd (after it was stopped); resolves once /readyz is 200 and the front door is open. */
   relaunchApiserver: () => Promise<ManagedProcess>;
@@ -224,6 +226,7 @@ export async function startControlPlane(o: {
     adminKubeconfig,
     workflowKubeconfig,
     etcd,
+    etcdUrl: `http://${LOOPBACK}:${clientPort}`,
     apiserver,
     relaunchApiserver: async () => {
       const proc = launchApiserver();

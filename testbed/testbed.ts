@@ -49,6 +49,7 @@ import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
 import { Pki } from './lib/pki';
 import { isAlive, type ManagedProcess, ProcessSupervisor, reapStaleRuns } from './lib/proc';
 import { NginxServer } from './nginx';
+import { TokenIssuer } from './token-issuer';
 
 export { MODEL_NAME, OAUTH2_PROXY_COOKIE, WORKFLOW_GROUP, WORKFLOW_USER };
 export type { AlbInfo, KubeConnection };
@@ -95,6 +96,12 @@ export interface TestbedOptions {
    * (manual use); no end-to-end suite turns it off.
    */
   iam?: boolean;
+  /**
+   * Start a machine-token issuer (default false): Dex with the OAuth2
+   * `client_credentials` grant over HTTPS (testbed CA), see
+   * {@link Testbed.tokenIssuer} and `token-issuer.ts`. In either auth variant.
+   */
+  tokenIssuer?: boolean;
 }
 
 /** Names of the secrets the testbed seeds in Secrets Manager, and their values. */
@@ -147,6 +154,13 @@ export interface Testbed {
    * function's: they pass unevaluated.
    */
   readonly iam?: IamEnforcer;
+  /**
+   * With `tokenIssuer: true`: the machine-token issuer (Dex, client_credentials).
+   * `client()` → `{ tokenEndpoint, clientId, clientSecret, issuer, jwksUri }`;
+   * `mintToken()`, `mintExpiredToken()`, `mintForeignToken()` get real tokens.
+   * Its certificate is from the testbed CA ({@link Testbed.caPem}).
+   */
+  readonly tokenIssuer?: TokenIssuer;
   readonly lb: {
     /** Which controller runs (see {@link TestbedOptions.lbController}). */
     readonly controller: 'real' | 'stand-in';
@@ -338,6 +352,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     rbacFile: opts.rbacFile ?? join(REPO_ROOT, 'deploy', 'rbac.yaml'),
     lbController: lbControllerOption(opts.lbController),
     iam: opts.iam ?? true,
+    tokenIssuer: opts.tokenIssuer ?? false,
   };
   const tools = readToolPaths();
   const templateFile = join(REPO_ROOT, PACKAGED_TEMPLATE);
@@ -470,6 +485,17 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
 
     const dashboardHost = `kubeflow.${options.domain}`;
     const { cp, admin } = clusterPart;
+    // The machine-token issuer keeps its keys in the testbed's etcd (so a
+    // second Dex can mint expired tokens of the same issuer); started beside the rest.
+    const tokenIssuerStart = options.tokenIssuer
+      ? (async () => {
+          const s = Date.now();
+          const t = await TokenIssuer.start({ supervisor, dexBin: tools.dex, runDir, pki, ca: testbedCa, etcdUrl: cp.etcdUrl });
+          mark('token-issuer', s);
+          return t;
+        })()
+      : undefined;
+    tokenIssuerStart?.catch(() => undefined);
     let apiserverProc = cp.apiserver;
     const workflowClient = new KubeClient(cp.workflow);
     kubeClients.push(workflowClient);
@@ -574,6 +600,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     await controller.reconcileNow();
     mark('nginx+lb-controller', s);
     const realLbc = await realStart;
+    const tokenIssuer = await tokenIssuerStart;
 
     const ctl = controller;
     const waitForAlb = async (namespace: string, name: string, timeoutMs = 30_000): Promise<AlbInfo> => {
@@ -650,6 +677,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       kubeWorkflow: () => workflowClient,
       aws: aws!,
       ...(iam ? { iam } : {}),
+      ...(tokenIssuer ? { tokenIssuer } : {}),
       lb: {
         controller: options.lbController,
         ...(awsProxy && options.lbController === 'real' ? { awsProxy } : {}),
