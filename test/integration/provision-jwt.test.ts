@@ -25,6 +25,7 @@ import { resetClients } from '../../wiring/clients';
 import { loadConfig } from '../../wiring/config';
 import { M2M_GROUPS } from '../../testbed/token-issuer';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
+import type { KubeObject } from '../../testbed/lib/kube';
 import { captureEmf, endpointDocs } from '../fixtures/emf';
 import { httpsTo, provisionWith } from './workflow';
 
@@ -42,7 +43,8 @@ describe('provision: JWT mode with a real token issuer and the real controller',
   let port = 0;
   const savedEnv = { ...process.env };
 
-  const infer = (headers: Record<string, string> = {}) => httpsTo({ port, host: HOST, path: PATH, method: 'POST', body: BODY, headers, ca: tb.caPem });
+  const infer = (headers: Record<string, string> = {}) =>
+    httpsTo({ port, host: HOST, path: PATH, method: 'POST', body: BODY, headers, ca: tb.caPem });
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   beforeAll(async () => {
@@ -58,7 +60,10 @@ describe('provision: JWT mode with a real token issuer and the real controller',
     Object.assign(process.env, tb.env, { LOG_LEVEL: 'silent' });
     const client = tb.tokenIssuer!.client();
     await tb.aws.secretsManager.send(
-      new CreateSecretCommand({ Name: CLIENT_SECRET_ID, SecretString: JSON.stringify({ clientId: client.clientId, clientSecret: client.clientSecret }) }),
+      new CreateSecretCommand({
+        Name: CLIENT_SECRET_ID,
+        SecretString: JSON.stringify({ clientId: client.clientId, clientSecret: client.clientSecret }),
+      }),
     );
     request = {
       domain: DOMAIN,
@@ -85,7 +90,9 @@ describe('provision: JWT mode with a real token issuer and the real controller',
     if (result.status !== 'SUCCEEDED') throw new Error(`run failed: ${JSON.stringify(result.error)}`);
     const output = result.output as {
       request: { auth: { jwksEndpoint: string; canary: { tokenEndpoint: string } } };
-      canary: { namespaces: Array<{ namespace: string; status: number; prediction: unknown; checks: Array<{ name: string; state: string }> }> };
+      canary: {
+        namespaces: Array<{ namespace: string; status: number; prediction: unknown; checks: Array<{ name: string; state: string }> }>;
+      };
     };
     const client = tb.tokenIssuer!.client();
     expect(output.request.auth.jwksEndpoint).toBe(client.jwksUri);
@@ -102,7 +109,7 @@ describe('provision: JWT mode with a real token issuer and the real controller',
       issuer: client.issuer,
       additionalClaims: [{ name: 'groups', format: 'string-array', values: M2M_GROUPS }],
     });
-    const events = await kube.list<{ involvedObject?: { name?: string }; reason?: string; metadata: { name: string } }>('v1', 'Event', 'istio-system');
+    const events = await kube.list<KubeObject & { involvedObject?: { name?: string }; reason?: string }>('v1', 'Event', 'istio-system');
     expect(events.filter((e) => e.involvedObject?.name === 'istio-ingress-jwt' && /^Failed/.test(e.reason ?? ''))).toEqual([]);
     const info = await tb.lb.waitForAlb('istio-system', 'istio-ingress-jwt');
     port = Number(info.listeners['443']?.split(':')[1]);
@@ -155,18 +162,21 @@ describe('provision: JWT mode with a real token issuer and the real controller',
       );
     };
     const green = await round(M2M_GROUPS);
-    expect(green.result.results.map((r) => [r.namespace, r.ok, r.checks?.map((c) => `${c.name}=${c.state}`)])).toEqual([
+    expect(green.result.endpoints.map((r) => [r.namespace, r.ok, r.checks?.map((c) => `${c.name}=${c.state}`)])).toEqual([
       [NS, true, ['no-token=pass', 'refused-claim=pass']],
     ]);
     expect(Object.values(endpointDocs(green.docs))[0]?.FailureKind).toBe('none');
 
     // The deployment now requires a group the canary's client does not have: provision that change, then a round.
-    const changed = { ...request, auth: { ...(request as { auth: object }).auth, claims: [{ name: 'groups', format: 'string-array', values: ['kserve-edge:admin'] }] } };
+    const changed = {
+      ...request,
+      auth: { ...(request as { auth: object }).auth, claims: [{ name: 'groups', format: 'string-array', values: ['kserve-edge:admin'] }] },
+    };
     const rerun = await provisionWith(tb.env, { ...changed, deadlines: { canarySeconds: 0 } }, 'e2e-jwt-claim-changed');
     expect(rerun.status).toBe('FAILED');
     expect(JSON.stringify(rerun.error)).toContain('auth');
     const red = await round(['kserve-edge:admin']);
-    expect(red.result.results.map((r) => [r.namespace, r.ok, r.failureKind, r.status])).toEqual([[NS, false, 'auth', 401]]);
+    expect(red.result.endpoints.map((r) => [r.namespace, r.ok, r.failureKind, r.status])).toEqual([[NS, false, 'auth', 401]]);
     const doc = Object.values(endpointDocs(red.docs))[0];
     expect(doc?.FailureKind).toBe('auth');
   }, 400_000);
