@@ -4,6 +4,7 @@
  * claims), each refused with a named error before anything is written.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { InvalidRequestError, InvalidSecretError } from '../../../shared/errors';
 import {
   checkJwks,
@@ -68,6 +69,12 @@ describe('the request: JWT mode', () => {
       canary: { clientSecretId: 'kserve-edge/canary-client' },
       istioRequestAuthentication: 'auto',
     });
+  });
+
+  it('accepts the README example (examples/jwt.json)', () => {
+    const raw = JSON.parse(readFileSync(new URL('../../../examples/jwt.json', import.meta.url), 'utf8')) as unknown;
+    const req = parseProvisionRequest(raw);
+    expect(req.auth.provider === 'jwt' && req.auth.claims.map((c) => c.name)).toEqual(['scope', 'client_id']);
   });
 
   it('accepts a transition block with the header defaults', () => {
