@@ -48,8 +48,10 @@ import type {
   DexGatewayConfig,
   GatewayRoute,
   HeaderCondition,
+  JwtCheck,
   NginxServer,
 } from './nginx';
+import { NJS_JWT_SCRIPT, NJS_MODULE } from './nginx';
 
 export const ALB_FINALIZER = 'ingress.k8s.aws/resources';
 export const LBC_FIELD_MANAGER = 'aws-load-balancer-controller';
@@ -336,6 +338,22 @@ function forwardTargets(action: XmlNode): string[] {
  * `<ns>/<ingress>-istio-ingressgateway:<port>`); other target groups have no
  * healthy target here.
  */
+/** A rule's `jwt-validation` action (ELBv2 `JwtValidationConfig`), if it has one. */
+export function jwtFromElbv2(actions: XmlNode[]): JwtCheck | undefined {
+  const a = actions.find((x) => xmlText(x, 'Type') === 'jwt-validation');
+  if (!a) return undefined;
+  const cfg = child(a, 'JwtValidationConfig');
+  return {
+    issuer: xmlText(cfg, 'Issuer'),
+    jwksEndpoint: xmlText(cfg, 'JwksEndpoint'),
+    additionalClaims: members(child(cfg, 'AdditionalClaims')).map((c) => ({
+      format: xmlText(c, 'Format') as JwtCheck['additionalClaims'][number]['format'],
+      name: xmlText(c, 'Name'),
+      values: members(child(c, 'Values')).map((v) => (typeof v === 'string' ? v : '')),
+    })),
+  };
+}
+
 function actionFromElbv2(actions: XmlNode[], tgTags: Map<string, Record<string, string>>): AlbAction {
   const terminal = [...actions].sort((a, b) => Number(xmlText(a, 'Order') || 0) - Number(xmlText(b, 'Order') || 0)).at(-1);
   const type = xmlText(terminal, 'Type');
@@ -521,7 +539,14 @@ export class LbController {
   private nginxModel(routes: GatewayRoute[] = []): Parameters<NginxServer['start']>[0] {
     const albs = [...this.state.values()].filter((s) => s.deployed).map((s) => s.deployed!);
     albs.sort((a, b) => a.key.localeCompare(b.key));
-    return { gatewayPort: this.o.gatewayPort, albs, routes, ...(this.o.dex ? { dex: this.o.dex } : {}) };
+    return {
+      gatewayPort: this.o.gatewayPort,
+      albs,
+      routes,
+      ...(this.o.dex ? { dex: this.o.dex } : {}),
+      // The JWKS fetch trusts the testbed CA (the token issuer's certificate).
+      njs: { module: NJS_MODULE, script: NJS_JWT_SCRIPT, trustedCaFile: this.o.ca.certFile },
+    };
   }
 
   private async reconcile(): Promise<void> {
@@ -709,10 +734,11 @@ export class LbController {
     const out: AlbRule[] = [];
     for (const r of sorted) {
       const action = actionFromElbv2(members(child(r, 'Actions')), tgTags);
+      const jwt = jwtFromElbv2(members(child(r, 'Actions')));
       if (xmlText(r, 'IsDefault') === 'true') {
         // The controller's default action is a fixed 404 text/plain, which the data plane answers anyway.
         if (!(action.type === 'fixed-response' && action.status === 404 && action.contentType === 'text/plain' && action.body === ''))
-          out.push({ path: { kind: 'prefix', value: '/' }, conditions: [], action });
+          out.push({ path: { kind: 'prefix', value: '/' }, conditions: [], action, ...(jwt ? { jwt } : {}) });
         continue;
       }
       let hosts: Array<string | undefined> = [undefined];
@@ -731,7 +757,8 @@ export class LbController {
         } else throw new ReconcileError(`rule condition ${field} is not rendered by the testbed`);
       }
       for (const host of hosts)
-        for (const p of paths) out.push({ ...(host ? { host } : {}), path: toRulePath(p, 'ImplementationSpecific'), conditions, action });
+        for (const p of paths)
+          out.push({ ...(host ? { host } : {}), path: toRulePath(p, 'ImplementationSpecific'), conditions, action, ...(jwt ? { jwt } : {}) });
     }
     return out;
   }

@@ -5,6 +5,9 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import {
+  insertJwtActions,
+  jwtActionXml,
+  takeJwtAction,
   Elbv2Fidelity,
   realDnsNames,
   requestedCertificateArns,
@@ -187,5 +190,71 @@ describe('Query protocol helpers', () => {
     expect(parseXml('<?xml version="1.0"?><a xmlns="x"><b>1</b><b>2 &amp; 3</b><c/><d></d></a>')).toEqual({
       a: { b: ['1', '2 & 3'], c: '', d: '' },
     });
+  });
+});
+
+describe('jwt-validation actions (moto does not know them)', () => {
+  // The form the controller's SDK (aws-sdk-go-v2 elasticloadbalancingv2 v1.54.0, Query protocol) sends.
+  const createRule = new URLSearchParams({
+    Action: 'CreateRule',
+    ListenerArn: 'arn:aws:elasticloadbalancing:us-west-2:123456789012:listener/app/k8s-x/abc/def',
+    Priority: '1',
+    'Actions.member.1.Type': 'jwt-validation',
+    'Actions.member.1.Order': '1',
+    'Actions.member.1.JwtValidationConfig.Issuer': 'https://issuer.example.com/dex',
+    'Actions.member.1.JwtValidationConfig.JwksEndpoint': 'https://issuer.example.com/dex/keys',
+    'Actions.member.1.JwtValidationConfig.AdditionalClaims.member.1.Format': 'string-array',
+    'Actions.member.1.JwtValidationConfig.AdditionalClaims.member.1.Name': 'groups',
+    'Actions.member.1.JwtValidationConfig.AdditionalClaims.member.1.Values.member.1': 'a',
+    'Actions.member.1.JwtValidationConfig.AdditionalClaims.member.1.Values.member.2': 'b&c',
+    'Actions.member.2.Type': 'forward',
+    'Actions.member.2.Order': '2',
+    'Actions.member.2.TargetGroupArn': 'arn:tg',
+  });
+
+  test('takeJwtAction reads the action and leaves moto the rest, renumbered', () => {
+    const taken = takeJwtAction(createRule, 'Actions');
+    expect(taken?.jwt).toEqual({
+      order: 1,
+      issuer: 'https://issuer.example.com/dex',
+      jwksEndpoint: 'https://issuer.example.com/dex/keys',
+      additionalClaims: [{ format: 'string-array', name: 'groups', values: ['a', 'b&c'] }],
+    });
+    expect(Object.fromEntries(taken!.rest)).toEqual({
+      Action: 'CreateRule',
+      ListenerArn: createRule.get('ListenerArn'),
+      Priority: '1',
+      'Actions.member.1.Type': 'forward',
+      'Actions.member.1.Order': '2',
+      'Actions.member.1.TargetGroupArn': 'arn:tg',
+    });
+    expect(takeJwtAction(taken!.rest, 'Actions')).toBeUndefined();
+  });
+
+  test('insertJwtActions puts it back into the rule with that ARN, in ELBv2 shape', () => {
+    const jwt = takeJwtAction(createRule, 'Actions')!.jwt;
+    const xml =
+      '<DescribeRulesResponse><DescribeRulesResult><Rules>' +
+      '<member><RuleArn>arn:r1</RuleArn><Actions><member><Type>forward</Type><Order>2</Order></member></Actions></member>' +
+      '<member><RuleArn>arn:r2</RuleArn><Actions><member><Type>forward</Type><Order>1</Order></member></Actions></member>' +
+      '</Rules></DescribeRulesResult></DescribeRulesResponse>';
+    const out = insertJwtActions(xml, new Map([['arn:r1', jwt]]));
+    const rules = members(child(child(child(parseXml(out), 'DescribeRulesResponse'), 'DescribeRulesResult'), 'Rules'));
+    const actions1 = members(child(rules[0], 'Actions'));
+    expect(actions1.map((a) => text(a, 'Type'))).toEqual(['jwt-validation', 'forward']);
+    const cfg = child(actions1[0], 'JwtValidationConfig');
+    expect(text(cfg, 'Issuer')).toBe('https://issuer.example.com/dex');
+    expect(text(cfg, 'JwksEndpoint')).toBe('https://issuer.example.com/dex/keys');
+    const claim = members(child(cfg, 'AdditionalClaims'))[0];
+    expect([text(claim, 'Format'), text(claim, 'Name'), members(child(claim, 'Values'))]).toEqual(['string-array', 'groups', ['a', 'b&c']]);
+    expect(members(child(rules[1], 'Actions')).map((a) => text(a, 'Type'))).toEqual(['forward']);
+    // Idempotent: an answer that already has it is left alone.
+    expect(insertJwtActions(out, new Map([['arn:r1', jwt]]))).toBe(out);
+  });
+
+  test('jwtActionXml escapes values', () => {
+    expect(jwtActionXml({ order: 1, issuer: 'https://i/<x>', jwksEndpoint: 'https://i/k?a=1&b=2', additionalClaims: [] })).toContain(
+      '<JwksEndpoint>https://i/k?a=1&amp;b=2</JwksEndpoint><Issuer>https://i/&lt;x&gt;</Issuer>',
+    );
   });
 });
