@@ -24,7 +24,7 @@ import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
 import type { SecretsPort } from '../ports';
 import { canaryNamespaces, dashboardHost, modelHost, type JwtAuth, type ProvisionRequest } from '../request';
 import { dexLogin } from './dexLogin';
-import { clientCredentialsToken, type CachedToken } from './token';
+import { clientCredentialsToken, tokenCacheKey, type CachedToken } from './token';
 import { discoveryUrl, parseClientCredentialsSecret, parseDiscoveryDocument } from '../plan/jwt';
 import { createHttpsClient, httpsRequest, HttpsRequestError, type HttpsResponse, type RequestPhase } from './http';
 import type { Resolver } from './resolver';
@@ -480,7 +480,7 @@ async function probeWithToken(
   const refused = results.filter((r) => r.failureKind === 'auth').map((r) => r.namespace);
   if (refused.length > 0 && deps.tokenCache) {
     // A cached token may have been revoked or its key rotated: drop it and ask again, once.
-    deps.tokenCache.clear();
+    deps.tokenCache.delete(tokenCacheKey({ tokenEndpoint, clientId: client.clientId, scope: auth.canary.scope }));
     deps.log.info('token refused; requesting a new one', { namespaces: refused });
     try {
       token = await tokenFor(auth.canary.scope);
