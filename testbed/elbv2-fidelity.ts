@@ -11,6 +11,7 @@
  * | AddListenerCertificates                | 25 per listener, default included  | > 25 non-default certificates per load balancer → 400 `TooManyCertificates`; the 25th SNI certificate is accepted |
  * | AddListenerCertificates                | appends a certificate it has again | a certificate already on the listener: success, not added again      |
  * | CreateLoadBalancer, DescribeLoadBalancers | DNSName `<name>-1.<region>.elb.amazonaws.com`, no `internal-` | `<name>-<10 digits>.<region>.elb.amazonaws.com`, `internal-` in front for scheme internal (digits stable per name) |
+ * | CreateRule, ModifyRule, CreateListener, ModifyListener with a `jwt-validation` action; DescribeRules, DescribeListeners | does not know the action type | kept and listed in ELBv2's shape (moto gets the rest); refused for an `http://` JWKS endpoint or a listener that is not HTTPS (see the end of this file) |
  *
  * moto refuses the 25th SNI certificate of a listener (it counts the default
  * one); the proxy then holds that certificate itself and adds it to the

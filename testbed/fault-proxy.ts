@@ -382,7 +382,8 @@ export class FaultProxy {
     }
 
     // What moto gets may differ (elbv2Fidelity: a jwt-validation action it cannot take is held here).
-    const replaced = this.elbv2 && call.service === 'elasticloadbalancing' ? this.elbv2.requestBody(call.operation, body.toString('utf8')) : undefined;
+    const replaced =
+      this.elbv2 && call.service === 'elasticloadbalancing' ? this.elbv2.requestBody(call.operation, body.toString('utf8')) : undefined;
     const sent = replaced === undefined ? body : Buffer.from(replaced);
     const queue = this.serialized.get(key);
     let upstream: Awaited<ReturnType<FaultProxy['forward']>>;
@@ -430,7 +431,11 @@ export class FaultProxy {
     return Buffer.from(JSON.stringify(parsed));
   }
 
-  private forward(req: http.IncomingMessage, body: Buffer, replaced = false): Promise<{ status: number; headers: http.OutgoingHttpHeaders; body: Buffer }> {
+  private forward(
+    req: http.IncomingMessage,
+    body: Buffer,
+    replaced = false,
+  ): Promise<{ status: number; headers: http.OutgoingHttpHeaders; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = { ...req.headers, host: this.upstream.host };
       if (replaced) {

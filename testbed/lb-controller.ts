@@ -758,7 +758,13 @@ export class LbController {
       }
       for (const host of hosts)
         for (const p of paths)
-          out.push({ ...(host ? { host } : {}), path: toRulePath(p, 'ImplementationSpecific'), conditions, action, ...(jwt ? { jwt } : {}) });
+          out.push({
+            ...(host ? { host } : {}),
+            path: toRulePath(p, 'ImplementationSpecific'),
+            conditions,
+            action,
+            ...(jwt ? { jwt } : {}),
+          });
     }
     return out;
   }

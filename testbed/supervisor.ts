@@ -5,7 +5,7 @@
  *
  *   tsx testbed/supervisor.ts --state .testbed/state.json [--auth cognito|dex]
  *     [--domain platform.example.com] [--namespaces staging,prod] [--cluster kubeflow]
- *     [--region us-west-2] [--lb-delay-ms 1000] [--acm-wait 2] [--log-dir DIR]
+ *     [--region us-west-2] [--lb-delay-ms 1000] [--acm-wait 2] [--log-dir DIR] [--token-issuer]
  */
 import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     'lb-delay-ms': { type: 'string', default: '1000' },
     'acm-wait': { type: 'string', default: '2' },
     'log-dir': { type: 'string' },
+    // Dex as a machine-token issuer (client_credentials); its client is in the state file.
+    'token-issuer': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -82,6 +84,7 @@ try {
     lbDelayMs: Number(values['lb-delay-ms']),
     acmValidationWaitSeconds: Number(values['acm-wait']),
     ...(values['log-dir'] ? { logDir: values['log-dir'] } : {}),
+    tokenIssuer: values['token-issuer'] ?? false,
     // This process handles the signals itself (and removes the state file).
     handleSignals: false,
     // IAM enforcement when there is a packaged template to enforce (a manual session may have none).
@@ -110,6 +113,7 @@ writeState({
   hostMapFile: tb.lb.hostMapFile,
   listenersFile: tb.lb.listenersFile,
   secrets: tb.secrets,
+  ...(tb.tokenIssuer ? { tokenIssuer: { canary: tb.tokenIssuer.client(), other: tb.tokenIssuer.client('other') } } : {}),
   timings: tb.timings,
 });
 console.log(`supervisor: testbed ready in ${tb.timings.total} ms (logs ${tb.logDir})`);

@@ -3,6 +3,7 @@
 #
 #   testbed/testbed.sh up [--auth cognito|dex] [--domain D] [--namespaces a,b]
 #                         [--cluster NAME] [--region R] [--lb-delay-ms N] [--acm-wait S]
+#                         [--token-issuer]   (Dex for machine tokens; its client in the state file)
 #       installs what is missing (scripts/setup-testbed.sh), starts the
 #       supervisor in the background and waits until the testbed is ready.
 #   testbed/testbed.sh down     stops the supervisor and every process it started

@@ -96,7 +96,13 @@ export interface DexStaticClient {
 /** The two machine clients, with fresh secrets. */
 export function machineClients(): DexStaticClient[] {
   return [
-    { id: M2M_CLIENT_ID, name: 'kserve-edge canary', secret: randomToken(32), redirectURIs: [], clientCredentialsClaims: { groups: M2M_GROUPS } },
+    {
+      id: M2M_CLIENT_ID,
+      name: 'kserve-edge canary',
+      secret: randomToken(32),
+      redirectURIs: [],
+      clientCredentialsClaims: { groups: M2M_GROUPS },
+    },
     {
       id: M2M_OTHER_CLIENT_ID,
       name: 'kserve-edge other client',
@@ -129,7 +135,12 @@ export async function clientCredentialsToken(
   });
   if (res.status !== 200) throw new Error(`token endpoint ${o.tokenEndpoint} answered ${res.status}: ${res.body.slice(0, 300)}`);
   const t = JSON.parse(res.body) as { access_token: string; id_token?: string; expires_in: number };
-  return { accessToken: t.access_token, ...(t.id_token ? { idToken: t.id_token } : {}), expiresIn: t.expires_in, claims: decodePayload(t.access_token) };
+  return {
+    accessToken: t.access_token,
+    ...(t.id_token ? { idToken: t.id_token } : {}),
+    expiresIn: t.expires_in,
+    claims: decodePayload(t.access_token),
+  };
 }
 
 interface DexInstance {
@@ -167,11 +178,21 @@ export class TokenIssuer {
     ca: CertFiles;
     etcdUrl: string;
   }): Promise<TokenIssuer> {
-    const cert = await o.pki.issueLeaf(o.ca, o.runDir, 'token-issuer', { commonName: 'token issuer (Dex)', ips: [LOOPBACK] });
+    // The address as an IP SAN (Node's check) and as a DNS SAN too: njs's fetch
+    // checks the URL's host against DNS names only (X509_check_host).
+    const cert = await o.pki.issueLeaf(o.ca, o.runDir, 'token-issuer', { commonName: LOOPBACK, dnsNames: [LOOPBACK], ips: [LOOPBACK] });
     const port = await freePort();
     const issuer = `https://${LOOPBACK}:${port}/dex`;
     const clients = machineClients();
-    const base = { supervisor: o.supervisor, dexBin: o.dexBin, runDir: o.runDir, ca: o.ca, cert, etcdUrl: o.etcdUrl, prefix: `kserve-edge-dex-${randomToken(8)}/` };
+    const base = {
+      supervisor: o.supervisor,
+      dexBin: o.dexBin,
+      runDir: o.runDir,
+      ca: o.ca,
+      cert,
+      etcdUrl: o.etcdUrl,
+      prefix: `kserve-edge-dex-${randomToken(8)}/`,
+    };
     const instance = await startDex(base, { name: 'token-issuer', issuer, port, clients, idTokens: '24h', storage: 'etcd' });
     return new TokenIssuer(base, issuer, clients, instance.proc);
   }
@@ -179,12 +200,21 @@ export class TokenIssuer {
   /** The canary's client (or the other one) and where the issuer's endpoints are. */
   client(which: 'canary' | 'other' = 'canary'): TokenIssuerClient {
     const c = this.clients[which === 'canary' ? 0 : 1]!;
-    return { tokenEndpoint: `${this.issuer}/token`, clientId: c.id, clientSecret: c.secret, issuer: this.issuer, jwksUri: `${this.issuer}/keys` };
+    return {
+      tokenEndpoint: `${this.issuer}/token`,
+      clientId: c.id,
+      clientSecret: c.secret,
+      issuer: this.issuer,
+      jwksUri: `${this.issuer}/keys`,
+    };
   }
 
   /** A token from the issuer's real token endpoint (client_credentials). */
   mintToken(options: MintOptions = {}): Promise<MintedToken> {
-    return clientCredentialsToken({ ...this.client(options.client), ...(options.scopes ? { scopes: options.scopes } : {}) }, this.o.ca.certPem);
+    return clientCredentialsToken(
+      { ...this.client(options.client), ...(options.scopes ? { scopes: options.scopes } : {}) },
+      this.o.ca.certPem,
+    );
   }
 
   /**
@@ -195,7 +225,14 @@ export class TokenIssuer {
   async mintExpiredToken(options: MintOptions = {}): Promise<MintedToken> {
     this.sibling ??= (async () => {
       const port = await freePort();
-      return startDex(this.o, { name: 'token-issuer-short', issuer: this.issuer, port, clients: this.clients, idTokens: '1s', storage: 'etcd' });
+      return startDex(this.o, {
+        name: 'token-issuer-short',
+        issuer: this.issuer,
+        port,
+        clients: this.clients,
+        idTokens: '1s',
+        storage: 'etcd',
+      });
     })();
     const sibling = await this.sibling;
     const c = this.client(options.client);
@@ -244,6 +281,9 @@ async function startDex(
     logger: { level: 'info', format: 'text' },
     oauth2: { skipApprovalScreen: true, grantTypes: DEX_GRANT_TYPES },
     expiry: { idTokens: d.idTokens },
+    // Dex refuses to start without a connector; the password DB (with no
+    // users) is the lightest. client_credentials uses none.
+    enablePasswordDB: true,
     staticClients: d.clients,
   };
   const file = join(o.runDir, `${d.name}.yaml`);

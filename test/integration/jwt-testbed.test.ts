@@ -36,7 +36,14 @@ let kube: KubeClient;
 let issuer: TokenIssuer;
 
 const elbv2 = (action: string, params: Record<string, unknown> = {}): Promise<XmlNode> =>
-  queryCall({ endpoint: tb.lb.awsProxy!.url, service: 'elasticloadbalancing', region: tb.options.region, version: '2015-12-01', action, params });
+  queryCall({
+    endpoint: tb.lb.awsProxy!.url,
+    service: 'elasticloadbalancing',
+    region: tb.options.region,
+    version: '2015-12-01',
+    action,
+    params,
+  });
 
 /** The annotation as the controller documents it: jwksEndpoint, issuer, additionalClaims[{name, format, values}]. */
 function jwtAnnotation(groups: string[]): string {
@@ -72,7 +79,13 @@ function ingress(name: string, listenPorts: string, annotations: Record<string, 
       rules: [
         {
           http: {
-            paths: [{ path: '/*', pathType: 'ImplementationSpecific', backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } } }],
+            paths: [
+              {
+                path: '/*',
+                pathType: 'ImplementationSpecific',
+                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
+              },
+            ],
           },
         },
       ],
@@ -130,7 +143,9 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
     const header = JSON.parse(Buffer.from(t.accessToken.split('.')[0]!, 'base64url').toString('utf8')) as { alg: string; kid: string };
     expect(header.alg).toBe('RS256');
     const { httpRequest } = await import('../../testbed/lib/net');
-    const jwks = JSON.parse((await httpRequest(c.jwksUri, { ca: tb.caPem })).body) as { keys: Array<{ kid: string; kty: string; alg: string }> };
+    const jwks = JSON.parse((await httpRequest(c.jwksUri, { ca: tb.caPem })).body) as {
+      keys: Array<{ kid: string; kty: string; alg: string }>;
+    };
     expect(jwks.keys.map((k) => k.kid)).toContain(header.kid);
     expect(t.claims).toEqual({
       iss: c.issuer,
@@ -153,19 +168,28 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
 
   test('the real controller writes a jwt-validation action; ELBv2 (the proxy) holds it with no drift', async () => {
     const [arn] = await Promise.all([
-      tb.aws.acm.send(new RequestCertificateCommand({ DomainName: `*.${NS}.${DOMAIN}`, ValidationMethod: 'DNS' })).then((o) => o.CertificateArn!),
+      tb.aws.acm
+        .send(new RequestCertificateCommand({ DomainName: `*.${NS}.${DOMAIN}`, ValidationMethod: 'DNS' }))
+        .then((o) => o.CertificateArn!),
     ]);
-    await waitFor(async () => (await tb.aws.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate?.Status === 'ISSUED', {
-      what: 'certificate ISSUED',
-      timeoutMs: 30_000,
-      intervalMs: 200,
-    });
+    await waitFor(
+      async () => (await tb.aws.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate?.Status === 'ISSUED',
+      {
+        what: 'certificate ISSUED',
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      },
+    );
     await kube.apply(
       {
         apiVersion: 'security.istio.io/v1beta1',
         kind: 'AuthorizationPolicy',
         metadata: { name: 'allow-predictor', namespace: 'istio-system' },
-        spec: { selector: { matchLabels: { component: 'predictor' } }, action: 'ALLOW', rules: [{ to: [{ operation: { paths: ['/v2/models/*'] } }] }] },
+        spec: {
+          selector: { matchLabels: { component: 'predictor' } },
+          action: 'ALLOW',
+          rules: [{ to: [{ operation: { paths: ['/v2/models/*'] } }] }],
+        },
       },
       { fieldManager: 'kubectl', force: true },
     );
@@ -174,7 +198,10 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
       { data: { [DOMAIN]: '', _example: null } },
     );
     await kube.apply(
-      ingress(INGRESS, '[{"HTTPS":443}]', { 'alb.ingress.kubernetes.io/certificate-arn': arn, [JWT_ANNOTATION]: jwtAnnotation(M2M_GROUPS) }),
+      ingress(INGRESS, '[{"HTTPS":443}]', {
+        'alb.ingress.kubernetes.io/certificate-arn': arn,
+        [JWT_ANNOTATION]: jwtAnnotation(M2M_GROUPS),
+      }),
       { fieldManager: 'kubectl', force: true },
     );
     hostname = await waitFor(() => statusHostname(INGRESS), { what: 'Ingress status hostname', timeoutMs: 60_000, intervalMs: 100 });
@@ -186,9 +213,7 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
     const cfg = child(actions[0], 'JwtValidationConfig');
     expect(text(cfg, 'Issuer')).toBe(issuer.issuer);
     expect(text(cfg, 'JwksEndpoint')).toBe(`${issuer.issuer}/keys`);
-    expect(
-      members(child(cfg, 'AdditionalClaims')).map((c) => [text(c, 'Name'), text(c, 'Format'), members(child(c, 'Values'))]),
-    ).toEqual([
+    expect(members(child(cfg, 'AdditionalClaims')).map((c) => [text(c, 'Name'), text(c, 'Format'), members(child(c, 'Values'))])).toEqual([
       ['groups', 'string-array', M2M_GROUPS],
       ['aud', 'single-string', [M2M_CLIENT_ID]],
     ]);
@@ -215,7 +240,12 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
       new ChangeResourceRecordSetsCommand({
         HostedZoneId: tb.hostedZoneId,
         ChangeBatch: {
-          Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: `*.${NS}.${DOMAIN}`, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: hostname }] } }],
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: { Name: `*.${NS}.${DOMAIN}`, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: hostname }] },
+            },
+          ],
         },
       }),
     );
@@ -271,10 +301,11 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
   test('changing the required claim in the annotation reaches the data plane', async () => {
     await kube.mergePatch(REF, { metadata: { annotations: { [JWT_ANNOTATION]: jwtAnnotation(['kserve-edge:other']) } } });
     const good = await issuer.mintToken();
-    await waitFor(
-      async () => (await httpsRequest(tb, url, { headers: { authorization: `Bearer ${good.accessToken}` } })).status === 401,
-      { what: 'the canary client refused after the claim changed', timeoutMs: 60_000, intervalMs: 300 },
-    );
+    await waitFor(async () => (await httpsRequest(tb, url, { headers: { authorization: `Bearer ${good.accessToken}` } })).status === 401, {
+      what: 'the canary client refused after the claim changed',
+      timeoutMs: 60_000,
+      intervalMs: 300,
+    });
     const rules = await rulesOf(hostname);
     const cfg = child(members(child(rules[0], 'Actions'))[0], 'JwtValidationConfig');
     expect(members(child(members(child(cfg, 'AdditionalClaims'))[0], 'Values'))).toEqual(['kserve-edge:other']);
@@ -285,7 +316,11 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
       fieldManager: 'kubectl',
       force: true,
     });
-    const http = await waitFor(() => statusHostname('istio-ingress-http'), { what: 'HTTP Ingress hostname', timeoutMs: 60_000, intervalMs: 100 });
+    const http = await waitFor(() => statusHostname('istio-ingress-http'), {
+      what: 'HTTP Ingress hostname',
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     const rules = await rulesOf(http);
     expect(rules).toHaveLength(1);
     // pkg/ingress/model_build_actions.go buildActions: auth and jwt-validation only when the listener protocol is HTTPS.

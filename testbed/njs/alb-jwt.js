@@ -1,3 +1,4 @@
+/* global ngx, crypto -- njs's globals (nginx JavaScript module) */
 /*
  * The ALB's `jwt-validation` action, for the testbed's nginx data plane
  * (njs 0.7.9, Debian's libnginx-mod-http-js). Runs as the auth_request
@@ -57,7 +58,10 @@ function derUnsignedInteger(bytes) {
 
 /** RSA public key (JWK n, e) → SubjectPublicKeyInfo DER (RFC 8017 A.1.1, RFC 5280 4.1). */
 function spkiFromJwk(jwk) {
-  var rsaPublicKey = der(0x30, Buffer.concat([derUnsignedInteger(Buffer.from(jwk.n, 'base64url')), derUnsignedInteger(Buffer.from(jwk.e, 'base64url'))]));
+  var rsaPublicKey = der(
+    0x30,
+    Buffer.concat([derUnsignedInteger(Buffer.from(jwk.n, 'base64url')), derUnsignedInteger(Buffer.from(jwk.e, 'base64url'))]),
+  );
   // AlgorithmIdentifier { rsaEncryption (1.2.840.113549.1.1.1), NULL }
   var algorithm = Buffer.from('300d06092a864886f70d0101010500', 'hex');
   return der(0x30, Buffer.concat([algorithm, der(0x03, Buffer.concat([Buffer.from([0]), rsaPublicKey]))]));
@@ -72,10 +76,20 @@ function claimMatches(payload, claim) {
   var wanted = claim.values;
   if (claim.format === 'single-string') return typeof v === 'string' && wanted.indexOf(v) >= 0;
   if (claim.format === 'space-separated-values') {
-    return typeof v === 'string' && v.split(' ').some(function (x) { return x !== '' && wanted.indexOf(x) >= 0; });
+    return (
+      typeof v === 'string' &&
+      v.split(' ').some(function (x) {
+        return x !== '' && wanted.indexOf(x) >= 0;
+      })
+    );
   }
   if (claim.format === 'string-array') {
-    return Array.isArray(v) && v.some(function (x) { return typeof x === 'string' && wanted.indexOf(x) >= 0; });
+    return (
+      Array.isArray(v) &&
+      v.some(function (x) {
+        return typeof x === 'string' && wanted.indexOf(x) >= 0;
+      })
+    );
   }
   return false;
 }
@@ -112,7 +126,7 @@ async function verify(r) {
     header = decodeJson(m[1]);
     payload = decodeJson(m[2]);
   } catch (e) {
-    refuse(r, true, 'token is not JSON');
+    refuse(r, true, 'token is not JSON: ' + e);
     return;
   }
   if (header.alg !== 'RS256') {
@@ -139,7 +153,9 @@ async function verify(r) {
   var good = false;
   for (var i = 0; i < candidates.length && !good; i++) {
     try {
-      var key = await crypto.subtle.importKey('spki', spkiFromJwk(candidates[i]), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
+      var key = await crypto.subtle.importKey('spki', spkiFromJwk(candidates[i]), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, [
+        'verify',
+      ]);
       good = await crypto.subtle.verify({ name: 'RSASSA-PKCS1-v1_5' }, key, signature, signed);
     } catch (e) {
       r.warn('kserve-edge jwt-validation: key ' + candidates[i].kid + ': ' + e);

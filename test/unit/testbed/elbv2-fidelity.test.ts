@@ -258,3 +258,88 @@ describe('jwt-validation actions (moto does not know them)', () => {
     );
   });
 });
+
+describe('Elbv2Fidelity and jwt-validation', () => {
+  const RULE = LISTENER.replace(':listener/', ':listener-rule/') + '/r1';
+  /** moto with one listener of `protocol`; records what it is asked. */
+  function motoWithListener(protocol: string): UpstreamCall {
+    return async ({ body }) => {
+      const action = new URLSearchParams(body).get('Action');
+      if (action !== 'DescribeListeners') throw new Error(`unexpected ${action}`);
+      expect(new URLSearchParams(body).get('ListenerArns.member.1')).toBe(LISTENER);
+      return {
+        status: 200,
+        body: `<DescribeListenersResponse><DescribeListenersResult><Listeners><member><ListenerArn>${LISTENER}</ListenerArn><Protocol>${protocol}</Protocol></member></Listeners></DescribeListenersResult></DescribeListenersResponse>`,
+      };
+    };
+  }
+  const rule = (jwks: string, arnKey: 'ListenerArn' | 'RuleArn' = 'ListenerArn') =>
+    new URLSearchParams({
+      Action: arnKey === 'ListenerArn' ? 'CreateRule' : 'ModifyRule',
+      [arnKey]: arnKey === 'ListenerArn' ? LISTENER : RULE,
+      'Actions.member.1.Type': 'jwt-validation',
+      'Actions.member.1.Order': '1',
+      'Actions.member.1.JwtValidationConfig.Issuer': 'https://i',
+      'Actions.member.1.JwtValidationConfig.JwksEndpoint': jwks,
+      'Actions.member.2.Type': 'forward',
+      'Actions.member.2.Order': '2',
+      'Actions.member.2.TargetGroupArn': 'arn:tg',
+    }).toString();
+  const code = (a: { body: string } | undefined) => text(child(child(parseXml(a!.body), 'ErrorResponse'), 'Error'), 'Code');
+
+  test('a JWKS endpoint that is not https:// is refused (ValidationError)', async () => {
+    const f = new Elbv2Fidelity(motoWithListener('HTTPS'), noRewrite);
+    expect(code(await f.check('CreateRule', 'us-west-2', rule('http://i/keys')))).toBe('ValidationError');
+  });
+
+  test('on a listener that is not HTTPS the action is refused; on HTTPS it passes to moto without the action', async () => {
+    const http = new Elbv2Fidelity(motoWithListener('HTTP'), noRewrite);
+    expect(code(await http.check('CreateRule', 'us-west-2', rule('https://i/keys')))).toBe('InvalidConfigurationRequest');
+    // ModifyRule: the listener is found from the rule ARN.
+    expect(code(await http.check('ModifyRule', 'us-west-2', rule('https://i/keys', 'RuleArn')))).toBe('InvalidConfigurationRequest');
+    const listener = new URLSearchParams({
+      Action: 'CreateListener',
+      Protocol: 'HTTP',
+      'DefaultActions.member.1.Type': 'jwt-validation',
+      'DefaultActions.member.1.JwtValidationConfig.JwksEndpoint': 'https://i/keys',
+    }).toString();
+    expect(code(await http.check('CreateListener', 'us-west-2', listener))).toBe('InvalidConfigurationRequest');
+
+    const https = new Elbv2Fidelity(motoWithListener('HTTPS'), noRewrite);
+    expect(await https.check('CreateRule', 'us-west-2', rule('https://i/keys'))).toBeUndefined();
+    const sent = new URLSearchParams(https.requestBody('CreateRule', rule('https://i/keys'))!);
+    expect([...sent.keys()].filter((k) => k.startsWith('Actions.'))).toEqual([
+      'Actions.member.1.Type',
+      'Actions.member.1.Order',
+      'Actions.member.1.TargetGroupArn',
+    ]);
+    expect(https.requestBody('DescribeRules', 'Action=DescribeRules')).toBeUndefined();
+  });
+
+  test('holds the action by rule ARN from the answer, lists it in DescribeRules, forgets it when a ModifyRule drops it', async () => {
+    const f = new Elbv2Fidelity(motoWithListener('HTTPS'), noRewrite);
+    const answer = (op: string) =>
+      Buffer.from(
+        `<${op}Response><${op}Result><Rules><member><RuleArn>${RULE}</RuleArn><Actions><member><Type>forward</Type><Order>2</Order></member></Actions></member></Rules></${op}Result></${op}Response>`,
+      );
+    const types = (b: Buffer, op: string) =>
+      members(child(members(child(child(child(parseXml(b.toString()), `${op}Response`), `${op}Result`), 'Rules'))[0], 'Actions')).map((a) =>
+        text(a, 'Type'),
+      );
+    expect(types(f.rewrite('CreateRule', 200, answer('CreateRule'), rule('https://i/keys')), 'CreateRule')).toEqual([
+      'jwt-validation',
+      'forward',
+    ]);
+    expect(f.jwtActions().get(RULE)?.jwksEndpoint).toBe('https://i/keys');
+    expect(types(f.rewrite('DescribeRules', 200, answer('DescribeRules')), 'DescribeRules')).toEqual(['jwt-validation', 'forward']);
+    // A failed write changes nothing.
+    f.rewrite('ModifyRule', 400, answer('ModifyRule'), `RuleArn=${encodeURIComponent(RULE)}&Actions.member.1.Type=forward`);
+    expect(f.jwtActions().has(RULE)).toBe(true);
+    // Modify without an action list keeps it; with a list that has no jwt-validation, it is gone.
+    f.rewrite('ModifyRule', 200, answer('ModifyRule'), `RuleArn=${encodeURIComponent(RULE)}&Conditions.member.1.Field=path-pattern`);
+    expect(f.jwtActions().has(RULE)).toBe(true);
+    f.rewrite('ModifyRule', 200, answer('ModifyRule'), `RuleArn=${encodeURIComponent(RULE)}&Actions.member.1.Type=forward`);
+    expect(f.jwtActions().has(RULE)).toBe(false);
+    expect(types(f.rewrite('DescribeRules', 200, answer('DescribeRules')), 'DescribeRules')).toEqual(['forward']);
+  });
+});
