@@ -952,22 +952,18 @@ export function isDetachedIngress(ingress: KubeObject): boolean {
 
 /**
  * Takes one of our Ingresses off its load balancer without deleting it (the
- * workflow holds no delete permission, deploy/rbac.yaml): a server-side apply
- * of the name, our labels and its rules only, so the fields we own and leave
- * out go away: `spec.ingressClassName`, and every annotation, the header
- * tokens of the conditions included. An Ingress without a class is no member
- * of any IngressGroup (controller `pkg/ingress/group_loader.go`: a member
- * that leaves is an "inactive member", removed from the ALB, and an implicit
- * group that empties deletes its ALB). It stays as an inert object that can be
- * deleted by hand.
+ * workflow holds no delete permission, deploy/rbac.yaml): a JSON Patch that
+ * removes `spec.ingressClassName` and every `alb.ingress.kubernetes.io/*`
+ * annotation (the header tokens of the conditions with them), guarded by a
+ * `test` of the resourceVersion read. A JSON Patch, not a server-side apply
+ * that leaves the fields out: an Ingress we created with a plain create (the
+ * "absent" precondition) holds them under an Update entry, which an apply
+ * does not take away. An Ingress without a class is no member of any
+ * IngressGroup (controller `pkg/ingress/group_loader.go`: a member that leaves
+ * is an "inactive member", removed from the ALB, and an implicit group that
+ * empties deletes its ALB). It stays as an inert object that can be deleted by hand.
  */
-function planDetach(
-  current: KubeObject,
-  ref: ObjectRef,
-  ingressClass: KubeObject | undefined,
-  reason: string,
-  options: PlanClusterOptions,
-): ClusterAction {
+function planDetach(current: KubeObject, ref: ObjectRef, ingressClass: KubeObject | undefined, reason: string): ClusterAction {
   if (isDetachedIngress(current))
     return { action: 'none', ref, reason: 'detached already (no class: no load balancer serves it); delete it by hand when you like' };
   const byHand = `kubectl delete ingress -n ${ref.namespace ?? ISTIO_NAMESPACE} ${ref.name}`;
@@ -975,7 +971,7 @@ function planDetach(
     return {
       action: 'none',
       ref,
-      reason: `${reason}: it names its class with the kubernetes.io/ingress.class annotation, which we cannot take away; run ${byHand}`,
+      reason: `${reason}: it names its class with the kubernetes.io/ingress.class annotation, which we do not take away; run ${byHand}`,
     };
   }
   if (ingressClass?.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true') {
@@ -985,19 +981,18 @@ function planDetach(
       reason: `${reason}: IngressClass ${INGRESS_CLASS_NAME} is the default class, so an Ingress without a class stays on it; run ${byHand}`,
     };
   }
-  const spec = (current as { spec?: Record<string, unknown> }).spec ?? {};
+  const ops: JsonPatchOp[] = [];
+  const version = current.metadata.resourceVersion;
+  if (version) ops.push({ op: 'test', path: '/metadata/resourceVersion', value: version });
+  ops.push({ op: 'remove', path: '/spec/ingressClassName' });
+  for (const key of Object.keys(current.metadata.annotations ?? {}).filter((k) => k.startsWith(`${ALB}/`))) {
+    ops.push({ op: 'remove', path: `/metadata/annotations/${pointerToken(key)}` });
+  }
   return {
-    action: 'apply',
+    action: 'patch',
     ref,
-    reason: `${reason} (detach: class and annotations removed; the object stays until deleted by hand)`,
-    object: {
-      apiVersion: ref.apiVersion,
-      kind: ref.kind,
-      metadata: { name: ref.name, namespace: ref.namespace, labels: { ...KUSTOMIZE_COMPONENT_LABEL, ...ownedLabels(options.ownerId) } },
-      spec: { rules: spec.rules ?? ingressSpec().rules },
-    },
-    force: true,
-    ...guardFor(current),
+    reason: `${reason} (detach: class and load balancer annotations removed; the object stays until deleted by hand)`,
+    ops,
   };
 }
 
@@ -1023,7 +1018,6 @@ function planJwtCompanions(current: ClusterState, desired: DesiredJwtState, opti
         desired.headerIngressRef,
         current.ingressClass,
         'transition over: header rule removed, header tokens refused from now on',
-        options,
       ),
     );
   } else {
@@ -1050,7 +1044,6 @@ function planJwtCompanions(current: ClusterState, desired: DesiredJwtState, opti
         desired.retiredIngressRef,
         current.ingressClass,
         'transition over: the header-token load balancer is retired (no longer in DNS)',
-        options,
       ),
     );
   }

@@ -142,8 +142,8 @@ describe('JWT migration from header tokens', () => {
     // Final: the transition block removed.
     const final = await run(kube, jwtRequest());
     expect(actionsOf(final).filter((a) => !a.startsWith('none'))).toEqual([
-      'apply Ingress istio-ingress-jwt-header',
-      'apply Ingress istio-ingress-api',
+      'patch Ingress istio-ingress-jwt-header',
+      'patch Ingress istio-ingress-api',
     ]);
     expect(final.actions.find((a) => a.name === 'istio-ingress-jwt-header')?.reason).toContain('header tokens refused from now on');
     for (const ref of [HEADER, API]) {
