@@ -116,6 +116,8 @@ export interface LoadBalancerSummary {
   dnsName: string;
   /** `internet-facing` or `internal`. */
   scheme: string;
+  /** ELBv2 `State.Code`: `provisioning`, `active`, `active_impaired`, `failed`. */
+  state?: string;
 }
 
 export interface ListenerSummary {

@@ -71,7 +71,11 @@ async function observe(
   const lb = await loadBalancers.findByDnsName(hostname);
   if (!lb) return { hostname, events };
   const https = (await loadBalancers.listListeners(lb.arn)).find((l) => l.port === HTTPS_PORT && l.protocol === 'HTTPS');
-  const observed: ObservedLoadBalancer = { hostname, loadBalancer: { scheme: lb.scheme }, events };
+  const observed: ObservedLoadBalancer = {
+    hostname,
+    loadBalancer: { scheme: lb.scheme, ...(lb.state !== undefined ? { state: lb.state } : {}) },
+    events,
+  };
   if (https) observed.listenerCertificates = await loadBalancers.listListenerCertificates(https.arn);
   return observed;
 }
