@@ -116,6 +116,8 @@ export interface LoadBalancerSummary {
   dnsName: string;
   /** `internet-facing` or `internal`. */
   scheme: string;
+  /** ELBv2 `State.Code`: `provisioning`, `active`, `active_impaired`, `failed`. */
+  state?: string;
 }
 
 export interface ListenerSummary {
@@ -135,6 +137,21 @@ export interface LoadBalancersPort {
   listListeners(loadBalancerArn: string): Promise<ListenerSummary[]>;
   /** Every certificate ARN on the listener, the default one included (DescribeListenerCertificates, every page). */
   listListenerCertificates(listenerArn: string): Promise<string[]>;
+}
+
+// ------------------------------------------------------------------ HTTPS reads (OIDC discovery, JWKS)
+
+/** One HTTPS GET's answer. */
+export interface HttpGetResult {
+  status: number;
+  /** At most `maxBytes + 1` bytes: one more than asked means the document is larger. */
+  body: Buffer;
+}
+
+/** Public documents over HTTPS with verified TLS (an issuer's discovery document and JWKS). */
+export interface HttpGetPort {
+  /** @throws CanaryFailedError (kind dns/tls/timeout/http) when no answer arrives. */
+  get(url: string, options: { maxBytes: number }): Promise<HttpGetResult>;
 }
 
 // ------------------------------------------------------------------ Secrets, notifications

@@ -28,6 +28,12 @@ export const ALB_MAX_CERTIFICATES = 26;
 export const MAX_HEADER_VALUES = 3;
 export const MAX_HEADER_NAME = 40;
 export const MAX_HEADER_VALUE = 128;
+/** ALB JWT verification: at most 10 additional claims (ELBv2 `JwtValidationConfig.AdditionalClaims`). */
+export const JWT_MAX_CLAIMS = 10;
+/** ALB JWT verification: at most 10 values per additional claim. */
+export const JWT_MAX_CLAIM_VALUES = 10;
+/** The claims the ALB always checks itself; they cannot be additional claims. */
+export const JWT_RESERVED_CLAIMS = ['iss', 'exp', 'nbf', 'iat'] as const;
 /** Default wait for the first green canary: a new ALB's name is normally in DNS within a few minutes. */
 export const DEFAULT_CANARY_SECONDS = 900;
 /** Longest wait for the first green canary (1 h: 29 attempts, about 260 history events; docs/benchmarks.md). */
@@ -142,6 +148,114 @@ const dexAuth = z
     loginSecretId: secretId,
     /** Host of the Kubeflow dashboard where the login starts; default `kubeflow.<domain>`. */
     dashboardHost: z.string().max(MAX_DNS_NAME).optional(),
+  })
+  .strict();
+
+/**
+ * An https URL without credentials or fragment: the ALB fetches JWKS over
+ * HTTPS only, and an issuer is compared byte for byte with the token's `iss`.
+ */
+const httpsUrl = z
+  .string()
+  .min(9)
+  .max(2048)
+  .refine(
+    (v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === 'https:' && u.username === '' && u.password === '' && u.hash === '' && !/\s/.test(v);
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an https:// URL without credentials or fragment' },
+  );
+
+/** A claim value the ALB compares; a space would be a separator in `space-separated-values`. */
+const claimValue = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\s"\\]+$/, 'must not contain spaces, quotes or backslashes');
+
+const jwtClaim = z
+  .object({
+    /** Claim name in the token, e.g. `scope`, `client_id`, `aud`. */
+    name: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[A-Za-z0-9_:./-]+$/, 'must be a claim name (letters, digits, _ : . / -)')
+      .refine((v) => !(JWT_RESERVED_CLAIMS as readonly string[]).includes(v), {
+        message: `the ALB always checks ${JWT_RESERVED_CLAIMS.join(', ')} itself; they cannot be additional claims`,
+      }),
+    /** How the token carries the claim (ALB `JwtAdditionalClaim.Format`). */
+    format: z.enum(['single-string', 'space-separated-values', 'string-array']),
+    /** The token passes when its claim holds one of these values. */
+    values: z
+      .array(claimValue)
+      .min(1, 'must list at least one value')
+      .max(JWT_MAX_CLAIM_VALUES, `at most ${JWT_MAX_CLAIM_VALUES} values per claim (ALB JWT verification)`)
+      .refine((a) => new Set(a).size === a.length, 'must not repeat a value'),
+  })
+  .strict();
+
+const jwtCanary = z
+  .object({
+    /** Secrets Manager secret: `{"clientId": "...", "clientSecret": "..."}` of an app client with the client-credentials grant. */
+    clientSecretId: secretId,
+    /** OAuth2 token endpoint; discovered from `<issuer>/.well-known/openid-configuration` when absent. */
+    tokenEndpoint: httpsUrl.optional(),
+    /** Scope(s) the canary's token asks for (space-separated), e.g. `kserve/invoke`. */
+    scope: z.string().min(1).max(1024).optional(),
+    /**
+     * Scope(s) of a second token from the same client that must be refused
+     * because it fails a required claim (e.g. a scope the claim does not list).
+     * Without it the canary skips that check and says so.
+     */
+    refusedScope: z.string().min(1).max(1024).optional(),
+  })
+  .strict();
+
+/**
+ * ALB JWT verification (`alb.ingress.kubernetes.io/jwt-validation`): the ALB
+ * checks signature, `iss`, `exp` (and `nbf`/`iat`) and the listed claims
+ * before routing.
+ */
+const jwtAuth = z
+  .object({
+    provider: z.literal('jwt'),
+    /** The token's `iss`, exactly (Cognito: `https://cognito-idp.<region>.amazonaws.com/<userPoolId>`). */
+    issuer: httpsUrl,
+    /** JWKS URL; discovered from `<issuer>/.well-known/openid-configuration` when absent. */
+    jwksEndpoint: httpsUrl.optional(),
+    /** Additional claims the ALB requires (at most 10, each with at most 10 values). */
+    claims: z
+      .array(jwtClaim)
+      .max(JWT_MAX_CLAIMS, `at most ${JWT_MAX_CLAIMS} additional claims (ALB JWT verification)`)
+      .refine((a) => new Set(a.map((c) => c.name)).size === a.length, 'must not name a claim twice')
+      .default([]),
+    /** Where the canary gets its token (OAuth2 client credentials). */
+    canary: jwtCanary,
+    /**
+     * Migration from header tokens: while set, the same ALB also accepts these
+     * header tokens (the header rule is evaluated first). Remove it, once every
+     * client sends a token, to remove the header rule.
+     */
+    transition: z
+      .object({
+        headerName: headerName.default('x-api-key'),
+        headerValuesSecretId: secretId,
+      })
+      .strict()
+      .optional(),
+    /**
+     * Kubeflow 1.9+ (oauth2-proxy): a Bearer request skips oauth2-proxy and must
+     * pass an Istio RequestAuthentication for its issuer. `auto`: write ours when
+     * the cluster runs oauth2-proxy; `apply`: always; `verify`: only check that
+     * one for the issuer exists; `off`: do nothing.
+     */
+    istioRequestAuthentication: z.enum(['auto', 'apply', 'verify', 'off']).default('auto'),
   })
   .strict();
 
@@ -266,8 +380,8 @@ export const ProvisionRequestSchema = z
       .min(1, 'must name at least one namespace')
       .max(ALB_MAX_CERTIFICATES - 2, `at most ${ALB_MAX_CERTIFICATES - 2} namespaces per ALB (25 SNI certificates)`)
       .refine((a) => new Set(a).size === a.length, 'must not repeat a namespace'),
-    auth: z.discriminatedUnion('provider', [cognitoAuth, dexAuth], {
-      error: (iss) => (iss.code === 'invalid_union' ? 'provider must be "cognito" or "dex"' : undefined),
+    auth: z.discriminatedUnion('provider', [cognitoAuth, dexAuth, jwtAuth], {
+      error: (iss) => (iss.code === 'invalid_union' ? 'provider must be "cognito", "dex" or "jwt"' : undefined),
     }),
     certificates: z
       .object({
@@ -360,6 +474,8 @@ export type ProvisionRequestInput = z.input<typeof ProvisionRequestSchema>;
 export type ProvisionRequest = z.output<typeof ProvisionRequestSchema>;
 export type CognitoAuth = z.output<typeof cognitoAuth>;
 export type DexAuth = z.output<typeof dexAuth>;
+export type JwtAuth = z.output<typeof jwtAuth>;
+export type JwtClaim = z.output<typeof jwtClaim>;
 export type V2InferenceRequest = ProvisionRequest['canary']['input'];
 
 /** Formats a zod path as `a.b[0].c`. */

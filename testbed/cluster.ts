@@ -301,6 +301,22 @@ export const CRDS: KubeObject[] = [
     shortNames: ['ap'],
     categories: ['istio-io', 'security-istio-io'],
   }),
+  // Istio's RequestAuthentication (security.istio.io, v1 and v1beta1 served as for AuthorizationPolicy;
+  // the storage version here is not checked against Istio's chart). JWT mode writes one on Kubeflow 1.9+
+  // (issue 12).
+  crd({
+    group: 'security.istio.io',
+    kind: 'RequestAuthentication',
+    plural: 'requestauthentications',
+    singular: 'requestauthentication',
+    scope: 'Namespaced',
+    versions: [
+      { name: 'v1', storage: false },
+      { name: 'v1beta1', storage: true },
+    ],
+    shortNames: ['ra'],
+    categories: ['istio-io', 'security-istio-io'],
+  }),
   crd({
     group: 'serving.kserve.io',
     kind: 'InferenceService',

@@ -5,6 +5,7 @@ import { SecretsAdapter } from '../../shared/aws/secrets';
 import { validateRequest } from '../../shared/steps/validateRequest';
 import { clusterAccessFor } from '../../wiring/cluster';
 import { KubeAdapter } from '../../shared/k8s/client';
+import { issuerHttp } from '../../wiring/canary';
 
 /** ValidateRequest: input is the raw request plus `runId` (the execution name). */
 export const handler = edgeHandler('ValidateRequest', async (event, { config, log, now }) => {
@@ -15,6 +16,7 @@ export const handler = edgeHandler('ValidateRequest', async (event, { config, lo
     secrets: new SecretsAdapter(secretsClient(config, region)),
     cluster: clusterAccessFor(config),
     kubeOf: (connection) => KubeAdapter.fromConnection(connection),
+    http: issuerHttp(config),
     log,
     now,
     inVpc: config.network.inVpc,

@@ -9,6 +9,9 @@
  * | AuthorizationPolicy istio-system/allow-predictor, allow-transformer | issue #82 workaround    |
  * | Ingress istio-system/istio-ingress-api (Cognito)| `kustomize build overlays/api`              |
  * | Ingress istio-system/istio-ingress (Dex)        | `kustomize build overlays/https`            |
+ * | Ingress istio-system/istio-ingress-jwt (JWT)    | (none: the ALB verifies tokens; issue 12)   |
+ * | Ingress istio-system/istio-ingress-jwt-header   | JWT migration only: the header rule kept    |
+ * | RequestAuthentication istio-system/kserve-edge-jwt | Kubeflow 1.9+: Bearer requests skip oauth2-proxy |
  *
  * Plan table (current × desired → action). "ours" = carries `ownedLabels(ownerId)`.
  *
@@ -18,6 +21,29 @@
  * | AuthorizationPolicy  | apply   | none        | apply (force) | none³            | refuse; adopt → apply (force) |
  * | Ingress (Cognito)    | apply   | none        | apply (force) | refuse; adopt → apply (force)  | same                 |
  * | Ingress (Dex)        | apply   | none        | apply (force) | none             | apply 2 annotations (force)⁴  |
+ * | Ingress (JWT)        | apply   | none        | apply (force) | refuse; adopt → apply (force)  | same                 |
+ * | RequestAuthentication⁵ | apply | none        | apply (force) | none³            | refuse; adopt → apply (force) |
+ *
+ * JWT migration (issue 12). The controller puts the `jwt-validation` action in
+ * front of **every** rule of an Ingress (pkg/ingress/model_build_actions.go), so
+ * the header rule and the token rule cannot share one Ingress, and Cognito's
+ * `istio-ingress-api` is an implicit IngressGroup of its own, which no other
+ * Ingress can join. JWT mode therefore puts its Ingresses in the explicit group
+ * {@link jwtIngressGroup} (a new ALB), and the migration is:
+ *
+ * | run                     | istio-ingress-api (header, old ALB) | istio-ingress-jwt-header (order 10) | istio-ingress-jwt (order 20) |
+ * |-------------------------|-------------------------------------|-------------------------------------|------------------------------|
+ * | transition (`transition` set) | kept: serves until DNS moves  | apply: header rule, first           | apply: JWT rule              |
+ * | final (`transition` removed)  | detach (ours only)            | detach                              | none                         |
+ *
+ * The transition run points DNS at the new ALB, which accepts both a header
+ * token (first rule) and a valid JWT (second rule); the old ALB still accepts
+ * header tokens for clients that resolved the old name. The final run, once every
+ * client sends a token (and at least a DNS TTL later), removes the header rule and the old ALB by
+ * detaching their Ingresses ({@link planDetach}: the workflow deletes nothing).
+ *
+ * 5. Kubeflow 1.9+ only (oauth2-proxy present, or `istioRequestAuthentication: apply`);
+ *    `verify` only checks that a RequestAuthentication in istio-system names the issuer.
  *
  * Every "apply (force)" above first asks who else owns the fields it changes
  * ({@link fieldClaims}, over the `managedFields` read): a manager that would set
@@ -46,7 +72,8 @@ import { InvalidRequestError, ObjectOwnedByAnotherError, PrerequisiteMissingErro
 import { FIELD_MANAGER, isOwnedObject, ownedLabels, TAG_DOMAIN, TAG_SCOPE } from '../ownership';
 import { describeClaims, describeEdits, fieldClaims } from './fieldOwnership';
 import type { ApplyPrecondition, CertificateDetail, JsonPatchOp, KubeObject, ObjectRef } from '../ports';
-import { ALB_MAX_CERTIFICATES, namespaceWildcard, type ProvisionRequest } from '../request';
+import { ALB_MAX_CERTIFICATES, namespaceWildcard, type JwtAuth, type ProvisionRequest } from '../request';
+import { checkJwtListeners, jwksEndpointOf, jwtValidationAnnotation } from './jwt';
 
 // ------------------------------------------------------------------ names and constants
 
@@ -62,6 +89,20 @@ export const COGNITO_INGRESS = 'istio-ingress-api';
 /** Dex: Kubeflow's own Ingress, which the https overlay updates. */
 export const DEX_INGRESS = 'istio-ingress';
 export const AUTHORIZATION_POLICY_NAMES = ['allow-predictor', 'allow-transformer'] as const;
+/** JWT: our Ingress whose rule verifies tokens (explicit IngressGroup {@link jwtIngressGroup}). */
+export const JWT_INGRESS = 'istio-ingress-jwt';
+/** JWT migration: the header rule on the JWT mode's ALB, evaluated before the token rule. */
+export const JWT_HEADER_INGRESS = 'istio-ingress-jwt-header';
+/** `group.order` of the header rule and of the token rule (lower is evaluated first). */
+export const JWT_HEADER_GROUP_ORDER = '10';
+export const JWT_GROUP_ORDER = '20';
+export const REQUEST_AUTHENTICATION_API_VERSION = 'security.istio.io/v1beta1';
+/** Our Istio RequestAuthentication for the issuer (Kubeflow 1.9+). */
+export const REQUEST_AUTHENTICATION_NAME = 'kserve-edge-jwt';
+/** Kubeflow 1.9+ installs oauth2-proxy in this namespace (kubeflow/manifests `common/oauth2-proxy`). */
+export const OAUTH2_PROXY_NAMESPACE = 'oauth2-proxy';
+/** The ingress gateway's pods: what Kubeflow's own RequestAuthentications select. */
+export const INGRESS_GATEWAY_SELECTOR = { app: 'istio-ingressgateway' } as const;
 /** The label kustomize's `commonLabels` puts on the overlay's objects. */
 export const KUSTOMIZE_COMPONENT_LABEL = { 'kustomize.component': 'istio-ingress' } as const;
 
@@ -84,6 +125,9 @@ export const ANNOTATION_LISTEN_PORTS = `${ALB}/listen-ports`;
 /** The conditions annotation is named after the backend service it guards. */
 export const ANNOTATION_CONDITIONS = `${ALB}/conditions.istio-ingressgateway`;
 export const ANNOTATION_ACTIONS = `${ALB}/actions.istio-ingressgateway`;
+export const ANNOTATION_JWT_VALIDATION = `${ALB}/jwt-validation`;
+export const ANNOTATION_GROUP_NAME = `${ALB}/group.name`;
+export const ANNOTATION_GROUP_ORDER = `${ALB}/group.order`;
 const LISTEN_HTTPS = '[{"HTTPS":443}]';
 /** Verbatim from overlays/api/ingress.yaml. */
 const ACTIONS_VALUE =
@@ -118,6 +162,22 @@ export interface DesiredClusterState {
   ingressMode: 'owned' | 'shared';
   /** The ALB certificates this request wants, in order. */
   certificateArns: string[];
+  /** JWT mode only: the migration's other Ingresses and the Istio RequestAuthentication. */
+  jwt?: DesiredJwtState;
+}
+
+/** JWT mode's objects besides its Ingress. */
+export interface DesiredJwtState {
+  issuer: string;
+  jwksEndpoint: string;
+  /** Transition: the header-rule Ingress to apply; after it: `undefined` (ours is deleted). */
+  headerIngress?: KubeObject;
+  headerIngressRef: ObjectRef;
+  /** Cognito's header Ingress (its own ALB): kept during the transition, deleted (when ours) after it. */
+  retiredIngressRef: ObjectRef;
+  transition: boolean;
+  requestAuthenticationMode: JwtAuth['istioRequestAuthentication'];
+  requestAuthentication: KubeObject;
 }
 
 /** `kustomize` `$(httpHeaderName)`/`$(httpHeaderValues)` substitution of overlays/api, byte for byte. */
@@ -159,6 +219,92 @@ export function cognitoIngressAnnotations(input: {
     [ANNOTATION_CONDITIONS]: conditionsAnnotation(input.headerName, input.headerValues),
     [ANNOTATION_ACTIONS]: ACTIONS_VALUE,
   };
+}
+
+/** The explicit IngressGroup of JWT mode's Ingresses: one ALB for the header rule and the token rule. */
+export function jwtIngressGroup(ownerId: string): string {
+  // ownerId is 1-40 of [a-z0-9-], so this is a valid group name (≤ 63, lowercase, '-' or '.').
+  return `kserve-edge.${ownerId}`;
+}
+
+/**
+ * JWT mode's Ingress annotations: the base ones, the group (name and order)
+ * and `jwt-validation` as the controller documents it.
+ *
+ * @throws InvalidRequestError when a listener would not be HTTPS (JWT verification runs on HTTPS listeners only).
+ */
+export function jwtIngressAnnotations(input: {
+  scheme: string;
+  certificateArns: readonly string[];
+  ownerId: string;
+  auth: Pick<JwtAuth, 'issuer' | 'jwksEndpoint' | 'claims'>;
+}): Record<string, string> {
+  const base = baseAnnotations(input.scheme, input.certificateArns);
+  checkJwtListeners(base[ANNOTATION_LISTEN_PORTS] ?? '');
+  return {
+    ...base,
+    [ANNOTATION_GROUP_NAME]: jwtIngressGroup(input.ownerId),
+    [ANNOTATION_GROUP_ORDER]: JWT_GROUP_ORDER,
+    [ANNOTATION_JWT_VALIDATION]: jwtValidationAnnotation({
+      issuer: input.auth.issuer,
+      jwksEndpoint: jwksEndpointOf(input.auth),
+      claims: input.auth.claims,
+    }),
+  };
+}
+
+/**
+ * The migration's header Ingress: the overlays/api rule (same conditions and
+ * action as Cognito's), in JWT mode's group, evaluated before the token rule.
+ * Same base annotations and certificates, so the group's settings never conflict.
+ */
+export function jwtHeaderIngressAnnotations(input: {
+  scheme: string;
+  certificateArns: readonly string[];
+  ownerId: string;
+  headerName: string;
+  headerValues: readonly string[];
+}): Record<string, string> {
+  return {
+    ...cognitoIngressAnnotations(input),
+    [ANNOTATION_GROUP_NAME]: jwtIngressGroup(input.ownerId),
+    [ANNOTATION_GROUP_ORDER]: JWT_HEADER_GROUP_ORDER,
+  };
+}
+
+/**
+ * Istio RequestAuthentication for the issuer on the ingress gateway: with
+ * oauth2-proxy (Kubeflow 1.9+) a request carrying `Authorization: Bearer` is
+ * not sent to oauth2-proxy, and Istio refuses a token from an issuer no
+ * RequestAuthentication names. `forwardOriginalToken` keeps the header for
+ * whatever checks it behind the gateway.
+ */
+export function requestAuthentication(input: { issuer: string; jwksUri: string; ownerId: string }): KubeObject {
+  return {
+    apiVersion: REQUEST_AUTHENTICATION_API_VERSION,
+    kind: 'RequestAuthentication',
+    metadata: { name: REQUEST_AUTHENTICATION_NAME, namespace: ISTIO_NAMESPACE, labels: ownedLabels(input.ownerId) },
+    spec: {
+      selector: { matchLabels: { ...INGRESS_GATEWAY_SELECTOR } },
+      jwtRules: [{ issuer: input.issuer, jwksUri: input.jwksUri, forwardOriginalToken: true }],
+    },
+  };
+}
+
+/** Reference to our RequestAuthentication. */
+export const REQUEST_AUTHENTICATION_REF: ObjectRef = {
+  apiVersion: REQUEST_AUTHENTICATION_API_VERSION,
+  kind: 'RequestAuthentication',
+  namespace: ISTIO_NAMESPACE,
+  name: REQUEST_AUTHENTICATION_NAME,
+};
+
+/** Reference to the Namespace whose presence says "Kubeflow 1.9+ with oauth2-proxy". */
+export const OAUTH2_PROXY_NAMESPACE_REF: ObjectRef = { apiVersion: 'v1', kind: 'Namespace', name: OAUTH2_PROXY_NAMESPACE };
+
+/** An Ingress in istio-system by name. */
+export function ingressRef(name: string): ObjectRef {
+  return { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', namespace: ISTIO_NAMESPACE, name };
 }
 
 /** The annotations of the rendered `overlays/https` Ingress: base + certificate-arn + HTTPS 443. */
@@ -205,7 +351,7 @@ export function ingressRefFor(request: Pick<ProvisionRequest, 'auth'>): ObjectRe
     apiVersion: INGRESS_API_VERSION,
     kind: 'Ingress',
     namespace: ISTIO_NAMESPACE,
-    name: request.auth.provider === 'cognito' ? COGNITO_INGRESS : DEX_INGRESS,
+    name: request.auth.provider === 'cognito' ? COGNITO_INGRESS : request.auth.provider === 'jwt' ? JWT_INGRESS : DEX_INGRESS,
   };
 }
 
@@ -220,7 +366,7 @@ export function authorizationPolicyRef(name: string): ObjectRef {
 /**
  * What the cluster should hold. Pure.
  *
- * @param input.headerValues the Cognito tokens (already validated); ignored for Dex.
+ * @param input.headerValues the Cognito tokens, or JWT's transition tokens (already validated); ignored for Dex.
  * @throws InvalidRequestError when the certificate list is empty, too long or not ACM ARNs.
  */
 export function desiredClusterState(input: {
@@ -243,11 +389,47 @@ export function desiredClusterState(input: {
   const ref = ingressRefFor(request);
   const scheme = request.ingress.scheme;
   let annotations: Record<string, string>;
-  if (request.auth.provider === 'cognito') {
+  let jwt: DesiredJwtState | undefined;
+  const auth = request.auth;
+  if (auth.provider === 'cognito') {
     const headerValues = input.headerValues ?? [];
     if (headerValues.length === 0)
       throw new InvalidRequestError('Cognito needs at least one header value', { path: 'auth.headerValuesSecretId' });
-    annotations = cognitoIngressAnnotations({ scheme, certificateArns, headerName: request.auth.headerName, headerValues });
+    annotations = cognitoIngressAnnotations({ scheme, certificateArns, headerName: auth.headerName, headerValues });
+  } else if (auth.provider === 'jwt') {
+    annotations = jwtIngressAnnotations({ scheme, certificateArns, ownerId: request.ownerId, auth });
+    const headerIngressRef = ingressRef(JWT_HEADER_INGRESS);
+    jwt = {
+      issuer: auth.issuer,
+      jwksEndpoint: jwksEndpointOf(auth),
+      headerIngressRef,
+      retiredIngressRef: ingressRef(COGNITO_INGRESS),
+      transition: auth.transition !== undefined,
+      requestAuthenticationMode: auth.istioRequestAuthentication,
+      requestAuthentication: requestAuthentication({ issuer: auth.issuer, jwksUri: jwksEndpointOf(auth), ownerId: request.ownerId }),
+    };
+    if (auth.transition) {
+      const headerValues = input.headerValues ?? [];
+      if (headerValues.length === 0)
+        throw new InvalidRequestError('the transition needs at least one header value', { path: 'auth.transition.headerValuesSecretId' });
+      jwt.headerIngress = {
+        apiVersion: INGRESS_API_VERSION,
+        kind: 'Ingress',
+        metadata: {
+          name: JWT_HEADER_INGRESS,
+          namespace: ISTIO_NAMESPACE,
+          labels: { ...KUSTOMIZE_COMPONENT_LABEL, ...ownedLabels(request.ownerId) },
+          annotations: jwtHeaderIngressAnnotations({
+            scheme,
+            certificateArns,
+            ownerId: request.ownerId,
+            headerName: auth.transition.headerName,
+            headerValues,
+          }),
+        },
+        spec: ingressSpec(),
+      };
+    }
   } else {
     annotations = dexIngressAnnotations({ scheme, certificateArns });
   }
@@ -269,8 +451,9 @@ export function desiredClusterState(input: {
       },
       spec: ingressSpec(),
     },
-    ingressMode: request.auth.provider === 'cognito' ? 'owned' : 'shared',
+    ingressMode: request.auth.provider === 'dex' ? 'shared' : 'owned',
     certificateArns,
+    ...(jwt ? { jwt } : {}),
   };
 }
 
@@ -284,6 +467,20 @@ export interface ClusterState {
   ingress: KubeObject | undefined;
   /** The IngressClass `alb` ({@link INGRESS_CLASS_REF}). */
   ingressClass: KubeObject | undefined;
+  /** JWT mode only: what the migration and the Kubeflow check compare. */
+  jwt?: JwtClusterState;
+}
+
+/** What JWT mode reads besides its Ingress. */
+export interface JwtClusterState {
+  headerIngress: KubeObject | undefined;
+  retiredIngress: KubeObject | undefined;
+  /** The Namespace `oauth2-proxy` exists (Kubeflow 1.9+); read in `auto` mode only. */
+  oauth2Proxy: boolean;
+  /** Ours, by name (`apply`, or `auto` with oauth2-proxy). */
+  requestAuthentication: KubeObject | undefined;
+  /** Every RequestAuthentication in istio-system (`verify` only). */
+  requestAuthentications: KubeObject[];
 }
 
 // ------------------------------------------------------------------ listener certificates
@@ -741,6 +938,10 @@ export function planCluster(current: ClusterState, desired: DesiredClusterState,
   for (const policy of desired.authorizationPolicies) {
     plan.push(planOwnedObject(current.authorizationPolicies[policy.metadata.name], policy, options, true));
   }
+  // JWT: the RequestAuthentication and the header rule go first, so the token rule's ALB is never
+  // built without them; the old header-token Ingress is retired last.
+  const jwtSteps = desired.jwt ? planJwtCompanions(current, desired.jwt, options) : [];
+  plan.push(...jwtSteps.slice(0, -1));
   const ingress = current.ingress;
   if (desired.ingressMode === 'shared' && ingress && !isOwnedObject(ingress.metadata.labels, options.ownerId)) {
     plan.push(planSharedIngress(ingress, desired, options));
@@ -753,6 +954,150 @@ export function planCluster(current: ClusterState, desired: DesiredClusterState,
       Object.assign(step, guardFor(ingress));
     }
     plan.push(step);
+  }
+  plan.push(...jwtSteps.slice(-1));
+  return plan;
+}
+
+/** The issuers a RequestAuthentication's `jwtRules` accept. */
+export function requestAuthenticationIssuers(obj: KubeObject): string[] {
+  const rules = (obj as { spec?: { jwtRules?: Array<{ issuer?: unknown }> } }).spec?.jwtRules ?? [];
+  return rules.map((r) => r.issuer).filter((i): i is string => typeof i === 'string');
+}
+
+function planRequestAuthentication(
+  current: JwtClusterState | undefined,
+  desired: DesiredJwtState,
+  options: PlanClusterOptions,
+): ClusterAction {
+  const ref = REQUEST_AUTHENTICATION_REF;
+  const mode = desired.requestAuthenticationMode;
+  if (mode === 'off') return { action: 'none', ref, reason: 'istioRequestAuthentication: off (not checked)' };
+  if (mode === 'verify') {
+    const match = (current?.requestAuthentications ?? []).find((ra) => requestAuthenticationIssuers(ra).includes(desired.issuer));
+    if (!match) {
+      throw new PrerequisiteMissingError(
+        `no RequestAuthentication in ${ISTIO_NAMESPACE} names issuer ${desired.issuer}: Istio would refuse the Bearer tokens the ALB accepts; create one, or set auth.istioRequestAuthentication to "apply"`,
+        { missing: `RequestAuthentication for ${desired.issuer} in ${ISTIO_NAMESPACE}` },
+      );
+    }
+    return { action: 'none', ref: refOf(match), reason: `verified: names issuer ${desired.issuer}` };
+  }
+  if (mode === 'auto' && !current?.oauth2Proxy) {
+    return {
+      action: 'none',
+      ref,
+      reason: `not needed: no ${OAUTH2_PROXY_NAMESPACE} namespace (not Kubeflow 1.9+ with oauth2-proxy); set istioRequestAuthentication "apply" to write it anyway`,
+    };
+  }
+  const step = planOwnedObject(current?.requestAuthentication, desired.requestAuthentication, options, true);
+  if (step.action === 'apply' && step.reason === 'create')
+    step.reason = `create: Bearer requests skip oauth2-proxy and need Istio to accept issuer ${desired.issuer}`;
+  return step;
+}
+
+/** True when the Ingress names no class: the load balancer controller no longer serves it. */
+export function isDetachedIngress(ingress: KubeObject): boolean {
+  const spec = (ingress as { spec?: { ingressClassName?: unknown } }).spec;
+  return spec?.ingressClassName === undefined && ingress.metadata.annotations?.[ANNOTATION_INGRESS_CLASS] === undefined;
+}
+
+/**
+ * Takes one of our Ingresses off its load balancer without deleting it (the
+ * workflow holds no delete permission, deploy/rbac.yaml): a JSON Patch that
+ * removes `spec.ingressClassName` and every `alb.ingress.kubernetes.io/*`
+ * annotation (the header tokens of the conditions with them), guarded by a
+ * `test` of the resourceVersion read. A JSON Patch, not a server-side apply
+ * that leaves the fields out: an Ingress we created with a plain create (the
+ * "absent" precondition) holds them under an Update entry, which an apply
+ * does not take away. An Ingress without a class is no member of any
+ * IngressGroup (controller `pkg/ingress/group_loader.go`: a member that leaves
+ * is an "inactive member", removed from the ALB, and an implicit group that
+ * empties deletes its ALB). It stays as an inert object that can be deleted by hand.
+ */
+function planDetach(current: KubeObject, ref: ObjectRef, ingressClass: KubeObject | undefined, reason: string): ClusterAction {
+  if (isDetachedIngress(current))
+    return { action: 'none', ref, reason: 'detached already (no class: no load balancer serves it); delete it by hand when you like' };
+  const byHand = `kubectl delete ingress -n ${ref.namespace ?? ISTIO_NAMESPACE} ${ref.name}`;
+  if (current.metadata.annotations?.[ANNOTATION_INGRESS_CLASS] !== undefined) {
+    return {
+      action: 'none',
+      ref,
+      reason: `${reason}: it names its class with the kubernetes.io/ingress.class annotation, which we do not take away; run ${byHand}`,
+    };
+  }
+  if (ingressClass?.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true') {
+    return {
+      action: 'none',
+      ref,
+      reason: `${reason}: IngressClass ${INGRESS_CLASS_NAME} is the default class, so an Ingress without a class stays on it; run ${byHand}`,
+    };
+  }
+  const ops: JsonPatchOp[] = [];
+  const version = current.metadata.resourceVersion;
+  if (version) ops.push({ op: 'test', path: '/metadata/resourceVersion', value: version });
+  ops.push({ op: 'remove', path: '/spec/ingressClassName' });
+  for (const key of Object.keys(current.metadata.annotations ?? {}).filter((k) => k.startsWith(`${ALB}/`))) {
+    ops.push({ op: 'remove', path: `/metadata/annotations/${pointerToken(key)}` });
+  }
+  return {
+    action: 'patch',
+    ref,
+    reason: `${reason} (detach: class and load balancer annotations removed; the object stays until deleted by hand)`,
+    ops,
+  };
+}
+
+/** JWT mode: RequestAuthentication, the migration's header Ingress, and (last) Cognito's old Ingress. */
+function planJwtCompanions(current: ClusterState, desired: DesiredJwtState, options: PlanClusterOptions): ClusterPlan {
+  const plan: ClusterPlan = [planRequestAuthentication(current.jwt, desired, options)];
+  const header = current.jwt?.headerIngress;
+  const retired = current.jwt?.retiredIngress;
+  if (desired.headerIngress) {
+    const step = planOwnedObject(header, desired.headerIngress, options, false);
+    if (step.action === 'apply') {
+      checkIngressClass(current.ingressClass);
+      Object.assign(step, guardFor(header));
+      step.reason = `transition: header tokens still accepted on the JWT load balancer (rule before the token rule); ${step.reason}`;
+    }
+    plan.push(step);
+  } else if (header === undefined) {
+    plan.push({ action: 'none', ref: desired.headerIngressRef, reason: 'absent (no transition)' });
+  } else if (isOwnedObject(header.metadata.labels, options.ownerId) || options.adopt) {
+    plan.push(
+      planDetach(
+        header,
+        desired.headerIngressRef,
+        current.ingressClass,
+        'transition over: header rule removed, header tokens refused from now on',
+      ),
+    );
+  } else {
+    throw new ObjectOwnedByAnotherError(
+      `${formatRef(desired.headerIngressRef)} exists in our IngressGroup and is not managed by kserve-edge: it would keep a rule on the JWT load balancer; remove it, or set "adopt": true`,
+    );
+  }
+  if (retired === undefined) {
+    plan.push({ action: 'none', ref: desired.retiredIngressRef, reason: 'absent (no header-token load balancer to retire)' });
+  } else if (!isOwnedObject(retired.metadata.labels, options.ownerId)) {
+    plan.push({ action: 'none', ref: desired.retiredIngressRef, reason: 'not ours: left as is' });
+  } else if (desired.transition) {
+    plan.push({
+      action: 'none',
+      ref: desired.retiredIngressRef,
+      reason: isDetachedIngress(retired)
+        ? 'detached already'
+        : 'transition: kept, its load balancer serves header clients until DNS has moved to the JWT load balancer',
+    });
+  } else {
+    plan.push(
+      planDetach(
+        retired,
+        desired.retiredIngressRef,
+        current.ingressClass,
+        'transition over: the header-token load balancer is retired (no longer in DNS)',
+      ),
+    );
   }
   return plan;
 }

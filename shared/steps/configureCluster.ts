@@ -27,9 +27,17 @@ import { HostedZoneNotFoundError } from '../errors';
 import { registerSecret, type Logger } from '../log';
 import { FIELD_MANAGER, isOwnedObject, ownershipRecordName, TAG_DOMAIN } from '../ownership';
 import { PatchConflictError, type AcmPort, type KubeObject, type KubePort, type Route53Port, type SecretsPort } from '../ports';
-import type { ProvisionRequest } from '../request';
+import type { JwtAuth, ProvisionRequest } from '../request';
 import {
   ANNOTATION_CERTIFICATE_ARN,
+  COGNITO_INGRESS,
+  ingressRef,
+  ISTIO_NAMESPACE,
+  JWT_HEADER_INGRESS,
+  OAUTH2_PROXY_NAMESPACE_REF,
+  REQUEST_AUTHENTICATION_API_VERSION,
+  REQUEST_AUTHENTICATION_REF,
+  type JwtClusterState,
   AUTHORIZATION_POLICY_NAMES,
   CONFIG_DOMAIN_REF,
   INGRESS_CLASS_REF,
@@ -166,6 +174,25 @@ export function summariseClusterAction(step: ClusterAction): ConfigureClusterAct
   return out;
 }
 
+/** JWT mode's extra reads: the migration's Ingresses, and what decides the RequestAuthentication. */
+async function readJwtState(kube: KubePort, auth: JwtAuth): Promise<JwtClusterState> {
+  const mode = auth.istioRequestAuthentication;
+  const [headerIngress, retiredIngress, oauth2Proxy] = await Promise.all([
+    kube.get(ingressRef(JWT_HEADER_INGRESS)),
+    kube.get(ingressRef(COGNITO_INGRESS)),
+    mode === 'auto' ? kube.get(OAUTH2_PROXY_NAMESPACE_REF) : Promise.resolve(undefined),
+  ]);
+  // The RequestAuthentication is read only when it may be written (an apiserver without Istio's CRD refuses the read).
+  const writes = mode === 'apply' || (mode === 'auto' && oauth2Proxy !== undefined);
+  const [requestAuthentication, requestAuthentications] = await Promise.all([
+    writes ? kube.get(REQUEST_AUTHENTICATION_REF) : Promise.resolve(undefined),
+    mode === 'verify'
+      ? kube.list(REQUEST_AUTHENTICATION_API_VERSION, 'RequestAuthentication', { namespace: ISTIO_NAMESPACE })
+      : Promise.resolve([]),
+  ]);
+  return { headerIngress, retiredIngress, oauth2Proxy: oauth2Proxy !== undefined, requestAuthentication, requestAuthentications };
+}
+
 /** Reads the objects the cluster plan compares (gets only). */
 async function readClusterState(kube: KubePort, request: Pick<ProvisionRequest, 'auth'>): Promise<ClusterState> {
   const [configDomain, ingress, ingressClass, ...policies] = await Promise.all([
@@ -178,7 +205,9 @@ async function readClusterState(kube: KubePort, request: Pick<ProvisionRequest, 
   AUTHORIZATION_POLICY_NAMES.forEach((name, i) => {
     authorizationPolicies[name] = policies[i];
   });
-  return { configDomain, authorizationPolicies, ingress, ingressClass };
+  const state: ClusterState = { configDomain, authorizationPolicies, ingress, ingressClass };
+  if (request.auth.provider === 'jwt') state.jwt = await readJwtState(kube, request.auth);
+  return state;
 }
 
 /**
@@ -225,10 +254,13 @@ async function applyClusterPlan(kube: KubePort, plan: ClusterPlan): Promise<void
   }
 }
 
-/** Reads and validates the header tokens (Cognito) before anything is read from the cluster. */
+/** Reads and validates the header tokens (Cognito, JWT's transition) before anything is read from the cluster. */
 async function headerValuesFor(request: ProvisionRequest, secrets: SecretsPort): Promise<string[] | undefined> {
-  if (request.auth.provider !== 'cognito') return undefined;
-  const raw = await secrets.getSecretString(request.auth.headerValuesSecretId);
+  const auth = request.auth;
+  const secretId =
+    auth.provider === 'cognito' ? auth.headerValuesSecretId : auth.provider === 'jwt' ? auth.transition?.headerValuesSecretId : undefined;
+  if (secretId === undefined) return undefined;
+  const raw = await secrets.getSecretString(secretId);
   // Register before anything can fail and log: the adapter does too, this is the second line of defence.
   registerSecret(raw);
   const headerValues = parseHeaderValuesSecret(raw);

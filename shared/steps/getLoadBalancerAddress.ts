@@ -84,7 +84,9 @@ export async function readLoadBalancer(
   const lb = await loadBalancers.findByDnsName(hostname);
   if (!lb) return {};
   const https = (await loadBalancers.listListeners(lb.arn)).find((l) => l.port === HTTPS_PORT && l.protocol === 'HTTPS');
-  const observed: Pick<ObservedLoadBalancer, 'loadBalancer' | 'listenerCertificates'> = { loadBalancer: { scheme: lb.scheme } };
+  const observed: Pick<ObservedLoadBalancer, 'loadBalancer' | 'listenerCertificates'> = {
+    loadBalancer: { scheme: lb.scheme, ...(lb.state !== undefined ? { state: lb.state } : {}) },
+  };
   if (https) observed.listenerCertificates = await loadBalancers.listListenerCertificates(https.arn);
   return observed;
 }

@@ -3,14 +3,17 @@
  *
  * 1. the request schema (names, limits, unknown fields) — pure;
  * 2. the hosted zone: found from the domain, or the given id serves the domain;
- * 3. the secrets exist and hold what the auth provider needs (strong tokens, a login);
- * 4. the EKS cluster exists;
- * 5. the network: a stack whose functions run outside any VPC refuses what only
+ * 3. the secrets exist and hold what the auth provider needs (strong tokens, a login,
+ *    the canary's client id and secret);
+ * 4. JWT: the issuer's discovery document (when an endpoint is not given) and
+ *    its JWKS, against the ALB's limits (RS256 only, ≤ 150 KB, ≤ 10 keys);
+ * 5. the EKS cluster exists;
+ * 6. the network: a stack whose functions run outside any VPC refuses what only
  *    the VPC reaches, an internal ALB (`ingress.scheme: internal`) and a
  *    private-only EKS endpoint ({@link VpcRequiredError}, naming the deploy
  *    parameters to set). The endpoint's access comes from the DescribeCluster
- *    that step 4 makes anyway.
- * 6. the hostnames (when the handler gives a cluster client): the KServe modes
+ *    that step 5 makes anyway.
+ * 7. the hostnames (when the handler gives a cluster client): the KServe modes
  *    in use, a layout switch without `confirmHostnameChange`
  *    (HostnameChangeUnconfirmed), a hostname setting someone else owns
  *    (ObjectOwnedByAnother), an InferenceService whose host DNS cannot hold
@@ -21,10 +24,12 @@
  *    retries it and makes the same checks before it writes to the cluster.
  *
  * Reads only. Its output is the normalised request (defaults filled, hosted
- * zone id resolved) that every later step receives.
+ * zone id resolved; for JWT the JWKS and token endpoints discovered) that
+ * every later step receives.
  */
 import {
   AccessDeniedError,
+  CanaryFailedError,
   ClusterNotFoundError,
   ClusterUnreachableError,
   HostedZoneNotFoundError,
@@ -32,10 +37,18 @@ import {
   VpcRequiredError,
 } from '../errors';
 import type { Logger } from '../log';
-import type { ClusterAccessPort, ClusterConnection, KubePort, Route53Port, SecretsPort } from '../ports';
-import { modelHost, parseProvisionRequest, type ProvisionRequest } from '../request';
+import type { ClusterAccessPort, ClusterConnection, HttpGetPort, KubePort, Route53Port, SecretsPort } from '../ports';
+import { modelHost, parseProvisionRequest, type JwtAuth, type ProvisionRequest } from '../request';
 import { planHostnames, type HostnameClusterState } from '../plan/hostnameConfig';
 import { readHostnameState } from './configureCluster';
+import {
+  checkJwks,
+  discoveryUrl,
+  JWKS_MAX_BYTES,
+  parseClientCredentialsSecret,
+  parseDiscoveryDocument,
+  type JwksSummary,
+} from '../plan/jwt';
 import { ALB_HOSTED_ZONE_IDS } from '../plan/records';
 import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
 
@@ -45,6 +58,8 @@ export interface ValidateRequestDeps {
   cluster: ClusterAccessPort;
   /** A client for the connected cluster; without it the hostname checks are left to ConfigureCluster. */
   kubeOf?: (connection: ClusterConnection) => KubePort;
+  /** HTTPS GETs of the issuer's discovery document and JWKS (JWT mode only). */
+  http?: HttpGetPort;
   log: Logger;
   /** The clock, for the default run id of a local run. */
   now: () => Date;
@@ -73,12 +88,58 @@ export function isWithinZone(name: string, zone: string): boolean {
   return n === z || n.endsWith(`.${z}`);
 }
 
+/** Largest discovery document read (they are a few KB). */
+const MAX_DISCOVERY_BYTES = 64 * 1024;
+
+async function getDocument(http: HttpGetPort, url: string, maxBytes: number, path: string, what: string): Promise<Buffer> {
+  let res;
+  try {
+    res = await http.get(url, { maxBytes });
+  } catch (err) {
+    if (!(err instanceof CanaryFailedError)) throw err;
+    throw new InvalidRequestError(`${what} ${url} could not be read (${err.kind}): ${err.message}`, { path, cause: err });
+  }
+  if (res.status !== 200) throw new InvalidRequestError(`${what} ${url} answered HTTP ${res.status}`, { path });
+  return res.body;
+}
+
+/**
+ * JWT mode: the canary's client secret, the transition's header tokens, the
+ * issuer's endpoints (discovered when not given) and its JWKS against the
+ * ALB's limits. Returns the auth block with both endpoints filled in.
+ */
+async function validateJwt(auth: JwtAuth, deps: ValidateRequestDeps): Promise<{ auth: JwtAuth; jwks: JwksSummary }> {
+  parseClientCredentialsSecret(await deps.secrets.getSecretString(auth.canary.clientSecretId));
+  if (auth.transition) parseHeaderValuesSecret(await deps.secrets.getSecretString(auth.transition.headerValuesSecretId));
+  const http = deps.http;
+  if (!http) throw new TypeError('ValidateRequest needs an HTTP port for JWT mode');
+  let jwksEndpoint = auth.jwksEndpoint;
+  let tokenEndpoint = auth.canary.tokenEndpoint;
+  if (jwksEndpoint === undefined || tokenEndpoint === undefined) {
+    const url = discoveryUrl(auth.issuer);
+    const meta = parseDiscoveryDocument(
+      (await getDocument(http, url, MAX_DISCOVERY_BYTES, 'auth.issuer', 'the discovery document')).toString('utf8'),
+      auth.issuer,
+    );
+    jwksEndpoint ??= meta.jwksUri;
+    tokenEndpoint ??= meta.tokenEndpoint;
+    if (tokenEndpoint === undefined) {
+      throw new InvalidRequestError(`${url} names no https token_endpoint; set auth.canary.tokenEndpoint`, {
+        path: 'auth.canary.tokenEndpoint',
+      });
+    }
+  }
+  // One byte more than the limit is read, so an oversized JWKS is seen as such.
+  const jwks = checkJwks(await getDocument(http, jwksEndpoint, JWKS_MAX_BYTES, 'auth.jwksEndpoint', 'the JWKS'), jwksEndpoint);
+  return { auth: { ...auth, jwksEndpoint, canary: { ...auth.canary, tokenEndpoint } }, jwks };
+}
+
 /** Validates a raw request; see the module comment. */
 export async function validateRequest(
   input: { request: unknown; runId?: string },
   deps: ValidateRequestDeps,
 ): Promise<ValidateRequestOutput> {
-  const request = parseProvisionRequest(input.request);
+  let request = parseProvisionRequest(input.request);
   if (request.dns.recordType === 'ALIAS' && !ALB_HOSTED_ZONE_IDS[request.cluster.region]) {
     throw new InvalidRequestError(
       `dns.recordType: ALIAS records need the ALB hosted zone id of ${request.cluster.region}, which this version does not know; use CNAME`,
@@ -129,10 +190,15 @@ export async function validateRequest(
     hostedZoneId = zone.id;
   }
 
+  let jwks: JwksSummary | undefined;
   if (request.auth.provider === 'cognito') {
     parseHeaderValuesSecret(await deps.secrets.getSecretString(request.auth.headerValuesSecretId));
-  } else {
+  } else if (request.auth.provider === 'dex') {
     parseDexLogin(await deps.secrets.getSecretString(request.auth.loginSecretId));
+  } else {
+    const checked = await validateJwt(request.auth, deps);
+    request = { ...request, auth: checked.auth };
+    jwks = checked.jwks;
   }
 
   let connection: ClusterConnection;
@@ -187,6 +253,7 @@ export async function validateRequest(
     hostedZoneId,
     auth: request.auth.provider,
     certificateMode: request.certificates.mode,
+    ...(jwks ? { jwks: { keys: jwks.keys, bytes: jwks.bytes } } : {}),
   });
   return { request: { ...validated, hostedZoneId }, runId: input.runId ?? `local-${deps.now().getTime()}` };
 }
