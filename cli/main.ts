@@ -50,7 +50,7 @@ Exit codes: 0 success, 1 failed run, 2 usage error.
 `;
 
 /** The one line printed under a usage error. */
-const USAGE_HINT = 'Usage: kserve-edge <provision|plan|canary|validate|schema> [--request FILE] [--json] (see kserve-edge --help)';
+const USAGE_HINT = 'Usage: kserve-edge <provision|plan|canary|status|validate|schema> [--request FILE] [--json] (see kserve-edge --help)';
 
 /** `name version` from package.json (one level above both cli/ and dist/). */
 export function version(): string {
