@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Entry point of the `kserve-edge` CLI (built into dist/ by `npm run build`).
-// The Kubernetes client (undici) and aws-local-stepfunctions need Node.js 22, the
-// Lambda runtime this project targets; say so instead of crashing on an older one.
+// The project targets Node.js 24, the Lambda runtime of the stack (nodejs24.x), and
+// `engines` says so; say it instead of crashing somewhere inside on an older one.
 const major = Number(process.versions.node.split('.')[0]);
-if (major < 22) {
+if (major < 24) {
   process.stderr.write(
-    `kserve-edge needs Node.js 22 or later (this is ${process.version}).\n` +
-      'Inside this repository, npm scripts already run the Node 22 from node_modules/.bin: use `npx kserve-edge ...`.\n',
+    `kserve-edge needs Node.js 24 or later (this is ${process.version}).\n` +
+      'Inside this repository, npm scripts already run the Node 24 from node_modules/.bin: use `npx kserve-edge ...`.\n',
   );
   process.exit(2);
 }

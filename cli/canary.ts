@@ -10,12 +10,13 @@ import { validatedRequest } from './validate';
 export async function canary(raw: unknown, opts: { io: CliIo; json: boolean; config: Config }): Promise<number> {
   const request = await validatedRequest(raw, opts.config);
   const result = await runCanary({ request }, canaryDeps(opts.config, request, silentLogger));
+  const jwt = request.auth.provider === 'jwt';
   if (opts.json) {
     opts.io.out(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     opts.io.out(
       table(
-        ['NAMESPACE', 'HOST', 'RESULT', 'STATUS', 'LATENCY', 'CERT DAYS', 'PREDICTION / FAILURE'],
+        ['NAMESPACE', 'HOST', 'RESULT', 'STATUS', 'LATENCY', 'CERT DAYS', 'PREDICTION / FAILURE', ...(jwt ? ['AUTH CHECKS'] : [])],
         result.results.map((r) => [
           r.namespace,
           r.host,
@@ -24,6 +25,8 @@ export async function canary(raw: unknown, opts: { io: CliIo; json: boolean; con
           `${Math.round(r.latencyMs)} ms`,
           r.certificateDaysToExpiry === undefined ? undefined : Math.floor(r.certificateDaysToExpiry),
           r.ok ? JSON.stringify(r.prediction) : r.message,
+          // JWT mode: no-token=pass refused-claim=skipped header=pass (a skipped check says why in --json).
+          ...(jwt ? [(r.checks ?? []).map((c) => `${c.name}=${c.state}`).join(' ')] : []),
         ]),
       ),
     );

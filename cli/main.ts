@@ -3,12 +3,13 @@
  *
  *   kserve-edge provision --request FILE   run statemachine/provision.asl.json locally
  *   kserve-edge plan --request FILE        show what would change; writes nothing
+ *   kserve-edge status --request FILE      one row per namespace: certificate, listener, record, last run, canary
  *   kserve-edge validate --request FILE    check a request without calling AWS
  *   kserve-edge schema                     print the request's JSON Schema
  *
  * Streams and exit codes: the result (tables, summary, or `--json`) goes to
  * stdout, progress and errors to stderr; 0 success, 1 a failed run (or a plan
- * that would be refused, a failing canary), 2 a usage error (unknown command
+ * that would be refused, a failing canary, an unhealthy namespace in `status`), 2 a usage error (unknown command
  * or flag, missing `--request`, bad flag value, unreadable request file).
  *
  * It uses the caller's AWS credentials (the SDK's default chain) and reaches
@@ -29,11 +30,15 @@ Commands:
   provision --request FILE   Run the provisioning workflow locally (same state machine as AWS)
   plan --request FILE        Print the certificates, DNS records and Kubernetes objects that would change; write nothing
   canary --request FILE      Run one round of inference probes and print a table
+  status --request FILE      One row per namespace: certificate, listener, DNS record, last automatic run, live canary;
+                             writes nothing; exit 1 when a namespace is unhealthy (--template: the deployed request template)
   validate --request FILE    Check a request file offline (schema and limits only)
   schema                     Print the request JSON Schema
 
 Options:
   --request FILE       Request JSON (README "The request", docs/request.schema.json, examples/)
+  --template           status: read the deployed request template (KSERVE_EDGE_REQUEST_TEMPLATE) instead of --request
+  --no-canary          status: skip the live canary round
   --wait-scale X       Scale every Wait state (0 skips waits, 0.1 is ten times faster; default: real waits)
   --json               Print the final result as JSON
   --verbose            Print every step's JSON log lines
@@ -45,7 +50,7 @@ Exit codes: 0 success, 1 failed run, 2 usage error.
 `;
 
 /** The one line printed under a usage error. */
-const USAGE_HINT = 'Usage: kserve-edge <provision|plan|canary|validate|schema> [--request FILE] [--json] (see kserve-edge --help)';
+const USAGE_HINT = 'Usage: kserve-edge <provision|plan|canary|status|validate|schema> [--request FILE] [--json] (see kserve-edge --help)';
 
 /** `name version` from package.json (one level above both cli/ and dist/). */
 export function version(): string {
@@ -70,7 +75,7 @@ const defaultIo: CliIo = {
   env: process.env,
 };
 
-const COMMANDS = new Set(['provision', 'plan', 'canary', 'validate', 'schema']);
+const COMMANDS = new Set(['provision', 'plan', 'canary', 'status', 'validate', 'schema']);
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
@@ -83,6 +88,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         request: { type: 'string' },
         'wait-scale': { type: 'string' },
         json: { type: 'boolean', default: false },
+        template: { type: 'boolean', default: false },
+        'no-canary': { type: 'boolean', default: false },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
@@ -143,6 +150,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         const config = loadConfig(io.env);
         const { canary } = await import('./canary');
         return await canary(raw, { io, json: values.json, config });
+      }
+      case 'status': {
+        if (values.template && values.request) return usageError(io, '--template and --request exclude each other');
+        const config = loadConfig(io.env);
+        const { requestFromTemplate, status } = await import('./status');
+        const raw = values.template ? await requestFromTemplate(config) : await readRequest(values.request);
+        parseProvisionRequest(raw);
+        return await status(raw, { io, json: values.json, config, canary: !values['no-canary'] });
       }
       default:
         return usageError(io, `unknown command "${command}"`);

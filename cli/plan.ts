@@ -74,6 +74,11 @@ export function printPlan(report: PlanReport, opts: { io: CliIo; json: boolean }
           )
         : `REFUSED: ${report.cluster.refused}\n`,
     );
+    if (report.hostnames) {
+      const h = report.hostnames;
+      io.out(`\nHostnames: ${h.layout} (${h.modes.map((m) => `${m.mode} ${m.current}${m.changes ? ` → ${h.layout}` : ''}`).join(', ')})\n`);
+      if (h.change) io.out(`CHANGE: ${h.change.from} → ${h.change.to}: every model's URL changes (confirmed: ${h.change.confirmation})\n`);
+    }
     if (report.listener.length > 0) {
       io.out('\nALB listener certificates\n');
       io.out(

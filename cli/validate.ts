@@ -7,6 +7,8 @@ import { parseProvisionRequest } from '../shared/request';
 import { validateRequest } from '../shared/steps/validateRequest';
 import { route53Client, secretsClient } from '../wiring/clients';
 import { clusterAccessFor } from '../wiring/cluster';
+import { KubeAdapter } from '../shared/k8s/client';
+import { issuerHttp } from '../wiring/canary';
 import type { Config } from '../wiring/config';
 
 export async function validatedRequest(raw: unknown, config: Config): Promise<ValidatedRequest> {
@@ -17,8 +19,11 @@ export async function validatedRequest(raw: unknown, config: Config): Promise<Va
       route53: new Route53Adapter(route53Client(config)),
       secrets: new SecretsAdapter(secretsClient(config, region)),
       cluster: clusterAccessFor(config),
+      kubeOf: (connection) => KubeAdapter.fromConnection(connection),
+      http: issuerHttp(config),
       log: silentLogger,
       now: () => new Date(),
+      inVpc: config.network.inVpc,
     },
   );
   return out.request;

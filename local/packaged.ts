@@ -66,7 +66,38 @@ interface FunctionProperties {
 export const TEMPLATE_FILE = 'cloudformation-template-update-stack.json';
 
 /** What decides a bundle's content: when any of these is newer than the template, the package is stale. */
-export const BUNDLE_SOURCES = ['functions', 'shared', 'wiring', 'serverless.yml', 'package-lock.json', 'scripts/esbuild-plugins.cjs'];
+export const BUNDLE_SOURCES = [
+  'functions',
+  'shared',
+  'wiring',
+  'serverless.yml',
+  'package-lock.json',
+  'scripts/esbuild-plugins.cjs',
+  // Deploy parameters resolved into the template (KSERVE_EDGE_IN_VPC, the audit-log trigger).
+  'deploy/vpc.cjs',
+  'deploy/audit-events.cjs',
+];
+
+/** The Lambda runtime the stack deploys on (serverless.yml provider.runtime). */
+export const LAMBDA_RUNTIME = 'nodejs24.x';
+
+/**
+ * Throws a {@link PackageError} unless `runtime` (a template's `Runtime`, e.g.
+ * `nodejs24.x`) is the Node.js major of `nodeVersion` (default: the Node
+ * running the workers): an end-to-end test must run each bundle on the Node
+ * that Lambda would run it on, not on whatever `node` is first on PATH.
+ */
+export function assertRuntimeMatches(fn: Pick<PackagedFunction, 'key' | 'runtime'>, nodeVersion: string = process.versions.node): void {
+  const wanted = /^nodejs(\d+)\.x$/.exec(fn.runtime)?.[1];
+  const have = nodeVersion.replace(/^v/, '').split('.')[0];
+  if (!wanted) throw new PackageError(`${fn.key}: Runtime ${JSON.stringify(fn.runtime)} is not a Node.js runtime (nodejsNN.x)`);
+  if (wanted !== have) {
+    throw new PackageError(
+      `${fn.key}: the template's Runtime is ${fn.runtime} but the workers would run Node ${nodeVersion}: ` +
+        'put node_modules/.bin first on PATH (the `node` dev dependency)',
+    );
+  }
+}
 
 /** Lambda's defaults when the template leaves them out. */
 const DEFAULT_TIMEOUT_SECONDS = 3;
@@ -197,7 +228,7 @@ export function lambdaRuntimeEnvironment(fn: PackagedFunction, region: string, t
   return {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
-    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime || 'nodejs22.x'}`,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime || LAMBDA_RUNTIME}`,
     AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
@@ -567,6 +598,7 @@ export class PackagedLambdas {
   }
 
   private spawn(fn: PackagedFunction): Worker {
+    assertRuntimeMatches(fn);
     const env = this.environmentOf(fn.key);
     const child = fork(workerScript(), [env.LAMBDA_TASK_ROOT!, fn.handler, `${env.LAMBDA_TASK_ROOT}.v8-cache`], {
       cwd: env.LAMBDA_TASK_ROOT,

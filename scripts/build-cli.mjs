@@ -13,7 +13,7 @@ await build({
   splitting: true,
   platform: 'node',
   format: 'esm',
-  target: 'node22',
+  target: 'node24',
   packages: 'external',
   sourcemap: 'linked',
   logLevel: 'warning',

@@ -4,16 +4,26 @@
  * summary. Exit code 0 = the template and the bundles are what we deploy:
  *
  * - the state machine, its definition calling exactly the functions of the ASL's Tasks;
- * - one AWS::Lambda::Function per ASL Task, each on nodejs22.x / arm64, with the
+ * - one AWS::Lambda::Function per ASL Task, each on nodejs24.x / arm64, with the
  *   handler `functions/<kebab>/handler.handler` and its own IAM role;
  * - no role shared, no wildcard action, `Resource: "*"` only where AWS offers nothing narrower;
  * - the SNS topic, the failed-executions alarm on it, the `kserve-edge` EventBridge rule;
  * - the Errors alarms of the asynchronously invoked functions, their on-failure destination (an
  *   encrypted queue, alarmed when not empty, SendMessage on it only) and the AuditEventsUnparsed alarm;
- * - every zip holds its handler bundle, and that bundle loads in a bare Node 22
+ * - the release artefact (release/: scripts/release.mjs) is complete: every function's zip that its
+ *   template names is there, and its README's commands name the template file;
+ * - every zip holds its handler bundle, and that bundle loads in a bare Node 24 (the runtime's major)
  *   outside the repository (so nothing resolves from node_modules by accident).
  *
- * Usage: node scripts/check-template.mjs [.serverless] [--elapsed-ms N]
+ * - the network placement: with --expect-vpc (packaged with the params subnetIds and securityGroupIds)
+ *   every function has VpcConfig, KSERVE_EDGE_IN_VPC=true and its role the VpcNetworkInterfaces policy;
+ *   without, none has any of them;
+ *
+ * - the audit-event source (--audit-events MODE, the param auditEvents): `subscription` has our
+ *   filter and CloudWatch Logs' permission to invoke; `forwarded` and `off` have neither, and
+ *   `forwarded` lets the forwarder's role invoke;
+ *
+ * Usage: node scripts/check-template.mjs [.serverless] [--elapsed-ms N] [--expect-vpc] [--audit-events MODE]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,7 +34,12 @@ import { inflateRawSync } from 'node:zlib';
 const args = process.argv.slice(2);
 const elapsedIndex = args.indexOf('--elapsed-ms');
 const elapsedMs = elapsedIndex >= 0 ? Number(args[elapsedIndex + 1]) : undefined;
-const dir = resolve(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--elapsed-ms') ?? '.serverless');
+/** Packaged with the params subnetIds / securityGroupIds (scripts/package.sh passes it then). */
+const expectVpc = args.includes('--expect-vpc');
+/** The param auditEvents it was packaged with (subscription, forwarded, off); scripts/package.sh passes it. */
+const auditIndex = args.indexOf('--audit-events');
+const auditEvents = auditIndex >= 0 ? args[auditIndex + 1] : 'subscription';
+const dir = resolve(args.find((a, i) => !a.startsWith('--') && !['--elapsed-ms', '--audit-events'].includes(args[i - 1])) ?? '.serverless');
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 
 const problems = [];
@@ -103,13 +118,18 @@ check(
   functions.length === Object.keys(functionKeys).length,
   `expected ${Object.keys(functionKeys).length} Lambda functions (one per ASL Task and trigger), found ${functions.length}`,
 );
+// The bundles are probed below with this very Node: it must be the runtime's major, or "loads" proves nothing.
+check(
+  process.versions.node.split('.')[0] === '24',
+  `check-template runs on Node ${process.version}, not the runtime's Node 24: put node_modules/.bin first on PATH`,
+);
 const rolesSeen = new Map();
 for (const [state, key] of Object.entries(functionKeys)) {
   const id = `${pascal(key)}LambdaFunction`;
   const fn = resources[id];
   if (!check(fn?.Type === 'AWS::Lambda::Function', `no AWS::Lambda::Function ${id} for Task ${state}`)) continue;
   const p = fn.Properties;
-  check(p.Runtime === 'nodejs22.x', `${id}: Runtime ${p.Runtime}, expected nodejs22.x`);
+  check(p.Runtime === 'nodejs24.x', `${id}: Runtime ${p.Runtime}, expected nodejs24.x`);
   check(JSON.stringify(p.Architectures) === '["arm64"]', `${id}: Architectures ${JSON.stringify(p.Architectures)}, expected arm64`);
   check(
     p.Handler === `functions/${kebab(state)}/handler.handler`,
@@ -132,6 +152,41 @@ check(
   JSON.stringify(notify) === '{"Ref":"KserveEdgeAlerts"}',
   `NotifyFailure's KSERVE_EDGE_SNS_TOPIC_ARN is ${JSON.stringify(notify)}, expected Ref KserveEdgeAlerts`,
 );
+
+// Network placement (params subnetIds / securityGroupIds, deploy/vpc.cjs): all functions or none.
+const vpcPolicy = resources.VpcNetworkInterfaces;
+for (const [state, key] of Object.entries(functionKeys)) {
+  const id = `${pascal(key)}LambdaFunction`;
+  const p = resources[id]?.Properties;
+  if (!p) continue;
+  const vpc = p.VpcConfig;
+  const inVpc = p.Environment?.Variables?.KSERVE_EDGE_IN_VPC;
+  const managed = resources[`${state}Role`]?.Properties?.ManagedPolicyArns ?? [];
+  if (expectVpc) {
+    check(
+      Array.isArray(vpc?.SubnetIds) && vpc.SubnetIds.length > 0 && Array.isArray(vpc?.SecurityGroupIds) && vpc.SecurityGroupIds.length > 0,
+      `${id}: no VpcConfig with subnets and security groups, though packaged with the VPC parameters`,
+    );
+    check(inVpc === 'true', `${id}: KSERVE_EDGE_IN_VPC is ${JSON.stringify(inVpc)}, expected "true"`);
+    check(refersTo(managed, 'VpcNetworkInterfaces'), `${state}Role: no VpcNetworkInterfaces in ManagedPolicyArns`);
+  } else {
+    check(vpc === undefined, `${id}: VpcConfig without the VPC parameters`);
+    check(inVpc === 'false', `${id}: KSERVE_EDGE_IN_VPC is ${JSON.stringify(inVpc)}, expected "false"`);
+    check(managed.length === 0, `${state}Role: ManagedPolicyArns ${JSON.stringify(managed)} without the VPC parameters`);
+  }
+}
+if (
+  check(
+    vpcPolicy?.Type === 'AWS::IAM::ManagedPolicy' && vpcPolicy.Condition === 'InVpc',
+    'no VpcNetworkInterfaces policy on condition InVpc',
+  )
+) {
+  const cond = JSON.stringify(template.Conditions?.InVpc);
+  check(
+    cond === JSON.stringify({ 'Fn::Equals': [String(expectVpc), 'true'] }),
+    `condition InVpc is ${cond}, expected ${expectVpc ? 'true' : 'false'} at package time`,
+  );
+}
 
 // IAM: no wildcard actions; Resource "*" only for calls that have no resource-level permissions.
 const STAR_ALLOWED = new Set([
@@ -159,16 +214,22 @@ const STAR_ALLOWED = new Set([
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
+  // VpcNetworkInterfaces (VPC deployments only): Lambda describes the interfaces and subnets of a VPC
+  // function with its role; neither action has resource-level permissions.
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
 ]);
-for (const [roleId, role] of byType('AWS::IAM::Role')) {
-  for (const policy of role.Properties.Policies ?? []) {
-    for (const st of [policy.PolicyDocument.Statement].flat()) {
-      const actions = [st.Action].flat();
-      for (const a of actions) check(!/(^|:)\*$/.test(a), `${roleId}: wildcard action ${a}`);
-      const star = [st.Resource].flat().includes('*');
-      if (star) {
-        for (const a of actions) check(STAR_ALLOWED.has(a), `${roleId}: ${a} on Resource "*"`);
-      }
+const policyDocuments = [
+  ...byType('AWS::IAM::Role').flatMap(([roleId, role]) => (role.Properties.Policies ?? []).map((p) => [roleId, p.PolicyDocument])),
+  ...byType('AWS::IAM::ManagedPolicy').map(([id, policy]) => [id, policy.Properties.PolicyDocument]),
+];
+for (const [roleId, document] of policyDocuments) {
+  for (const st of [document.Statement].flat()) {
+    const actions = [st.Action].flat();
+    for (const a of actions) check(!/(^|:)\*$/.test(a), `${roleId}: wildcard action ${a}`);
+    const star = [st.Resource].flat().includes('*');
+    if (star) {
+      for (const a of actions) check(STAR_ALLOWED.has(a), `${roleId}: ${a} on Resource "*"`);
     }
   }
 }
@@ -197,13 +258,45 @@ if (check(rules.length === 1, `expected 1 EventBridge rule with source kserve-ed
 // Namespace lifecycle and the canary in operation.
 const filters = byType('AWS::Logs::SubscriptionFilter').map(([, f]) => f.Properties);
 const auditFilter = filters.find((f) => refersTo(f.DestinationArn, 'NamespaceEventsLambdaFunction'));
-if (check(auditFilter, 'no CloudWatch Logs subscription filter feeding NamespaceEventsLambdaFunction')) {
+// auditEvents (deploy/audit-events.cjs): subscription = our filter and the permission for CloudWatch Logs
+// to invoke; forwarded = neither, and the forwarder's role may invoke; off = none of them.
+const permissions = byType('AWS::Lambda::Permission').filter(([, p]) =>
+  refersTo(p.Properties.FunctionName, 'NamespaceEventsLambdaFunction'),
+);
+// logs.<region>.amazonaws.com, which osls writes as a Fn::Join.
+const logsPermissions = permissions.filter(([, p]) => /"logs\.|^"logs\./.test(JSON.stringify(p.Properties.Principal)));
+const forwarder = resources.NamespaceEventsForwarderPermission;
+check(
+  forwarder?.Type === 'AWS::Lambda::Permission' && forwarder.Condition === 'AuditEventsForwarded',
+  'no NamespaceEventsForwarderPermission on condition AuditEventsForwarded',
+);
+const forwardedCondition = JSON.stringify(template.Conditions?.AuditEventsForwarded);
+check(
+  forwardedCondition === JSON.stringify({ 'Fn::Equals': [String(auditEvents === 'forwarded'), 'true'] }),
+  `condition AuditEventsForwarded is ${forwardedCondition}, expected ${auditEvents === 'forwarded'} for auditEvents=${auditEvents}`,
+);
+if (auditEvents === 'subscription') {
+  if (check(auditFilter, 'no CloudWatch Logs subscription filter feeding NamespaceEventsLambdaFunction')) {
+    check(
+      /^\/aws\/eks\/.+\/cluster$/.test(String(auditFilter.LogGroupName)),
+      `the subscription filter reads ${auditFilter.LogGroupName}, not an EKS control-plane log group`,
+    );
+    for (const word of ['"namespaces"', '"profiles"', '"create"', '"delete"']) {
+      check(String(auditFilter.FilterPattern).includes(word), `the subscription filter pattern does not match ${word}`);
+    }
+  }
   check(
-    /^\/aws\/eks\/.+\/cluster$/.test(String(auditFilter.LogGroupName)),
-    `the subscription filter reads ${auditFilter.LogGroupName}, not an EKS control-plane log group`,
+    logsPermissions.length === 1,
+    `expected 1 permission for CloudWatch Logs to invoke NamespaceEvents, found ${logsPermissions.length}`,
   );
-  for (const word of ['"namespaces"', '"profiles"', '"create"', '"delete"']) {
-    check(String(auditFilter.FilterPattern).includes(word), `the subscription filter pattern does not match ${word}`);
+} else {
+  check(filters.length === 0, `auditEvents=${auditEvents}: ${filters.length} subscription filter(s) in the template, expected none`);
+  check(logsPermissions.length === 0, `auditEvents=${auditEvents}: CloudWatch Logs may still invoke NamespaceEvents`);
+  if (auditEvents === 'forwarded') {
+    check(
+      /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(String(forwarder?.Properties?.Principal)),
+      `auditEvents=forwarded: the forwarder permission's Principal is ${JSON.stringify(forwarder?.Properties?.Principal)}, not a role ARN`,
+    );
   }
 }
 for (const fn of ['ScheduledCanaryLambdaFunction', 'SweepLambdaFunction']) {
@@ -391,6 +484,55 @@ try {
 const extra = readdirSync(dir).filter((f) => f.endsWith('.zip') && !Object.values(functionKeys).includes(f.slice(0, -4)));
 check(extra.length === 0, `zips for functions neither an ASL nor a trigger uses: ${extra.join(', ')}`);
 
+// ------------------------------------------------------------------ release artefact
+
+// scripts/release.mjs: the template, the zips and a README for a deploy without osls. Complete = every
+// function of the release template reads a zip that is in release/functions (byte for byte the one osls
+// built), nothing refers to osls's deployment bucket, and the README's commands name the template file.
+const releaseDir = join(dir, 'release');
+const RELEASE_TEMPLATE = 'kserve-edge.template.json';
+let releaseSummary = 'none';
+try {
+  statSync(releaseDir);
+} catch {
+  check(false, `no release artefact ${releaseDir} (scripts/release.mjs)`);
+}
+try {
+  const release = JSON.parse(readFileSync(join(releaseDir, RELEASE_TEMPLATE), 'utf8'));
+  const releaseFunctions = Object.entries(release.Resources ?? {}).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+  check(
+    releaseFunctions.length === functions.length,
+    `release: ${releaseFunctions.length} functions in ${RELEASE_TEMPLATE}, ${functions.length} in the packaged template`,
+  );
+  check(release.Parameters?.ArtifactBucket?.Type === 'String', `release: ${RELEASE_TEMPLATE} has no ArtifactBucket parameter`);
+  check(/\/$/.test(release.Parameters?.ArtifactPrefix?.Default ?? ''), `release: ArtifactPrefix has no default ending in /`);
+  check(!JSON.stringify(release).includes('ServerlessDeploymentBucket'), `release: ${RELEASE_TEMPLATE} still refers to osls's bucket`);
+  const shipped = new Set(readdirSync(join(releaseDir, 'functions')).filter((f) => f.endsWith('.zip')));
+  for (const [id, fn] of releaseFunctions) {
+    const code = fn.Properties?.Code ?? {};
+    const key = /^\$\{ArtifactPrefix\}([^/]+)\.zip$/.exec(code.S3Key?.['Fn::Sub'] ?? '')?.[1];
+    if (!check(key && code.S3Bucket?.Ref === 'ArtifactBucket', `release: ${id} does not read ArtifactBucket/\${ArtifactPrefix}<key>.zip`))
+      continue;
+    if (!check(shipped.has(`${key}.zip`), `release: ${id} reads ${key}.zip, which is not in release/functions`)) continue;
+    shipped.delete(`${key}.zip`);
+    check(
+      readFileSync(join(releaseDir, 'functions', `${key}.zip`)).equals(readFileSync(join(dir, `${key}.zip`))),
+      `release: functions/${key}.zip differs from the packaged ${key}.zip`,
+    );
+  }
+  check(shipped.size === 0, `release: zips no function reads: ${[...shipped].join(', ')}`);
+  const readme = readFileSync(join(releaseDir, 'README.md'), 'utf8');
+  check(
+    readme.includes(`--template-file ${RELEASE_TEMPLATE}`),
+    `release: README.md has no command with --template-file ${RELEASE_TEMPLATE}`,
+  );
+  check(readme.includes('aws s3 cp functions/'), 'release: README.md does not say how to upload the zips');
+  check(readme.includes('aws_cloudformation_stack'), 'release: README.md has no Terraform example');
+  releaseSummary = `${RELEASE_TEMPLATE}, ${releaseFunctions.length} zips, README.md`;
+} catch (e) {
+  check(false, `release: ${e.message}`);
+}
+
 // ------------------------------------------------------------------ summary
 
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
@@ -399,6 +541,7 @@ console.log('');
 console.log(
   `template   ${Object.keys(resources).length} resources, ${functions.length} functions, state machines ${machines.map(([id]) => id).join(', ')}`,
 );
+console.log(`release    ${releaseSummary}`);
 if (elapsedMs !== undefined && Number.isFinite(elapsedMs)) console.log(`packaged   in ${(elapsedMs / 1000).toFixed(1)} s`);
 console.log('');
 console.log(`${'function'.padEnd(width)}  ${'zip'.padStart(9)}  ${'unzipped'.padStart(9)}  loads`);

@@ -1,4 +1,4 @@
-# Shared by the npm scripts: install what is missing, put Node 22 first on PATH.
+# Shared by the npm scripts: install what is missing, put Node 24 (the `node` dev dependency) first on PATH.
 # shellcheck shell=bash
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -9,9 +9,14 @@
  * 3. IAM: every action granted on `Resource: "*"` is listed, with its reason, in
  *    the table of docs/security.md ("Actions on Resource "*"").
  *
- * Writes its figures to .testbed/results/reliability/template-lint.json.
+ * Writes its figures to .testbed/results/reliability/template-lint.json
+ * (template-lint-vpc.json with --vpc).
  *
- * Usage: node scripts/lint-template.mjs <venv bin dir> [template]
+ * --vpc: the template was packaged with the VPC parameters (subnetIds,
+ * securityGroupIds). Skip-list entries marked `only_without_vpc` (CKV_AWS_117,
+ * "Lambda in a VPC") do not apply to it: there every function must pass.
+ *
+ * Usage: node scripts/lint-template.mjs <venv bin dir> [template] [--vpc]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +25,9 @@ import { dirname, join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
-const [binDir, templateArg] = process.argv.slice(2);
+const cliArgs = process.argv.slice(2);
+const vpc = cliArgs.includes('--vpc');
+const [binDir, templateArg] = cliArgs.filter((a) => a !== '--vpc');
 if (!binDir) {
   console.error('usage: node scripts/lint-template.mjs <venv bin dir> [template]');
   process.exit(2);
@@ -58,8 +65,9 @@ for (const [rule, messages] of nonErrors) console.log(`  cfn-lint ${rule} ×${me
 // ------------------------------------------------------------------ 2. checkov
 
 const skipFile = yaml.load(readFileSync(join(root, 'tools', 'checkov-skips.yaml'), 'utf8'));
-const skips = skipFile?.skips ?? [];
-for (const s of skips) {
+const listed = skipFile?.skips ?? [];
+const skips = vpc ? listed.filter((s) => s.only_without_vpc !== true) : listed;
+for (const s of listed) {
   if (!/^CKV2?_AWS_\d+$/.test(s.id ?? '')) problems.push(`checkov-skips.yaml: bad id ${JSON.stringify(s.id)}`);
   if (typeof s.reason !== 'string' || s.reason.trim().length < 40) problems.push(`checkov-skips.yaml: ${s.id} has no real reason`);
 }
@@ -121,9 +129,14 @@ for (const line of security.split('\n')) {
 }
 const starActions = new Map();
 for (const [id, res] of Object.entries(template.Resources ?? {})) {
-  if (res.Type !== 'AWS::IAM::Role') continue;
-  for (const policy of res.Properties?.Policies ?? []) {
-    for (const st of [policy.PolicyDocument?.Statement ?? []].flat()) {
+  const documents =
+    res.Type === 'AWS::IAM::Role'
+      ? (res.Properties?.Policies ?? []).map((p) => p.PolicyDocument)
+      : res.Type === 'AWS::IAM::ManagedPolicy'
+        ? [res.Properties?.PolicyDocument]
+        : [];
+  for (const document of documents) {
+    for (const st of [document?.Statement ?? []].flat()) {
       if (st.Effect !== 'Allow' || ![st.Resource].flat().includes('*')) continue;
       for (const a of [st.Action].flat()) starActions.set(a, [...(starActions.get(a) ?? []), id]);
     }
@@ -139,11 +152,11 @@ figures.starActions = [...starActions.keys()].sort();
 const resultsDir = join(root, '.testbed', 'results', 'reliability');
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
-  join(resultsDir, 'template-lint.json'),
-  `${JSON.stringify({ suite: 'template-lint', at: new Date().toISOString(), ...figures, problems }, null, 2)}\n`,
+  join(resultsDir, vpc ? 'template-lint-vpc.json' : 'template-lint.json'),
+  `${JSON.stringify({ suite: vpc ? 'template-lint-vpc' : 'template-lint', at: new Date().toISOString(), ...figures, problems }, null, 2)}\n`,
 );
 console.log(
-  `template lint: cfn-lint ${figures.cfnLint.errors} errors, ${figures.cfnLint.warnings} warnings; ` +
+  `template lint${vpc ? ' (VPC parameters)' : ''}: cfn-lint ${figures.cfnLint.errors} errors, ${figures.cfnLint.warnings} warnings; ` +
     `checkov ${figures.checkov.passed} passed, ${figures.checkov.failed} failed, ${figures.checkov.acceptedBySkipList} accepted by the reviewed skip list; ` +
     `${starActions.size} actions on Resource "*", all documented: ${problems.every((p) => !p.startsWith('IAM'))}`,
 );

@@ -2,11 +2,12 @@
 # Install what the local testbed needs, once. Safe to run before every
 # `npm test`: a warm run only checks stamps and takes a few seconds.
 #
-#   1. Debian packages: nginx (the ALB's data plane) and openssl (the testbed CA).
+#   1. Debian packages: nginx (the ALB's data plane), its njs module
+#      (libnginx-mod-http-js: the ALB's JWT check) and openssl (the testbed CA).
 #   2. A Python venv with moto[server], MLServer + mlserver-sklearn and bcrypt,
 #      pinned by testbed/requirements.txt + testbed/constraints.txt.
 #   3. The iris model (svm.SVC, trained from the dataset scikit-learn ships).
-#   4. kube-apiserver, etcd, dex, oauth2-proxy and the AWS Load Balancer
+#   4. kube-apiserver, etcd, dex, oauth2-proxy, external-dns and the AWS Load Balancer
 #      Controller (with its manifests) via testbed/build-binaries.sh.
 #
 # Everything is cached in ${KSERVE_EDGE_CACHE:-$HOME/.cache/kserve-edge}, keyed
@@ -40,6 +41,10 @@ hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 missing=()
 command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# nginx's JavaScript module (njs, WebCrypto): the ALB's jwt-validation check
+# in the data plane (testbed/njs/alb-jwt.js).
+njs_module=${KSERVE_EDGE_NGINX_JS_MODULE:-/usr/lib/nginx/modules/ngx_http_js_module.so}
+[[ -f "$njs_module" ]] || missing+=(libnginx-mod-http-js)
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     die "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or run as root"
@@ -62,7 +67,8 @@ nginx_v=$("$nginx_bin" -V 2>&1)
 for mod in http_ssl_module http_auth_request_module; do
   [[ "$nginx_v" == *"$mod"* ]] || die "$nginx_bin lacks --with-$mod"
 done
-say "nginx: $("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //') ($nginx_bin)"
+[[ -f "$njs_module" ]] || die "$njs_module not found after install (Debian package libnginx-mod-http-js)"
+say "nginx: $("$nginx_bin" -v 2>&1 | sed 's/^nginx version: //') ($nginx_bin), njs module $njs_module"
 
 # ---------------------------------------------------------------- 2. venv
 venv="$cache/venv"
@@ -110,7 +116,7 @@ fi
 # ---------------------------------------------------------------- 4. Go binaries
 bin_env=""
 if ((build_binaries)); then
-  say "Go binaries (kube-apiserver, etcd, dex, oauth2-proxy, aws-load-balancer-controller): testbed/build-binaries.sh…"
+  say "Go binaries (kube-apiserver, etcd, dex, oauth2-proxy, aws-load-balancer-controller, external-dns): testbed/build-binaries.sh…"
   bin_env=$(KSERVE_EDGE_CACHE="$cache" bash "$repo/testbed/build-binaries.sh" --print-env)
 else
   say "skipping the Go binaries (--no-binaries)"

@@ -29,11 +29,11 @@ if [ "$mode" != "--unit-only" ]; then
   # The end-to-end tests run the packaged bundles (local/packaged.ts): build them
   # when they are missing or older than what goes into them (the full run has just built them).
   template=.serverless/cloudformation-template-update-stack.json
-  if [ ! -f "$template" ] || [ -n "$(find functions shared wiring serverless.yml package-lock.json scripts/esbuild-plugins.cjs -newer "$template" -print -quit)" ]; then
+  if [ ! -f "$template" ] || [ -n "$(find functions shared wiring serverless.yml package-lock.json scripts/esbuild-plugins.cjs deploy/vpc.cjs deploy/audit-events.cjs -newer "$template" -print -quit)" ]; then
     step "package the Lambda bundles the end-to-end tests run (osls package)"
     bash scripts/package.sh
   fi
-  step "testbed set-up (first run builds kube-apiserver, etcd, Dex and oauth2-proxy: ~25 min)"
+  step "testbed set-up (first run builds kube-apiserver, etcd, Dex, oauth2-proxy, the load-balancer controller and external-dns: ~30 min)"
   bash scripts/setup-testbed.sh
   step "end-to-end tests against the testbed"
   jest --selectProjects integration --runInBand --json --outputFile="$results_dir/integration.json" || status=1

@@ -66,6 +66,18 @@ export class ClusterNotFoundError extends AutomationError {
   readonly retryable = false;
 }
 
+/**
+ * The request needs the functions inside the cluster's VPC and this stack runs
+ * them outside any VPC: an internal ALB (`ingress.scheme: internal`, reachable
+ * only from the VPC, which the canary must probe) or an EKS cluster whose API
+ * endpoint is private only. Raised by ValidateRequest, before any write; the
+ * message names the deploy parameters to set (`subnetIds`, `securityGroupIds`).
+ */
+export class VpcRequiredError extends AutomationError {
+  readonly name = 'VpcRequired' as const;
+  readonly retryable = false;
+}
+
 /** IAM or Kubernetes RBAC refused a call: the deployment's permissions are incomplete. */
 export class AccessDeniedError extends AutomationError {
   readonly name = 'AccessDenied' as const;
@@ -117,6 +129,16 @@ export class RecordOwnedByAnotherError extends AutomationError {
 /** A Kubernetes object the tool would write exists and is not managed by it. */
 export class ObjectOwnedByAnotherError extends AutomationError {
   readonly name = 'ObjectOwnedByAnother' as const;
+  readonly retryable = false;
+}
+
+/**
+ * The run would change the hostname layout (nested ↔ flat) of models that are
+ * served under the domain today, so every model's URL would change, and the
+ * request does not confirm it (`confirmHostnameChange`). Nothing was written.
+ */
+export class HostnameChangeUnconfirmedError extends AutomationError {
+  readonly name = 'HostnameChangeUnconfirmed' as const;
   readonly retryable = false;
 }
 
@@ -252,6 +274,7 @@ export const ERROR_CLASSES = {
   InvalidSecret: InvalidSecretError,
   HostedZoneNotFound: HostedZoneNotFoundError,
   ClusterNotFound: ClusterNotFoundError,
+  VpcRequired: VpcRequiredError,
   AccessDenied: AccessDeniedError,
   CertificateValidationFailed: CertificateValidationFailedError,
   CertificateTimeout: CertificateTimeoutError,
@@ -260,6 +283,7 @@ export const ERROR_CLASSES = {
   DnsChangeTimeout: DnsChangeTimeoutError,
   RecordOwnedByAnother: RecordOwnedByAnotherError,
   ObjectOwnedByAnother: ObjectOwnedByAnotherError,
+  HostnameChangeUnconfirmed: HostnameChangeUnconfirmedError,
   PrerequisiteMissing: PrerequisiteMissingError,
   ConfigError: ConfigError,
   ClusterRejected: ClusterRejectedError,
@@ -285,6 +309,7 @@ export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = [
   'InvalidSecret',
   'HostedZoneNotFound',
   'ClusterNotFound',
+  'VpcRequired',
   'AccessDenied',
   'CertificateValidationFailed',
   'CertificateTimeout',
@@ -293,6 +318,7 @@ export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = [
   'DnsChangeTimeout',
   'RecordOwnedByAnother',
   'ObjectOwnedByAnother',
+  'HostnameChangeUnconfirmed',
   'PrerequisiteMissing',
   'ConfigError',
   'ClusterRejected',

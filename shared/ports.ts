@@ -116,6 +116,8 @@ export interface LoadBalancerSummary {
   dnsName: string;
   /** `internet-facing` or `internal`. */
   scheme: string;
+  /** ELBv2 `State.Code`: `provisioning`, `active`, `active_impaired`, `failed`. */
+  state?: string;
 }
 
 export interface ListenerSummary {
@@ -157,6 +159,21 @@ export interface CertificateQuotasPort {
   namesPerCertificate(): Promise<QuotaValue>;
 }
 
+// ------------------------------------------------------------------ HTTPS reads (OIDC discovery, JWKS)
+
+/** One HTTPS GET's answer. */
+export interface HttpGetResult {
+  status: number;
+  /** At most `maxBytes + 1` bytes: one more than asked means the document is larger. */
+  body: Buffer;
+}
+
+/** Public documents over HTTPS with verified TLS (an issuer's discovery document and JWKS). */
+export interface HttpGetPort {
+  /** @throws CanaryFailedError (kind dns/tls/timeout/http) when no answer arrives. */
+  get(url: string, options: { maxBytes: number }): Promise<HttpGetResult>;
+}
+
 // ------------------------------------------------------------------ Secrets, notifications
 
 export interface SecretsPort {
@@ -181,6 +198,12 @@ export interface ClusterConnection {
   /** PEM of the cluster CA. */
   caData: string;
   token: string;
+  /**
+   * EKS DescribeCluster's `resourcesVpcConfig.endpointPublicAccess`: false when
+   * the API endpoint is private only (reachable from the cluster's VPC alone);
+   * undefined when DescribeCluster did not say.
+   */
+  endpointPublicAccess?: boolean;
 }
 
 export interface ClusterAccessPort {
@@ -258,6 +281,21 @@ export interface ExecutionsPort {
   start(name: string, input: unknown): Promise<StartOutcome>;
   /** Status of the execution of that name, `undefined` when there is none. */
   status(name: string): Promise<ExecutionStatusName | undefined>;
+}
+
+/** One run of a state machine as ListExecutions lists it. */
+export interface ExecutionSummary {
+  name: string;
+  status: ExecutionStatusName;
+  /** ISO timestamps. */
+  startDate?: string;
+  stopDate?: string;
+}
+
+/** Reading the recent runs of one state machine (`kserve-edge status`). Reads only. */
+export interface ExecutionHistoryPort {
+  /** The most recent runs first, at most `limit` of them. */
+  listRecent(limit: number): Promise<ExecutionSummary[]>;
 }
 
 /** Lives in `./errors` (the ASL retries it by name); re-exported here beside the port that throws it. */

@@ -14,6 +14,7 @@
 // the JSON Schema converter) in the Lambda bundles.
 import * as z from 'zod';
 import { InvalidRequestError } from './errors';
+import { hostnameProblem, ownershipNameFor, renderModelHost, wildcardFor, type HostnameLayout } from './plan/hostnames';
 
 /** DNS-1123 label: what Kubernetes allows for a namespace name. */
 export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -27,6 +28,12 @@ export const ALB_MAX_CERTIFICATES = 26;
 export const MAX_HEADER_VALUES = 3;
 export const MAX_HEADER_NAME = 40;
 export const MAX_HEADER_VALUE = 128;
+/** ALB JWT verification: at most 10 additional claims (ELBv2 `JwtValidationConfig.AdditionalClaims`). */
+export const JWT_MAX_CLAIMS = 10;
+/** ALB JWT verification: at most 10 values per additional claim. */
+export const JWT_MAX_CLAIM_VALUES = 10;
+/** The claims the ALB always checks itself; they cannot be additional claims. */
+export const JWT_RESERVED_CLAIMS = ['iss', 'exp', 'nbf', 'iat'] as const;
 /** Default wait for the first green canary: a new ALB's name is normally in DNS within a few minutes. */
 export const DEFAULT_CANARY_SECONDS = 900;
 /** Longest wait for the first green canary (1 h: 29 attempts, about 260 history events; docs/benchmarks.md). */
@@ -155,6 +162,114 @@ const dexAuth = z
   })
   .strict();
 
+/**
+ * An https URL without credentials or fragment: the ALB fetches JWKS over
+ * HTTPS only, and an issuer is compared byte for byte with the token's `iss`.
+ */
+const httpsUrl = z
+  .string()
+  .min(9)
+  .max(2048)
+  .refine(
+    (v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === 'https:' && u.username === '' && u.password === '' && u.hash === '' && !/\s/.test(v);
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an https:// URL without credentials or fragment' },
+  );
+
+/** A claim value the ALB compares; a space would be a separator in `space-separated-values`. */
+const claimValue = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\s"\\]+$/, 'must not contain spaces, quotes or backslashes');
+
+const jwtClaim = z
+  .object({
+    /** Claim name in the token, e.g. `scope`, `client_id`, `aud`. */
+    name: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[A-Za-z0-9_:./-]+$/, 'must be a claim name (letters, digits, _ : . / -)')
+      .refine((v) => !(JWT_RESERVED_CLAIMS as readonly string[]).includes(v), {
+        message: `the ALB always checks ${JWT_RESERVED_CLAIMS.join(', ')} itself; they cannot be additional claims`,
+      }),
+    /** How the token carries the claim (ALB `JwtAdditionalClaim.Format`). */
+    format: z.enum(['single-string', 'space-separated-values', 'string-array']),
+    /** The token passes when its claim holds one of these values. */
+    values: z
+      .array(claimValue)
+      .min(1, 'must list at least one value')
+      .max(JWT_MAX_CLAIM_VALUES, `at most ${JWT_MAX_CLAIM_VALUES} values per claim (ALB JWT verification)`)
+      .refine((a) => new Set(a).size === a.length, 'must not repeat a value'),
+  })
+  .strict();
+
+const jwtCanary = z
+  .object({
+    /** Secrets Manager secret: `{"clientId": "...", "clientSecret": "..."}` of an app client with the client-credentials grant. */
+    clientSecretId: secretId,
+    /** OAuth2 token endpoint; discovered from `<issuer>/.well-known/openid-configuration` when absent. */
+    tokenEndpoint: httpsUrl.optional(),
+    /** Scope(s) the canary's token asks for (space-separated), e.g. `kserve/invoke`. */
+    scope: z.string().min(1).max(1024).optional(),
+    /**
+     * Scope(s) of a second token from the same client that must be refused
+     * because it fails a required claim (e.g. a scope the claim does not list).
+     * Without it the canary skips that check and says so.
+     */
+    refusedScope: z.string().min(1).max(1024).optional(),
+  })
+  .strict();
+
+/**
+ * ALB JWT verification (`alb.ingress.kubernetes.io/jwt-validation`): the ALB
+ * checks signature, `iss`, `exp` (and `nbf`/`iat`) and the listed claims
+ * before routing.
+ */
+const jwtAuth = z
+  .object({
+    provider: z.literal('jwt'),
+    /** The token's `iss`, exactly (Cognito: `https://cognito-idp.<region>.amazonaws.com/<userPoolId>`). */
+    issuer: httpsUrl,
+    /** JWKS URL; discovered from `<issuer>/.well-known/openid-configuration` when absent. */
+    jwksEndpoint: httpsUrl.optional(),
+    /** Additional claims the ALB requires (at most 10, each with at most 10 values). */
+    claims: z
+      .array(jwtClaim)
+      .max(JWT_MAX_CLAIMS, `at most ${JWT_MAX_CLAIMS} additional claims (ALB JWT verification)`)
+      .refine((a) => new Set(a.map((c) => c.name)).size === a.length, 'must not name a claim twice')
+      .default([]),
+    /** Where the canary gets its token (OAuth2 client credentials). */
+    canary: jwtCanary,
+    /**
+     * Migration from header tokens: while set, the same ALB also accepts these
+     * header tokens (the header rule is evaluated first). Remove it, once every
+     * client sends a token, to remove the header rule.
+     */
+    transition: z
+      .object({
+        headerName: headerName.default('x-api-key'),
+        headerValuesSecretId: secretId,
+      })
+      .strict()
+      .optional(),
+    /**
+     * Kubeflow 1.9+ (oauth2-proxy): a Bearer request skips oauth2-proxy and must
+     * pass an Istio RequestAuthentication for its issuer. `auto`: write ours when
+     * the cluster runs oauth2-proxy; `apply`: always; `verify`: only check that
+     * one for the issuer exists; `off`: do nothing.
+     */
+    istioRequestAuthentication: z.enum(['auto', 'apply', 'verify', 'off']).default('auto'),
+  })
+  .strict();
+
 const v2Tensor = z
   .object({
     name: z.string().min(1).max(256),
@@ -201,6 +316,20 @@ const canary = z
       .optional(),
     /** Per-request timeout. */
     timeoutSeconds: z.number().int().min(1).max(60).default(10),
+    /**
+     * The model's host per namespace. ValidateRequest fills it from the InferenceServices (their
+     * `status.url`, else their deployment mode's template); absent namespaces use the layout.
+     */
+    hosts: z
+      .record(
+        namespaceName,
+        z
+          .string()
+          .min(1)
+          .max(MAX_DNS_NAME)
+          .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'must be a lowercase host name'),
+      )
+      .optional(),
   })
   .strict();
 
@@ -262,8 +391,8 @@ export const ProvisionRequestSchema = z
       .min(1, 'must name at least one namespace')
       .max(MAX_NAMESPACES, `at most ${MAX_NAMESPACES} namespaces per request (more ALB shards than the workflow's RBAC names)`)
       .refine((a) => new Set(a).size === a.length, 'must not repeat a namespace'),
-    auth: z.discriminatedUnion('provider', [cognitoAuth, dexAuth], {
-      error: (iss) => (iss.code === 'invalid_union' ? 'provider must be "cognito" or "dex"' : undefined),
+    auth: z.discriminatedUnion('provider', [cognitoAuth, dexAuth, jwtAuth], {
+      error: (iss) => (iss.code === 'invalid_union' ? 'provider must be "cognito", "dex" or "jwt"' : undefined),
     }),
     certificates: z
       .object({
@@ -314,6 +443,21 @@ export const ProvisionRequestSchema = z
       .default('kserve-edge'),
     /** Take over records and objects that exist without our ownership marker. Off by default. */
     adopt: z.boolean().default(false),
+    /**
+     * `nested`: `<model>.<namespace>.<domain>`, one certificate and record per namespace (default).
+     * `flat`: `<model>-<namespace>.<domain>`, one `*.<domain>` certificate and record for every namespace.
+     */
+    hostnames: z.enum(['nested', 'flat']).default('nested'),
+    /**
+     * Required when the run changes the layout the cluster already renders for this domain (every
+     * model's URL changes): `"<current>-to-<requested>"`, e.g. `nested-to-flat`.
+     */
+    confirmHostnameChange: z.enum(['nested-to-flat', 'flat-to-nested', 'custom-to-nested', 'custom-to-flat']).optional(),
+    /** Where KServe is installed: `inferenceservice-config` lives here (Kubeflow: `kubeflow`; standalone KServe: `kserve`). */
+    kserve: z
+      .object({ namespace: namespaceName.default('kubeflow') })
+      .strict()
+      .default({ namespace: 'kubeflow' }),
   })
   .strict()
   .superRefine((req, ctx) => {
@@ -321,11 +465,27 @@ export const ProvisionRequestSchema = z
     if (2 + longestNs + 1 + req.domain.length > MAX_DNS_NAME) {
       ctx.addIssue({ code: 'custom', path: ['namespaces'], message: `*.<namespace>.${req.domain} exceeds ${MAX_DNS_NAME} characters` });
     }
-    if (req.certificates.mode === 'single' && req.namespaces.length + 1 > ACM_MAX_NAMES_PER_CERTIFICATE) {
+    if (req.certificates.mode === 'single' && req.hostnames !== 'flat' && req.namespaces.length + 1 > ACM_MAX_NAMES_PER_CERTIFICATE) {
       ctx.addIssue({
         code: 'custom',
         path: ['namespaces'],
         message: `certificate mode "single" holds *.${req.domain} and one name per namespace: at most ${ACM_MAX_NAMES_PER_CERTIFICATE - 1} namespaces (ACM's default quota); use "per-namespace"`,
+      });
+    }
+    // Combinations not built (README "Certificate layouts"): bundles swap on one ALB's listener, which JWT mode's
+    // IngressGroup (token and transition rules) has not been made to share; flat hostnames need one certificate.
+    if (req.certificates.mode === 'bundled' && req.auth.provider === 'jwt') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificates', 'mode'],
+        message: 'certificate mode "bundled" is not available with "auth.provider": "jwt"; use "per-namespace" or "single"',
+      });
+    }
+    if (req.certificates.mode === 'bundled' && req.hostnames === 'flat') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificates', 'mode'],
+        message: 'certificate mode "bundled" has nothing to bundle with "hostnames": "flat" (one *.<domain> certificate serves every namespace); use "per-namespace"',
       });
     }
     for (const [i, ns] of (req.canary.namespaces ?? []).entries()) {
@@ -335,6 +495,13 @@ export const ProvisionRequestSchema = z
     }
     if (req.canary.model.length + 1 + longestNs + 1 + req.domain.length > MAX_DNS_NAME) {
       ctx.addIssue({ code: 'custom', path: ['canary', 'model'], message: 'model host name exceeds 253 characters' });
+    } else {
+      // Flat: <model>-<namespace> is ONE DNS label (63 at most); checked for the canary's model here, for every
+      // InferenceService in ValidateRequest.
+      for (const [i, ns] of req.namespaces.entries()) {
+        const problem = hostnameProblem(req.hostnames, req.canary.model, ns, req.domain);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['namespaces', i], message: problem });
+      }
     }
     if (req.auth.provider === 'dex' && req.auth.dashboardHost !== undefined) {
       const sub = z.string().superRefine(checkDomain).safeParse(req.auth.dashboardHost);
@@ -350,6 +517,8 @@ export type ProvisionRequestInput = z.input<typeof ProvisionRequestSchema>;
 export type ProvisionRequest = z.output<typeof ProvisionRequestSchema>;
 export type CognitoAuth = z.output<typeof cognitoAuth>;
 export type DexAuth = z.output<typeof dexAuth>;
+export type JwtAuth = z.output<typeof jwtAuth>;
+export type JwtClaim = z.output<typeof jwtClaim>;
 export type V2InferenceRequest = ProvisionRequest['canary']['input'];
 
 /** Formats a zod path as `a.b[0].c`. */
@@ -400,14 +569,43 @@ export function baseWildcard(req: Pick<ProvisionRequest, 'domain'>): string {
   return `*.${req.domain}`;
 }
 
-/** `*.<namespace>.<domain>`. */
-export function namespaceWildcard(req: Pick<ProvisionRequest, 'domain'>, namespace: string): string {
-  return `*.${namespace}.${req.domain}`;
+/** The layout of a request, `nested` when it names none (requests written before `hostnames` existed). */
+function layoutOf(req: { hostnames?: HostnameLayout | undefined }): HostnameLayout {
+  return req.hostnames ?? 'nested';
 }
 
-/** Host the canary calls for one namespace. */
-export function modelHost(req: Pick<ProvisionRequest, 'domain' | 'canary'>, namespace: string): string {
-  return `${req.canary.model}.${namespace}.${req.domain}`;
+/**
+ * The wildcard that serves a namespace's models: `*.<namespace>.<domain>`
+ * (nested), or `*.<domain>` (flat: the same name for every namespace).
+ */
+export function namespaceWildcard(
+  req: Pick<ProvisionRequest, 'domain'> & { hostnames?: HostnameLayout | undefined },
+  namespace: string,
+): string {
+  return wildcardFor(layoutOf(req), namespace, req.domain);
+}
+
+/** The ownership TXT beside {@link namespaceWildcard}: `_kserve-edge.<namespace>.<domain>` or, flat, `_kserve-edge.<domain>`. */
+export function namespaceOwnershipName(
+  req: Pick<ProvisionRequest, 'domain'> & { hostnames?: HostnameLayout | undefined },
+  namespace: string,
+): string {
+  return ownershipNameFor(layoutOf(req), namespace, req.domain);
+}
+
+/**
+ * Host the canary calls for one namespace when the cluster names none: the
+ * request's layout rendered (`<model>.<ns>.<domain>` or `<model>-<ns>.<domain>`).
+ * ValidateRequest fills `canary.hosts` from the InferenceServices, which wins.
+ */
+export function modelHost(
+  req: Pick<ProvisionRequest, 'domain'> & {
+    hostnames?: HostnameLayout | undefined;
+    canary: { model: string; hosts?: Record<string, string> | undefined };
+  },
+  namespace: string,
+): string {
+  return req.canary.hosts?.[namespace] ?? renderModelHost(layoutOf(req), req.canary.model, namespace, req.domain);
 }
 
 /** Namespaces the canary probes. */

@@ -1,7 +1,8 @@
 /**
  * The "EKS control plane": etcd + kube-apiserver (RBAC on, static tokens),
  * and the cluster state Kubeflow + KServe leave behind: CRDs, namespaces,
- * profiles, Knative's `config-domain`, the sample InferenceService, the
+ * profiles, Knative's `config-domain` and `config-network`, KServe's
+ * `inferenceservice-config` (in `kubeflow`), the sample InferenceService, the
  * workflow's RBAC, and (Dex) the `istio-ingress` of the load-balancer guide.
  */
 import { loadAllYaml } from '@kubernetes/client-node';
@@ -29,6 +30,8 @@ export interface ControlPlane {
   adminKubeconfig: string;
   workflowKubeconfig: string;
   etcd: ManagedProcess;
+  /** etcd's client URL (plain HTTP on loopback); the token issuer's Dex keeps its storage there too. */
+  etcdUrl: string;
   apiserver: ManagedProcess;
   /** Starts kube-apiserver again with the same flags, port and etcd (after it was stopped); resolves once /readyz is 200 and the front door is open. */
   relaunchApiserver: () => Promise<ManagedProcess>;
@@ -224,6 +227,7 @@ export async function startControlPlane(o: {
     adminKubeconfig,
     workflowKubeconfig,
     etcd,
+    etcdUrl: `http://${LOOPBACK}:${clientPort}`,
     apiserver,
     relaunchApiserver: async () => {
       const proc = launchApiserver();
@@ -295,6 +299,22 @@ export const CRDS: KubeObject[] = [
       { name: 'v1beta1', storage: true },
     ],
     shortNames: ['ap'],
+    categories: ['istio-io', 'security-istio-io'],
+  }),
+  // Istio's RequestAuthentication (security.istio.io, v1 and v1beta1 served as for AuthorizationPolicy;
+  // the storage version here is not checked against Istio's chart). JWT mode writes one on Kubeflow 1.9+
+  // (issue 12).
+  crd({
+    group: 'security.istio.io',
+    kind: 'RequestAuthentication',
+    plural: 'requestauthentications',
+    singular: 'requestauthentication',
+    scope: 'Namespaced',
+    versions: [
+      { name: 'v1', storage: false },
+      { name: 'v1beta1', storage: true },
+    ],
+    shortNames: ['ra'],
     categories: ['istio-io', 'security-istio-io'],
   }),
   crd({
@@ -373,6 +393,57 @@ svc.cluster.local: |
       annotations: { 'knative.dev/example-checksum': '81552d0b' },
     },
     data: { _example: example },
+  };
+}
+
+/** Knative Serving's `config-network` as released: only `_example`, so `domain-template` is Knative's default. */
+export function knativeConfigNetwork(): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: 'config-network',
+      namespace: 'knative-serving',
+      labels: { 'app.kubernetes.io/part-of': 'knative-serving', 'serving.knative.dev/release': 'v1.0.1' },
+    },
+    data: {
+      _example: [
+        '# domain-template specifies the golang text template string to use',
+        "# when constructing the Knative service's DNS name. The default",
+        '# value is "{{.Name}}.{{.Namespace}}.{{.Domain}}".',
+        'domain-template: "{{.Name}}.{{.Namespace}}.{{.Domain}}"',
+        '',
+      ].join('\n'),
+    },
+  };
+}
+
+/**
+ * KServe's `inferenceservice-config` (its keys that decide hostnames), as
+ * Kubeflow installs it into `kubeflow`: `deploy.defaultDeploymentMode` and the
+ * `ingress` JSON with KServe's default `domainTemplate` and `ingressDomain`.
+ */
+export function kserveInferenceServiceConfig(defaultDeploymentMode: string, namespace = 'kubeflow'): KubeObject {
+  const ingress = {
+    enableGatewayApi: false,
+    ingressGateway: 'kubeflow/kubeflow-gateway',
+    ingressService: 'istio-ingressgateway.istio-system.svc.cluster.local',
+    localGateway: 'knative-serving/knative-local-gateway',
+    localGatewayService: 'knative-local-gateway.istio-system.svc.cluster.local',
+    ingressDomain: 'example.com',
+    ingressClassName: 'istio',
+    domainTemplate: '{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}',
+    urlScheme: 'http',
+    disableIstioVirtualHost: false,
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'inferenceservice-config', namespace, labels: { app: 'kserve', 'app.kubernetes.io/name': 'kserve' } },
+    data: {
+      deploy: JSON.stringify({ defaultDeploymentMode }, null, 2),
+      ingress: JSON.stringify(ingress, null, 2),
+    },
   };
 }
 
@@ -474,7 +545,14 @@ const MANAGER = 'kubectl';
  */
 export async function bootstrapCluster(
   kube: KubeClient,
-  o: { namespaces: string[]; authProvider: 'cognito' | 'dex'; rbacFile?: string; log: (m: string) => void },
+  o: {
+    namespaces: string[];
+    authProvider: 'cognito' | 'dex';
+    rbacFile?: string;
+    /** `inferenceservice-config`'s `deploy.defaultDeploymentMode` (default `Serverless`, KServe's old name for Knative). */
+    kserveDefaultMode?: string;
+    log: (m: string) => void;
+  },
 ): Promise<{ rbacApplied: string[] }> {
   await Promise.all(CRDS.map((c) => kube.apply(c, { fieldManager: MANAGER, force: true })));
   await Promise.all(CRDS.map((c) => waitEstablished(kube, c)));
@@ -488,6 +566,8 @@ export async function bootstrapCluster(
 
   const objects: KubeObject[] = [
     knativeConfigDomain(),
+    knativeConfigNetwork(),
+    kserveInferenceServiceConfig(o.kserveDefaultMode ?? 'Serverless'),
     // The AWS Load Balancer Controller's chart installs this class; our Ingress names it in spec.ingressClassName.
     albIngressClass(),
     {
@@ -528,7 +608,11 @@ export async function bootstrapCluster(
       },
       { fieldManager: MANAGER, force: true },
     );
-    await kube.apply(guideIstioIngress(), { fieldManager: MANAGER, force: true });
+    // Created once (a create: an Update by field manager "kubectl", no last-applied configuration):
+    // nothing re-applies it, so a run may take its two annotations over. An Ingress that
+    // `kubectl apply`, Argo CD or Flux keeps applying is refused unless adopt
+    // (shared/plan/fieldOwnership.ts; test/integration/gitops.test.ts).
+    await kube.create(guideIstioIngress(), MANAGER);
   }
 
   const rbacApplied: string[] = [];

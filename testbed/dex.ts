@@ -11,10 +11,16 @@
  *    redirects straight to the Dex login form instead of stopping at
  *    oauth2-proxy's "Sign in with Dex" page.
  *  - `whitelist_domains = [".<domain>"]` so `rd` may point back to a model host.
+ *  - Dex is master of 2026-08 (client_credentials grant): `oauth2.grantTypes`
+ *    lists Dex's defaults plus `client_credentials`, and the machine clients of
+ *    `token-issuer.ts` are static clients too, so a Kubeflow ≥1.9 cluster's own
+ *    Dex can issue machine tokens (`Authorization: Bearer`, which skip
+ *    oauth2-proxy). The login flow is unchanged.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomToken } from './aws';
+import { DEX_GRANT_TYPES, machineClients } from './token-issuer';
 import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
 import type { ManagedProcess, ProcessSupervisor } from './lib/proc';
 
@@ -24,6 +30,8 @@ export const OAUTH2_PROXY_COOKIE = 'oauth2_proxy_kubeflow';
 export interface DexStack {
   dexUrl: string;
   issuer: string;
+  /** The machine clients (client_credentials) of this Dex, with their secrets. */
+  machineClients: { id: string; secret: string }[];
   oauth2ProxyUrl: string;
   dex: ManagedProcess;
   oauth2Proxy: ManagedProcess;
@@ -47,16 +55,20 @@ export async function startDexStack(o: {
   const [dexPort, proxyPort] = [await freePort(), await freePort()];
   const issuer = `http://${LOOPBACK}:${dexPort}/dex`;
   const clientSecret = randomToken(32);
+  const machine = machineClients();
 
   const dexConfig = {
     issuer,
     storage: { type: 'memory' },
     web: { http: `${LOOPBACK}:${dexPort}` },
     logger: { level: 'info', format: 'text' },
-    oauth2: { skipApprovalScreen: true },
+    oauth2: { skipApprovalScreen: true, grantTypes: DEX_GRANT_TYPES },
     enablePasswordDB: true,
     staticPasswords: [{ email: o.username, hash: o.passwordHash, username: 'user', userID: '15841185641784' }],
-    staticClients: [{ id: DEX_CLIENT_ID, name: 'Dex Login Application', secret: clientSecret, redirectURIs: ['/oauth2/callback'] }],
+    staticClients: [
+      { id: DEX_CLIENT_ID, name: 'Dex Login Application', secret: clientSecret, redirectURIs: ['/oauth2/callback'] },
+      ...machine,
+    ],
   };
   const dexConfigFile = join(o.runDir, 'dex.yaml');
   writeFileSync(dexConfigFile, `${JSON.stringify(dexConfig, null, 2)}\n`, { mode: 0o600 });
@@ -120,5 +132,5 @@ export async function startDexStack(o: {
     timeoutMs: 30_000,
     proc: oauth2Proxy,
   });
-  return { dexUrl, issuer, oauth2ProxyUrl, dex, oauth2Proxy };
+  return { dexUrl, issuer, machineClients: machine.map((c) => ({ id: c.id, secret: c.secret })), oauth2ProxyUrl, dex, oauth2Proxy };
 }

@@ -11,6 +11,7 @@
  * | AddListenerCertificates                | 25 per listener, default included  | > 25 non-default certificates per load balancer → 400 `TooManyCertificates`; the 25th SNI certificate is accepted |
  * | AddListenerCertificates                | appends a certificate it has again | a certificate already on the listener: success, not added again      |
  * | CreateLoadBalancer, DescribeLoadBalancers | DNSName `<name>-1.<region>.elb.amazonaws.com`, no `internal-` | `<name>-<10 digits>.<region>.elb.amazonaws.com`, `internal-` in front for scheme internal (digits stable per name) |
+ * | CreateRule, ModifyRule, CreateListener, ModifyListener with a `jwt-validation` action; DescribeRules, DescribeListeners | does not know the action type | kept and listed in ELBv2's shape (moto gets the rest); refused for an `http://` JWKS endpoint or a listener that is not HTTPS (see the end of this file) |
  *
  * moto refuses the 25th SNI certificate of a listener (it counts the default
  * one); the proxy then holds that certificate itself and adds it to the
@@ -28,7 +29,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { child, members, parseXml, text } from './lib/aws-query';
+import { child, members, parseXml, text, unescapeXml } from './lib/aws-query';
 
 /** Non-default certificates an ALB may hold (the default AWS quota). */
 export const MAX_SNI_CERTIFICATES_PER_ALB = 25;
@@ -116,6 +117,8 @@ export class Elbv2Fidelity {
   private readonly held = new Map<string, Set<string>>();
   /** Load balancers created through the proxy with scheme internal, by name. */
   private readonly internal = new Set<string>();
+  /** `jwt-validation` actions moto cannot hold, by rule ARN (Actions) or listener ARN (DefaultActions). */
+  private readonly jwt = new Map<string, JwtValidationAction>();
 
   constructor(
     private readonly upstream: UpstreamCall,
@@ -130,6 +133,8 @@ export class Elbv2Fidelity {
    * error, or a success moto cannot give), else undefined: forward the request.
    */
   async check(operation: string, region: string, body: string): Promise<ProxyAnswer | undefined> {
+    const jwtRefusal = await this.checkJwt(operation, region, body);
+    if (jwtRefusal) return jwtRefusal;
     if (operation === 'RemoveListenerCertificates') return this.removeHeld(new URLSearchParams(body));
     if (operation === 'DescribeAccountLimits') return undefined;
     if (operation === 'CreateLoadBalancer') {
@@ -166,6 +171,74 @@ export class Elbv2Fidelity {
     return undefined;
   }
 
+  /**
+   * ELBv2's checks of a `jwt-validation` action that moto cannot make:
+   * the JWKS endpoint "must be a full URL, including the HTTPS protocol"
+   * (API reference, JwtValidationActionConfig), and the action runs on HTTPS
+   * listeners only ("JWT validation is only supported for HTTPS listeners",
+   * User Guide, listener-verify-jwt). The error codes and messages are
+   * the testbed's: the documentation gives none.
+   */
+  private async checkJwt(operation: string, region: string, body: string): Promise<ProxyAnswer | undefined> {
+    const list = JWT_ACTION_LISTS[operation];
+    if (!list) return undefined;
+    const form = new URLSearchParams(body);
+    const taken = takeJwtAction(form, list);
+    if (!taken) return undefined;
+    const { jwt } = taken;
+    if (!/^https:\/\/[^/]+/.test(jwt.jwksEndpoint)) {
+      return elbv2Error('ValidationError', `JwksEndpoint '${jwt.jwksEndpoint}' must be a full URL, including the HTTPS protocol`);
+    }
+    let protocol = form.get('Protocol') ?? undefined;
+    if (!protocol) {
+      const listenerArn =
+        form.get('ListenerArn') ?? (form.get('RuleArn') ?? '').replace(':listener-rule/', ':listener/').replace(/\/[^/]+$/, '');
+      const found = members(child(await this.elbv2(region, 'DescribeListeners', { 'ListenerArns.member.1': listenerArn }), 'Listeners'))[0];
+      protocol = found ? text(found, 'Protocol') : undefined;
+    }
+    if (protocol && protocol !== 'HTTPS') {
+      return elbv2Error('InvalidConfigurationRequest', 'JWT validation is supported only on HTTPS listeners');
+    }
+    return undefined;
+  }
+
+  /** The request moto gets: without a `jwt-validation` action it cannot take (undefined: unchanged). */
+  requestBody(operation: string, body: string): string | undefined {
+    const list = JWT_ACTION_LISTS[operation];
+    if (!list) return undefined;
+    return takeJwtAction(new URLSearchParams(body), list)?.rest.toString();
+  }
+
+  /** The held `jwt-validation` actions, by rule or listener ARN (what ELBv2 would hold). */
+  jwtActions(): ReadonlyMap<string, JwtValidationAction> {
+    return this.jwt;
+  }
+
+  /** Keeps or drops the held action after a successful write, from the client's request and moto's answer. */
+  private holdJwt(operation: string, request: string, answer: string): void {
+    const list = JWT_ACTION_LISTS[operation];
+    if (list) {
+      const form = new URLSearchParams(request);
+      const arnTag = list === 'Actions' ? 'RuleArn' : 'ListenerArn';
+      const arn = form.get(arnTag) ?? new RegExp(`<${arnTag}>([^<]+)</${arnTag}>`).exec(answer)?.[1];
+      if (!arn) return;
+      const key = unescapeXml(arn);
+      // A Modify* without the list keeps what the rule or listener had.
+      const hasList = [...form.keys()].some((k) => k.startsWith(`${list}.member.`));
+      if (!hasList) return;
+      const taken = takeJwtAction(form, list);
+      if (taken) this.jwt.set(key, taken.jwt);
+      else this.jwt.delete(key);
+    }
+    if (operation === 'DeleteRule') this.jwt.delete(new URLSearchParams(request).get('RuleArn') ?? '');
+    if (operation === 'DeleteListener') {
+      const arn = new URLSearchParams(request).get('ListenerArn') ?? '';
+      this.jwt.delete(arn);
+      const rulePrefix = `${arn.replace(':listener/', ':listener-rule/')}/`;
+      for (const k of [...this.jwt.keys()]) if (k.startsWith(rulePrefix)) this.jwt.delete(k);
+    }
+  }
+
   /** RemoveListenerCertificates of certificates the proxy holds: answered here; others go to moto. */
   private removeHeld(form: URLSearchParams): ProxyAnswer | undefined {
     const held = this.held.get(form.get('ListenerArn') ?? '');
@@ -181,7 +254,13 @@ export class Elbv2Fidelity {
   /** The answer the client gets (moto's, corrected). `request`: the request's form body. */
   rewrite(operation: string, status: number, body: Buffer, request = ''): Buffer {
     if (status !== 200) return body;
-    if (operation === 'DescribeListeners') return Buffer.from(trimListenerCertificates(body.toString('utf8')));
+    if (JWT_ACTION_LISTS[operation] || operation === 'DeleteRule' || operation === 'DeleteListener') {
+      this.holdJwt(operation, request, body.toString('utf8'));
+    }
+    if (operation === 'DescribeListeners') {
+      return Buffer.from(insertJwtActions(trimListenerCertificates(body.toString('utf8')), this.jwt));
+    }
+    if (JWT_ACTION_LISTS[operation] || operation === 'DescribeRules') return Buffer.from(insertJwtActions(body.toString('utf8'), this.jwt));
     if (operation === 'DescribeAccountLimits') return Buffer.from(withCertificateQuota(body.toString('utf8'), this.sniQuota));
     if (operation === 'CreateLoadBalancer' || operation === 'DescribeLoadBalancers') {
       return Buffer.from(realDnsNames(body.toString('utf8'), this.internal));
@@ -276,4 +355,159 @@ export function motoCaller(upstream: URL): UpstreamCall {
       req.on('error', reject);
       req.end(o.body);
     });
+}
+
+// ---------------------------------------------------------------------------
+// The `jwt-validation` action (ALB JWT verification, 2025-11), which moto
+// 5.2.5's ELBv2 does not know (it refuses the action type). The proxy keeps
+// it: on CreateRule/ModifyRule (`Actions`) and CreateListener/ModifyListener
+// (`DefaultActions`) it takes the action out of the request moto gets (moto
+// stores the rest, e.g. the forward with Order 2) and holds it by rule or
+// listener ARN; every answer that lists those actions (the four calls,
+// DescribeRules, DescribeListeners) gets it back in ELBv2's shape, so the
+// controller's comparison (pkg/equality/elbv2 CompareOptionForActions:
+// Type, JwtValidationConfig{JwksEndpoint, Issuer, AdditionalClaims}, sorted
+// by Order) sees no drift, and the data plane renders it.
+// ---------------------------------------------------------------------------
+
+/** One additional claim of a `jwt-validation` action (ELBv2 `JwtValidationActionAdditionalClaim`). */
+export interface JwtAdditionalClaim {
+  format: 'single-string' | 'string-array' | 'space-separated-values';
+  name: string;
+  values: string[];
+}
+
+/** A `jwt-validation` action (ELBv2 `Action` with `JwtValidationConfig`). */
+export interface JwtValidationAction {
+  order: number;
+  issuer: string;
+  jwksEndpoint: string;
+  additionalClaims: JwtAdditionalClaim[];
+}
+
+type ActionList = 'Actions' | 'DefaultActions';
+
+/** The calls that write actions, and which list they write. */
+const JWT_ACTION_LISTS: Record<string, ActionList | undefined> = {
+  CreateRule: 'Actions',
+  ModifyRule: 'Actions',
+  CreateListener: 'DefaultActions',
+  ModifyListener: 'DefaultActions',
+};
+
+/** The `jwt-validation` action of a Query request's action list, and the form without it (members renumbered), if any. */
+export function takeJwtAction(form: URLSearchParams, list: ActionList): { jwt: JwtValidationAction; rest: URLSearchParams } | undefined {
+  const re = new RegExp(`^${list}\\.member\\.(\\d+)\\.(.+)$`);
+  const byIndex = new Map<number, [string, string][]>();
+  for (const [k, v] of form) {
+    const m = re.exec(k);
+    if (!m) continue;
+    const i = Number(m[1]);
+    byIndex.set(i, [...(byIndex.get(i) ?? []), [m[2]!, v]]);
+  }
+  const jwtIndex = [...byIndex].find(([, fields]) => fields.some(([f, v]) => f === 'Type' && v === 'jwt-validation'))?.[0];
+  if (jwtIndex === undefined) return undefined;
+  const fields = new Map(byIndex.get(jwtIndex));
+  const claims = new Map<number, JwtAdditionalClaim & { valueAt: Map<number, string> }>();
+  for (const [f, v] of fields) {
+    const m = /^JwtValidationConfig\.AdditionalClaims\.member\.(\d+)\.(Format|Name|Values\.member\.(\d+))$/.exec(f);
+    if (!m) continue;
+    const c = claims.get(Number(m[1])) ?? { format: 'single-string', name: '', values: [], valueAt: new Map<number, string>() };
+    if (m[2] === 'Format') c.format = v as JwtAdditionalClaim['format'];
+    else if (m[2] === 'Name') c.name = v;
+    else c.valueAt.set(Number(m[3]), v);
+    claims.set(Number(m[1]), c);
+  }
+  const jwt: JwtValidationAction = {
+    order: Number(fields.get('Order') ?? jwtIndex),
+    issuer: fields.get('JwtValidationConfig.Issuer') ?? '',
+    jwksEndpoint: fields.get('JwtValidationConfig.JwksEndpoint') ?? '',
+    additionalClaims: [...claims]
+      .sort(([a], [b]) => a - b)
+      .map(([, c]) => ({
+        format: c.format,
+        name: c.name,
+        values: [...c.valueAt].sort(([a], [b]) => a - b).map(([, v]) => v),
+      })),
+  };
+  // The other members, re-keyed so moto sees member.1..n without a gap.
+  const renumber = new Map(
+    [...byIndex.keys()]
+      .filter((i) => i !== jwtIndex)
+      .sort((a, b) => a - b)
+      .map((i, n) => [i, n + 1]),
+  );
+  const out = new URLSearchParams();
+  for (const [k, v] of form) {
+    const m = re.exec(k);
+    if (!m) out.append(k, v);
+    else if (Number(m[1]) !== jwtIndex) out.append(`${list}.member.${renumber.get(Number(m[1]))}.${m[2]}`, v);
+  }
+  return { jwt, rest: out };
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** The action as ELBv2 lists it (a `<member>` of `Actions` / `DefaultActions`). */
+export function jwtActionXml(a: JwtValidationAction): string {
+  const claims = a.additionalClaims.length
+    ? `<AdditionalClaims>${a.additionalClaims
+        .map(
+          (c) =>
+            `<member><Format>${c.format}</Format><Name>${escapeXml(c.name)}</Name><Values>${c.values.map((v) => `<member>${escapeXml(v)}</member>`).join('')}</Values></member>`,
+        )
+        .join('')}</AdditionalClaims>`
+    : '';
+  return `<member><Type>jwt-validation</Type><Order>${a.order}</Order><JwtValidationConfig><JwksEndpoint>${escapeXml(a.jwksEndpoint)}</JwksEndpoint><Issuer>${escapeXml(a.issuer)}</Issuer>${claims}</JwtValidationConfig></member>`;
+}
+
+/** [start, end) of each top-level `<member>…</member>` between `from` and `to`. */
+function topLevelMembers(xml: string, from: number, to: number): [number, number][] {
+  const out: [number, number][] = [];
+  const tag = /<(\/?)member>/g;
+  tag.lastIndex = from;
+  let depth = 0;
+  let start = -1;
+  for (let m = tag.exec(xml); m && m.index < to; m = tag.exec(xml)) {
+    if (!m[1]) {
+      if (depth === 0) start = m.index;
+      depth += 1;
+    } else {
+      depth -= 1;
+      if (depth === 0) out.push([start, m.index + m[0].length]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Puts the held actions back into an answer's `<Rules>` (by `RuleArn`, into
+ * `Actions`) or `<Listeners>` (by `ListenerArn`, into `DefaultActions`).
+ */
+export function insertJwtActions(xml: string, held: ReadonlyMap<string, JwtValidationAction>): string {
+  if (held.size === 0) return xml;
+  const lists: [string, string, string][] = [
+    ['Rules', 'RuleArn', 'Actions'],
+    ['Listeners', 'ListenerArn', 'DefaultActions'],
+  ];
+  let out = xml;
+  for (const [container, arnTag, actionsTag] of lists) {
+    const open = out.indexOf(`<${container}>`);
+    const close = out.lastIndexOf(`</${container}>`);
+    if (open < 0 || close < 0) continue;
+    const spans = topLevelMembers(out, open, close);
+    // Back to front, so earlier offsets stay valid.
+    for (const [s, e] of spans.reverse()) {
+      const member = out.slice(s, e);
+      const arn = new RegExp(`<${arnTag}>([^<]+)</${arnTag}>`).exec(member)?.[1];
+      const jwt = arn ? held.get(unescapeXml(arn)) : undefined;
+      if (!jwt || member.includes('<Type>jwt-validation</Type>')) continue;
+      let changed = member.replace(`<${actionsTag}>`, `<${actionsTag}>${jwtActionXml(jwt)}`);
+      if (changed === member) changed = member.replace(`<${actionsTag}/>`, `<${actionsTag}>${jwtActionXml(jwt)}</${actionsTag}>`);
+      out = out.slice(0, s) + changed + out.slice(e);
+    }
+  }
+  return out;
 }

@@ -384,17 +384,21 @@ export class FaultProxy {
       }
     }
 
+    // What moto gets may differ (elbv2Fidelity: a jwt-validation action it cannot take is held here).
+    const replaced =
+      this.elbv2 && call.service === 'elasticloadbalancing' ? this.elbv2.requestBody(call.operation, body.toString('utf8')) : undefined;
+    const sent = replaced === undefined ? body : Buffer.from(replaced);
     const queue = this.serialized.get(key);
     let upstream: Awaited<ReturnType<FaultProxy['forward']>>;
     if (queue) {
-      const turn = queue.then(() => this.forward(req, body));
+      const turn = queue.then(() => this.forward(req, sent, replaced !== undefined));
       this.serialized.set(
         key,
         turn.catch(() => undefined),
       );
       upstream = await turn;
     } else {
-      upstream = await this.forward(req, body);
+      upstream = await this.forward(req, sent, replaced !== undefined);
     }
     let out = upstream.body;
     if (call.service === 'acm' && call.operation === 'DescribeCertificate' && this.certificateFailure && upstream.status === 200) {
@@ -430,9 +434,17 @@ export class FaultProxy {
     return Buffer.from(JSON.stringify(parsed));
   }
 
-  private forward(req: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.OutgoingHttpHeaders; body: Buffer }> {
+  private forward(
+    req: http.IncomingMessage,
+    body: Buffer,
+    replaced = false,
+  ): Promise<{ status: number; headers: http.OutgoingHttpHeaders; body: Buffer }> {
     return new Promise((resolve, reject) => {
-      const headers = { ...req.headers, host: this.upstream.host };
+      const headers: http.OutgoingHttpHeaders = { ...req.headers, host: this.upstream.host };
+      if (replaced) {
+        delete headers['transfer-encoding'];
+        headers['content-length'] = String(body.length);
+      }
       const up = http.request(
         {
           host: this.upstream.hostname,

@@ -24,8 +24,10 @@
  *    (first = default), a leaf certificate from the testbed CA for exactly the
  *    names ACM has on it, but only while ACM (moto) says ISSUED: like the real
  *    controller, a reconcile that fails keeps the previous listener config;
- *  - renders the gateway routes: `<isvc>.<ns>.<domain>` for every
- *    InferenceService and every domain key of `config-domain`, with the paths
+ *  - renders the gateway routes: for every InferenceService, the host its
+ *    deployment mode renders ({@link inferenceServiceHosts}: Knative's
+ *    `config-network` domain-template over `config-domain`, or KServe's
+ *    `inferenceservice-config` ingress template in Standard mode), with the paths
  *    ALLOW AuthorizationPolicies admit for `component: predictor` workloads;
  *  - reloads nginx when the rendered config changes, writes the host map
  *    (ALB host name → `127.0.0.1:<port>`), and keeps InferenceService status
@@ -48,8 +50,10 @@ import type {
   DexGatewayConfig,
   GatewayRoute,
   HeaderCondition,
+  JwtCheck,
   NginxServer,
 } from './nginx';
+import { NJS_JWT_SCRIPT, NJS_MODULE } from './nginx';
 
 export const ALB_FINALIZER = 'ingress.k8s.aws/resources';
 export const LBC_FIELD_MANAGER = 'aws-load-balancer-controller';
@@ -80,6 +84,8 @@ export interface LbControllerOptions {
    */
   albSource?: 'annotations' | 'elbv2';
   dex?: DexGatewayConfig;
+  /** Where KServe's `inferenceservice-config` lives (default `kubeflow`, as Kubeflow installs KServe). */
+  kserveNamespace?: string;
   log: (message: string) => void;
 }
 
@@ -310,6 +316,87 @@ export function allowedPaths(policies: PolicyObject[], namespace: string, isvc: 
   return [...new Set(out)];
 }
 
+/** A KServe deployment mode, by its current name (v0.16 renamed Serverless → Knative, RawDeployment → Standard). */
+export type KserveMode = 'Knative' | 'Standard';
+
+/** Any of KServe's mode names (old and new, any case) as the current one; undefined for others (ModelMesh, typos). */
+export function kserveMode(value: unknown): KserveMode | undefined {
+  const v = typeof value === 'string' ? value.toLowerCase() : '';
+  if (v === 'knative' || v === 'serverless') return 'Knative';
+  if (v === 'standard' || v === 'rawdeployment') return 'Standard';
+  return undefined;
+}
+
+/**
+ * The testbed's rendering of a Go `text/template` domain template, for the
+ * fields the stock templates use (`.Name`, `.Namespace`, `.Domain`,
+ * `.IngressDomain`); anything else renders empty, so a template the stand-in
+ * does not understand gives a host nothing routes to.
+ */
+export function renderDomainTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{-?\s*\.([A-Za-z]+)\s*-?\}\}/g, (_m, key: string) => values[key] ?? '');
+}
+
+/** The hostname settings KServe and Knative read, as the testbed finds them in the cluster. */
+export interface HostnameConfig {
+  configDomain: KubeObject | undefined;
+  configNetwork: KubeObject | undefined;
+  inferenceServiceConfig: KubeObject | undefined;
+}
+
+/**
+ * The external hosts of an InferenceService, as KServe (and Knative) would
+ * publish them, first = its `status.url`:
+ *
+ * - Knative mode: Knative renders `config-network`'s `domain-template`
+ *   (default `{{.Name}}.{{.Namespace}}.{{.Domain}}`) for every default domain
+ *   of `config-domain` (upstream: knative/serving
+ *   `pkg/reconciler/route/domains/domains.go`, `DomainNameFromTemplate`; KServe
+ *   then names the top-level host after the InferenceService);
+ * - Standard mode: KServe renders `inferenceservice-config`'s
+ *   `ingress.domainTemplate` (default `{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}`)
+ *   with `ingress.ingressDomain` (default `example.com`) (upstream: kserve/kserve
+ *   `pkg/controller/v1beta1/inferenceservice/reconcilers/ingress`, `GenerateDomainName`).
+ *
+ * The mode is the InferenceService's `serving.kserve.io/deploymentMode`
+ * annotation, else `inferenceservice-config`'s `deploy.defaultDeploymentMode`,
+ * else Knative (old and new names alike).
+ */
+export function inferenceServiceHosts(isvc: KubeObject, config: HostnameConfig): { mode: KserveMode; hosts: string[] } {
+  const data = (obj: KubeObject | undefined): Record<string, string> => ((obj?.data ?? {}) as Record<string, string>) ?? {};
+  const json = (text: string | undefined): Record<string, unknown> => {
+    try {
+      const v = JSON.parse(text ?? '{}') as unknown;
+      return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const kserve = data(config.inferenceServiceConfig);
+  const clusterDefault = kserveMode(json(kserve.deploy).defaultDeploymentMode) ?? 'Knative';
+  const mode = kserveMode(isvc.metadata.annotations?.['serving.kserve.io/deploymentMode']) ?? clusterDefault;
+  const name = isvc.metadata.name;
+  const namespace = isvc.metadata.namespace ?? 'default';
+  if (mode === 'Standard') {
+    const ingress = json(kserve.ingress);
+    const template =
+      typeof ingress.domainTemplate === 'string' && ingress.domainTemplate !== ''
+        ? ingress.domainTemplate
+        : '{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}';
+    const ingressDomain = typeof ingress.ingressDomain === 'string' && ingress.ingressDomain !== '' ? ingress.ingressDomain : 'example.com';
+    return { mode, hosts: [renderDomainTemplate(template, { Name: name, Namespace: namespace, IngressDomain: ingressDomain })] };
+  }
+  const template = data(config.configNetwork)['domain-template'] || '{{.Name}}.{{.Namespace}}.{{.Domain}}';
+  // Knative's default domain when config-domain names none.
+  const domains = defaultDomains(config.configDomain);
+  return {
+    mode,
+    hosts: (domains.length > 0 ? domains : ['example.com']).map((domain) =>
+      renderDomainTemplate(template, { Name: name, Namespace: namespace, Domain: domain }),
+    ),
+  };
+}
+
 /** Domain keys of `config-domain` that apply to every route (no selector). */
 export function defaultDomains(configDomain: KubeObject | undefined): string[] {
   const data = (configDomain?.data ?? {}) as Record<string, string>;
@@ -336,6 +423,22 @@ function forwardTargets(action: XmlNode): string[] {
  * `<ns>/<ingress>-istio-ingressgateway:<port>`); other target groups have no
  * healthy target here.
  */
+/** A rule's `jwt-validation` action (ELBv2 `JwtValidationConfig`), if it has one. */
+export function jwtFromElbv2(actions: XmlNode[]): JwtCheck | undefined {
+  const a = actions.find((x) => xmlText(x, 'Type') === 'jwt-validation');
+  if (!a) return undefined;
+  const cfg = child(a, 'JwtValidationConfig');
+  return {
+    issuer: xmlText(cfg, 'Issuer'),
+    jwksEndpoint: xmlText(cfg, 'JwksEndpoint'),
+    additionalClaims: members(child(cfg, 'AdditionalClaims')).map((c) => ({
+      format: xmlText(c, 'Format') as JwtCheck['additionalClaims'][number]['format'],
+      name: xmlText(c, 'Name'),
+      values: members(child(c, 'Values')).map((v) => (typeof v === 'string' ? v : '')),
+    })),
+  };
+}
+
 function actionFromElbv2(actions: XmlNode[], tgTags: Map<string, Record<string, string>>): AlbAction {
   const terminal = [...actions].sort((a, b) => Number(xmlText(a, 'Order') || 0) - Number(xmlText(b, 'Order') || 0)).at(-1);
   const type = xmlText(terminal, 'Type');
@@ -521,17 +624,27 @@ export class LbController {
   private nginxModel(routes: GatewayRoute[] = []): Parameters<NginxServer['start']>[0] {
     const albs = [...this.state.values()].filter((s) => s.deployed).map((s) => s.deployed!);
     albs.sort((a, b) => a.key.localeCompare(b.key));
-    return { gatewayPort: this.o.gatewayPort, albs, routes, ...(this.o.dex ? { dex: this.o.dex } : {}) };
+    return {
+      gatewayPort: this.o.gatewayPort,
+      albs,
+      routes,
+      ...(this.o.dex ? { dex: this.o.dex } : {}),
+      // The JWKS fetch trusts the testbed CA (the token issuer's certificate).
+      njs: { module: NJS_MODULE, script: NJS_JWT_SCRIPT, trustedCaFile: this.o.ca.certFile },
+    };
   }
 
   private async reconcile(): Promise<void> {
     const kube = this.o.kube;
-    const [ingresses, isvcs, policies, configDomain] = await Promise.all([
+    const [ingresses, isvcs, policies, configDomain, configNetwork, inferenceServiceConfig] = await Promise.all([
       kube.list<IngressObject>('networking.k8s.io/v1', 'Ingress'),
       kube.list('serving.kserve.io/v1beta1', 'InferenceService'),
       kube.list<PolicyObject>('security.istio.io/v1beta1', 'AuthorizationPolicy'),
       kube.get('v1', 'ConfigMap', 'knative-serving', 'config-domain'),
+      kube.get('v1', 'ConfigMap', 'knative-serving', 'config-network'),
+      kube.get('v1', 'ConfigMap', this.o.kserveNamespace ?? 'kubeflow', 'inferenceservice-config'),
     ]);
+    const hostnameConfig: HostnameConfig = { configDomain, configNetwork, inferenceServiceConfig };
 
     // ---- ALBs
     if (this.o.albSource === 'elbv2') {
@@ -545,16 +658,15 @@ export class LbController {
     } else await this.reconcileAnnotations(ingresses);
 
     // ---- gateway routes
-    const domains = defaultDomains(configDomain);
+    // Each InferenceService by the hostname its deployment mode renders (inferenceServiceHosts).
     const routes: GatewayRoute[] = [];
+    const seenHosts = new Set<string>();
     for (const isvc of isvcs) {
       const ns = isvc.metadata.namespace ?? 'default';
-      for (const domain of domains) {
-        routes.push({
-          host: `${isvc.metadata.name}.${ns}.${domain}`,
-          allowedPaths: allowedPaths(policies, ns, isvc.metadata.name),
-          upstream: this.o.modelUpstream,
-        });
+      for (const host of inferenceServiceHosts(isvc, hostnameConfig).hosts) {
+        if (seenHosts.has(host)) continue;
+        seenHosts.add(host);
+        routes.push({ host, allowedPaths: allowedPaths(policies, ns, isvc.metadata.name), upstream: this.o.modelUpstream });
       }
     }
     routes.sort((a, b) => a.host.localeCompare(b.host));
@@ -587,7 +699,7 @@ export class LbController {
     this.writeIfChanged(this.o.listenersFile, listeners, 'listeners');
 
     // ---- InferenceService status, as KServe would report it
-    await this.reconcileIsvcStatus(isvcs, domains);
+    await this.reconcileIsvcStatus(isvcs, hostnameConfig);
   }
 
   private elbv2Call(action: string, params: Record<string, unknown> = {}): Promise<XmlNode> {
@@ -709,10 +821,11 @@ export class LbController {
     const out: AlbRule[] = [];
     for (const r of sorted) {
       const action = actionFromElbv2(members(child(r, 'Actions')), tgTags);
+      const jwt = jwtFromElbv2(members(child(r, 'Actions')));
       if (xmlText(r, 'IsDefault') === 'true') {
         // The controller's default action is a fixed 404 text/plain, which the data plane answers anyway.
         if (!(action.type === 'fixed-response' && action.status === 404 && action.contentType === 'text/plain' && action.body === ''))
-          out.push({ path: { kind: 'prefix', value: '/' }, conditions: [], action });
+          out.push({ path: { kind: 'prefix', value: '/' }, conditions: [], action, ...(jwt ? { jwt } : {}) });
         continue;
       }
       let hosts: Array<string | undefined> = [undefined];
@@ -731,7 +844,14 @@ export class LbController {
         } else throw new ReconcileError(`rule condition ${field} is not rendered by the testbed`);
       }
       for (const host of hosts)
-        for (const p of paths) out.push({ ...(host ? { host } : {}), path: toRulePath(p, 'ImplementationSpecific'), conditions, action });
+        for (const p of paths)
+          out.push({
+            ...(host ? { host } : {}),
+            path: toRulePath(p, 'ImplementationSpecific'),
+            conditions,
+            action,
+            ...(jwt ? { jwt } : {}),
+          });
     }
     return out;
   }
@@ -838,12 +958,12 @@ export class LbController {
     else this.lastListeners = text;
   }
 
-  private async reconcileIsvcStatus(isvcs: KubeObject[], domains: string[]): Promise<void> {
-    // Knative's default domain when config-domain names none.
-    const domain = domains[0] ?? 'example.com';
+  private async reconcileIsvcStatus(isvcs: KubeObject[], config: HostnameConfig): Promise<void> {
     for (const isvc of isvcs) {
       const ns = isvc.metadata.namespace ?? 'default';
-      const url = `http://${isvc.metadata.name}.${ns}.${domain}`;
+      const { hosts } = inferenceServiceHosts(isvc, config);
+      const host = hosts[0] ?? `${isvc.metadata.name}.${ns}.example.com`;
+      const url = `http://${host}`;
       const status = (isvc.status ?? {}) as { url?: string };
       if (status.url === url) continue;
       const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -856,7 +976,7 @@ export class LbController {
             address: { url: `http://${isvc.metadata.name}.${ns}.svc.cluster.local` },
             components: {
               predictor: {
-                url: `http://${isvc.metadata.name}-predictor-default.${ns}.${domain}`,
+                url: `http://${host.replace(isvc.metadata.name, `${isvc.metadata.name}-predictor`)}`,
                 latestReadyRevision: `${isvc.metadata.name}-predictor-default-00001`,
               },
             },

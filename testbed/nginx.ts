@@ -16,7 +16,8 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { httpRequest, LOOPBACK, waitFor } from './lib/net';
 import { childrenOf, isAlive, type ManagedProcess, type ProcessSupervisor } from './lib/proc';
@@ -37,6 +38,16 @@ export type AlbAction =
   /** A target group with no healthy target. */
   | { type: 'unavailable' };
 
+/**
+ * The ALB's `jwt-validation` action before the rule's routing action (ELBv2
+ * `JwtValidationConfig`): checked by `njs/alb-jwt.js` (see there for the rules).
+ */
+export interface JwtCheck {
+  issuer: string;
+  jwksEndpoint: string;
+  additionalClaims: { format: 'single-string' | 'string-array' | 'space-separated-values'; name: string; values: string[] }[];
+}
+
 export interface AlbRule {
   /** Ingress rule host; undefined = any. May start with `*.`. */
   host?: string;
@@ -44,6 +55,8 @@ export interface AlbRule {
   path: { kind: 'prefix' | 'exact'; value: string };
   conditions: HeaderCondition[];
   action: AlbAction;
+  /** A `jwt-validation` action of the rule (real controller only). */
+  jwt?: JwtCheck;
 }
 
 export interface AlbCertificate {
@@ -88,7 +101,24 @@ export interface DexGatewayConfig {
   oauth2ProxyUpstream: string;
 }
 
+/** nginx's JavaScript module (njs), loaded only when a rule has a `jwt-validation` action. */
+export interface NjsConfig {
+  /** `ngx_http_js_module.so` (Debian: libnginx-mod-http-js). */
+  module: string;
+  /** `njs/alb-jwt.js`. */
+  script: string;
+  /** PEM CA(s) the JWKS fetch trusts (the testbed CA, for the token issuer's certificate). */
+  trustedCaFile: string;
+}
+
+/** Where Debian's libnginx-mod-http-js puts the module (KSERVE_EDGE_NGINX_JS_MODULE overrides). */
+export const NJS_MODULE = process.env.KSERVE_EDGE_NGINX_JS_MODULE ?? '/usr/lib/nginx/modules/ngx_http_js_module.so';
+/** The ALB's JWT check, run by njs. */
+export const NJS_JWT_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'njs', 'alb-jwt.js');
+
 export interface NginxModel {
+  /** Needed when a rule has `jwt`. */
+  njs?: NjsConfig;
   runDir: string;
   logDir: string;
   controlPort: number;
@@ -207,6 +237,20 @@ function renderAlb(alb: AlbModel, idx: number, gatewayPort: number): { maps: str
     const lines: string[] = [`    ${locationLine(loc)} {`];
     // The ALB's default action (LBC build404Action): fixed response 404, text/plain.
     lines.push(`        if (${actionVar} = "none") { return 404 $empty; }`);
+    // jwt-validation runs before the rule's routing action, only for the rule
+    // that matched: its configuration (or nothing) by the chosen action.
+    const jwtRules = applicable.filter(({ rule }) => rule.jwt);
+    if (jwtRules.length > 0) {
+      const jwtVar = `$${id}_l${l}_jwt`;
+      const entries = jwtRules.map(({ rule, r }) => `    ${q(actionName(rule.action, r))} ${q(jwtConfigValue(rule.jwt!))};`);
+      maps.push(`map ${actionVar} ${jwtVar} {\n    default "";\n${entries.join('\n')}\n}`);
+      lines.push(
+        `        set $kse_jwt_config ${jwtVar};`,
+        `        auth_request ${JWT_CHECK_LOCATION};`,
+        '        auth_request_set $kse_jwt_www_authenticate $sent_http_www_authenticate;',
+        '        add_header WWW-Authenticate $kse_jwt_www_authenticate always;',
+      );
+    }
     for (const { rule, r } of applicable) {
       const a = rule.action;
       if (a.type === 'fixed-response')
@@ -218,8 +262,12 @@ function renderAlb(alb: AlbModel, idx: number, gatewayPort: number): { maps: str
   });
 
   const servers: string[] = [];
+  const jwtLocation = alb.rules.some((r) => r.jwt)
+    ? [`    location = ${JWT_CHECK_LOCATION} {`, '        internal;', '        js_content kse_alb_jwt.verify;', '    }']
+    : [];
   for (const listener of alb.listeners) {
     const common = [
+      ...jwtLocation,
       `    # ALB ${alb.hostname} (Ingress ${alb.key}) listener ${listener.protocol}:${listener.albPort}`,
       '    default_type text/plain;',
       '    proxy_http_version 1.1;',
@@ -256,6 +304,14 @@ function renderAlb(alb: AlbModel, idx: number, gatewayPort: number): { maps: str
     });
   }
   return { maps, servers };
+}
+
+/** The auth_request location of the JWT check (njs). */
+const JWT_CHECK_LOCATION = '/_kserve_edge_jwt_validation';
+
+/** A rule's JWT check as the njs script reads it (`$kse_jwt_config`): base64url JSON, safe in any nginx string. */
+export function jwtConfigValue(jwt: JwtCheck): string {
+  return Buffer.from(JSON.stringify(jwt)).toString('base64url');
 }
 
 function actionName(action: AlbAction, r: number): string {
@@ -364,6 +420,16 @@ export function renderNginxConfig(model: NginxModel): string {
     servers.push(...r.servers);
   });
   servers.push(...renderGateway(model));
+  const jwt = model.albs.some((a) => a.rules.some((r) => r.jwt));
+  if (jwt && !model.njs) throw new Error('a listener rule has a jwt-validation action but nginx has no njs configuration');
+  const njsHttp =
+    jwt && model.njs
+      ? [
+          `    js_import kse_alb_jwt from ${q(model.njs.script)};`,
+          `    js_fetch_trusted_certificate ${q(model.njs.trustedCaFile)};`,
+          '    js_fetch_timeout 5s;',
+        ].join('\n')
+      : '';
   servers.push(
     [
       'server {',
@@ -374,7 +440,7 @@ export function renderNginxConfig(model: NginxModel): string {
     ].join('\n'),
   );
   return `# Generated by the kserve-edge testbed (generation ${model.generation}); do not edit.
-daemon off;
+${jwt && model.njs ? `load_module ${q(model.njs.module)};\n` : ''}daemon off;
 master_process on;
 worker_processes 1;
 pid ${q(join(model.runDir, 'nginx.pid'))};
@@ -409,6 +475,7 @@ http {
     geo $empty {
         default "";
     }
+${njsHttp}
 
 ${maps.join('\n')}
 

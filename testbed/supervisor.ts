@@ -6,6 +6,7 @@
  *   tsx testbed/supervisor.ts --state .testbed/state.json [--auth cognito|dex]
  *     [--domain platform.example.com] [--namespaces staging,prod] [--cluster kubeflow]
  *     [--region us-west-2] [--lb-delay-ms 1000] [--acm-wait 2] [--log-dir DIR]
+ *     [--external-dns] [--external-dns-owner ID] [--token-issuer]
  */
 import { chmodSync, existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,6 +26,11 @@ const { values } = parseArgs({
     'lb-delay-ms': { type: 'string', default: '1000' },
     'acm-wait': { type: 'string', default: '2' },
     'log-dir': { type: 'string' },
+    /** Run the real external-dns beside it (see testbed/external-dns.ts). */
+    'external-dns': { type: 'boolean', default: false },
+    'external-dns-owner': { type: 'string' },
+    // Dex as a machine-token issuer (client_credentials); its client is in the state file.
+    'token-issuer': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -82,6 +88,8 @@ try {
     lbDelayMs: Number(values['lb-delay-ms']),
     acmValidationWaitSeconds: Number(values['acm-wait']),
     ...(values['log-dir'] ? { logDir: values['log-dir'] } : {}),
+    ...(values['external-dns'] ? { externalDns: values['external-dns-owner'] ? { ownerId: values['external-dns-owner'] } : true } : {}),
+    tokenIssuer: values['token-issuer'] ?? false,
     // This process handles the signals itself (and removes the state file).
     handleSignals: false,
     // IAM enforcement when there is a packaged template to enforce (a manual session may have none).
@@ -110,6 +118,7 @@ writeState({
   hostMapFile: tb.lb.hostMapFile,
   listenersFile: tb.lb.listenersFile,
   secrets: tb.secrets,
+  ...(tb.tokenIssuer ? { tokenIssuer: { canary: tb.tokenIssuer.client(), other: tb.tokenIssuer.client('other') } } : {}),
   timings: tb.timings,
 });
 console.log(`supervisor: testbed ready in ${tb.timings.total} ms (logs ${tb.logDir})`);

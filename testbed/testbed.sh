@@ -3,6 +3,8 @@
 #
 #   testbed/testbed.sh up [--auth cognito|dex] [--domain D] [--namespaces a,b]
 #                         [--cluster NAME] [--region R] [--lb-delay-ms N] [--acm-wait S]
+#                         [--external-dns [--external-dns-owner ID]]
+#                         [--token-issuer]   (Dex for machine tokens; its client in the state file)
 #       installs what is missing (scripts/setup-testbed.sh), starts the
 #       supervisor in the background and waits until the testbed is ready.
 #   testbed/testbed.sh down     stops the supervisor and every process it started
@@ -139,5 +141,5 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -11,6 +11,7 @@
  * | the ALBs, Istio ingress gateway        | nginx                                     |
  * | KServe sklearn v2 predictor            | MLServer + mlserver-sklearn               |
  * | Kubeflow login (Dex variant)           | Dex + oauth2-proxy                        |
+ * | another writer in the zone (on request)| external-dns (`externalDns` option)       |
  *
  * Needs `scripts/setup-testbed.sh` to have run (it writes
  * `${KSERVE_EDGE_CACHE}/testbed.env` with the program paths).
@@ -39,6 +40,7 @@ import {
 import { bootstrapCluster, MODEL_NAME, startControlPlane, WORKFLOW_GROUP, WORKFLOW_USER } from './cluster';
 import { type RunningLbc, startAwsLbController } from './aws-lb-controller';
 import { type DexStack, OAUTH2_PROXY_COOKIE, startDexStack } from './dex';
+import { type ExternalDns, type ExternalDnsOptions, startExternalDns } from './external-dns';
 import { FaultProxy, type FaultRule } from './fault-proxy';
 import { IamEnforcer, motoLookups } from './iam/enforcer';
 import { PACKAGED_TEMPLATE, readTemplate } from './iam/policies';
@@ -49,6 +51,7 @@ import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
 import { Pki } from './lib/pki';
 import { isAlive, type ManagedProcess, ProcessSupervisor, reapStaleRuns } from './lib/proc';
 import { NginxServer } from './nginx';
+import { TokenIssuer } from './token-issuer';
 
 export { MODEL_NAME, OAUTH2_PROXY_COOKIE, WORKFLOW_GROUP, WORKFLOW_USER };
 export type { AlbInfo, KubeConnection };
@@ -102,6 +105,27 @@ export interface TestbedOptions {
    * controller. Lower it to need ALB shards with few namespaces.
    */
   albCertificateQuota?: number;
+  /**
+   * KServe's default deployment mode in `inferenceservice-config` (default
+   * `Serverless`, the old name of Knative mode; `Standard`/`RawDeployment`
+   * for Standard mode). An InferenceService's `serving.kserve.io/deploymentMode`
+   * annotation overrides it, as in KServe.
+   */
+  kserveDefaultMode?: string;
+  /**
+   * Run the real external-dns (built by build-binaries.sh) beside the product:
+   * TXT registry, its own owner id, `--policy=sync` by default, sources
+   * `service` and `ingress`, domain filter = `domain`, against this
+   * kube-apiserver and moto's Route 53 through the AWS proxy (see
+   * `external-dns.ts`). `true` takes the defaults. Default: not started.
+   */
+  externalDns?: boolean | ExternalDnsOptions;
+  /**
+   * Start a machine-token issuer (default false): Dex with the OAuth2
+   * `client_credentials` grant over HTTPS (testbed CA), see
+   * {@link Testbed.tokenIssuer} and `token-issuer.ts`. In either auth variant.
+   */
+  tokenIssuer?: boolean;
 }
 
 /** Names of the secrets the testbed seeds in Secrets Manager, and their values. */
@@ -114,7 +138,10 @@ export interface TestbedSecrets {
 }
 
 export interface Testbed {
-  readonly options: Readonly<Required<Omit<TestbedOptions, 'logDir' | 'rbacFile'>>> & { rbacFile: string };
+  readonly options: Readonly<Required<Omit<TestbedOptions, 'logDir' | 'rbacFile' | 'externalDns'>>> & {
+    rbacFile: string;
+    externalDns?: ExternalDnsOptions;
+  };
   /** Everything the product needs to run against the testbed (see {@link TESTBED_ENV_KEYS}). */
   readonly env: Record<string, string>;
   /** system:masters. */
@@ -154,6 +181,13 @@ export interface Testbed {
    * function's: they pass unevaluated.
    */
   readonly iam?: IamEnforcer;
+  /**
+   * With `tokenIssuer: true`: the machine-token issuer (Dex, client_credentials).
+   * `client()` → `{ tokenEndpoint, clientId, clientSecret, issuer, jwksUri }`;
+   * `mintToken()`, `mintExpiredToken()`, `mintForeignToken()` get real tokens.
+   * Its certificate is from the testbed CA ({@link Testbed.caPem}).
+   */
+  readonly tokenIssuer?: TokenIssuer;
   readonly lb: {
     /** Which controller runs (see {@link TestbedOptions.lbController}). */
     readonly controller: 'real' | 'stand-in';
@@ -179,6 +213,8 @@ export interface Testbed {
    * again with the same flags, port and etcd data; `start` resolves once it is ready.
    */
   readonly apiserver: { stop(): Promise<void>; start(): Promise<void> };
+  /** The running external-dns, with `externalDns` set (see {@link TestbedOptions.externalDns}). */
+  readonly externalDns?: ExternalDns;
   /** Live processes (group leaders and their group members) the testbed started. */
   pids(): number[];
   /** Ends every child process and removes the run directory. Idempotent. */
@@ -216,6 +252,8 @@ interface ToolPaths {
   /** Only needed with `lbController: 'real'`. */
   awsLbController?: string;
   awsLbControllerConfig?: string;
+  /** Only needed with the `externalDns` option. */
+  externalDns?: string;
 }
 
 export function cacheDir(): string {
@@ -254,6 +292,7 @@ export function readToolPaths(): ToolPaths {
     ...(env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG && existsSync(env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG)
       ? { awsLbControllerConfig: env.AWS_LOAD_BALANCER_CONTROLLER_CONFIG }
       : {}),
+    ...(env.EXTERNAL_DNS && existsSync(env.EXTERNAL_DNS) ? { externalDns: env.EXTERNAL_DNS } : {}),
   };
 }
 
@@ -346,6 +385,9 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     lbController: lbControllerOption(opts.lbController),
     iam: opts.iam ?? true,
     albCertificateQuota: opts.albCertificateQuota ?? 25,
+    kserveDefaultMode: opts.kserveDefaultMode ?? 'Serverless',
+    ...(opts.externalDns ? { externalDns: opts.externalDns === true ? {} : { ...opts.externalDns } } : {}),
+    tokenIssuer: opts.tokenIssuer ?? false,
   };
   const tools = readToolPaths();
   const templateFile = join(REPO_ROOT, PACKAGED_TEMPLATE);
@@ -356,6 +398,9 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     throw new Error(
       `lbController 'real' needs AWS_LOAD_BALANCER_CONTROLLER and AWS_LOAD_BALANCER_CONTROLLER_CONFIG in ${join(cacheDir(), 'testbed.env')}: run scripts/setup-testbed.sh`,
     );
+  }
+  if (options.externalDns && !tools.externalDns) {
+    throw new Error(`externalDns needs EXTERNAL_DNS in ${join(cacheDir(), 'testbed.env')}: run scripts/setup-testbed.sh`);
   }
 
   const runsRoot = join(os.tmpdir(), 'kserve-edge-testbed');
@@ -449,6 +494,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
           namespaces: options.namespaces,
           authProvider: options.authProvider,
           rbacFile: options.rbacFile,
+          kserveDefaultMode: options.kserveDefaultMode,
           log,
         });
         mark('apiserver+bootstrap', s);
@@ -478,6 +524,17 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
 
     const dashboardHost = `kubeflow.${options.domain}`;
     const { cp, admin } = clusterPart;
+    // The machine-token issuer keeps its keys in the testbed's etcd (so a
+    // second Dex can mint expired tokens of the same issuer); started beside the rest.
+    const tokenIssuerStart = options.tokenIssuer
+      ? (async () => {
+          const s = Date.now();
+          const t = await TokenIssuer.start({ supervisor, dexBin: tools.dex, runDir, pki, ca: testbedCa, etcdUrl: cp.etcdUrl });
+          mark('token-issuer', s);
+          return t;
+        })()
+      : undefined;
+    tokenIssuerStart?.catch(() => undefined);
     let apiserverProc = cp.apiserver;
     const workflowClient = new KubeClient(cp.workflow);
     kubeClients.push(workflowClient);
@@ -546,6 +603,28 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     // Settled at once so a failure here is not unhandled while the rest starts.
     realStart?.catch(() => undefined);
 
+    // external-dns, on request: another writer in the same zone, through the same AWS endpoint.
+    const externalDnsStart = options.externalDns
+      ? (async (): Promise<ExternalDns> => {
+          const x = Date.now();
+          const running = await startExternalDns({
+            supervisor,
+            binary: tools.externalDns!,
+            admin,
+            server: cp.server,
+            clusterCaPem: cp.caPem,
+            runDir,
+            awsEndpoint: realProxy?.url ?? motoPart.moto.url,
+            domain: options.domain,
+            options: options.externalDns,
+          });
+          log(`external-dns ready (pid ${running.proc.pid}, owner ${running.ownerId}): ${running.args.join(' ')}`);
+          mark('external-dns', x);
+          return running;
+        })()
+      : undefined;
+    externalDnsStart?.catch(() => undefined);
+
     // nginx + the ALB data plane (and, with the stand-in, the LB controller).
     const s = Date.now();
     const gatewayPort = await freePort();
@@ -586,6 +665,8 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
     await controller.reconcileNow();
     mark('nginx+lb-controller', s);
     const realLbc = await realStart;
+    const externalDns = await externalDnsStart;
+    const tokenIssuer = await tokenIssuerStart;
 
     const ctl = controller;
     const waitForAlb = async (namespace: string, name: string, timeoutMs = 30_000): Promise<AlbInfo> => {
@@ -662,6 +743,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
       kubeWorkflow: () => workflowClient,
       aws: aws!,
       ...(iam ? { iam } : {}),
+      ...(tokenIssuer ? { tokenIssuer } : {}),
       lb: {
         controller: options.lbController,
         ...(awsProxy && options.lbController === 'real' ? { awsProxy } : {}),
@@ -698,6 +780,7 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
           apiserverProc = await cp.relaunchApiserver();
         },
       },
+      ...(externalDns ? { externalDns } : {}),
       pids: () => supervisor.liveGroupMembers(),
       stop,
     };

@@ -13,7 +13,9 @@ import { RateLimiter } from '../shared/aws/rateLimit';
 import { Route53Adapter } from '../shared/aws/route53';
 import { SecretsAdapter } from '../shared/aws/secrets';
 import type { LoginCacheEntry, RunCanaryDeps } from '../shared/canary/probe';
+import type { CachedToken } from '../shared/canary/token';
 import { resolverFor } from '../shared/canary/resolver';
+import { HttpsGetAdapter } from '../shared/canary/httpGet';
 import { CANARY_REQUESTS_ENV, parseCanaryRequests } from '../shared/canary/scheduled';
 import type { ValidatedRequest } from '../shared/input';
 import type { Logger } from '../shared/log';
@@ -24,6 +26,9 @@ import type { Config } from './config';
 /** Dex sessions survive between invocations of a warm Lambda (RunCanary's, and the scheduled canary's own). */
 const loginCache = new Map<string, LoginCacheEntry>();
 const scheduledLoginCache = new Map<string, LoginCacheEntry>();
+/** JWT access tokens survive between invocations too, until shortly before they expire (shared/canary/token.ts). */
+const tokenCache = new Map<string, CachedToken>();
+const scheduledTokenCache = new Map<string, CachedToken>();
 /** One cached Powertools provider per region and cache lifetime, for the life of the container. */
 const secretsByRegion = new Map<string, PowertoolsSecrets>();
 
@@ -49,7 +54,19 @@ export function canaryDeps(config: Config, request: ValidatedRequest, log: Logge
     now: () => new Date(),
     log,
     loginCache,
+    tokenCache,
   };
+}
+
+/**
+ * HTTPS reads of an issuer's public documents (ValidateRequest): the canary's
+ * resolver and extra CA, since the issuer is reached the way the canary reaches it.
+ */
+export function issuerHttp(config: Config): HttpsGetAdapter {
+  return new HttpsGetAdapter({
+    resolver: resolverFor(config.canary.dns, { route53: new Route53Adapter(route53Client(config), UNPACED) }),
+    ...extraCa(config),
+  });
 }
 
 /** The cached secrets reader for a region. */
@@ -67,6 +84,7 @@ export function cachedSecrets(config: Config, region: string): PowertoolsSecrets
 export function resetScheduledCanaryCaches(): void {
   secretsByRegion.clear();
   scheduledLoginCache.clear();
+  scheduledTokenCache.clear();
 }
 
 /** Reads and parses the configured requests (config cached like secrets). */
@@ -89,5 +107,6 @@ export function scheduledCanaryDeps(config: Config, request: ProvisionRequest, l
     now: () => new Date(),
     log,
     loginCache: scheduledLoginCache,
+    tokenCache: scheduledTokenCache,
   };
 }

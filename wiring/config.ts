@@ -44,6 +44,7 @@ export const CONFIG_VARIABLES = [
   'KSERVE_EDGE_PROVISION_STATE_MACHINE_ARN',
   'KSERVE_EDGE_DEPROVISION_STATE_MACHINE_ARN',
   'KSERVE_EDGE_RETRY_PERIOD_MINUTES',
+  'KSERVE_EDGE_IN_VPC',
 ] as const;
 
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
@@ -93,6 +94,14 @@ export interface Config {
   };
   /** `KSERVE_EDGE_SNS_TOPIC_ARN`: where NotifyFailure publishes; unset: failures are only logged. */
   readonly snsTopicArn: string | undefined;
+  readonly network: {
+    /**
+     * `KSERVE_EDGE_IN_VPC` (`true` / `false`, default false): the functions run in the cluster's VPC
+     * (the stack sets it from its subnetIds / securityGroupIds parameters). False: ValidateRequest
+     * refuses internal ALBs and private-only cluster endpoints (VpcRequired).
+     */
+    readonly inVpc: boolean;
+  };
 }
 
 // ------------------------------------------------------------------ schema
@@ -194,6 +203,14 @@ const schema = z
       'a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)',
     ),
     KSERVE_EDGE_RETRY_PERIOD_MINUTES: integer(1, 525_600, DEFAULT_RETRY_PERIOD_MINUTES),
+    KSERVE_EDGE_IN_VPC: optionalText.pipe(
+      z
+        .string()
+        .optional()
+        .transform((v) => v?.toLowerCase())
+        .refine((v) => v === undefined || v === 'true' || v === 'false', { message: 'must be true or false' })
+        .transform((v) => v === 'true'),
+    ),
   } satisfies Record<ConfigVariable, z.ZodType>)
   .superRefine((env, ctx) => {
     const issue = (variable: ConfigVariable, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
@@ -243,6 +260,7 @@ function toConfig(env: Parsed): Config {
       retryPeriodMinutes: env.KSERVE_EDGE_RETRY_PERIOD_MINUTES,
     },
     snsTopicArn: env.KSERVE_EDGE_SNS_TOPIC_ARN,
+    network: { inVpc: env.KSERVE_EDGE_IN_VPC },
   });
 }
 

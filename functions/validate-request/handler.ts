@@ -6,6 +6,8 @@ import { Route53Adapter } from '../../shared/aws/route53';
 import { SecretsAdapter } from '../../shared/aws/secrets';
 import { validateRequest } from '../../shared/steps/validateRequest';
 import { clusterAccessFor } from '../../wiring/cluster';
+import { KubeAdapter } from '../../shared/k8s/client';
+import { issuerHttp } from '../../wiring/canary';
 
 /** ValidateRequest: input is the raw request plus `runId` (the execution name). */
 export const handler = edgeHandler('ValidateRequest', async (event, { config, log, now }) => {
@@ -17,8 +19,11 @@ export const handler = edgeHandler('ValidateRequest', async (event, { config, lo
     cluster: clusterAccessFor(config),
     loadBalancers: new Elbv2Adapter(elbv2Client(config, region)),
     certificateQuotas: new ServiceQuotasAdapter(serviceQuotasClient(config, region)),
+    kubeOf: (connection) => KubeAdapter.fromConnection(connection),
+    http: issuerHttp(config),
     log,
     now,
+    inVpc: config.network.inVpc,
   });
 });
 

@@ -97,6 +97,13 @@ export interface ClusterEndpoint {
   server: string;
   /** PEM as decoded from `certificateAuthority.data`; may be junk under moto. */
   caData: string;
+  /** `resourcesVpcConfig.endpointPublicAccess` (false: a private-only endpoint); undefined if not given. */
+  endpointPublicAccess?: boolean;
+}
+
+/** The endpoint-access part of {@link ClusterEndpoint}, for the connection every mode returns. */
+function accessOf(endpoint: ClusterEndpoint): Pick<ClusterConnection, 'endpointPublicAccess'> {
+  return endpoint.endpointPublicAccess === undefined ? {} : { endpointPublicAccess: endpoint.endpointPublicAccess };
 }
 
 export interface EksClusterAccessOptions {
@@ -134,7 +141,7 @@ export class EksClusterAccess implements ClusterAccessPort {
     if (!isPem(endpoint.caData)) {
       throw new ClusterUnreachableError(`EKS cluster ${cluster.name} returned no PEM certificate authority`);
     }
-    return { ...endpoint, token: await this.token(cluster) };
+    return { server: endpoint.server, caData: endpoint.caData, ...accessOf(endpoint), token: await this.token(cluster) };
   }
 
   /**
@@ -159,7 +166,8 @@ export class EksClusterAccess implements ClusterAccessPort {
     }
     if (!c.endpoint) throw new ClusterUnreachableError(`EKS cluster ${cluster.name} has no endpoint yet`);
     const caData = Buffer.from(c.certificateAuthority?.data ?? '', 'base64').toString('utf8');
-    return { server: c.endpoint, caData };
+    const publicAccess = c.resourcesVpcConfig?.endpointPublicAccess;
+    return { server: c.endpoint, caData, ...(typeof publicAccess === 'boolean' ? { endpointPublicAccess: publicAccess } : {}) };
   }
 
   /** A fresh bearer token for the cluster, registered for redaction. */
@@ -244,7 +252,7 @@ class EndpointOverrideAccess implements ClusterAccessPort {
   ) {}
 
   async connect(cluster: ClusterRef): Promise<ClusterConnection> {
-    await this.eks.describe(cluster);
+    const described = await this.eks.describe(cluster);
     const caData = await readOrThrow(this.readText, this.caFile, 'cluster CA file');
     let token: string;
     // The file is read on every connect so a rotated token is picked up.
@@ -252,7 +260,7 @@ class EndpointOverrideAccess implements ClusterAccessPort {
     else if (this.token.value) token = this.token.value.trim();
     else token = await this.eks.token(cluster);
     registerSecret(token);
-    return { server: this.server, caData, token };
+    return { server: this.server, caData, token, ...accessOf(described) };
   }
 }
 
@@ -270,7 +278,7 @@ class KubeconfigAccess implements ClusterAccessPort {
   ) {}
 
   async connect(cluster: ClusterRef): Promise<ClusterConnection> {
-    await this.eks.describe(cluster);
+    const described = await this.eks.describe(cluster);
     const text = await readOrThrow(this.readText, this.path, 'kubeconfig');
     // Loaded lazily, and only where the edge provides it (see ClusterAccessOptions.loadKubeConfig).
     const { KubeConfig } = this.loadKubeConfig ? await this.loadKubeConfig() : notInLambdaBundles();
@@ -289,7 +297,7 @@ class KubeconfigAccess implements ClusterAccessPort {
     const user = kc.getCurrentUser();
     const token = user?.token ? user.token : await this.eks.token(cluster);
     registerSecret(token);
-    return { server: kcCluster.server, caData, token };
+    return { server: kcCluster.server, caData, token, ...accessOf(described) };
   }
 }
 

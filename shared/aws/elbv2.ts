@@ -39,7 +39,12 @@ export class Elbv2Adapter implements LoadBalancersPort {
       );
       for (const lb of out.LoadBalancers ?? []) {
         if (lb.DNSName?.replace(/\.$/, '').toLowerCase() === wanted && lb.LoadBalancerArn) {
-          return { arn: lb.LoadBalancerArn, dnsName: lb.DNSName, scheme: lb.Scheme ?? '' };
+          return {
+            arn: lb.LoadBalancerArn,
+            dnsName: lb.DNSName,
+            scheme: lb.Scheme ?? '',
+            ...(lb.State?.Code ? { state: lb.State.Code } : {}),
+          };
         }
       }
       marker = out.NextMarker;

@@ -177,7 +177,8 @@ export async function httpsRequest(options: HttpsRequestOptions): Promise<HttpsR
   let timer: NodeJS.Timeout | undefined;
   try {
     resolved = await Promise.race([
-      options.resolver.resolve(hostname),
+      // An IP literal needs no resolution (an issuer may be named by address, as on the testbed).
+      isIP(hostname) !== 0 ? Promise.resolve({ address: hostname, port: 443, chain: [hostname] }) : options.resolver.resolve(hostname),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new HttpsRequestError('timeout', 'dns', `resolving ${hostname} took longer than ${options.timeoutMs} ms`)),
@@ -240,11 +241,13 @@ export async function httpsRequest(options: HttpsRequestOptions): Promise<HttpsR
     const req = https.request({
       protocol: 'https:',
       host: hostname,
-      port: resolved.port,
+      // A port in the URL wins (an issuer on :8443); else where the resolver says (a host map may name one).
+      port: url.port !== '' ? Number(url.port) : resolved.port,
       path: `${url.pathname}${url.search}`,
       method: options.method ?? 'GET',
       headers,
-      servername,
+      // No SNI for an IP literal (RFC 6066 §3 allows host names only); the certificate is still checked against it.
+      ...(isIP(servername) === 0 ? { servername } : {}),
       lookup,
       agent: false,
       // Verification stays on; extra CAs are added to, never replace, the default roots.

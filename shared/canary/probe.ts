@@ -22,8 +22,10 @@ import { AccessDeniedError, CanaryFailedError, type CanaryFailureKind } from '..
 import { redactString, registerSecret, type Logger } from '../log';
 import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
 import type { SecretsPort } from '../ports';
-import { canaryNamespaces, dashboardHost, modelHost, type ProvisionRequest } from '../request';
+import { canaryNamespaces, dashboardHost, modelHost, type JwtAuth, type ProvisionRequest } from '../request';
 import { dexLogin } from './dexLogin';
+import { clientCredentialsToken, tokenCacheKey, type CachedToken } from './token';
+import { discoveryUrl, parseClientCredentialsSecret, parseDiscoveryDocument } from '../plan/jwt';
 import { createHttpsClient, httpsRequest, HttpsRequestError, type HttpsResponse, type RequestPhase } from './http';
 import type { Resolver } from './resolver';
 import { checkV2Response, comparePrediction, flattenData } from './v2';
@@ -32,7 +34,24 @@ export type LayerName = 'dns' | 'tls' | 'auth' | 'http' | 'protocol' | 'predicti
 export type LayerState = 'pass' | 'fail' | 'skipped';
 export const LAYERS: readonly LayerName[] = ['dns', 'tls', 'auth', 'http', 'protocol', 'prediction'];
 
-export type ProbeCredentials = { kind: 'header'; name: string; value: string } | { kind: 'cookie'; cookie: string };
+export type ProbeCredentials =
+  | { kind: 'header'; name: string; value: string }
+  | { kind: 'cookie'; cookie: string }
+  | { kind: 'bearer'; token: string }
+  | { kind: 'none' };
+
+/**
+ * JWT mode's checks of one endpoint besides the valid token (issue 12):
+ * `no-token` must get 401, `refused-claim` (a token failing a required claim)
+ * must be refused, `header` (migration only) must still get 200.
+ */
+export interface AuthCheck {
+  name: 'no-token' | 'refused-claim' | 'header';
+  state: LayerState;
+  status?: number;
+  /** Why it failed or was skipped; never a credential. */
+  reason?: string;
+}
 
 export interface ProbeResult {
   namespace: string;
@@ -49,6 +68,8 @@ export interface ProbeResult {
   /** The checked output's data, flattened (the expected output, else the first one). */
   prediction?: unknown[];
   layers: Record<LayerName, LayerState>;
+  /** JWT mode: the checks beyond the valid token. */
+  checks?: AuthCheck[];
 }
 
 export interface ProbeOptions {
@@ -70,6 +91,8 @@ function allSkipped(): Record<LayerName, LayerState> {
 /** Secret strings a message must never contain: the header value, the cookie and each cookie value. */
 function secretParts(credentials: ProbeCredentials): string[] {
   if (credentials.kind === 'header') return [credentials.value];
+  if (credentials.kind === 'bearer') return [credentials.token];
+  if (credentials.kind === 'none') return [];
   const values = credentials.cookie
     .split(';')
     .map((p) => p.slice(p.indexOf('=') + 1).trim())
@@ -185,7 +208,8 @@ export async function probeEndpoint(options: ProbeOptions): Promise<ProbeResult>
     'user-agent': 'kserve-edge-canary',
   };
   if (credentials.kind === 'header') headers[credentials.name] = credentials.value;
-  else headers.cookie = credentials.cookie;
+  else if (credentials.kind === 'cookie') headers.cookie = credentials.cookie;
+  else if (credentials.kind === 'bearer') headers.authorization = `Bearer ${credentials.token}`;
 
   let res: HttpsResponse;
   try {
@@ -282,6 +306,8 @@ export interface RunCanaryDeps {
   log: Logger;
   /** Dex sessions by dashboard and user; pass a module-level Map to reuse logins across invocations. */
   loginCache?: Map<string, LoginCacheEntry>;
+  /** JWT: access tokens by token endpoint, client and scope; a module-level Map reuses them until shortly before expiry. */
+  tokenCache?: Map<string, CachedToken>;
 }
 
 export interface CanaryRunResult {
@@ -371,6 +397,149 @@ async function probeWithDexSession(
   return probeAll(namespaces, { kind: 'cookie', cookie });
 }
 
+/** The token endpoint: the request's (ValidateRequest fills it in), else discovered from the issuer. */
+async function tokenEndpointOf(auth: JwtAuth, request: ProvisionRequest, deps: RunCanaryDeps): Promise<string> {
+  if (auth.canary.tokenEndpoint) return auth.canary.tokenEndpoint;
+  const url = discoveryUrl(auth.issuer);
+  const res = await httpsRequest({
+    url,
+    method: 'GET',
+    headers: { accept: 'application/json' },
+    resolver: deps.resolver,
+    timeoutMs: request.canary.timeoutSeconds * 1000,
+    ...(deps.extraCa ? { extraCa: deps.extraCa } : {}),
+  });
+  if (res.status !== 200) throw new CanaryFailedError('auth', `${url} answered HTTP ${res.status}`);
+  const endpoint = parseDiscoveryDocument(res.text, auth.issuer).tokenEndpoint;
+  if (!endpoint) throw new CanaryFailedError('auth', `${url} names no token_endpoint`);
+  return endpoint;
+}
+
+/** A negative check: the request must be refused with one of `refusedWith`. */
+function negativeCheck(name: AuthCheck['name'], r: ProbeResult, refusedWith: readonly number[], what: string): AuthCheck {
+  if (r.status !== undefined && refusedWith.includes(r.status)) return { name, state: 'pass', status: r.status };
+  if (r.status === undefined) return { name, state: 'fail', reason: `${what}: no answer (${r.failureKind ?? 'http'}: ${r.message ?? ''})` };
+  return {
+    name,
+    state: 'fail',
+    status: r.status,
+    reason:
+      r.status === 200
+        ? `${what} was answered 200: the load balancer does not verify tokens`
+        : `${what} got HTTP ${r.status}, expected ${refusedWith.join(' or ')}`,
+  };
+}
+
+/** The valid-token result with JWT mode's checks folded in: any failed check makes it an `auth` failure. */
+function withChecks(result: ProbeResult, checks: AuthCheck[]): ProbeResult {
+  const failed = checks.find((c) => c.state === 'fail');
+  if (!failed) return { ...result, checks };
+  const layers = { ...result.layers, auth: 'fail' as const };
+  return { ...result, ok: false, failureKind: 'auth', message: `${failed.name} check: ${failed.reason ?? 'failed'}`, layers, checks };
+}
+
+/**
+ * JWT: a token by client credentials (cached until shortly before expiry), then
+ * per endpoint: the valid token must get 200 with the expected prediction, no
+ * token must get 401, a token failing a required claim must be refused (when
+ * `refusedScope` says how to get one; skipped with a reason otherwise), and
+ * during a migration the header token must still get 200.
+ */
+async function probeWithToken(
+  request: ProvisionRequest,
+  auth: JwtAuth,
+  namespaces: string[],
+  deps: RunCanaryDeps,
+  probeAll: (targets: string[], credentials: ProbeCredentials) => Promise<ProbeResult[]>,
+): Promise<ProbeResult[]> {
+  const client = parseClientCredentialsSecret(await deps.secrets.getSecretString(auth.canary.clientSecretId));
+  registerSecret(client.clientSecret);
+  const tokenDeps = {
+    resolver: deps.resolver,
+    timeoutMs: request.canary.timeoutSeconds * 1000,
+    now: () => deps.now().getTime(),
+    ...(deps.extraCa ? { extraCa: deps.extraCa } : {}),
+    ...(deps.tokenCache ? { cache: deps.tokenCache } : {}),
+  };
+  let tokenEndpoint: string;
+  let token: string;
+  const tokenFor = async (scope: string | undefined): Promise<string> =>
+    (await clientCredentialsToken({ tokenEndpoint, ...client, ...(scope !== undefined ? { scope } : {}) }, tokenDeps)).accessToken;
+  try {
+    tokenEndpoint = await tokenEndpointOf(auth, request, deps);
+    token = await tokenFor(auth.canary.scope);
+  } catch (err) {
+    deps.log.warn('canary token request failed', {
+      issuer: auth.issuer,
+      failureKind: err instanceof CanaryFailedError ? err.kind : 'auth',
+    });
+    return authFailureResults(request, namespaces, err, `no token: ${err instanceof Error ? stripKind(err.message) : String(err)}`);
+  }
+
+  let results = await probeAll(namespaces, { kind: 'bearer', token });
+  const refused = results.filter((r) => r.failureKind === 'auth').map((r) => r.namespace);
+  if (refused.length > 0 && deps.tokenCache) {
+    // A cached token may have been revoked or its key rotated: drop it and ask again, once.
+    deps.tokenCache.delete(tokenCacheKey({ tokenEndpoint, clientId: client.clientId, scope: auth.canary.scope }));
+    deps.log.info('token refused; requesting a new one', { namespaces: refused });
+    try {
+      token = await tokenFor(auth.canary.scope);
+      const retried = await probeAll(refused, { kind: 'bearer', token });
+      results = results.map((r) => retried.find((x) => x.namespace === r.namespace) ?? r);
+    } catch (err) {
+      const failed = authFailureResults(request, refused, err, `no token: ${err instanceof Error ? stripKind(err.message) : String(err)}`);
+      results = results.map((r) => failed.find((x) => x.namespace === r.namespace) ?? r);
+    }
+  }
+  const green = results.filter((r) => r.ok).map((r) => r.namespace);
+  if (green.length === 0) return results;
+
+  const noToken = await probeAll(green, { kind: 'none' });
+  let refusedClaim: ProbeResult[] | undefined;
+  let refusedClaimSkip: string | undefined;
+  if (auth.canary.refusedScope !== undefined) {
+    try {
+      refusedClaim = await probeAll(green, { kind: 'bearer', token: await tokenFor(auth.canary.refusedScope) });
+    } catch (err) {
+      refusedClaimSkip = `no token for refusedScope: ${err instanceof Error ? stripKind(err.message) : String(err)}`;
+    }
+  } else {
+    refusedClaimSkip = 'auth.canary.refusedScope not set: the issuer gives this client no token that fails a required claim';
+  }
+  let header: ProbeResult[] | undefined;
+  if (auth.transition) {
+    const values = parseHeaderValuesSecret(await deps.secrets.getSecretString(auth.transition.headerValuesSecretId));
+    values.forEach(registerSecret);
+    header = await probeAll(green, { kind: 'header', name: auth.transition.headerName, value: values[0] ?? '' });
+  }
+
+  return results.map((r) => {
+    if (!r.ok) return r;
+    const at = (list: ProbeResult[] | undefined): ProbeResult | undefined => list?.find((x) => x.namespace === r.namespace);
+    const checks: AuthCheck[] = [negativeCheck('no-token', at(noToken)!, [401], 'a request without a token')];
+    const claim = at(refusedClaim);
+    checks.push(
+      claim
+        ? negativeCheck('refused-claim', claim, [401, 403], 'a token failing a required claim')
+        : { name: 'refused-claim', state: 'skipped', reason: refusedClaimSkip ?? 'skipped' },
+    );
+    const h = at(header);
+    if (h) {
+      checks.push(
+        h.ok
+          ? { name: 'header', state: 'pass', ...(h.status !== undefined ? { status: h.status } : {}) }
+          : {
+              name: 'header',
+              state: 'fail',
+              ...(h.status !== undefined ? { status: h.status } : {}),
+              reason: `the transition's header token was not accepted: ${h.failureKind ?? 'http'}: ${h.message ?? ''}`,
+            },
+      );
+    }
+    return withChecks(r, checks);
+  });
+}
+
 /**
  * Probes every canary namespace in parallel. Cognito: the first header value
  * of the secret; Dex: one login per run (cached for {@link LOGIN_CACHE_TTL_MS}
@@ -408,6 +577,8 @@ export async function runCanary(input: { request: ProvisionRequest }, deps: RunC
     for (const v of values) registerSecret(v);
     const [value = ''] = values;
     results = await probeAll(namespaces, { kind: 'header', name: auth.headerName, value });
+  } else if (auth.provider === 'jwt') {
+    results = await probeWithToken(request, auth, namespaces, deps, probeAll);
   } else {
     const raw = await deps.secrets.getSecretString(auth.loginSecretId);
     const { username, password } = parseDexLogin(raw);
@@ -424,6 +595,7 @@ export async function runCanary(input: { request: ProvisionRequest }, deps: RunC
       latencyMs: r.latencyMs,
       certificateDaysToExpiry: r.certificateDaysToExpiry,
       ...(r.ok ? {} : { failureKind: r.failureKind, reason: r.message }),
+      ...(r.checks ? { checks: r.checks.map((c) => `${c.name}=${c.state}`) } : {}),
     };
     if (r.ok) deps.log.info('canary probe passed', fields);
     else deps.log.warn('canary probe failed', fields);

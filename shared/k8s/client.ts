@@ -96,7 +96,10 @@ const KNOWN_RESOURCES: Record<string, Array<{ kind: string; name: string; namesp
     { kind: 'Ingress', name: 'ingresses', namespaced: true },
     { kind: 'IngressClass', name: 'ingressclasses', namespaced: false },
   ],
-  'security.istio.io/v1beta1': [{ kind: 'AuthorizationPolicy', name: 'authorizationpolicies', namespaced: true }],
+  'security.istio.io/v1beta1': [
+    { kind: 'AuthorizationPolicy', name: 'authorizationpolicies', namespaced: true },
+    { kind: 'RequestAuthentication', name: 'requestauthentications', namespaced: true },
+  ],
   'security.istio.io/v1': [{ kind: 'AuthorizationPolicy', name: 'authorizationpolicies', namespaced: true }],
 };
 

@@ -8,6 +8,8 @@
  * | `single`        | one certificate: `*.<domain>` + every `*.<ns>.<domain>` (the guide) |
  * | `bundled`       | `*.<domain>` + bundles of several `*.<ns>.<domain>` (shared/plan/bundles.ts) |
  *
+ * With flat hostnames (`hostnames: "flat"`) both modes need only `*.<domain>`.
+ *
  * `per-namespace` is the default: adding a namespace adds a certificate and
  * leaves the others alone (an ACM certificate's names can never change, so in
  * `single` mode a new namespace means a new certificate and a swap), it stays
@@ -36,6 +38,8 @@ export function desiredCertificates(req: ProvisionRequest): DesiredCertificate[]
     const names = [domainName, ...sans];
     return { scope, domainName, subjectAlternativeNames: sans, names, namesHash: namesHash(names) };
   };
+  // Flat hostnames (`<model>-<ns>.<domain>`): `*.<domain>` covers every namespace, whatever the mode.
+  if (req.hostnames === 'flat') return [make('base', baseWildcard(req), [])];
   if (req.certificates.mode === 'bundled') {
     // The bundles depend on the certificates we own (shared/plan/bundles.ts): EnsureCertificates adds them.
     return [make('base', baseWildcard(req), [])];

@@ -9,6 +9,9 @@
  * | AuthorizationPolicy istio-system/allow-predictor, allow-transformer | issue #82 workaround    |
  * | Ingress istio-system/istio-ingress-api (Cognito)| `kustomize build overlays/api`              |
  * | Ingress istio-system/istio-ingress (Dex)        | `kustomize build overlays/https`            |
+ * | Ingress istio-system/istio-ingress-jwt (JWT)    | (none: the ALB verifies tokens; issue 12)   |
+ * | Ingress istio-system/istio-ingress-jwt-header   | JWT migration only: the header rule kept    |
+ * | RequestAuthentication istio-system/kserve-edge-jwt | Kubeflow 1.9+: Bearer requests skip oauth2-proxy |
  *
  * Plan table (current × desired → action). "ours" = carries `ownedLabels(ownerId)`.
  *
@@ -18,12 +21,44 @@
  * | AuthorizationPolicy  | apply   | none        | apply (force) | none³            | refuse; adopt → apply (force) |
  * | Ingress (Cognito)    | apply   | none        | apply (force) | refuse; adopt → apply (force)  | same                 |
  * | Ingress (Dex)        | apply   | none        | apply (force) | none             | apply 2 annotations (force)⁴  |
+ * | Ingress (JWT)        | apply   | none        | apply (force) | refuse; adopt → apply (force)  | same                 |
+ * | RequestAuthentication⁵ | apply | none        | apply (force) | none³            | refuse; adopt → apply (force) |
+ *
+ * JWT migration (issue 12). The controller puts the `jwt-validation` action in
+ * front of **every** rule of an Ingress (pkg/ingress/model_build_actions.go), so
+ * the header rule and the token rule cannot share one Ingress, and Cognito's
+ * `istio-ingress-api` is an implicit IngressGroup of its own, which no other
+ * Ingress can join. JWT mode therefore puts its Ingresses in the explicit group
+ * {@link jwtIngressGroup} (a new ALB), and the migration is:
+ *
+ * | run                     | istio-ingress-api (header, old ALB) | istio-ingress-jwt-header (order 10) | istio-ingress-jwt (order 20) |
+ * |-------------------------|-------------------------------------|-------------------------------------|------------------------------|
+ * | transition (`transition` set) | kept: serves until DNS moves  | apply: header rule, first           | apply: JWT rule              |
+ * | final (`transition` removed)  | detach (ours only)            | detach                              | none                         |
+ *
+ * The transition run points DNS at the new ALB, which accepts both a header
+ * token (first rule) and a valid JWT (second rule); the old ALB still accepts
+ * header tokens for clients that resolved the old name. The final run, once every
+ * client sends a token (and at least a DNS TTL later), removes the header rule and the old ALB by
+ * detaching their Ingresses ({@link planDetach}: the workflow deletes nothing).
+ *
+ * 5. Kubeflow 1.9+ only (oauth2-proxy present, or `istioRequestAuthentication: apply`);
+ *    `verify` only checks that a RequestAuthentication in istio-system names the issuer.
+ *
+ * Every "apply (force)" above first asks who else owns the fields it changes
+ * ({@link fieldClaims}, over the `managedFields` read): a manager that would set
+ * them back (Argo CD, Flux, `kubectl apply`, client- or server-side) makes it
+ * "refuse; adopt → apply (force)"⁵, naming the manager and the fields.
  *
  * 1. Knative's ConfigMap; without it KServe cannot work and we have no RBAC to create it.
  * 2. JSON Patch of our keys only, each guarded by a `test` op so a concurrent edit fails the patch instead of being clobbered.
  * 3. Someone followed the guide by hand; the same spec is fine as it is.
  * 4. Kubeflow's Ingress: we take over only `certificate-arn` and `listen-ports`, keeping any
  *    certificate that is not ours in front (the first one is the listener's default certificate).
+ * 5. A forced apply would win once and then lose at the other tool's next sync (Argo CD, Flux
+ *    and `kubectl apply` re-assert what is in Git): the two would fight over the ALB's
+ *    certificates. One-off edits (`kubectl edit`/`annotate`, `kubectl create`) are taken over,
+ *    and the action's reason names them; with `adopt` the reason names what was taken.
  *
  * Which of our certificates the Ingress lists is {@link planListenerCertificates}: this run's
  * plus those of every other namespace still provisioned and active, computed when the step
@@ -34,10 +69,12 @@
  * reads the objects and applies the plan through the KubePort.
  */
 import { InvalidRequestError, ObjectOwnedByAnotherError, PrerequisiteMissingError } from '../errors';
-import { isOwnedObject, ownedLabels, TAG_DOMAIN, TAG_SCOPE } from '../ownership';
+import { FIELD_MANAGER, isOwnedObject, ownedLabels, TAG_DOMAIN, TAG_SCOPE } from '../ownership';
+import { describeClaims, describeEdits, fieldClaims } from './fieldOwnership';
 import type { ApplyPrecondition, CertificateDetail, JsonPatchOp, KubeObject, ObjectRef } from '../ports';
-import { ALB_MAX_CERTIFICATES, namespaceWildcard, type ProvisionRequest } from '../request';
+import { ALB_MAX_CERTIFICATES, namespaceWildcard, type JwtAuth, type ProvisionRequest } from '../request';
 import { SHARD_LABEL, shardIngressName } from './shards';
+import { checkJwtListeners, jwksEndpointOf, jwtValidationAnnotation } from './jwt';
 
 // ------------------------------------------------------------------ names and constants
 
@@ -53,6 +90,20 @@ export const COGNITO_INGRESS = 'istio-ingress-api';
 /** Dex: Kubeflow's own Ingress, which the https overlay updates. */
 export const DEX_INGRESS = 'istio-ingress';
 export const AUTHORIZATION_POLICY_NAMES = ['allow-predictor', 'allow-transformer'] as const;
+/** JWT: our Ingress whose rule verifies tokens (explicit IngressGroup {@link jwtIngressGroup}). */
+export const JWT_INGRESS = 'istio-ingress-jwt';
+/** JWT migration: the header rule on the JWT mode's ALB, evaluated before the token rule. */
+export const JWT_HEADER_INGRESS = 'istio-ingress-jwt-header';
+/** `group.order` of the header rule and of the token rule (lower is evaluated first). */
+export const JWT_HEADER_GROUP_ORDER = '10';
+export const JWT_GROUP_ORDER = '20';
+export const REQUEST_AUTHENTICATION_API_VERSION = 'security.istio.io/v1beta1';
+/** Our Istio RequestAuthentication for the issuer (Kubeflow 1.9+). */
+export const REQUEST_AUTHENTICATION_NAME = 'kserve-edge-jwt';
+/** Kubeflow 1.9+ installs oauth2-proxy in this namespace (kubeflow/manifests `common/oauth2-proxy`). */
+export const OAUTH2_PROXY_NAMESPACE = 'oauth2-proxy';
+/** The ingress gateway's pods: what Kubeflow's own RequestAuthentications select. */
+export const INGRESS_GATEWAY_SELECTOR = { app: 'istio-ingressgateway' } as const;
 /** The label kustomize's `commonLabels` puts on the overlay's objects. */
 export const KUSTOMIZE_COMPONENT_LABEL = { 'kustomize.component': 'istio-ingress' } as const;
 
@@ -75,6 +126,9 @@ export const ANNOTATION_LISTEN_PORTS = `${ALB}/listen-ports`;
 /** The conditions annotation is named after the backend service it guards. */
 export const ANNOTATION_CONDITIONS = `${ALB}/conditions.istio-ingressgateway`;
 export const ANNOTATION_ACTIONS = `${ALB}/actions.istio-ingressgateway`;
+export const ANNOTATION_JWT_VALIDATION = `${ALB}/jwt-validation`;
+export const ANNOTATION_GROUP_NAME = `${ALB}/group.name`;
+export const ANNOTATION_GROUP_ORDER = `${ALB}/group.order`;
 const LISTEN_HTTPS = '[{"HTTPS":443}]';
 /** Verbatim from overlays/api/ingress.yaml. */
 const ACTIONS_VALUE =
@@ -109,6 +163,22 @@ export interface DesiredClusterState {
   ingressMode: 'owned' | 'shared';
   /** The ALB certificates this request wants, in order. */
   certificateArns: string[];
+  /** JWT mode only: the migration's other Ingresses and the Istio RequestAuthentication. */
+  jwt?: DesiredJwtState;
+}
+
+/** JWT mode's objects besides its Ingress. */
+export interface DesiredJwtState {
+  issuer: string;
+  jwksEndpoint: string;
+  /** Transition: the header-rule Ingress to apply; after it: `undefined` (ours is deleted). */
+  headerIngress?: KubeObject;
+  headerIngressRef: ObjectRef;
+  /** Cognito's header Ingress (its own ALB): kept during the transition, deleted (when ours) after it. */
+  retiredIngressRef: ObjectRef;
+  transition: boolean;
+  requestAuthenticationMode: JwtAuth['istioRequestAuthentication'];
+  requestAuthentication: KubeObject;
 }
 
 /** `kustomize` `$(httpHeaderName)`/`$(httpHeaderValues)` substitution of overlays/api, byte for byte. */
@@ -152,6 +222,92 @@ export function cognitoIngressAnnotations(input: {
   };
 }
 
+/** The explicit IngressGroup of JWT mode's Ingresses: one ALB for the header rule and the token rule. */
+export function jwtIngressGroup(ownerId: string): string {
+  // ownerId is 1-40 of [a-z0-9-], so this is a valid group name (≤ 63, lowercase, '-' or '.').
+  return `kserve-edge.${ownerId}`;
+}
+
+/**
+ * JWT mode's Ingress annotations: the base ones, the group (name and order)
+ * and `jwt-validation` as the controller documents it.
+ *
+ * @throws InvalidRequestError when a listener would not be HTTPS (JWT verification runs on HTTPS listeners only).
+ */
+export function jwtIngressAnnotations(input: {
+  scheme: string;
+  certificateArns: readonly string[];
+  ownerId: string;
+  auth: Pick<JwtAuth, 'issuer' | 'jwksEndpoint' | 'claims'>;
+}): Record<string, string> {
+  const base = baseAnnotations(input.scheme, input.certificateArns);
+  checkJwtListeners(base[ANNOTATION_LISTEN_PORTS] ?? '');
+  return {
+    ...base,
+    [ANNOTATION_GROUP_NAME]: jwtIngressGroup(input.ownerId),
+    [ANNOTATION_GROUP_ORDER]: JWT_GROUP_ORDER,
+    [ANNOTATION_JWT_VALIDATION]: jwtValidationAnnotation({
+      issuer: input.auth.issuer,
+      jwksEndpoint: jwksEndpointOf(input.auth),
+      claims: input.auth.claims,
+    }),
+  };
+}
+
+/**
+ * The migration's header Ingress: the overlays/api rule (same conditions and
+ * action as Cognito's), in JWT mode's group, evaluated before the token rule.
+ * Same base annotations and certificates, so the group's settings never conflict.
+ */
+export function jwtHeaderIngressAnnotations(input: {
+  scheme: string;
+  certificateArns: readonly string[];
+  ownerId: string;
+  headerName: string;
+  headerValues: readonly string[];
+}): Record<string, string> {
+  return {
+    ...cognitoIngressAnnotations(input),
+    [ANNOTATION_GROUP_NAME]: jwtIngressGroup(input.ownerId),
+    [ANNOTATION_GROUP_ORDER]: JWT_HEADER_GROUP_ORDER,
+  };
+}
+
+/**
+ * Istio RequestAuthentication for the issuer on the ingress gateway: with
+ * oauth2-proxy (Kubeflow 1.9+) a request carrying `Authorization: Bearer` is
+ * not sent to oauth2-proxy, and Istio refuses a token from an issuer no
+ * RequestAuthentication names. `forwardOriginalToken` keeps the header for
+ * whatever checks it behind the gateway.
+ */
+export function requestAuthentication(input: { issuer: string; jwksUri: string; ownerId: string }): KubeObject {
+  return {
+    apiVersion: REQUEST_AUTHENTICATION_API_VERSION,
+    kind: 'RequestAuthentication',
+    metadata: { name: REQUEST_AUTHENTICATION_NAME, namespace: ISTIO_NAMESPACE, labels: ownedLabels(input.ownerId) },
+    spec: {
+      selector: { matchLabels: { ...INGRESS_GATEWAY_SELECTOR } },
+      jwtRules: [{ issuer: input.issuer, jwksUri: input.jwksUri, forwardOriginalToken: true }],
+    },
+  };
+}
+
+/** Reference to our RequestAuthentication. */
+export const REQUEST_AUTHENTICATION_REF: ObjectRef = {
+  apiVersion: REQUEST_AUTHENTICATION_API_VERSION,
+  kind: 'RequestAuthentication',
+  namespace: ISTIO_NAMESPACE,
+  name: REQUEST_AUTHENTICATION_NAME,
+};
+
+/** Reference to the Namespace whose presence says "Kubeflow 1.9+ with oauth2-proxy". */
+export const OAUTH2_PROXY_NAMESPACE_REF: ObjectRef = { apiVersion: 'v1', kind: 'Namespace', name: OAUTH2_PROXY_NAMESPACE };
+
+/** An Ingress in istio-system by name. */
+export function ingressRef(name: string): ObjectRef {
+  return { apiVersion: INGRESS_API_VERSION, kind: 'Ingress', namespace: ISTIO_NAMESPACE, name };
+}
+
 /** The annotations of the rendered `overlays/https` Ingress: base + certificate-arn + HTTPS 443. */
 export function dexIngressAnnotations(input: { scheme: string; certificateArns: readonly string[] }): Record<string, string> {
   return baseAnnotations(input.scheme, input.certificateArns);
@@ -192,7 +348,7 @@ function authorizationPolicy(name: string, component: string, ownerId: string): 
 
 /** The name of the deployment's Ingress of today (shard 0): `istio-ingress-api` (Cognito) or Kubeflow's `istio-ingress` (Dex). */
 export function baseIngressName(request: Pick<ProvisionRequest, 'auth'>): string {
-  return request.auth.provider === 'cognito' ? COGNITO_INGRESS : DEX_INGRESS;
+  return request.auth.provider === 'cognito' ? COGNITO_INGRESS : request.auth.provider === 'jwt' ? JWT_INGRESS : DEX_INGRESS;
 }
 
 /** The Ingress that carries ALB shard `shard` (default 0: the one ALB of a deployment that needs no more). */
@@ -216,7 +372,7 @@ export function authorizationPolicyRef(name: string): ObjectRef {
 /**
  * What the cluster should hold. Pure.
  *
- * @param input.headerValues the Cognito tokens (already validated); ignored for Dex.
+ * @param input.headerValues the Cognito tokens, or JWT's transition tokens (already validated); ignored for Dex.
  * @throws InvalidRequestError when the certificate list is empty, too long or not ACM ARNs.
  */
 export function desiredClusterState(input: {
@@ -246,11 +402,47 @@ export function desiredClusterState(input: {
   const ref = ingressRefFor(request, shard);
   const scheme = request.ingress.scheme;
   let annotations: Record<string, string>;
-  if (request.auth.provider === 'cognito') {
+  let jwt: DesiredJwtState | undefined;
+  const auth = request.auth;
+  if (auth.provider === 'cognito') {
     const headerValues = input.headerValues ?? [];
     if (headerValues.length === 0)
       throw new InvalidRequestError('Cognito needs at least one header value', { path: 'auth.headerValuesSecretId' });
-    annotations = cognitoIngressAnnotations({ scheme, certificateArns, headerName: request.auth.headerName, headerValues });
+    annotations = cognitoIngressAnnotations({ scheme, certificateArns, headerName: auth.headerName, headerValues });
+  } else if (auth.provider === 'jwt') {
+    annotations = jwtIngressAnnotations({ scheme, certificateArns, ownerId: request.ownerId, auth });
+    const headerIngressRef = ingressRef(JWT_HEADER_INGRESS);
+    jwt = {
+      issuer: auth.issuer,
+      jwksEndpoint: jwksEndpointOf(auth),
+      headerIngressRef,
+      retiredIngressRef: ingressRef(COGNITO_INGRESS),
+      transition: auth.transition !== undefined,
+      requestAuthenticationMode: auth.istioRequestAuthentication,
+      requestAuthentication: requestAuthentication({ issuer: auth.issuer, jwksUri: jwksEndpointOf(auth), ownerId: request.ownerId }),
+    };
+    if (auth.transition) {
+      const headerValues = input.headerValues ?? [];
+      if (headerValues.length === 0)
+        throw new InvalidRequestError('the transition needs at least one header value', { path: 'auth.transition.headerValuesSecretId' });
+      jwt.headerIngress = {
+        apiVersion: INGRESS_API_VERSION,
+        kind: 'Ingress',
+        metadata: {
+          name: JWT_HEADER_INGRESS,
+          namespace: ISTIO_NAMESPACE,
+          labels: { ...KUSTOMIZE_COMPONENT_LABEL, ...ownedLabels(request.ownerId) },
+          annotations: jwtHeaderIngressAnnotations({
+            scheme,
+            certificateArns,
+            ownerId: request.ownerId,
+            headerName: auth.transition.headerName,
+            headerValues,
+          }),
+        },
+        spec: ingressSpec(),
+      };
+    }
   } else {
     annotations = dexIngressAnnotations({ scheme, certificateArns });
   }
@@ -272,9 +464,10 @@ export function desiredClusterState(input: {
       },
       spec: ingressSpec(),
     },
-    // Dex: shard 0 is Kubeflow's own Ingress (shared); further shards are Ingresses of ours with the same backend.
-    ingressMode: request.auth.provider === 'cognito' || shard > 0 ? 'owned' : 'shared',
+    // Dex: shard 0 is Kubeflow's own Ingress (shared); further shards, Cognito's and JWT's are Ingresses of ours.
+    ingressMode: request.auth.provider === 'dex' && shard === 0 ? 'shared' : 'owned',
     certificateArns,
+    ...(jwt ? { jwt } : {}),
   };
 }
 
@@ -288,6 +481,20 @@ export interface ClusterState {
   ingress: KubeObject | undefined;
   /** The IngressClass `alb` ({@link INGRESS_CLASS_REF}). */
   ingressClass: KubeObject | undefined;
+  /** JWT mode only: what the migration and the Kubeflow check compare. */
+  jwt?: JwtClusterState;
+}
+
+/** What JWT mode reads besides its Ingress. */
+export interface JwtClusterState {
+  headerIngress: KubeObject | undefined;
+  retiredIngress: KubeObject | undefined;
+  /** The Namespace `oauth2-proxy` exists (Kubeflow 1.9+); read in `auto` mode only. */
+  oauth2Proxy: boolean;
+  /** Ours, by name (`apply`, or `auto` with oauth2-proxy). */
+  requestAuthentication: KubeObject | undefined;
+  /** Every RequestAuthentication in istio-system (`verify` only). */
+  requestAuthentications: KubeObject[];
 }
 
 // ------------------------------------------------------------------ listener certificates
@@ -536,6 +743,11 @@ export interface PlanClusterOptions {
   ownedArns?: readonly string[];
   /** Certificates one listener takes, the default included; default {@link ALB_MAX_CERTIFICATES}. */
   maxCertificates?: number;
+  /**
+   * Whether KServe's Knative mode is in use (shared/plan/hostnameConfig.ts). When it is not (a
+   * Standard-only cluster), Knative's config-domain is neither needed nor touched. Default true.
+   */
+  knative?: boolean;
 }
 
 /** `kind ns/name`, for messages. */
@@ -628,20 +840,52 @@ function planOwnedObject(
   const equal =
     containsSubset(current.metadata.annotations ?? {}, desired.metadata.annotations ?? {}) &&
     containsSubset((current as Record<string, unknown>).spec, (desired as Record<string, unknown>).spec);
+  const ownership = fieldClaims(current, desired, FIELD_MANAGER);
   if (isOwnedObject(current.metadata.labels, options.ownerId)) {
     const labelsOk = containsSubset(current.metadata.labels ?? {}, desired.metadata.labels ?? {});
     if (equal && labelsOk) return { action: 'none', ref, reason: 'up to date' };
-    // Ours by label: re-assert our fields even if someone edited them (force), as a controller would.
-    return { action: 'apply', ref, reason: 'update (differs from desired)', object: desired, force: true };
+    // Ours by label: re-assert our fields even if someone edited them once (force), as a controller would;
+    // but not against a tool that keeps applying its own values (footnote 5).
+    const why = forcedApplyReason('update (differs from desired)', ref, ownership, options);
+    return { action: 'apply', ref, reason: why, object: desired, force: true };
   }
   if (foreignButEqualIsFine && equal) {
     return { action: 'none', ref, reason: 'exists with the desired spec (created by hand); left as is' };
   }
-  if (options.adopt)
-    return { action: 'apply', ref, reason: 'adopt (adopt=true): take over an object we did not create', object: desired, force: true };
+  if (options.adopt) {
+    const taken = ownership.claims.length > 0 ? `; took ${describeClaims(ownership.claims)}` : '';
+    return {
+      action: 'apply',
+      ref,
+      reason: `adopt (adopt=true): take over an object we did not create${taken}`,
+      object: desired,
+      force: true,
+    };
+  }
+  const managers = ownership.claims.length > 0 ? ` (${describeClaims(ownership.claims)})` : '';
   throw new ObjectOwnedByAnotherError(
-    `${formatRef(ref)} exists and is not managed by kserve-edge (owner "${options.ownerId}"); remove it, or set "adopt": true to take it over`,
+    `${formatRef(ref)} exists and is not managed by kserve-edge (owner "${options.ownerId}")${managers}; remove it, or set "adopt": true to take it over`,
   );
+}
+
+/**
+ * The reason of a forced apply, after the ownership check of footnote 5.
+ *
+ * @throws ObjectOwnedByAnotherError naming the managers and fields when another tool would set them back, unless `adopt`.
+ */
+function forcedApplyReason(reason: string, ref: ObjectRef, ownership: ReturnType<typeof fieldClaims>, options: PlanClusterOptions): string {
+  let why = reason;
+  if (ownership.claims.length > 0) {
+    if (!options.adopt) {
+      throw new ObjectOwnedByAnotherError(
+        `${formatRef(ref)}: ${describeClaims(ownership.claims)}, and would set them back after kserve-edge changed them; ` +
+          `hand the fields over to kserve-edge (README "Running beside Argo CD or Flux"), or set "adopt": true to take them`,
+      );
+    }
+    why += `; adopt (adopt=true): took ${describeClaims(ownership.claims)}`;
+  }
+  if (ownership.edits.length > 0) why += `; takes over one-off edits by ${describeEdits(ownership.edits)}`;
+  return why;
 }
 
 function planSharedIngress(current: KubeObject, desired: DesiredClusterState, options: PlanClusterOptions): ClusterAction {
@@ -662,15 +906,20 @@ function planSharedIngress(current: KubeObject, desired: DesiredClusterState, op
   if (containsSubset(annotations, want))
     return { action: 'none', ref, reason: "up to date (Kubeflow's Ingress already carries our certificates)" };
   const kept = splitArns(certificateArn).length - desired.certificateArns.length;
-  return {
-    action: 'apply',
-    ref,
-    reason: `Kubeflow's Ingress: set certificate-arn and listen-ports only${kept > 0 ? ` (keeping ${kept} certificate(s) that are not ours first)` : ''}`,
-    // Only the two annotations: server-side apply then manages just these fields, and forcing takes them from kubectl.
-    object: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace, annotations: want } },
-    force: true,
-    ...guardFor(current),
+  // Only the two annotations: server-side apply then manages just these fields.
+  const object: KubeObject = {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    metadata: { name: ref.name, namespace: ref.namespace, annotations: want },
   };
+  // Forcing takes them from whoever set them once; a tool that keeps applying them is refused first (footnote 5).
+  const reason = forcedApplyReason(
+    `Kubeflow's Ingress: set certificate-arn and listen-ports only${kept > 0 ? ` (keeping ${kept} certificate(s) that are not ours first)` : ''}`,
+    ref,
+    fieldClaims(current, object, FIELD_MANAGER),
+    options,
+  );
+  return { action: 'apply', ref, reason, object, force: true, ...guardFor(current) };
 }
 
 /** The Ingress write's precondition: the version read, or "still absent". */
@@ -713,16 +962,164 @@ function checkIngressClass(ingressClass: KubeObject | undefined): void {
 /**
  * Compares current and desired state and returns the actions. Pure.
  *
- * @throws ObjectOwnedByAnotherError for a foreign object we would have to change, unless `adopt`.
+ * @throws ObjectOwnedByAnotherError for a foreign object we would have to change, or fields of one that another tool keeps applying (footnote 5), unless `adopt`.
  * @throws PrerequisiteMissingError when Knative's config-domain is missing, or the IngressClass `alb` when our Ingress names it.
  * @throws InvalidRequestError when the shared Ingress would hold more certificates than a listener takes.
  */
 export function planCluster(current: ClusterState, desired: DesiredClusterState, options: PlanClusterOptions): ClusterPlan {
-  const plan: ClusterPlan = [planConfigDomain(current.configDomain, desired.configDomain)];
+  const plan: ClusterPlan = options.knative === false ? [] : [planConfigDomain(current.configDomain, desired.configDomain)];
   for (const policy of desired.authorizationPolicies) {
     plan.push(planOwnedObject(current.authorizationPolicies[policy.metadata.name], policy, options, true));
   }
+  // JWT: the RequestAuthentication and the header rule go first, so the token rule's ALB is never
+  // built without them; the old header-token Ingress is retired last.
+  const jwtSteps = desired.jwt ? planJwtCompanions(current, desired.jwt, options) : [];
+  plan.push(...jwtSteps.slice(0, -1));
   plan.push(planIngress(current.ingress, current.ingressClass, desired, options));
+  plan.push(...jwtSteps.slice(-1));
+  return plan;
+}
+
+/** The issuers a RequestAuthentication's `jwtRules` accept. */
+export function requestAuthenticationIssuers(obj: KubeObject): string[] {
+  const rules = (obj as { spec?: { jwtRules?: Array<{ issuer?: unknown }> } }).spec?.jwtRules ?? [];
+  return rules.map((r) => r.issuer).filter((i): i is string => typeof i === 'string');
+}
+
+function planRequestAuthentication(
+  current: JwtClusterState | undefined,
+  desired: DesiredJwtState,
+  options: PlanClusterOptions,
+): ClusterAction {
+  const ref = REQUEST_AUTHENTICATION_REF;
+  const mode = desired.requestAuthenticationMode;
+  if (mode === 'off') return { action: 'none', ref, reason: 'istioRequestAuthentication: off (not checked)' };
+  if (mode === 'verify') {
+    const match = (current?.requestAuthentications ?? []).find((ra) => requestAuthenticationIssuers(ra).includes(desired.issuer));
+    if (!match) {
+      throw new PrerequisiteMissingError(
+        `no RequestAuthentication in ${ISTIO_NAMESPACE} names issuer ${desired.issuer}: Istio would refuse the Bearer tokens the ALB accepts; create one, or set auth.istioRequestAuthentication to "apply"`,
+        { missing: `RequestAuthentication for ${desired.issuer} in ${ISTIO_NAMESPACE}` },
+      );
+    }
+    return { action: 'none', ref: refOf(match), reason: `verified: names issuer ${desired.issuer}` };
+  }
+  if (mode === 'auto' && !current?.oauth2Proxy) {
+    return {
+      action: 'none',
+      ref,
+      reason: `not needed: no ${OAUTH2_PROXY_NAMESPACE} namespace (not Kubeflow 1.9+ with oauth2-proxy); set istioRequestAuthentication "apply" to write it anyway`,
+    };
+  }
+  const step = planOwnedObject(current?.requestAuthentication, desired.requestAuthentication, options, true);
+  if (step.action === 'apply' && step.reason === 'create')
+    step.reason = `create: Bearer requests skip oauth2-proxy and need Istio to accept issuer ${desired.issuer}`;
+  return step;
+}
+
+/** True when the Ingress names no class: the load balancer controller no longer serves it. */
+export function isDetachedIngress(ingress: KubeObject): boolean {
+  const spec = (ingress as { spec?: { ingressClassName?: unknown } }).spec;
+  return spec?.ingressClassName === undefined && ingress.metadata.annotations?.[ANNOTATION_INGRESS_CLASS] === undefined;
+}
+
+/**
+ * Takes one of our Ingresses off its load balancer without deleting it (the
+ * workflow holds no delete permission, deploy/rbac.yaml): a JSON Patch that
+ * removes `spec.ingressClassName` and every `alb.ingress.kubernetes.io/*`
+ * annotation (the header tokens of the conditions with them), guarded by a
+ * `test` of the resourceVersion read. A JSON Patch, not a server-side apply
+ * that leaves the fields out: an Ingress we created with a plain create (the
+ * "absent" precondition) holds them under an Update entry, which an apply
+ * does not take away. An Ingress without a class is no member of any
+ * IngressGroup (controller `pkg/ingress/group_loader.go`: a member that leaves
+ * is an "inactive member", removed from the ALB, and an implicit group that
+ * empties deletes its ALB). It stays as an inert object that can be deleted by hand.
+ */
+function planDetach(current: KubeObject, ref: ObjectRef, ingressClass: KubeObject | undefined, reason: string): ClusterAction {
+  if (isDetachedIngress(current))
+    return { action: 'none', ref, reason: 'detached already (no class: no load balancer serves it); delete it by hand when you like' };
+  const byHand = `kubectl delete ingress -n ${ref.namespace ?? ISTIO_NAMESPACE} ${ref.name}`;
+  if (current.metadata.annotations?.[ANNOTATION_INGRESS_CLASS] !== undefined) {
+    return {
+      action: 'none',
+      ref,
+      reason: `${reason}: it names its class with the kubernetes.io/ingress.class annotation, which we do not take away; run ${byHand}`,
+    };
+  }
+  if (ingressClass?.metadata.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true') {
+    return {
+      action: 'none',
+      ref,
+      reason: `${reason}: IngressClass ${INGRESS_CLASS_NAME} is the default class, so an Ingress without a class stays on it; run ${byHand}`,
+    };
+  }
+  const ops: JsonPatchOp[] = [];
+  const version = current.metadata.resourceVersion;
+  if (version) ops.push({ op: 'test', path: '/metadata/resourceVersion', value: version });
+  ops.push({ op: 'remove', path: '/spec/ingressClassName' });
+  for (const key of Object.keys(current.metadata.annotations ?? {}).filter((k) => k.startsWith(`${ALB}/`))) {
+    ops.push({ op: 'remove', path: `/metadata/annotations/${pointerToken(key)}` });
+  }
+  return {
+    action: 'patch',
+    ref,
+    reason: `${reason} (detach: class and load balancer annotations removed; the object stays until deleted by hand)`,
+    ops,
+  };
+}
+
+/** JWT mode: RequestAuthentication, the migration's header Ingress, and (last) Cognito's old Ingress. */
+function planJwtCompanions(current: ClusterState, desired: DesiredJwtState, options: PlanClusterOptions): ClusterPlan {
+  const plan: ClusterPlan = [planRequestAuthentication(current.jwt, desired, options)];
+  const header = current.jwt?.headerIngress;
+  const retired = current.jwt?.retiredIngress;
+  if (desired.headerIngress) {
+    const step = planOwnedObject(header, desired.headerIngress, options, false);
+    if (step.action === 'apply') {
+      checkIngressClass(current.ingressClass);
+      Object.assign(step, guardFor(header));
+      step.reason = `transition: header tokens still accepted on the JWT load balancer (rule before the token rule); ${step.reason}`;
+    }
+    plan.push(step);
+  } else if (header === undefined) {
+    plan.push({ action: 'none', ref: desired.headerIngressRef, reason: 'absent (no transition)' });
+  } else if (isOwnedObject(header.metadata.labels, options.ownerId) || options.adopt) {
+    plan.push(
+      planDetach(
+        header,
+        desired.headerIngressRef,
+        current.ingressClass,
+        'transition over: header rule removed, header tokens refused from now on',
+      ),
+    );
+  } else {
+    throw new ObjectOwnedByAnotherError(
+      `${formatRef(desired.headerIngressRef)} exists in our IngressGroup and is not managed by kserve-edge: it would keep a rule on the JWT load balancer; remove it, or set "adopt": true`,
+    );
+  }
+  if (retired === undefined) {
+    plan.push({ action: 'none', ref: desired.retiredIngressRef, reason: 'absent (no header-token load balancer to retire)' });
+  } else if (!isOwnedObject(retired.metadata.labels, options.ownerId)) {
+    plan.push({ action: 'none', ref: desired.retiredIngressRef, reason: 'not ours: left as is' });
+  } else if (desired.transition) {
+    plan.push({
+      action: 'none',
+      ref: desired.retiredIngressRef,
+      reason: isDetachedIngress(retired)
+        ? 'detached already'
+        : 'transition: kept, its load balancer serves header clients until DNS has moved to the JWT load balancer',
+    });
+  } else {
+    plan.push(
+      planDetach(
+        retired,
+        desired.retiredIngressRef,
+        current.ingressClass,
+        'transition over: the header-token load balancer is retired (no longer in DNS)',
+      ),
+    );
+  }
   return plan;
 }
 

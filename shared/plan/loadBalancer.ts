@@ -76,7 +76,7 @@ export interface ObservedLoadBalancer {
   /** `status.loadBalancer.ingress[0].hostname`, if any. */
   hostname?: string;
   /** The load balancer with that DNS name, if ELBv2 has one. */
-  loadBalancer?: { scheme: string };
+  loadBalancer?: { scheme: string; state?: string };
   /** Certificates on its HTTPS:443 listener; `undefined` when there is no such listener. */
   listenerCertificates?: string[];
   /** Core/v1 Events in the Ingress's namespace (all of them: the decision picks the Ingress's own). */
@@ -194,6 +194,12 @@ function whatIsMissing(expected: ExpectedLoadBalancer, observed: ObservedLoadBal
   if (!observed.loadBalancer) return `ELBv2 has no load balancer named ${hostname}`;
   if (observed.loadBalancer.scheme !== expected.scheme) {
     return `load balancer ${hostname} is ${observed.loadBalancer.scheme || 'of no scheme'}, the Ingress asks for ${expected.scheme} (the controller replaces it)`;
+  }
+  // A new ALB serves no traffic while `provisioning` (it takes minutes in AWS): pointing DNS at it then
+  // would cut off clients that follow the new name (a JWT migration moves names to a new ALB).
+  const state = observed.loadBalancer.state;
+  if (state !== undefined && state !== 'active' && state !== 'active_impaired') {
+    return `load balancer ${hostname} is ${state}, not active yet`;
   }
   if (observed.listenerCertificates === undefined) return `load balancer ${hostname} has no HTTPS:${HTTPS_PORT} listener`;
   const on = new Set(observed.listenerCertificates);

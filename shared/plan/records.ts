@@ -1,6 +1,8 @@
 /**
  * DNS records for the namespaces: `*.<ns>.<domain>` → the ALB, each with a
  * companion ownership TXT `_kserve-edge.<ns>.<domain>` (external-dns style).
+ * In the flat layout (`hostnames: "flat"`) every namespace shares one record,
+ * `*.<domain>`, with the TXT `_kserve-edge.<domain>`: planned once.
  *
  * Decision table for one namespace (adopt = request.adopt):
  *
@@ -19,8 +21,8 @@
 import { InvalidRequestError, RecordOwnedByAnotherError } from '../errors';
 import type { RecordChange, RecordSet } from '../ports';
 import type { ProvisionRequest } from '../request';
-import { namespaceWildcard } from '../request';
-import { HERITAGE, ownershipRecordName, ownershipRecordValue, parseOwnershipValue } from '../ownership';
+import { namespaceOwnershipName, namespaceWildcard } from '../request';
+import { HERITAGE, ownershipRecordValue, parseOwnershipValue } from '../ownership';
 
 /**
  * Canonical hosted zone ids of Application Load Balancers, for alias records
@@ -88,7 +90,7 @@ export function desiredRecord(req: ProvisionRequest, namespace: string, albHostn
 /** The ownership TXT of a namespace. */
 export function desiredOwnershipRecord(req: ProvisionRequest, namespace: string): RecordSet {
   return {
-    name: ownershipRecordName(namespace, req.domain),
+    name: namespaceOwnershipName(req, namespace),
     type: 'TXT',
     ttl: req.dns.ttl,
     values: [ownershipRecordValue(req.ownerId, namespaceWildcard(req, namespace))],

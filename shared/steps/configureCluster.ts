@@ -4,6 +4,8 @@
  * 1. Cognito: read the header tokens from Secrets Manager and validate them;
  * 2. read the current objects, the cluster's namespaces, our certificates and
  *    the ownership TXT of every other namespace they serve;
+ *    and the hostname settings (config-network, inferenceservice-config, the
+ *    InferenceServices: shared/plan/hostnameConfig.ts);
  * 3. compute the listener's certificate list now, not when the run started
  *    ({@link planListenerCertificates}: this run's certificates plus ours for
  *    every other namespace still provisioned and active), build the desired
@@ -34,9 +36,17 @@ import {
   type Route53Port,
   type SecretsPort,
 } from '../ports';
-import type { ProvisionRequest } from '../request';
+import type { JwtAuth, ProvisionRequest } from '../request';
 import {
   ANNOTATION_CERTIFICATE_ARN,
+  COGNITO_INGRESS,
+  ingressRef,
+  ISTIO_NAMESPACE,
+  JWT_HEADER_INGRESS,
+  OAUTH2_PROXY_NAMESPACE_REF,
+  REQUEST_AUTHENTICATION_API_VERSION,
+  REQUEST_AUTHENTICATION_REF,
+  type JwtClusterState,
   AUTHORIZATION_POLICY_NAMES,
   baseIngressName,
   CONFIG_DOMAIN_REF,
@@ -68,6 +78,14 @@ import { assignShards, checkShardQuotas, MAX_SHARDS, quotasFrom, shardIndexOf, t
 
 /** Above this many listener entries the step's output lists only the changes (Step Functions' 256 KiB payload). */
 export const MAX_LISTED_CERTIFICATE_CHANGES = 100;
+import {
+  CONFIG_NETWORK_REF,
+  INFERENCESERVICE_API_VERSION,
+  inferenceServiceConfigRef,
+  planHostnames,
+  type HostnameClusterState,
+  type HostnamePlan,
+} from '../plan/hostnameConfig';
 
 /** Read-plan-apply rounds before a conflict is given up on (each round re-reads every object). */
 export const MAX_PLAN_ATTEMPTS = 3;
@@ -110,6 +128,8 @@ export type PlanConfigureClusterDeps = Pick<ConfigureClusterDeps, 'kube' | 'secr
 export interface ConfigureClusterPlan {
   /** Shard 0's actions (config-domain, policies, its Ingress), then every other shard's Ingress action. */
   plan: ClusterPlan;
+  /** Modes in use, the layout each renders, the switch (if any) and the canary's hosts. */
+  hostnames: HostnamePlan;
   current: ClusterState;
   /** Every certificate the listeners gain, keep or lose, and why (with `shard` when there are several). */
   certificates: ListenerCertificateChange[];
@@ -179,6 +199,8 @@ export interface ConfigureClusterOutput {
    * points each namespace at its shard's ALB.
    */
   shards?: Array<{ index: number; ingress: { namespace: string; name: string }; namespaces: string[]; expected?: ExpectedLoadBalancer }>;
+  /** The hostname layout, the KServe modes in use and what each renders (shared/plan/hostnameConfig.ts). */
+  hostnames?: HostnameSummary;
   /**
    * What the ALB must serve once the controller has deployed the Ingress as
    * this step left it (its certificates and scheme, its resourceVersion, when
@@ -195,6 +217,39 @@ export interface ConfigureClusterOutput {
   bundles?: BundleSwap & { deleted: string[] };
 }
 
+/** The hostname part of the plan, without the per-namespace details. */
+export interface HostnameSummary {
+  layout: HostnamePlan['layout'];
+  defaultMode: HostnamePlan['defaultMode'];
+  modes: Array<{ mode: string; current: string; template: string; changes: boolean }>;
+  change?: HostnamePlan['change'];
+}
+
+/** {@link HostnamePlan} as the step's output and `kserve-edge plan` show it. */
+export function summariseHostnames(plan: HostnamePlan): HostnameSummary {
+  return {
+    layout: plan.layout,
+    defaultMode: plan.defaultMode,
+    modes: plan.modes.map((m) => ({ mode: m.mode, current: m.current, template: m.template, changes: m.changes })),
+    ...(plan.change ? { change: plan.change } : {}),
+  };
+}
+
+/**
+ * Reads what decides the hostnames: Knative's config-domain and config-network,
+ * KServe's inferenceservice-config and every InferenceService (gets and one list).
+ * A cluster without the InferenceService CRD has none.
+ */
+export async function readHostnameState(kube: KubePort, request: Pick<ProvisionRequest, 'kserve'>): Promise<HostnameClusterState> {
+  const [configDomain, configNetwork, inferenceServiceConfig, inferenceServices] = await Promise.all([
+    kube.get(CONFIG_DOMAIN_REF),
+    kube.get(CONFIG_NETWORK_REF),
+    kube.get(inferenceServiceConfigRef(request)),
+    kube.list(INFERENCESERVICE_API_VERSION, 'InferenceService'),
+  ]);
+  return { configDomain, configNetwork, inferenceServiceConfig, inferenceServices };
+}
+
 /** One plan action as the step's output and `kserve-edge plan` show it: no object, so no secret. */
 export function summariseClusterAction(step: ClusterAction): ConfigureClusterAction {
   const out: ConfigureClusterAction = { action: step.action, kind: step.ref.kind, name: step.ref.name, reason: step.reason };
@@ -206,9 +261,11 @@ export function summariseClusterAction(step: ClusterAction): ConfigureClusterAct
  * The shard Ingresses n ≥ 1 that exist, by index. One get per possible name
  * ({@link MAX_SHARDS}), in parallel: the workflow's RBAC does not list
  * Ingresses (istio-system may hold others' Ingresses and secrets in their
- * annotations), it names each shard it may read.
+ * annotations), it names each shard it may read. None in JWT mode.
  */
 export async function readShardIngresses(kube: KubePort, request: Pick<ProvisionRequest, 'auth'>): Promise<Map<number, KubeObject>> {
+  // JWT mode runs on one ALB (ValidateRequest refuses a second shard); its shard names are not in the RBAC.
+  if (request.auth.provider === 'jwt') return new Map();
   const indices = Array.from({ length: MAX_SHARDS - 1 }, (_, i) => i + 1);
   const found = await Promise.all(indices.map((i) => kube.get(ingressRefFor(request, i))));
   const out = new Map<number, KubeObject>();
@@ -217,6 +274,25 @@ export async function readShardIngresses(kube: KubePort, request: Pick<Provision
     if (ingress && shardIndexOf(baseIngressName(request), ingress.metadata.name) === i) out.set(i, ingress);
   });
   return out;
+}
+
+/** JWT mode's extra reads: the migration's Ingresses, and what decides the RequestAuthentication. */
+async function readJwtState(kube: KubePort, auth: JwtAuth): Promise<JwtClusterState> {
+  const mode = auth.istioRequestAuthentication;
+  const [headerIngress, retiredIngress, oauth2Proxy] = await Promise.all([
+    kube.get(ingressRef(JWT_HEADER_INGRESS)),
+    kube.get(ingressRef(COGNITO_INGRESS)),
+    mode === 'auto' ? kube.get(OAUTH2_PROXY_NAMESPACE_REF) : Promise.resolve(undefined),
+  ]);
+  // The RequestAuthentication is read only when it may be written (an apiserver without Istio's CRD refuses the read).
+  const writes = mode === 'apply' || (mode === 'auto' && oauth2Proxy !== undefined);
+  const [requestAuthentication, requestAuthentications] = await Promise.all([
+    writes ? kube.get(REQUEST_AUTHENTICATION_REF) : Promise.resolve(undefined),
+    mode === 'verify'
+      ? kube.list(REQUEST_AUTHENTICATION_API_VERSION, 'RequestAuthentication', { namespace: ISTIO_NAMESPACE })
+      : Promise.resolve([]),
+  ]);
+  return { headerIngress, retiredIngress, oauth2Proxy: oauth2Proxy !== undefined, requestAuthentication, requestAuthentications };
 }
 
 /** Reads the objects the cluster plan compares (gets only). */
@@ -235,7 +311,9 @@ async function readClusterState(
   AUTHORIZATION_POLICY_NAMES.forEach((name, i) => {
     authorizationPolicies[name] = policies[i];
   });
-  return { state: { configDomain, authorizationPolicies, ingress, ingressClass }, shards };
+  const state: ClusterState = { configDomain, authorizationPolicies, ingress, ingressClass };
+  if (request.auth.provider === 'jwt') state.jwt = await readJwtState(kube, request.auth);
+  return { state, shards };
 }
 
 /**
@@ -282,10 +360,13 @@ async function applyClusterPlan(kube: KubePort, plan: ClusterPlan): Promise<void
   }
 }
 
-/** Reads and validates the header tokens (Cognito) before anything is read from the cluster. */
+/** Reads and validates the header tokens (Cognito, JWT's transition) before anything is read from the cluster. */
 async function headerValuesFor(request: ProvisionRequest, secrets: SecretsPort): Promise<string[] | undefined> {
-  if (request.auth.provider !== 'cognito') return undefined;
-  const raw = await secrets.getSecretString(request.auth.headerValuesSecretId);
+  const auth = request.auth;
+  const secretId =
+    auth.provider === 'cognito' ? auth.headerValuesSecretId : auth.provider === 'jwt' ? auth.transition?.headerValuesSecretId : undefined;
+  if (secretId === undefined) return undefined;
+  const raw = await secrets.getSecretString(secretId);
   // Register before anything can fail and log: the adapter does too, this is the second line of defence.
   registerSecret(raw);
   const headerValues = parseHeaderValuesSecret(raw);
@@ -301,11 +382,14 @@ async function readAndPlan(
   const { request } = input;
   // This run's list is checked (ACM ARNs, not empty) before anything is read.
   desiredClusterState({ request, certificateArns: input.certificateArns.slice(0, 1), headerValues });
-  const [{ state: current, shards: shardIngresses }, listenerInputs, limits] = await Promise.all([
+  const [{ state: current, shards: shardIngresses }, listenerInputs, limits, hostnameState] = await Promise.all([
     readClusterState(deps.kube, request),
     readListenerInputs(request, deps),
     deps.loadBalancers?.accountLimits ? deps.loadBalancers.accountLimits() : Promise.resolve(undefined),
+    readHostnameState(deps.kube, request),
   ]);
+  const hostnames = planHostnames(request, hostnameState);
+  const knative = hostnames.modes.some((m) => m.mode === 'Knative');
   const quotas = quotasFrom(limits);
   const maxCertificates = quotas.sniCertificatesPerAlb + 1;
   const ownedArns = [...new Set([...listenerInputs.owned.map((c) => c.arn), ...(input.ownedArns ?? []), ...input.certificateArns])];
@@ -343,8 +427,9 @@ async function readAndPlan(
   const keepSlots = new Set([...listedNamespaces].filter((ns) => !listenerInputs.active.has(ns)));
 
   let assignment: ReturnType<typeof assignShards>;
-  if (request.certificates.mode === 'single' || request.certificates.mode === 'bundled') {
-    // One certificate holds every name, or bundles of names (checkBundleQuotas: one listener): shard 0.
+  if (request.certificates.mode === 'single' || request.certificates.mode === 'bundled' || request.hostnames === 'flat') {
+    // One certificate holds every name, or bundles of names (checkBundleQuotas: one listener), or flat hostnames
+    // (`*.<domain>` serves every namespace, no certificate per namespace): shard 0.
     assignment = {
       shardOf: Object.fromEntries(serve.map((ns) => [ns, 0])),
       shards: [{ index: 0, namespaces: [...serve].sort(), created: !current.ingress }],
@@ -371,6 +456,13 @@ async function readAndPlan(
         {
           path: 'namespaces',
         },
+      );
+    }
+    if (request.auth.provider === 'jwt' && open.length > 1) {
+      // Not built: JWT mode's Ingresses (the token rule, the transition's header rule) live in one IngressGroup on one ALB.
+      throw new InvalidRequestError(
+        `the namespaces need ${open.length} ALB shards; JWT mode ("auth.provider": "jwt") runs on one ALB (at most ${quotas.sniCertificatesPerAlb} namespaces with per-namespace certificates): use "hostnames": "flat" (one certificate), or fewer namespaces`,
+        { path: 'namespaces' },
       );
     }
     if (open.length > quotas.loadBalancers) {
@@ -435,14 +527,22 @@ async function readAndPlan(
           maxCertificates,
         });
     const desired = desiredClusterState({ request, certificateArns: listener.arns, headerValues, shard: shard.index, maxCertificates });
-    const options = { ownerId: request.ownerId, adopt: request.adopt, ownedArns, maxCertificates };
-    const steps =
-      shard.index === 0 ? planCluster(current, desired, options) : [planIngress(ingress, current.ingressClass, desired, options)];
+    const options = { ownerId: request.ownerId, adopt: request.adopt, ownedArns, maxCertificates, knative };
+    let steps: ClusterPlan;
+    if (shard.index === 0) {
+      const clusterPlan = planCluster(current, desired, options);
+      // Hostname settings right after config-domain (or first, when no mode uses Knative): all before any Ingress.
+      const at = knative ? 1 : 0;
+      steps = [...clusterPlan.slice(0, at), ...hostnames.actions, ...clusterPlan.slice(at)];
+    } else {
+      steps = [planIngress(ingress, current.ingressClass, desired, options)];
+    }
     plan.push(...steps);
     const multi = assignment.shards.length > 1;
     certificates.push(...(multi ? listener.changes.map((c) => ({ ...c, shard: shard.index })) : listener.changes));
     const ref = ingressRefFor(request, shard.index);
-    const ingressStep = steps[steps.length - 1]!;
+    // The shard's own Ingress step (JWT mode plans its migration's Ingresses around it).
+    const ingressStep = steps.find((st) => st.ref.kind === 'Ingress' && st.ref.name === ref.name) ?? steps[steps.length - 1]!;
     shards.push({
       index: shard.index,
       ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
@@ -454,9 +554,9 @@ async function readAndPlan(
     });
   }
   if (bundleSwap) {
-    return { plan, current, certificates, shards, quotas, bundles: bundleSwap };
+    return { plan, current, certificates, hostnames, shards, quotas, bundles: bundleSwap };
   }
-  return { plan, current, certificates, shards, quotas };
+  return { plan, current, certificates, hostnames, shards, quotas };
 }
 
 /** Our bundle certificates (scope `bundle`) for the domain, with the run's just-requested ones the listing may not show yet. */
@@ -578,6 +678,7 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
         changed: s.changed,
       })),
       quotas: planned.quotas,
+      hostnames: summariseHostnames(planned.hostnames),
       changes: hasChanges(plan),
       attempt,
     });
@@ -605,6 +706,7 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     ingress: { namespace: ref.namespace ?? 'istio-system', name: ref.name },
     actions: plan.map(summariseClusterAction),
     certificates: big ? certificates.filter((c) => c.action === 'remove') : certificates,
+    hostnames: summariseHostnames(planned.hostnames),
   };
   if (big) {
     out.keptCertificates = certificates.filter((c) => c.action === 'keep').length;

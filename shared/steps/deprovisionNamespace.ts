@@ -80,7 +80,9 @@ async function readCurrent(
   shardHint?: number,
 ) {
   const [target, ownership, owned, all, zero, shards] = await Promise.all([
-    deps.route53.listRecords(zoneId, namespaceWildcard(request, namespace)),
+    // The namespace's own record, always the nested name: in the flat layout `*.<domain>` serves every
+    // namespace and is never deprovisioned with one of them.
+    deps.route53.listRecords(zoneId, namespaceWildcard({ domain: request.domain }, namespace)),
     deps.route53.listRecords(zoneId, ownershipRecordName(namespace, request.domain)),
     deps.acm.listOwnedCertificates(request.ownerId),
     deps.acm.listAllCertificateNames ? deps.acm.listAllCertificateNames() : Promise.resolve([]),

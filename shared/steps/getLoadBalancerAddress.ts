@@ -76,10 +76,25 @@ async function observe(
     fieldSelector: `involvedObject.kind=Ingress,involvedObject.name=${name}`,
   });
   if (!hostname) return { events };
+  return { hostname, ...(await readLoadBalancer(loadBalancers, hostname)), events };
+}
+
+/**
+ * ELBv2's view of the load balancer whose DNS name is `hostname`: its scheme,
+ * and the certificates on its HTTPS:443 listener (`undefined` when there is
+ * no such listener; nothing at all when ELBv2 has no such load balancer).
+ * Reads only; `kserve-edge status` reads the listener the same way.
+ */
+export async function readLoadBalancer(
+  loadBalancers: LoadBalancersPort,
+  hostname: string,
+): Promise<Pick<ObservedLoadBalancer, 'loadBalancer' | 'listenerCertificates'>> {
   const lb = await loadBalancers.findByDnsName(hostname);
-  if (!lb) return { hostname, events };
+  if (!lb) return {};
   const https = (await loadBalancers.listListeners(lb.arn)).find((l) => l.port === HTTPS_PORT && l.protocol === 'HTTPS');
-  const observed: ObservedLoadBalancer = { hostname, loadBalancer: { scheme: lb.scheme }, events };
+  const observed: Pick<ObservedLoadBalancer, 'loadBalancer' | 'listenerCertificates'> = {
+    loadBalancer: { scheme: lb.scheme, ...(lb.state !== undefined ? { state: lb.state } : {}) },
+  };
   if (https) observed.listenerCertificates = await loadBalancers.listListenerCertificates(https.arn);
   return observed;
 }

@@ -22,7 +22,13 @@ import type { AcmPort, KubePort, LoadBalancersPort, Route53Port, SecretsPort } f
 import type { ProvisionRequest } from '../request';
 import { uniqueValidationRecords } from '../plan/certificates';
 import { loadBalancerAddress, type ListenerCertificateChange } from '../plan/cluster';
-import { planConfigureCluster, summariseClusterAction, type ConfigureClusterAction } from './configureCluster';
+import {
+  planConfigureCluster,
+  summariseClusterAction,
+  summariseHostnames,
+  type ConfigureClusterAction,
+  type HostnameSummary,
+} from './configureCluster';
 import { ownedArnsOf, planEnsureCertificates } from './ensureCertificates';
 import { planDnsRecords } from './upsertDnsRecords';
 
@@ -37,6 +43,8 @@ export interface PlanReport {
    * namespace is gone; one that is not ours). Empty when the cluster plan is refused.
    */
   listener: ListenerCertificateChange[];
+  /** The hostname layout, the KServe modes in use, and the layout switch (every model's URL changes) if the run makes one. */
+  hostnames?: HostnameSummary;
   /** The ALB's DNS name, `null` while the Ingress has none (then the DNS records point at it once it has). */
   loadBalancer: string | null;
   dns: Array<{ name: string; action: string; changes: number }> | { refused: string };
@@ -101,6 +109,7 @@ export async function planProvisioning(
   let hostname: string | undefined;
   // With ALB shards: each namespace's record points at its shard's ALB.
   let shardHostname: ((ns: string) => string | undefined) | undefined;
+  let hostnames: HostnameSummary | undefined;
   try {
     const planned = await planConfigureCluster(
       { request, certificateArns, certificateNames: certificates.map((c) => c.names), ownedArns: ownedArnsOf(owned, items) },
@@ -109,6 +118,7 @@ export async function planProvisioning(
     const { plan, current } = planned;
     cluster = plan.map(summariseClusterAction);
     listener = planned.certificates;
+    hostnames = summariseHostnames(planned.hostnames);
     hostname = loadBalancerAddress(current.ingress);
     if (planned.shards.length > 1) {
       shardHostname = (ns) => planned.shards.find((sh) => sh.namespaces.includes(ns))?.hostname;
@@ -129,5 +139,5 @@ export async function planProvisioning(
   } catch (e) {
     dns = refusal(e);
   }
-  return { certificates, validationRecords, cluster, listener, loadBalancer: hostname ?? null, dns };
+  return { certificates, validationRecords, cluster, listener, ...(hostnames ? { hostnames } : {}), loadBalancer: hostname ?? null, dns };
 }

@@ -25,7 +25,7 @@ import { HostedZoneNotFoundError } from '../errors';
 import type { Logger } from '../log';
 import type { AcmPort, ExecutionsPort, KubePort, Route53Port } from '../ports';
 import { ownershipRecordName, TAG_DOMAIN } from '../ownership';
-import { parseProvisionRequest, type ProvisionRequest } from '../request';
+import { namespaceOwnershipName, namespaceWildcard, parseProvisionRequest, type ProvisionRequest } from '../request';
 import {
   certificatesFor,
   executionName,
@@ -114,14 +114,22 @@ async function readAndPlan(
   ]);
   const provisioned = new Map<string, ProvisionedState>();
   // Every namespace's ownership TXT in one pass over the zone's listing (not one read per namespace).
-  const txt = await deps.route53.listRecordsNamed(
-    zoneId,
-    [...toRead].map((ns) => ownershipRecordName(ns, base.domain)),
-  );
+  // Flat layout: one `*.<domain>` record (TXT `_kserve-edge.<domain>`) and certificate serve every namespace,
+  // so an active namespace is provisioned when those are; a new one needs no certificate or record of its own.
+  const flatName = base.hostnames === 'flat' ? namespaceOwnershipName(base, '') : undefined;
+  const txt = await deps.route53.listRecordsNamed(zoneId, [
+    ...[...toRead].map((ns) => ownershipRecordName(ns, base.domain)),
+    ...(flatName !== undefined ? [flatName] : []),
+  ]);
+  const activeNames = new Set(infos.filter((n) => !n.terminating).map((n) => n.name));
   for (const ns of toRead) {
-    const issued = certificatesFor(certs, base.domain, ns).filter((c) => c.status === 'ISSUED');
+    const flat = flatName !== undefined && (activeNames.has(ns) || (template.namespaces ?? []).includes(ns));
+    const issued = (
+      flat ? certs.filter((c) => c.names.includes(namespaceWildcard(base, ns))) : certificatesFor(certs, base.domain, ns)
+    ).filter((c) => c.status === 'ISSUED');
+    const txtName = flat ? flatName : ownershipRecordName(ns, base.domain);
     provisioned.set(ns, {
-      ownershipRecord: ownershipOf(recordsNamed(txt, ownershipRecordName(ns, base.domain)), base.ownerId) === 'ours',
+      ownershipRecord: ownershipOf(recordsNamed(txt, txtName), base.ownerId) === 'ours',
       certificateIssued: issued.length > 0,
       certificateOnListener: issued.some((c) => listed.has(c.arn)),
     });

@@ -37,6 +37,8 @@ export interface CanaryNamespaceSummary {
   failureKind?: ProbeResult['failureKind'];
   /** Only on a red namespace: why (scrubbed of the header value and cookies by the probe). */
   reason?: string;
+  /** JWT mode: `no-token`, `refused-claim` and (migration) `header`, each pass, fail or skipped. */
+  checks?: ProbeResult['checks'];
 }
 
 export interface RunCanaryStepOutput extends PollResult {
@@ -67,6 +69,7 @@ function summaryOf(r: ProbeResult): CanaryNamespaceSummary {
   if (r.status !== undefined) s.status = r.status;
   if (r.prediction !== undefined) s.prediction = r.prediction;
   if (r.certificateDaysToExpiry !== undefined) s.certificateDaysToExpiry = r.certificateDaysToExpiry;
+  if (r.checks !== undefined) s.checks = r.checks;
   if (!r.ok) {
     s.failureKind = r.failureKind ?? 'http';
     if (r.message !== undefined) s.reason = redactString(r.message);

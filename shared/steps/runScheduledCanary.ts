@@ -38,6 +38,8 @@ export interface ScheduledCanaryEndpoint {
   latencyMs: number;
   certificateDaysToExpiry?: number;
   message?: string;
+  /** JWT mode: `no-token`, `refused-claim`, `header` (migration), each pass, fail or skipped. */
+  checks?: ProbeResult['checks'];
 }
 
 export interface ScheduledCanaryOutput {
@@ -79,6 +81,7 @@ export async function runScheduledCanary(input: ScheduledCanaryInput, deps: Sche
       if (r.status !== undefined) e.status = r.status;
       if (r.certificateDaysToExpiry !== undefined) e.certificateDaysToExpiry = r.certificateDaysToExpiry;
       if (r.message) e.message = r.message;
+      if (r.checks) e.checks = r.checks;
       return e;
     }),
   );

@@ -8,8 +8,7 @@
 import type { Logger } from '../log';
 import type { Route53Port } from '../ports';
 import type { ProvisionRequest } from '../request';
-import { namespaceWildcard } from '../request';
-import { ownershipRecordName } from '../ownership';
+import { namespaceOwnershipName, namespaceWildcard } from '../request';
 import { planNamespaceRecords, recordsNamed, splitIntoBatches, type NamespaceRecordPlan } from '../plan/records';
 
 export interface UpsertDnsRecordsOutput {
@@ -56,15 +55,23 @@ export async function planDnsRecords(
   route53: Route53Port,
 ): Promise<NamespaceRecordPlan[]> {
   const target = typeof albHostname === 'string' ? () => albHostname : albHostname;
-  const names = request.namespaces.flatMap((ns) => [namespaceWildcard(request, ns), ownershipRecordName(ns, request.domain)]);
+  // Flat: every namespace shares `*.<domain>`, planned once (under the first namespace), or one batch would hold it twice.
+  const seen = new Set<string>();
+  const namespaces = request.namespaces.filter((ns) => {
+    const name = namespaceWildcard(request, ns);
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return true;
+  });
+  const names = namespaces.flatMap((ns) => [namespaceWildcard(request, ns), namespaceOwnershipName(request, ns)]);
   const current = await route53.listRecordsNamed(request.hostedZoneId, names);
-  return request.namespaces.map((namespace) =>
+  return namespaces.map((namespace) =>
     planNamespaceRecords(
       request,
       {
         namespace,
         target: recordsNamed(current, namespaceWildcard(request, namespace)),
-        ownership: recordsNamed(current, ownershipRecordName(namespace, request.domain)),
+        ownership: recordsNamed(current, namespaceOwnershipName(request, namespace)),
       },
       target(namespace),
     ),

@@ -2,7 +2,7 @@
  * The bad-input catalog: malformed requests, each run through the whole
  * provision.asl.json with the real handlers against the testbed. Every one
  * must end in its named Fail state (InvalidRequest, InvalidSecret,
- * HostedZoneNotFound, ClusterNotFound) after NotifyFailure, and nothing may
+ * HostedZoneNotFound, ClusterNotFound, VpcRequired) after NotifyFailure, and nothing may
  * reach moto or the API server:
  *
  * - the product talks to moto through the fault proxy (no faults configured),
@@ -11,6 +11,7 @@
  *   config-domain, every Ingress and every AuthorizationPolicy are compared
  *   before and after each case.
  */
+import { UpdateClusterConfigCommand } from '@aws-sdk/client-eks';
 import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { FaultProxy } from '../../testbed/fault-proxy';
@@ -23,7 +24,7 @@ const REGION = 'us-west-2';
 const STRONG = 'Zt3o9w1Qm2xVb7Rk4Lp8Hs6Jd0Fy5Nc';
 
 type Req = Record<string, unknown>;
-type Expected = 'InvalidRequest' | 'InvalidSecret' | 'HostedZoneNotFound' | 'ClusterNotFound';
+type Expected = 'InvalidRequest' | 'InvalidSecret' | 'HostedZoneNotFound' | 'ClusterNotFound' | 'VpcRequired';
 
 interface Case {
   label: string;
@@ -209,6 +210,19 @@ const CASES: Case[] = [
     path: 'namespaces',
   },
   {
+    // Flat: <model>-<namespace> is ONE DNS label; sklearn-irisv2 (14) + '-' + 49 characters = 64.
+    label: 'flat hostname label of 64 characters',
+    input: (b) => ({ ...b, hostnames: 'flat', namespaces: [`n${'a'.repeat(48)}`] }),
+    error: 'InvalidRequest',
+    path: 'namespaces[0]',
+  },
+  {
+    label: 'unknown hostname layout',
+    input: (b) => ({ ...b, hostnames: 'wide' }),
+    error: 'InvalidRequest',
+    path: 'hostnames',
+  },
+  {
     label: 'canary namespace not in the request',
     input: (b) => ({ ...b, canary: { namespaces: ['prod'] } }),
     error: 'InvalidRequest',
@@ -375,6 +389,13 @@ const CASES: Case[] = [
     error: 'InvalidRequest',
     path: 'cluster.name',
   },
+  // ---- the network: the packaged stack runs outside any VPC (KSERVE_EDGE_IN_VPC=false in the template)
+  {
+    label: 'internal ALB from a stack outside the VPC',
+    input: (b) => ({ ...b, ingress: { scheme: 'internal' } }),
+    error: 'VpcRequired',
+    path: 'ingress.scheme',
+  },
   {
     label: 'ALIAS records in a region without a known ALB zone',
     input: (b) => ({ ...b, cluster: { name: 'kubeflow', region: 'us-gov-west-1' }, dns: { recordType: 'ALIAS' } }),
@@ -478,6 +499,36 @@ describe('bad input: every malformed request ends in its named error and writes 
     },
     60_000,
   );
+
+  // The testbed's cluster made private-only (EKS UpdateClusterConfig on moto, which DescribeCluster then
+  // reports as resourcesVpcConfig.endpointPublicAccess false, as EKS does): the stack outside the VPC refuses it.
+  it('cluster whose API endpoint is private only: VpcRequired naming the deploy parameters, nothing written', async () => {
+    const endpointAccess = (endpointPublicAccess: boolean) =>
+      tb.aws.eks.send(
+        new UpdateClusterConfigCommand({
+          name: 'kubeflow',
+          resourcesVpcConfig: {
+            subnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
+            endpointPublicAccess,
+            endpointPrivateAccess: true,
+          },
+        }),
+      );
+    await endpointAccess(false);
+    try {
+      const before = await snapshot(tb);
+      const result = await run({ ...tb.env, AWS_ENDPOINT_URL: proxy.url }, base, 'bad-input-private-endpoint');
+      const after = await snapshot(tb);
+      const failure = failureOf(result);
+      const clean = JSON.stringify(before) === JSON.stringify(after);
+      outcomes.push({ label: 'private-only endpoint', expected: 'VpcRequired', got: failure.failState, clean });
+      expect(result.states.map((st) => st.name)).toEqual(['ValidateRequest', 'NotifyFailure', 'RouteFailure', 'VpcRequired']);
+      expect(failure.message).toMatch(/private-only API endpoint.*subnetIds.*securityGroupIds/);
+      expect(after).toEqual(before);
+    } finally {
+      await endpointAccess(true);
+    }
+  }, 60_000);
 
   it('sent no write operation to AWS in any case', () => {
     const seen = Object.keys(proxy.stats().requests);

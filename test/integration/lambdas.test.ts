@@ -57,7 +57,7 @@ function fixturePackage(): string {
       Properties: {
         FunctionName: `kserve-edge-test-${key}`,
         Handler: `${file}.handler`,
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         MemorySize: 128,
         Timeout: key === 'sleeper' ? 1 : 10,
         Code: { S3Bucket: { Ref: 'ServerlessDeploymentBucket' }, S3Key: `serverless/kserve-edge/test/${key}.zip` },

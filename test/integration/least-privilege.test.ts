@@ -35,6 +35,12 @@ const NEEDED: Array<[string, Attr]> = [
   ['list', { resource: 'namespaces' }],
   // GetLoadBalancerAddress: the load balancer controller's refusals of the Ingress.
   ['list', { resource: 'events', namespace: 'istio-system' }],
+  // Hostnames (shared/plan/hostnameConfig.ts): Knative's domain-template, KServe's ingress settings and modes.
+  ['get', { resource: 'configmaps', namespace: 'knative-serving', name: 'config-network' }],
+  ['patch', { resource: 'configmaps', namespace: 'knative-serving', name: 'config-network' }],
+  ['get', { resource: 'configmaps', namespace: 'kubeflow', name: 'inferenceservice-config' }],
+  ['patch', { resource: 'configmaps', namespace: 'kubeflow', name: 'inferenceservice-config' }],
+  ['list', { group: 'serving.kserve.io', resource: 'inferenceservices' }],
 ];
 
 interface Denied {
@@ -70,8 +76,30 @@ const DENIED: Denied[] = [
   {
     what: 'read another ConfigMap of Knative',
     verb: 'get',
-    attr: { resource: 'configmaps', namespace: 'knative-serving', name: 'config-network' },
-    http: { method: 'GET', path: '/api/v1/namespaces/knative-serving/configmaps/config-network' },
+    attr: { resource: 'configmaps', namespace: 'knative-serving', name: 'config-autoscaler' },
+    http: { method: 'GET', path: '/api/v1/namespaces/knative-serving/configmaps/config-autoscaler' },
+  },
+  {
+    what: "patch another of KServe's ConfigMaps",
+    verb: 'patch',
+    attr: { resource: 'configmaps', namespace: 'kubeflow', name: 'kserve-config' },
+    http: {
+      method: 'PATCH',
+      path: dry('/api/v1/namespaces/kubeflow/configmaps/kserve-config'),
+      body: { data: { x: '' } },
+      contentType: 'application/merge-patch+json',
+    },
+  },
+  {
+    what: 'change an InferenceService',
+    verb: 'patch',
+    attr: { group: 'serving.kserve.io', resource: 'inferenceservices', namespace: 'team-a', name: 'sklearn-irisv2' },
+    http: {
+      method: 'PATCH',
+      path: dry('/apis/serving.kserve.io/v1beta1/namespaces/team-a/inferenceservices/sklearn-irisv2'),
+      body: { metadata: { labels: { x: 'y' } } },
+      contentType: 'application/merge-patch+json',
+    },
   },
   {
     what: 'patch aws-auth in kube-system',

@@ -342,13 +342,13 @@ describe('serverless.yml deploys both state machines', () => {
     expect(Object.keys(serverless.functions).sort()).toEqual(expected);
   });
 
-  it('loads the definition from the file, validated, on nodejs22.x', () => {
+  it('loads the definition from the file, validated, on nodejs24.x', () => {
     const machines = Object.values(serverless.stepFunctions.stateMachines);
     expect(machines.map((m) => m.definition)).toEqual([
       '${file(statemachine/provision.asl.json)}',
       '${file(statemachine/deprovision.asl.json)}',
     ]);
     expect(serverless.stepFunctions.validate).toBe(true);
-    expect(serverless.provider.runtime).toBe('nodejs22.x');
+    expect(serverless.provider.runtime).toBe('nodejs24.x');
   });
 });

@@ -116,6 +116,16 @@ describe('Class: EksClusterAccess', () => {
     expect(redactString(`Bearer ${conn.token}`)).toBe('Bearer [REDACTED]');
   });
 
+  it("passes on DescribeCluster's endpointPublicAccess (a private-only endpoint is false), and nothing when it is absent", async () => {
+    const vpcConfig = (endpointPublicAccess: boolean) => ({
+      cluster: { ...active.cluster, resourcesVpcConfig: { endpointPublicAccess, endpointPrivateAccess: true } },
+    });
+    eks.on(DescribeClusterCommand).resolvesOnce(vpcConfig(false)).resolvesOnce(vpcConfig(true)).resolves(active);
+    expect((await access.connect(cluster)).endpointPublicAccess).toBe(false);
+    expect((await access.connect(cluster)).endpointPublicAccess).toBe(true);
+    expect(await access.connect(cluster)).not.toHaveProperty('endpointPublicAccess');
+  });
+
   it('maps ResourceNotFoundException to ClusterNotFound', async () => {
     eks
       .on(DescribeClusterCommand)
@@ -207,6 +217,22 @@ describe('Function: clusterAccessFor (from the environment)', () => {
     expect(conn).toEqual({ server: 'https://127.0.0.1:6443', caData: PEM, token: 'testbed-token-123' });
     expect(eks.commandCalls(DescribeClusterCommand)).toHaveLength(1);
     expect(redactString('testbed-token-123')).toBe('[REDACTED]');
+  });
+
+  it('endpoint override keeps the endpoint access of the DescribeCluster it makes first', async () => {
+    await writeFile(join(dir, 'ca.pem'), PEM);
+    eks.on(DescribeClusterCommand).resolves({
+      cluster: { ...motoCluster.cluster, resourcesVpcConfig: { endpointPublicAccess: false, endpointPrivateAccess: true } },
+    });
+    const access = clusterAccessFromEnv(
+      {
+        KSERVE_EDGE_CLUSTER_ENDPOINT: 'https://127.0.0.1:6443',
+        KSERVE_EDGE_CLUSTER_CA_FILE: join(dir, 'ca.pem'),
+        KSERVE_EDGE_CLUSTER_TOKEN: 't-1',
+      },
+      base,
+    );
+    expect(await access.connect(cluster)).toMatchObject({ server: 'https://127.0.0.1:6443', endpointPublicAccess: false });
   });
 
   it('endpoint override still fails with ClusterNotFound for a missing cluster', async () => {

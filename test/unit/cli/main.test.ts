@@ -75,7 +75,7 @@ describe('usage errors', () => {
     const lines = r.err.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(message);
-    expect(lines[1]).toMatch(/^Usage: kserve-edge <provision\|plan\|canary\|validate\|schema> .*--help/);
+    expect(lines[1]).toMatch(/^Usage: kserve-edge <provision\|plan\|canary\|status\|validate\|schema> .*--help/);
   });
 
   it('--help prints the full usage on stdout and exits 0', async () => {

@@ -90,6 +90,12 @@ describe('configureCluster', () => {
         { action: 'apply', kind: 'Ingress', namespace: 'istio-system', name: 'istio-ingress-api', reason: 'create' },
       ],
       certificates: [{ arn: ARN_A, action: 'add', owner: 'ours', namespaces: [], reason: "this run's certificate (listener default)" }],
+      // No inferenceservice-config: KServe's default mode (Knative), whose default template is nested; nothing to change.
+      hostnames: {
+        layout: 'nested',
+        defaultMode: 'Knative',
+        modes: [{ mode: 'Knative', current: 'nested', template: '{{.Name}}.{{.Namespace}}.{{.Domain}}', changes: false }],
+      },
       // What GetLoadBalancerAddress then waits for: read back from the Ingress as written.
       expected: {
         certificateArns: [ARN_A],

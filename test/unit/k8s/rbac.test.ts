@@ -14,6 +14,7 @@ import {
   ISTIO_NAMESPACE,
   KNATIVE_NAMESPACE,
 } from '../../../shared/plan/cluster';
+import { CONFIG_NETWORK_REF, INFERENCESERVICE_CONFIG } from '../../../shared/plan/hostnameConfig';
 
 interface Rule {
   apiGroups?: string[];
@@ -51,7 +52,7 @@ function allowed(req: { namespace?: string; group: string; resource: string; ver
 describe('deploy/rbac.yaml', () => {
   it('binds every role to the group kserve-edge:workflow and the user kserve-edge-workflow', () => {
     const bindings = docs.filter((d) => d.kind.endsWith('Binding'));
-    expect(bindings).toHaveLength(3);
+    expect(bindings).toHaveLength(4);
     for (const b of bindings) {
       expect(b.subjects).toEqual([
         expect.objectContaining({ kind: 'Group', name: 'kserve-edge:workflow' }),
@@ -64,6 +65,13 @@ describe('deploy/rbac.yaml', () => {
   const needed: Call[] = [
     [KNATIVE_NAMESPACE, '', 'configmaps', 'get', CONFIG_DOMAIN],
     [KNATIVE_NAMESPACE, '', 'configmaps', 'patch', CONFIG_DOMAIN],
+    // Hostnames (shared/plan/hostnameConfig.ts): Knative's domain-template, KServe's ingress settings, the InferenceServices.
+    [KNATIVE_NAMESPACE, '', 'configmaps', 'get', CONFIG_NETWORK_REF.name],
+    [KNATIVE_NAMESPACE, '', 'configmaps', 'patch', CONFIG_NETWORK_REF.name],
+    ['kubeflow', '', 'configmaps', 'get', INFERENCESERVICE_CONFIG],
+    ['kubeflow', '', 'configmaps', 'patch', INFERENCESERVICE_CONFIG],
+    [undefined, 'serving.kserve.io', 'inferenceservices', 'list', undefined],
+    [undefined, 'serving.kserve.io', 'inferenceservices', 'get', 'sklearn-irisv2'],
     ...AUTHORIZATION_POLICY_NAMES.flatMap((n) =>
       ['get', 'patch', 'create'].map((v): Call => [ISTIO_NAMESPACE, 'security.istio.io', 'authorizationpolicies', v, n]),
     ),
@@ -89,7 +97,12 @@ describe('deploy/rbac.yaml', () => {
   it.each([
     [
       'another Knative ConfigMap',
-      { namespace: KNATIVE_NAMESPACE, group: '', resource: 'configmaps', verb: 'patch', name: 'config-network' },
+      { namespace: KNATIVE_NAMESPACE, group: '', resource: 'configmaps', verb: 'patch', name: 'config-autoscaler' },
+    ],
+    ["another of KServe's ConfigMaps", { namespace: 'kubeflow', group: '', resource: 'configmaps', verb: 'patch', name: 'kserve-config' }],
+    [
+      'changing an InferenceService',
+      { namespace: 'staging', group: 'serving.kserve.io', resource: 'inferenceservices', verb: 'patch', name: 'sklearn-irisv2' },
     ],
     ['creating a ConfigMap', { namespace: KNATIVE_NAMESPACE, group: '', resource: 'configmaps', verb: 'create', name: CONFIG_DOMAIN }],
     [

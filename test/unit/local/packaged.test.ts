@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  assertRuntimeMatches,
   functionAccessKeyId,
   functionEnvironment,
   functionKeyOfAccessKeyId,
@@ -25,7 +26,7 @@ const fn = (key: string, environment: Record<string, unknown>): PackagedFunction
   logicalId: `${key}LambdaFunction`,
   functionName: `kserve-edge-ci-${key}`,
   handler: `functions/${key}/handler.handler`,
-  runtime: 'nodejs22.x',
+  runtime: 'nodejs24.x',
   timeoutSeconds: 60,
   memoryMb: 256,
   environment,
@@ -148,5 +149,20 @@ describe('readPackage and unpackBundle', () => {
     writeZip(zip, { '../escaped.txt': 'x' });
     expect(() => unpackBundle(zip, join(dir, 'cache'))).toThrow(/leaves the bundle/);
     expect(existsSync(join(dir, 'escaped.txt'))).toBe(false);
+  });
+});
+
+describe('assertRuntimeMatches', () => {
+  it('accepts the Node whose major the template names', () => {
+    expect(() => assertRuntimeMatches(notify, '24.21.0')).not.toThrow();
+    expect(() => assertRuntimeMatches(notify, 'v24.0.1')).not.toThrow();
+  });
+
+  it('refuses another major, or a runtime that is not Node.js, naming the function', () => {
+    expect(() => assertRuntimeMatches(notify, '22.23.3')).toThrow(PackageError);
+    expect(() => assertRuntimeMatches(notify, '22.23.3')).toThrow(
+      /notifyFailure: the template's Runtime is nodejs24.x but .* Node 22.23.3/,
+    );
+    expect(() => assertRuntimeMatches({ key: 'x', runtime: 'python3.13' }, '24.1.0')).toThrow(/not a Node.js runtime/);
   });
 });

@@ -83,6 +83,10 @@ describe('expectedLoadBalancer', () => {
 describe('loadBalancerReadiness', () => {
   it('ready when the named ALB has the scheme and every certificate (in any order, others beside)', () => {
     expect(loadBalancerReadiness(ING, expected, serving, at(1))).toEqual({ state: 'ready', hostname: HOST });
+    for (const state of ['active', 'active_impaired']) {
+      const active = { ...serving, loadBalancer: { scheme: 'internet-facing', state } };
+      expect(loadBalancerReadiness(ING, expected, active, at(1))).toEqual({ state: 'ready', hostname: HOST });
+    }
   });
 
   it.each<[string, ObservedLoadBalancer, RegExp]>([
@@ -91,6 +95,12 @@ describe('loadBalancerReadiness', () => {
     ['another scheme', { ...serving, loadBalancer: { scheme: 'internal' } }, /is internal, the Ingress asks for internet-facing/],
     ['no HTTPS:443 listener', { hostname: HOST, loadBalancer: { scheme: 'internet-facing' }, events: [] }, /no HTTPS:443 listener/],
     ['a certificate missing', { ...serving, listenerCertificates: [A] }, /lacks 1 certificate\(s\) of the Ingress: .*certificate\/b/],
+    [
+      'a new ALB still provisioning',
+      { ...serving, loadBalancer: { scheme: 'internet-facing', state: 'provisioning' } },
+      /is provisioning, not active yet/,
+    ],
+    ['a failed ALB', { ...serving, loadBalancer: { scheme: 'internet-facing', state: 'failed' } }, /is failed, not active yet/],
   ])('waiting: %s', (_what, observed, reason) => {
     const out = loadBalancerReadiness(ING, expected, observed, at(100));
     expect(out).toEqual({ state: 'waiting', reason: expect.stringMatching(reason) });

@@ -26,7 +26,7 @@ describe('validateRequest, certificates.mode "bundled"', () => {
     r53.addZone('platform.example.com');
     const secrets = new FakeSecrets({ 'kserve-edge/api-tokens': { headerValues: [STRONG_TOKEN] } });
     const cluster = { connect: async () => ({ server: 'https://127.0.0.1:1', caData: 'pem', token: 't' }) };
-    return { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') };
+    return { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z'), inVpc: false };
   };
 
   it('accepts 25 bundles of 10 on one listener, refuses 251 namespaces naming both quotas', async () => {

@@ -90,6 +90,45 @@ function world(provisioned: string[], extraNamespaces: KubeObject[] = []) {
 }
 
 describe('sweepNamespaces', () => {
+  it('flat hostnames: a new profile namespace is in sync at once (one *.<domain> certificate and record serve it); without them, a run', async () => {
+    // Prepare: a flat deployment (the base certificate on the listener, the *.<domain> record and its TXT) and a new namespace.
+    const r53 = new InMemoryRoute53();
+    const zone = r53.addZone(DOMAIN);
+    const acm = new FakeAcm();
+    const base = acm.seed({ names: [`*.${DOMAIN}`], tags: { ...OWNED, 'kserve-edge:scope': 'base' }, status: 'ISSUED' });
+    const kube = new FakeKube();
+    for (const ns of ['team-a', 'team-new']) kube.seed(namespace(ns));
+    kube.seed(ingress([base]), 'kserve-edge');
+    const deps: LifecycleDeps = {
+      kube,
+      route53: r53,
+      acm,
+      provisionRuns: new FakeExecutions(),
+      deprovisionRuns: new FakeExecutions(),
+      log: silentLogger,
+      now: () => new Date('2026-01-01T00:00:00Z'),
+      retryPeriodMinutes: 60,
+    };
+    const template = { ...TEMPLATE, hostnames: 'flat' };
+    // Act: before the wildcard record exists, every namespace needs a run.
+    const before = await sweepNamespaces({ template }, deps);
+    r53.seedRecord(zone.id, { name: `*.${DOMAIN}`, type: 'CNAME', ttl: 300, values: [ALB] });
+    r53.seedRecord(zone.id, {
+      name: `_kserve-edge.${DOMAIN}`,
+      type: 'TXT',
+      ttl: 300,
+      values: [ownershipRecordValue('kserve-edge', `*.${DOMAIN}`)],
+    });
+    const after = await sweepNamespaces({ template }, deps);
+    // Assess
+    expect(before.runs.map((r) => [r.namespace, r.reason])).toEqual([
+      ['team-a', 'no ownership record'],
+      ['team-new', 'no ownership record'],
+    ]);
+    expect(after.inSync).toEqual(['team-a', 'team-new']);
+    expect(after.runs).toEqual([]);
+  });
+
   it('starts one run for a new profile namespace, carrying every profile namespace, and none on the next sweep', async () => {
     // Prepare
     const w = world(['team-a'], [namespace('team-b'), namespace('kube-system', {})]);

@@ -98,4 +98,56 @@ describe('planProvisioning', () => {
     w.kube.unreachable = true;
     await expect(planProvisioning(w.request, w.deps)).rejects.toMatchObject({ name: 'ClusterUnreachable' });
   });
+  it('JWT migration: the plan shows the transition, then the header rule and the old load balancer detached', async () => {
+    const w = world();
+    const certificates = await ensureCertificates({ request: w.request, runId: 'r' }, { acm: w.acm, log: silentLogger, now: NOW });
+    const configure = (request: typeof w.request) =>
+      configureCluster(
+        { request, certificateArns: certificates.items.map((i) => i.arn), ownedArns: certificates.ownedArns },
+        { kube: w.kube, secrets: w.secrets, acm: w.acm, route53: w.route53, log: silentLogger, now: NOW },
+      );
+    await configure(w.request);
+    w.kube.setStatus(ingressRefFor(w.request), { loadBalancer: { ingress: [{ hostname: ALB }] } });
+    await upsertDnsRecords({ request: w.request, loadBalancer: { hostname: ALB } }, { route53: w.route53, log: silentLogger, now: NOW });
+
+    const jwt = (transition: boolean) => ({
+      ...w.request,
+      auth: {
+        provider: 'jwt' as const,
+        issuer: 'https://issuer.example.com',
+        jwksEndpoint: 'https://issuer.example.com/keys',
+        claims: [],
+        canary: { clientSecretId: 'kserve-edge/canary-client', tokenEndpoint: 'https://issuer.example.com/token' },
+        istioRequestAuthentication: 'auto' as const,
+        ...(transition ? { transition: { headerName: 'x-api-key', headerValuesSecretId: 'kserve-edge/api-tokens' } } : {}),
+      },
+    });
+    const rows = (report: Awaited<ReturnType<typeof planProvisioning>>) =>
+      Array.isArray(report.cluster) ? report.cluster.map((a) => `${a.action} ${a.kind} ${a.name}`) : report.cluster;
+
+    const transition = await planProvisioning(jwt(true), w.deps);
+    expect(rows(transition)).toEqual([
+      'none ConfigMap config-domain',
+      'none AuthorizationPolicy allow-predictor',
+      'none AuthorizationPolicy allow-transformer',
+      'none RequestAuthentication kserve-edge-jwt',
+      'apply Ingress istio-ingress-jwt-header',
+      'apply Ingress istio-ingress-jwt',
+      'none Ingress istio-ingress-api',
+    ]);
+    // The new load balancer has no address yet: DNS is planned to move to it.
+    expect(transition.loadBalancer).toBeNull();
+    expect(Array.isArray(transition.dns) && transition.dns.map((d) => d.action)).toEqual(['update', 'update']);
+    expect(JSON.stringify(transition)).not.toContain(STRONG_TOKEN);
+    expect(w.kube.writes).toBeGreaterThan(0); // the Cognito run's, not the plan's
+    const writes = w.kube.writes;
+
+    await configure(jwt(true));
+    const final = await planProvisioning(jwt(false), w.deps);
+    expect(Array.isArray(final.cluster) && final.cluster.filter((a) => a.action !== 'none').map((a) => [a.name, a.reason])).toEqual([
+      ['istio-ingress-jwt-header', expect.stringContaining('header tokens refused from now on (detach')],
+      ['istio-ingress-api', expect.stringContaining('retired (no longer in DNS) (detach')],
+    ]);
+    expect(w.kube.writes).toBe(writes + 2); // the transition run's two Ingresses; planning wrote nothing
+  });
 });

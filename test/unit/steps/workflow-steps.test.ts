@@ -10,8 +10,9 @@ import { upsertDnsRecords } from '../../../shared/steps/upsertDnsRecords';
 import { validateRequest } from '../../../shared/steps/validateRequest';
 import { notifyFailure, summarizeFailure } from '../../../shared/steps/notifyFailure';
 import { silentLogger, registerSecret, clearSecrets } from '../../../shared/log';
-import type { ClusterAccessPort } from '../../../shared/ports';
-import { AccessDeniedError, ClusterNotFoundError } from '../../../shared/errors';
+import type { ClusterAccessPort, KubeObject } from '../../../shared/ports';
+import { FakeKube } from '../../fakes/FakeKube';
+import { AccessDeniedError, ClusterNotFoundError, VpcRequiredError } from '../../../shared/errors';
 import { FakeAcm } from '../../fakes/FakeAcm';
 import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
 import { FakeSecrets } from '../../fakes/FakeSecrets';
@@ -38,7 +39,7 @@ describe('validateRequest', () => {
     const { r53, zone, secrets } = world();
     const out = await validateRequest(
       { request: COGNITO_INPUT, runId: 'run-1' },
-      { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+      { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z'), inVpc: false },
     );
     expect(out.request.hostedZoneId).toBe(zone.id);
     expect(out.request.auth).toMatchObject({ provider: 'cognito', headerName: 'x-api-key' });
@@ -56,7 +57,7 @@ describe('validateRequest', () => {
     await expect(
       validateRequest(
         { request: { ...COGNITO_INPUT, ...overrides } },
-        { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+        { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z'), inVpc: false },
       ),
     ).rejects.toMatchObject({ name: errorName });
   });
@@ -67,7 +68,7 @@ describe('validateRequest', () => {
     await expect(
       validateRequest(
         { request: { ...COGNITO_INPUT, hostedZoneId: 'Z0000000000OTHERZONE' } },
-        { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+        { route53: r53, secrets, cluster, log: silentLogger, now: clock('2026-01-01T00:00:00Z'), inVpc: false },
       ),
     ).rejects.toMatchObject({ name: 'HostedZoneNotFound', message: expect.stringContaining('hostedZoneIds') });
   });
@@ -82,7 +83,7 @@ describe('validateRequest', () => {
     await expect(
       validateRequest(
         { request: { ...COGNITO_INPUT, cluster: { name: 'other', region: 'us-west-2' } } },
-        { route53: r53, secrets, cluster: denied, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+        { route53: r53, secrets, cluster: denied, log: silentLogger, now: clock('2026-01-01T00:00:00Z'), inVpc: false },
       ),
     ).rejects.toMatchObject({ name: 'ClusterNotFound', message: expect.stringContaining('clusterName') });
   });
@@ -97,11 +98,111 @@ describe('validateRequest', () => {
     await expect(
       validateRequest(
         { request: DEX_INPUT },
-        { route53: r53, secrets, cluster: missing, log: silentLogger, now: clock('2026-01-01T00:00:00Z') },
+        { route53: r53, secrets, cluster: missing, log: silentLogger, now: clock('2026-01-01T00:00:00Z'), inVpc: false },
       ),
     ).rejects.toMatchObject({
       name: 'ClusterNotFound',
     });
+  });
+});
+
+describe('validateRequest: what only the VPC reaches', () => {
+  const privateCluster: ClusterAccessPort = {
+    connect: async () => ({ server: 'https://10.0.0.1', caData: 'pem', token: 't', endpointPublicAccess: false }),
+  };
+  const publicCluster: ClusterAccessPort = {
+    connect: async () => ({ server: 'https://x.eks.amazonaws.com', caData: 'pem', token: 't', endpointPublicAccess: true }),
+  };
+  const run = (request: unknown, access: ClusterAccessPort, inVpc: boolean) => {
+    const { r53, secrets } = world();
+    return validateRequest(
+      { request },
+      { route53: r53, secrets, cluster: access, log: silentLogger, now: clock('2026-01-01T00:00:00Z'), inVpc },
+    );
+  };
+  const internal = { ...COGNITO_INPUT, ingress: { scheme: 'internal' } };
+
+  it('refuses an internal ALB outside a VPC, naming the field and the deploy parameters, before reading anything', async () => {
+    let connected = false;
+    const watched: ClusterAccessPort = {
+      connect: async () => {
+        connected = true;
+        return publicCluster.connect({ name: 'kubeflow', region: 'us-west-2' });
+      },
+    };
+    const err = await run(internal, watched, false).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VpcRequiredError);
+    expect(err).toMatchObject({ name: 'VpcRequired', path: 'ingress.scheme' });
+    expect((err as Error).message).toMatch(/subnetIds.*securityGroupIds/);
+    expect(connected).toBe(false);
+  });
+
+  it('refuses a private-only cluster endpoint outside a VPC, naming the cluster and the deploy parameters', async () => {
+    const err = await run(COGNITO_INPUT, privateCluster, false).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'VpcRequired', path: 'cluster' });
+    expect((err as Error).message).toMatch(/kubeflow in us-west-2 has a private-only API endpoint.*subnetIds.*securityGroupIds/);
+  });
+
+  it('accepts both inside a VPC, and a public endpoint (or one DescribeCluster did not describe) outside', async () => {
+    await expect(run(internal, privateCluster, true)).resolves.toMatchObject({ request: { ingress: { scheme: 'internal' } } });
+    await expect(run(COGNITO_INPUT, publicCluster, false)).resolves.toMatchObject({ request: { ingress: { scheme: 'internet-facing' } } });
+    await expect(run(COGNITO_INPUT, cluster, false)).resolves.toBeDefined();
+  });
+});
+
+describe('validateRequest: hostnames (a cluster client given)', () => {
+  const configDomain = (domain?: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'config-domain', namespace: 'knative-serving' },
+    data: domain ? { [domain]: '' } : { _example: '#' },
+  });
+  const isvc = (namespace: string, url?: string): KubeObject => ({
+    apiVersion: 'serving.kserve.io/v1beta1',
+    kind: 'InferenceService',
+    metadata: { name: 'sklearn-irisv2', namespace },
+    ...(url ? { status: { url } } : {}),
+  });
+  const deps = (kube: FakeKube) => {
+    const { r53, secrets } = world();
+    return { route53: r53, secrets, cluster, kubeOf: () => kube, log: silentLogger, now: clock('2026-01-01T00:00:00Z'), inVpc: false };
+  };
+
+  it('refuses a switch to flat hostnames of a served domain without the confirmation, having written nothing', async () => {
+    const configNetwork: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config-network', namespace: 'knative-serving' },
+      data: { _example: '#' },
+    };
+    const kube = new FakeKube([{ object: configDomain('platform.example.com') }, { object: configNetwork }, { object: isvc('staging') }]);
+    await expect(validateRequest({ request: { ...COGNITO_INPUT, hostnames: 'flat' } }, deps(kube))).rejects.toMatchObject({
+      name: 'HostnameChangeUnconfirmed',
+      path: 'confirmHostnameChange',
+    });
+    expect(kube.writes).toBe(0);
+    const ok = await validateRequest(
+      { request: { ...COGNITO_INPUT, hostnames: 'flat', confirmHostnameChange: 'nested-to-flat' } },
+      deps(kube),
+    );
+    expect(ok.request.hostnames).toBe('flat');
+  });
+
+  it("puts the host KServe publishes into canary.hosts only where it differs from the layout's", async () => {
+    const kube = new FakeKube([
+      { object: configDomain('platform.example.com') },
+      { object: isvc('staging', 'http://sklearn-irisv2.staging.platform.example.com') },
+      { object: isvc('prod', 'http://irisv2-prod.models.platform.example.com') },
+    ]);
+    const out = await validateRequest({ request: { ...COGNITO_INPUT, namespaces: ['staging', 'prod'] } }, deps(kube));
+    expect(out.request.canary.hosts).toEqual({ prod: 'irisv2-prod.models.platform.example.com' });
+  });
+
+  it('an API server that does not answer leaves the hostname checks to ConfigureCluster', async () => {
+    const kube = new FakeKube([{ object: configDomain('platform.example.com') }]);
+    kube.unreachable = true;
+    const out = await validateRequest({ request: { ...COGNITO_INPUT, hostnames: 'flat' } }, deps(kube));
+    expect(out.request.hostnames).toBe('flat');
   });
 });
 

@@ -5,6 +5,9 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import {
+  insertJwtActions,
+  jwtActionXml,
+  takeJwtAction,
   Elbv2Fidelity,
   realDnsNames,
   requestedCertificateArns,
@@ -187,5 +190,156 @@ describe('Query protocol helpers', () => {
     expect(parseXml('<?xml version="1.0"?><a xmlns="x"><b>1</b><b>2 &amp; 3</b><c/><d></d></a>')).toEqual({
       a: { b: ['1', '2 & 3'], c: '', d: '' },
     });
+  });
+});
+
+describe('jwt-validation actions (moto does not know them)', () => {
+  // The form the controller's SDK (aws-sdk-go-v2 elasticloadbalancingv2 v1.54.0, Query protocol) sends.
+  const createRule = new URLSearchParams({
+    Action: 'CreateRule',
+    ListenerArn: 'arn:aws:elasticloadbalancing:us-west-2:123456789012:listener/app/k8s-x/abc/def',
+    Priority: '1',
+    'Actions.member.1.Type': 'jwt-validation',
+    'Actions.member.1.Order': '1',
+    'Actions.member.1.JwtValidationConfig.Issuer': 'https://issuer.example.com/dex',
+    'Actions.member.1.JwtValidationConfig.JwksEndpoint': 'https://issuer.example.com/dex/keys',
+    'Actions.member.1.JwtValidationConfig.AdditionalClaims.member.1.Format': 'string-array',
+    'Actions.member.1.JwtValidationConfig.AdditionalClaims.member.1.Name': 'groups',
+    'Actions.member.1.JwtValidationConfig.AdditionalClaims.member.1.Values.member.1': 'a',
+    'Actions.member.1.JwtValidationConfig.AdditionalClaims.member.1.Values.member.2': 'b&c',
+    'Actions.member.2.Type': 'forward',
+    'Actions.member.2.Order': '2',
+    'Actions.member.2.TargetGroupArn': 'arn:tg',
+  });
+
+  test('takeJwtAction reads the action and leaves moto the rest, renumbered', () => {
+    const taken = takeJwtAction(createRule, 'Actions');
+    expect(taken?.jwt).toEqual({
+      order: 1,
+      issuer: 'https://issuer.example.com/dex',
+      jwksEndpoint: 'https://issuer.example.com/dex/keys',
+      additionalClaims: [{ format: 'string-array', name: 'groups', values: ['a', 'b&c'] }],
+    });
+    expect(Object.fromEntries(taken!.rest)).toEqual({
+      Action: 'CreateRule',
+      ListenerArn: createRule.get('ListenerArn'),
+      Priority: '1',
+      'Actions.member.1.Type': 'forward',
+      'Actions.member.1.Order': '2',
+      'Actions.member.1.TargetGroupArn': 'arn:tg',
+    });
+    expect(takeJwtAction(taken!.rest, 'Actions')).toBeUndefined();
+  });
+
+  test('insertJwtActions puts it back into the rule with that ARN, in ELBv2 shape', () => {
+    const jwt = takeJwtAction(createRule, 'Actions')!.jwt;
+    const xml =
+      '<DescribeRulesResponse><DescribeRulesResult><Rules>' +
+      '<member><RuleArn>arn:r1</RuleArn><Actions><member><Type>forward</Type><Order>2</Order></member></Actions></member>' +
+      '<member><RuleArn>arn:r2</RuleArn><Actions><member><Type>forward</Type><Order>1</Order></member></Actions></member>' +
+      '</Rules></DescribeRulesResult></DescribeRulesResponse>';
+    const out = insertJwtActions(xml, new Map([['arn:r1', jwt]]));
+    const rules = members(child(child(child(parseXml(out), 'DescribeRulesResponse'), 'DescribeRulesResult'), 'Rules'));
+    const actions1 = members(child(rules[0], 'Actions'));
+    expect(actions1.map((a) => text(a, 'Type'))).toEqual(['jwt-validation', 'forward']);
+    const cfg = child(actions1[0], 'JwtValidationConfig');
+    expect(text(cfg, 'Issuer')).toBe('https://issuer.example.com/dex');
+    expect(text(cfg, 'JwksEndpoint')).toBe('https://issuer.example.com/dex/keys');
+    const claim = members(child(cfg, 'AdditionalClaims'))[0];
+    expect([text(claim, 'Format'), text(claim, 'Name'), members(child(claim, 'Values'))]).toEqual(['string-array', 'groups', ['a', 'b&c']]);
+    expect(members(child(rules[1], 'Actions')).map((a) => text(a, 'Type'))).toEqual(['forward']);
+    // Idempotent: an answer that already has it is left alone.
+    expect(insertJwtActions(out, new Map([['arn:r1', jwt]]))).toBe(out);
+  });
+
+  test('jwtActionXml escapes values', () => {
+    expect(jwtActionXml({ order: 1, issuer: 'https://i/<x>', jwksEndpoint: 'https://i/k?a=1&b=2', additionalClaims: [] })).toContain(
+      '<JwksEndpoint>https://i/k?a=1&amp;b=2</JwksEndpoint><Issuer>https://i/&lt;x&gt;</Issuer>',
+    );
+  });
+});
+
+describe('Elbv2Fidelity and jwt-validation', () => {
+  const RULE = LISTENER.replace(':listener/', ':listener-rule/') + '/r1';
+  /** moto with one listener of `protocol`; records what it is asked. */
+  function motoWithListener(protocol: string): UpstreamCall {
+    return async ({ body }) => {
+      const action = new URLSearchParams(body).get('Action');
+      if (action !== 'DescribeListeners') throw new Error(`unexpected ${action}`);
+      expect(new URLSearchParams(body).get('ListenerArns.member.1')).toBe(LISTENER);
+      return {
+        status: 200,
+        body: `<DescribeListenersResponse><DescribeListenersResult><Listeners><member><ListenerArn>${LISTENER}</ListenerArn><Protocol>${protocol}</Protocol></member></Listeners></DescribeListenersResult></DescribeListenersResponse>`,
+      };
+    };
+  }
+  const rule = (jwks: string, arnKey: 'ListenerArn' | 'RuleArn' = 'ListenerArn') =>
+    new URLSearchParams({
+      Action: arnKey === 'ListenerArn' ? 'CreateRule' : 'ModifyRule',
+      [arnKey]: arnKey === 'ListenerArn' ? LISTENER : RULE,
+      'Actions.member.1.Type': 'jwt-validation',
+      'Actions.member.1.Order': '1',
+      'Actions.member.1.JwtValidationConfig.Issuer': 'https://i',
+      'Actions.member.1.JwtValidationConfig.JwksEndpoint': jwks,
+      'Actions.member.2.Type': 'forward',
+      'Actions.member.2.Order': '2',
+      'Actions.member.2.TargetGroupArn': 'arn:tg',
+    }).toString();
+  const code = (a: { body: string } | undefined) => text(child(child(parseXml(a!.body), 'ErrorResponse'), 'Error'), 'Code');
+
+  test('a JWKS endpoint that is not https:// is refused (ValidationError)', async () => {
+    const f = new Elbv2Fidelity(motoWithListener('HTTPS'), noRewrite);
+    expect(code(await f.check('CreateRule', 'us-west-2', rule('http://i/keys')))).toBe('ValidationError');
+  });
+
+  test('on a listener that is not HTTPS the action is refused; on HTTPS it passes to moto without the action', async () => {
+    const http = new Elbv2Fidelity(motoWithListener('HTTP'), noRewrite);
+    expect(code(await http.check('CreateRule', 'us-west-2', rule('https://i/keys')))).toBe('InvalidConfigurationRequest');
+    // ModifyRule: the listener is found from the rule ARN.
+    expect(code(await http.check('ModifyRule', 'us-west-2', rule('https://i/keys', 'RuleArn')))).toBe('InvalidConfigurationRequest');
+    const listener = new URLSearchParams({
+      Action: 'CreateListener',
+      Protocol: 'HTTP',
+      'DefaultActions.member.1.Type': 'jwt-validation',
+      'DefaultActions.member.1.JwtValidationConfig.JwksEndpoint': 'https://i/keys',
+    }).toString();
+    expect(code(await http.check('CreateListener', 'us-west-2', listener))).toBe('InvalidConfigurationRequest');
+
+    const https = new Elbv2Fidelity(motoWithListener('HTTPS'), noRewrite);
+    expect(await https.check('CreateRule', 'us-west-2', rule('https://i/keys'))).toBeUndefined();
+    const sent = new URLSearchParams(https.requestBody('CreateRule', rule('https://i/keys'))!);
+    expect([...sent.keys()].filter((k) => k.startsWith('Actions.'))).toEqual([
+      'Actions.member.1.Type',
+      'Actions.member.1.Order',
+      'Actions.member.1.TargetGroupArn',
+    ]);
+    expect(https.requestBody('DescribeRules', 'Action=DescribeRules')).toBeUndefined();
+  });
+
+  test('holds the action by rule ARN from the answer, lists it in DescribeRules, forgets it when a ModifyRule drops it', async () => {
+    const f = new Elbv2Fidelity(motoWithListener('HTTPS'), noRewrite);
+    const answer = (op: string) =>
+      Buffer.from(
+        `<${op}Response><${op}Result><Rules><member><RuleArn>${RULE}</RuleArn><Actions><member><Type>forward</Type><Order>2</Order></member></Actions></member></Rules></${op}Result></${op}Response>`,
+      );
+    const types = (b: Buffer, op: string) =>
+      members(child(members(child(child(child(parseXml(b.toString()), `${op}Response`), `${op}Result`), 'Rules'))[0], 'Actions')).map((a) =>
+        text(a, 'Type'),
+      );
+    expect(types(f.rewrite('CreateRule', 200, answer('CreateRule'), rule('https://i/keys')), 'CreateRule')).toEqual([
+      'jwt-validation',
+      'forward',
+    ]);
+    expect(f.jwtActions().get(RULE)?.jwksEndpoint).toBe('https://i/keys');
+    expect(types(f.rewrite('DescribeRules', 200, answer('DescribeRules')), 'DescribeRules')).toEqual(['jwt-validation', 'forward']);
+    // A failed write changes nothing.
+    f.rewrite('ModifyRule', 400, answer('ModifyRule'), `RuleArn=${encodeURIComponent(RULE)}&Actions.member.1.Type=forward`);
+    expect(f.jwtActions().has(RULE)).toBe(true);
+    // Modify without an action list keeps it; with a list that has no jwt-validation, it is gone.
+    f.rewrite('ModifyRule', 200, answer('ModifyRule'), `RuleArn=${encodeURIComponent(RULE)}&Conditions.member.1.Field=path-pattern`);
+    expect(f.jwtActions().has(RULE)).toBe(true);
+    f.rewrite('ModifyRule', 200, answer('ModifyRule'), `RuleArn=${encodeURIComponent(RULE)}&Actions.member.1.Type=forward`);
+    expect(f.jwtActions().has(RULE)).toBe(false);
+    expect(types(f.rewrite('DescribeRules', 200, answer('DescribeRules')), 'DescribeRules')).toEqual(['forward']);
   });
 });

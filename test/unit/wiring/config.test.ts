@@ -21,7 +21,16 @@ describe('parseConfig', () => {
         retryPeriodMinutes: 360,
       },
       snsTopicArn: undefined,
+      network: { inVpc: false },
     });
+  });
+
+  it('reads KSERVE_EDGE_IN_VPC as true or false, and refuses anything else', () => {
+    expect(parseConfig({ KSERVE_EDGE_IN_VPC: 'true' }).network.inVpc).toBe(true);
+    expect(parseConfig({ KSERVE_EDGE_IN_VPC: 'TRUE' }).network.inVpc).toBe(true);
+    expect(parseConfig({ KSERVE_EDGE_IN_VPC: 'false' }).network.inVpc).toBe(false);
+    expect(() => parseConfig({ KSERVE_EDGE_IN_VPC: 'yes' })).toThrow(ConfigError);
+    expect(() => parseConfig({ KSERVE_EDGE_IN_VPC: 'yes' })).toThrow(/KSERVE_EDGE_IN_VPC must be true or false/);
   });
 
   it('is deeply frozen', () => {
