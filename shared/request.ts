@@ -485,7 +485,8 @@ export const ProvisionRequestSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['certificates', 'mode'],
-        message: 'certificate mode "bundled" has nothing to bundle with "hostnames": "flat" (one *.<domain> certificate serves every namespace); use "per-namespace"',
+        message:
+          'certificate mode "bundled" has nothing to bundle with "hostnames": "flat" (one *.<domain> certificate serves every namespace); use "per-namespace"',
       });
     }
     for (const [i, ns] of (req.canary.namespaces ?? []).entries()) {

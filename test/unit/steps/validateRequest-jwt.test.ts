@@ -162,3 +162,46 @@ describe('validateRequest: JWT mode', () => {
     expect(http.gets).toEqual([]);
   });
 });
+
+describe('validateRequest: JWT mode with ALB shards and bundles (combinations not built)', () => {
+  const sni = (value: number) => ({ accountLimits: async () => ({ 'certificates-per-application-load-balancer': value }) });
+  const many = (n: number) => Array.from({ length: n }, (_, i) => `team-${i}`);
+
+  it('refuses namespaces that need a second ALB shard, naming the quota, and accepts them in the flat layout', async () => {
+    const http = issuer({ [DISCOVERY]: { body: discovery }, [JWKS]: { body: KEYS } });
+    await expect(
+      validateRequest({ request: { ...request(), namespaces: many(3) } }, { ...deps(http), loadBalancers: sni(2) }),
+    ).rejects.toMatchObject({
+      name: 'InvalidRequest',
+      message: expect.stringMatching(/3 namespaces need 2 ALB shards.*certificates-per-application-load-balancer.*JWT mode/),
+    });
+    await expect(
+      validateRequest({ request: { ...request(), namespaces: many(2) } }, { ...deps(http), loadBalancers: sni(2) }),
+    ).resolves.toBeDefined();
+    await expect(
+      validateRequest({ request: { ...request(), namespaces: many(3), hostnames: 'flat' } }, { ...deps(http), loadBalancers: sni(2) }),
+    ).resolves.toBeDefined();
+  });
+
+  it('refuses certificates.mode "bundled" in JWT mode and with flat hostnames, before any read', async () => {
+    const http = issuer({});
+    await expect(validateRequest({ request: { ...request(), certificates: { mode: 'bundled' } } }, deps(http))).rejects.toMatchObject({
+      name: 'InvalidRequest',
+      message: expect.stringContaining('"bundled" is not available with "auth.provider": "jwt"'),
+    });
+    await expect(
+      validateRequest(
+        {
+          request: {
+            ...request(),
+            auth: { provider: 'cognito', headerValuesSecretId: 'kserve-edge/api-tokens' },
+            hostnames: 'flat',
+            certificates: { mode: 'bundled' },
+          },
+        },
+        deps(http),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidRequest', message: expect.stringContaining('nothing to bundle with "hostnames": "flat"') });
+    expect(http.gets).toEqual([]);
+  });
+});
