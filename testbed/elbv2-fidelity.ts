@@ -12,6 +12,7 @@
  * | AddListenerCertificates                | appends a certificate it has again | a certificate already on the listener: success, not added again      |
  * | CreateLoadBalancer, DescribeLoadBalancers | DNSName `<name>-1.<region>.elb.amazonaws.com`, no `internal-` | `<name>-<10 digits>.<region>.elb.amazonaws.com`, `internal-` in front for scheme internal (digits stable per name) |
  * | CreateRule, ModifyRule, CreateListener, ModifyListener with a `jwt-validation` action; DescribeRules, DescribeListeners, SetRulePriorities | does not know the action type | kept and listed in ELBv2's shape (moto gets the rest); refused for an `http://` JWKS endpoint or a listener that is not HTTPS (see the end of this file) |
+ * | RemoveListenerCertificates of the listener's default certificate | removes it (its one list holds the default first) | the default stays (ELBv2 keeps it apart from the certificate list) |
  * | SetRulePriorities                      | checks each new priority against the rules' **current** ones: a swap (the controller's "push the old rule down, move the new one up") → 400 `PriorityInUse` | applied as one change: only a clash with the new order is refused; the proxy applies it to moto in two steps (see {@link Elbv2Fidelity.setRulePriorities}) |
  *
  * moto refuses the 25th SNI certificate of a listener (it counts the default
@@ -163,7 +164,9 @@ export class Elbv2Fidelity {
   async check(operation: string, region: string, body: string): Promise<ProxyAnswer | undefined> {
     const jwtRefusal = await this.checkJwt(operation, region, body);
     if (jwtRefusal) return jwtRefusal;
-    if (operation === 'RemoveListenerCertificates') return this.removeHeld(new URLSearchParams(body));
+    if (operation === 'RemoveListenerCertificates') {
+      return this.removeHeld(new URLSearchParams(body)) ?? (await this.keepDefaultCertificate(region, body));
+    }
     if (operation === 'SetRulePriorities') return this.setRulePriorities(region, body);
     if (operation === 'CreateLoadBalancer') {
       const form = new URLSearchParams(body);
@@ -392,6 +395,41 @@ export class Elbv2Fidelity {
    */
   gate<T>(operation: string, call: () => Promise<T>): Promise<T> {
     return operation === 'SetRulePriorities' ? this.lock.exclusive(call) : this.lock.shared(call);
+  }
+
+  /**
+   * RemoveListenerCertificates never takes away the listener's default
+   * certificate. ELBv2 keeps the default apart from the certificate list
+   * (API reference, DescribeListenerCertificates: "If the default certificate
+   * is also in the certificate list, it appears twice in the results (once
+   * with IsDefault set to true and once with IsDefault set to false)"), so
+   * removing it from the list leaves it the default. moto 5.2.5 keeps one
+   * list whose first entry is the default and drops it: after the
+   * controller's ModifyListener to a new default followed by the removal of
+   * that certificate from the SNI list (listener_synthesizer), moto's
+   * listener lost it. The proxy takes the default out of the request; when
+   * nothing is left it answers ELBv2's success itself.
+   */
+  private async keepDefaultCertificate(region: string, body: string): Promise<ProxyAnswer | undefined> {
+    const form = new URLSearchParams(body);
+    const arns = requestedCertificateArns(form);
+    if (arns.length === 0) return undefined;
+    const listenerArn = form.get('ListenerArn') ?? '';
+    const certs = members(child(await this.elbv2(region, 'DescribeListenerCertificates', { ListenerArn: listenerArn }), 'Certificates'));
+    const defaultArn = certs.find((c) => text(c, 'IsDefault') === 'true');
+    const def = defaultArn ? text(defaultArn, 'CertificateArn') : undefined;
+    if (!def || !arns.includes(def)) return undefined;
+    const rest = arns.filter((a) => a !== def);
+    if (rest.length === 0) return certificatesAnswer('RemoveListenerCertificates', []);
+    const params: Record<string, string> = { Action: 'RemoveListenerCertificates', Version: '2015-12-01', ListenerArn: listenerArn };
+    rest.forEach((a, i) => (params[`Certificates.member.${i + 1}.CertificateArn`] = a));
+    const res = await this.upstream({
+      service: 'elasticloadbalancing',
+      region,
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: new URLSearchParams(params).toString(),
+    });
+    return { status: res.status, headers: { 'content-type': 'text/xml' }, body: res.body };
   }
 
   /** RemoveListenerCertificates of certificates the proxy holds: answered here; others go to moto. */

@@ -534,3 +534,50 @@ describe('SetRulePriorities (ELBv2 applies the new priorities as one change)', (
     expect(order).toEqual(['read1 start', 'read1 end', 'set', 'read2']);
   });
 });
+
+describe('RemoveListenerCertificates keeps the default certificate (ELBv2 keeps it apart from the list)', () => {
+  const removeBody = (arns: string[]) =>
+    new URLSearchParams({
+      Action: 'RemoveListenerCertificates',
+      ListenerArn: LISTENER,
+      ...Object.fromEntries(arns.map((a, i) => [`Certificates.member.${i + 1}.CertificateArn`, a])),
+    }).toString();
+  /** moto with a default cert(0) and `sni`; records the removals it gets. */
+  function moto(sni: string[]): { call: UpstreamCall; removed: string[][] } {
+    const removed: string[][] = [];
+    const base = fakeMoto({}, sni).call;
+    const call: UpstreamCall = async (o) => {
+      const form = new URLSearchParams(o.body);
+      if (form.get('Action') !== 'RemoveListenerCertificates') return base(o);
+      removed.push(requestedCertificateArns(form));
+      return { status: 200, body: '<RemoveListenerCertificatesResponse/>' };
+    };
+    return { call, removed };
+  }
+
+  test('removing only the default: answered as success, moto not asked', async () => {
+    const m = moto([cert(1)]);
+    const answer = await new Elbv2Fidelity(m.call, noRewrite).check('RemoveListenerCertificates', 'us-west-2', removeBody([cert(0)]));
+    expect(answer?.status).toBe(200);
+    expect(answer?.body).toContain('<RemoveListenerCertificatesResponse');
+    expect(m.removed).toEqual([]);
+  });
+
+  test('the default and an SNI certificate: moto removes only the SNI one', async () => {
+    const m = moto([cert(1)]);
+    const answer = await new Elbv2Fidelity(m.call, noRewrite).check(
+      'RemoveListenerCertificates',
+      'us-west-2',
+      removeBody([cert(0), cert(1)]),
+    );
+    expect(answer?.status).toBe(200);
+    expect(m.removed).toEqual([[cert(1)]]);
+  });
+
+  test('SNI certificates only: the call goes to moto unchanged', async () => {
+    const m = moto([cert(1)]);
+    expect(
+      await new Elbv2Fidelity(m.call, noRewrite).check('RemoveListenerCertificates', 'us-west-2', removeBody([cert(1)])),
+    ).toBeUndefined();
+  });
+});
