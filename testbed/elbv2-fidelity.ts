@@ -148,6 +148,10 @@ export class Elbv2Fidelity {
   private readonly internal = new Set<string>();
   /** `jwt-validation` actions moto cannot hold, by rule ARN (Actions) or listener ARN (DefaultActions). */
   private readonly jwt = new Map<string, JwtValidationAction>();
+  /** Names of ALBs created through the proxy, and those the data plane has served (active from then on). */
+  private readonly created = new Set<string>();
+  private readonly active = new Set<string>();
+  private serving: ((dnsName: string) => boolean) | undefined;
   /** See {@link Elbv2Fidelity.gate}. */
   private readonly lock = new ReadWriteLock();
 
@@ -171,6 +175,7 @@ export class Elbv2Fidelity {
     if (operation === 'CreateLoadBalancer') {
       const form = new URLSearchParams(body);
       if (form.get('Scheme') === 'internal') this.internal.add(form.get('Name') ?? '');
+      this.created.add(form.get('Name') ?? '');
       return undefined;
     }
     if (operation !== 'CreateListener' && operation !== 'ModifyListener' && operation !== 'AddListenerCertificates') return undefined;
@@ -432,6 +437,40 @@ export class Elbv2Fidelity {
     return { status: res.status, headers: { 'content-type': 'text/xml' }, body: res.body };
   }
 
+  /**
+   * The data plane's answer to "does it serve this ALB yet?" (by DNS name).
+   * From then on a new ALB is `active`; before, `provisioning`.
+   */
+  servedBy(serving: (dnsName: string) => boolean): void {
+    this.serving = serving;
+  }
+
+  /**
+   * A new ALB is `provisioning` until it serves (ELBv2 API reference,
+   * LoadBalancerState: `provisioning`, then `active` "when the load balancer
+   * is fully set up and routing traffic"); moto reports `active` at once.
+   * With {@link servedBy}, an ALB created through the proxy stays
+   * `provisioning` until the testbed's data plane serves its name, so a
+   * client that waits for `active` (GetLoadBalancerAddress) finds it
+   * resolvable. Once served it stays `active`.
+   */
+  private provisioningUntilServed(xml: string): string {
+    const serving = this.serving;
+    if (!serving || this.created.size === 0) return xml;
+    return xml.replace(
+      /<member>(?:(?!<\/?member>)[\s\S])*?<LoadBalancerName>([^<]+)<\/LoadBalancerName>[\s\S]*?<\/State>/g,
+      (m: string, name: string) => {
+        if (!this.created.has(name) || this.active.has(name)) return m;
+        const dns = /<DNSName>([^<]+)<\/DNSName>/.exec(m)?.[1];
+        if (dns && serving(dns)) {
+          this.active.add(name);
+          return m;
+        }
+        return m.replace(/<State>(\s*)<Code>active<\/Code>/, '<State>$1<Code>provisioning</Code>');
+      },
+    );
+  }
+
   /** RemoveListenerCertificates of certificates the proxy holds: answered here; others go to moto. */
   private removeHeld(form: URLSearchParams): ProxyAnswer | undefined {
     const held = this.held.get(form.get('ListenerArn') ?? '');
@@ -456,7 +495,7 @@ export class Elbv2Fidelity {
     if (JWT_ACTION_LISTS[operation] || operation === 'DescribeRules' || operation === 'SetRulePriorities')
       return Buffer.from(insertJwtActions(body.toString('utf8'), this.jwt));
     if (operation === 'CreateLoadBalancer' || operation === 'DescribeLoadBalancers') {
-      return Buffer.from(realDnsNames(body.toString('utf8'), this.internal));
+      return Buffer.from(this.provisioningUntilServed(realDnsNames(body.toString('utf8'), this.internal)));
     }
     if (operation === 'DescribeListenerCertificates') {
       const held = this.held.get(new URLSearchParams(request).get('ListenerArn') ?? '');

@@ -286,6 +286,11 @@ export class FaultProxy {
     for (let i = this.rules.length - 1; i >= 0; i--) if (match(this.rules[i]!.rule)) this.rules.splice(i, 1);
   }
 
+  /** With `elbv2Fidelity`: whether the data plane serves an ALB's DNS name (a new ALB is `provisioning` until then). */
+  servedBy(serving: (dnsName: string) => boolean): void {
+    this.elbv2?.servedBy(serving);
+  }
+
   /** Removes every rule and certificate rewrite; counters restart, the random sequence too. */
   reset(): void {
     this.rules.length = 0;

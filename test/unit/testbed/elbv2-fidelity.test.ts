@@ -581,3 +581,45 @@ describe('RemoveListenerCertificates keeps the default certificate (ELBv2 keeps 
     ).toBeUndefined();
   });
 });
+
+describe('a new ALB is provisioning until the data plane serves it (ELBv2 LoadBalancerState)', () => {
+  const lbXml = (names: string[]) =>
+    `<DescribeLoadBalancersResponse><DescribeLoadBalancersResult><LoadBalancers>${names
+      .map(
+        (n) =>
+          `<member><LoadBalancerArn>arn:${n}</LoadBalancerArn><DNSName>${n}-1.us-west-2.elb.amazonaws.com</DNSName><LoadBalancerName>${n}</LoadBalancerName><Scheme>internet-facing</Scheme><State><Code>active</Code></State><Type>application</Type><AvailabilityZones><member><ZoneName>us-west-2a</ZoneName></member></AvailabilityZones></member>`,
+      )
+      .join('')}</LoadBalancers></DescribeLoadBalancersResult></DescribeLoadBalancersResponse>`;
+  const states = (b: Buffer) =>
+    members(
+      child(child(child(parseXml(b.toString()), 'DescribeLoadBalancersResponse'), 'DescribeLoadBalancersResult'), 'LoadBalancers'),
+    ).map((lb) => `${text(lb, 'LoadBalancerName')}=${text(child(lb, 'State'), 'Code')}`);
+
+  test('provisioning while its name is not served, active once it is (and from then on); others untouched', async () => {
+    const f = new Elbv2Fidelity(fakeMoto({}, []).call, noRewrite);
+    const served = new Set<string>();
+    f.servedBy((dns) => served.has(dns));
+    expect(await f.check('CreateLoadBalancer', 'us-west-2', 'Action=CreateLoadBalancer&Name=k8s-new')).toBeUndefined();
+    const describe = () => f.rewrite('DescribeLoadBalancers', 200, Buffer.from(lbXml(['k8s-old', 'k8s-new'])));
+    expect(states(describe())).toEqual(['k8s-old=active', 'k8s-new=provisioning']);
+    const dns = text(
+      members(
+        child(
+          child(child(parseXml(describe().toString()), 'DescribeLoadBalancersResponse'), 'DescribeLoadBalancersResult'),
+          'LoadBalancers',
+        ),
+      )[1],
+      'DNSName',
+    );
+    served.add(dns);
+    expect(states(describe())).toEqual(['k8s-old=active', 'k8s-new=active']);
+    served.clear();
+    expect(states(describe())).toEqual(['k8s-old=active', 'k8s-new=active']);
+  });
+
+  test('without a data plane attached, moto’s state is kept', async () => {
+    const f = new Elbv2Fidelity(fakeMoto({}, []).call, noRewrite);
+    await f.check('CreateLoadBalancer', 'us-west-2', 'Action=CreateLoadBalancer&Name=k8s-new');
+    expect(states(f.rewrite('DescribeLoadBalancers', 200, Buffer.from(lbXml(['k8s-new']))))).toEqual(['k8s-new=active']);
+  });
+});
