@@ -283,6 +283,11 @@ export async function startAwsLbController(o: {
       '--enable-wafv2=false',
       '--enable-shield=false',
       '--enable-leader-election=false',
+      // A new ALB is `provisioning` until the testbed's data plane serves it (elbv2-fidelity.ts), which
+      // takes well under a second here; the controller re-checks a provisioning ALB after this interval
+      // (pkg/deploy/elbv2/load_balancer_synthesizer.go PostSynthesize; default 120 s, sized for real
+      // ALBs, which provision in minutes).
+      '--lb-stabilization-monitor-interval=2s',
       `--ingress-class=${INGRESS_CLASS}`,
       `--webhook-cert-dir=${dir}`,
       '--webhook-cert-file=webhook.crt',

@@ -11,7 +11,9 @@
  * | AddListenerCertificates                | 25 per listener, default included  | > 25 non-default certificates per load balancer → 400 `TooManyCertificates`; the 25th SNI certificate is accepted |
  * | AddListenerCertificates                | appends a certificate it has again | a certificate already on the listener: success, not added again      |
  * | CreateLoadBalancer, DescribeLoadBalancers | DNSName `<name>-1.<region>.elb.amazonaws.com`, no `internal-` | `<name>-<10 digits>.<region>.elb.amazonaws.com`, `internal-` in front for scheme internal (digits stable per name) |
- * | CreateRule, ModifyRule, CreateListener, ModifyListener with a `jwt-validation` action; DescribeRules, DescribeListeners | does not know the action type | kept and listed in ELBv2's shape (moto gets the rest); refused for an `http://` JWKS endpoint or a listener that is not HTTPS (see the end of this file) |
+ * | CreateRule, ModifyRule, CreateListener, ModifyListener with a `jwt-validation` action; DescribeRules, DescribeListeners, SetRulePriorities | does not know the action type | kept and listed in ELBv2's shape (moto gets the rest); refused for an `http://` JWKS endpoint or a listener that is not HTTPS (see the end of this file) |
+ * | RemoveListenerCertificates of the listener's default certificate | removes it (its one list holds the default first) | the default stays (ELBv2 keeps it apart from the certificate list) |
+ * | SetRulePriorities                      | checks each new priority against the rules' **current** ones: a swap (the controller's "push the old rule down, move the new one up") → 400 `PriorityInUse` | applied as one change: only a clash with the new order is refused; the proxy applies it to moto in two steps (see {@link Elbv2Fidelity.setRulePriorities}) |
  *
  * moto refuses the 25th SNI certificate of a listener (it counts the default
  * one); the proxy then holds that certificate itself and adds it to the
@@ -29,7 +31,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { child, members, parseXml, text, unescapeXml } from './lib/aws-query';
+import { child, members, parseXml, text, unescapeXml, type XmlNode } from './lib/aws-query';
 
 /** Non-default certificates an ALB may hold (the default AWS quota). */
 export const MAX_SNI_CERTIFICATES_PER_ALB = 25;
@@ -91,6 +93,46 @@ export function withCertificateQuota(xml: string, quota: number): string {
   );
 }
 
+/** The highest priority a listener rule can have (ELBv2 API reference, CreateRule: "Priority … Valid Range: 1–50000"). */
+export const MAX_RULE_PRIORITY = 50_000;
+
+/** The listener ARN a rule ARN belongs to (`…:listener-rule/app/<lb>/<id>/<listener>/<rule>`). */
+export function listenerOfRule(ruleArn: string): string {
+  return ruleArn.replace(':listener-rule/', ':listener/').replace(/\/[^/]+$/, '');
+}
+
+/** Many shared holders or one exclusive one; an exclusive waiter goes before later shared ones. */
+export class ReadWriteLock {
+  private active = 0;
+  private drained: (() => void) | undefined;
+  private exclusiveTurn: Promise<void> | undefined;
+
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.exclusiveTurn) await this.exclusiveTurn;
+    this.active += 1;
+    try {
+      return await fn();
+    } finally {
+      this.active -= 1;
+      if (this.active === 0) this.drained?.();
+    }
+  }
+
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.exclusiveTurn) await this.exclusiveTurn;
+    let release!: () => void;
+    this.exclusiveTurn = new Promise<void>((r) => (release = r));
+    try {
+      if (this.active > 0) await new Promise<void>((r) => (this.drained = r));
+      this.drained = undefined;
+      return await fn();
+    } finally {
+      this.exclusiveTurn = undefined;
+      release();
+    }
+  }
+}
+
 /** Calls moto directly (the corrections' own reads are not counted as client calls). */
 export type UpstreamCall = (o: { service: string; region: string; headers: Record<string, string>; body: string }) => Promise<{
   status: number;
@@ -119,6 +161,12 @@ export class Elbv2Fidelity {
   private readonly internal = new Set<string>();
   /** `jwt-validation` actions moto cannot hold, by rule ARN (Actions) or listener ARN (DefaultActions). */
   private readonly jwt = new Map<string, JwtValidationAction>();
+  /** Names of ALBs created through the proxy, and those the data plane has served (active from then on). */
+  private readonly created = new Set<string>();
+  private readonly active = new Set<string>();
+  private serving: ((dnsName: string) => boolean) | undefined;
+  /** See {@link Elbv2Fidelity.gate}. */
+  private readonly lock = new ReadWriteLock();
 
   constructor(
     private readonly upstream: UpstreamCall,
@@ -135,11 +183,15 @@ export class Elbv2Fidelity {
   async check(operation: string, region: string, body: string): Promise<ProxyAnswer | undefined> {
     const jwtRefusal = await this.checkJwt(operation, region, body);
     if (jwtRefusal) return jwtRefusal;
-    if (operation === 'RemoveListenerCertificates') return this.removeHeld(new URLSearchParams(body));
+    if (operation === 'RemoveListenerCertificates') {
+      return this.removeHeld(new URLSearchParams(body)) ?? (await this.keepDefaultCertificate(region, body));
+    }
+    if (operation === 'SetRulePriorities') return this.setRulePriorities(region, body);
     if (operation === 'DescribeAccountLimits') return undefined;
     if (operation === 'CreateLoadBalancer') {
       const form = new URLSearchParams(body);
       if (form.get('Scheme') === 'internal') this.internal.add(form.get('Name') ?? '');
+      this.created.add(form.get('Name') ?? '');
       return undefined;
     }
     if (operation !== 'CreateListener' && operation !== 'ModifyListener' && operation !== 'AddListenerCertificates') return undefined;
@@ -239,6 +291,202 @@ export class Elbv2Fidelity {
     }
   }
 
+  /**
+   * SetRulePriorities as ELBv2 applies it. The API reference (SetRulePriorities)
+   * says "You can reorder the rules as long as there are no priority conflicts
+   * in the new order. Any existing rules that you do not specify retain their
+   * current priority": the priorities are applied as one change, checked
+   * against the order that results. moto 5.2.5 (`set_rule_priorities`)
+   * instead refuses a priority any rule of the listener holds now, the moved
+   * rules included, so the controller's swap (old rule to 50000, new rule to
+   * the old one's priority; listener_rule_manager.go
+   * buildSDKSetRulePrioritiesInput) fails with PriorityInUse on every retry.
+   *
+   * When moto alone would refuse a request ELBv2 takes, the proxy applies it
+   * in two steps: first the named rules go to free priorities (ones no rule
+   * holds and none is asked for), then to the asked ones; if the second step
+   * fails they go back. The answer is moto's to the second step: ELBv2's
+   * shape, the rules with their new priorities. Every other case (a rule
+   * that is not there, a clash with a rule not named, a priority asked twice,
+   * or no swap at all) goes to moto unchanged and gets moto's answer.
+   * ELBv2 calls through the proxy wait while the two steps run
+   * ({@link Elbv2Fidelity.gate}), so no reader sees the order in between.
+   */
+  private async setRulePriorities(region: string, body: string): Promise<ProxyAnswer | undefined> {
+    const form = new URLSearchParams(body);
+    const asked = new Map<string, number>();
+    const byIndex = new Map<number, { arn?: string; priority?: string }>();
+    for (const [k, v] of form) {
+      const m = /^RulePriorities\.member\.(\d+)\.(RuleArn|Priority)$/.exec(k);
+      if (!m) continue;
+      const e = byIndex.get(Number(m[1])) ?? {};
+      if (m[2] === 'RuleArn') e.arn = v;
+      else e.priority = v;
+      byIndex.set(Number(m[1]), e);
+    }
+    for (const { arn, priority } of byIndex.values()) {
+      if (!arn || !priority || !/^\d+$/.test(priority) || asked.has(arn)) return undefined;
+      asked.set(arn, Number(priority));
+    }
+    const wanted = [...asked.values()];
+    if (wanted.length === 0 || new Set(wanted).size !== wanted.length) return undefined;
+
+    // The current priority of every rule on the listeners the request names.
+    const current = new Map<string, number | 'default'>();
+    const listeners = new Set([...asked.keys()].map(listenerOfRule));
+    for (const listenerArn of listeners) {
+      for (const r of await this.listRules(region, listenerArn)) {
+        const p = text(r, 'Priority');
+        current.set(text(r, 'RuleArn'), p === 'default' ? 'default' : Number(p));
+      }
+    }
+    if ([...asked.keys()].some((arn) => !current.has(arn) || current.get(arn) === 'default')) return undefined;
+    // ELBv2's check: the new order, per listener, has no priority twice.
+    for (const listenerArn of listeners) {
+      const final = [...current]
+        .filter(([arn, p]) => p !== 'default' && listenerOfRule(arn) === listenerArn)
+        .map(([arn, p]) => asked.get(arn) ?? (p as number));
+      if (new Set(final).size !== final.length) return undefined;
+    }
+    // moto's check: would it refuse? Only then are two steps needed.
+    const held = new Set([...current.values()].filter((p): p is number => p !== 'default'));
+    if (!wanted.some((p) => held.has(p))) return undefined;
+
+    // Free priorities, from the top of ELBv2's range (1..50000) down.
+    const taken = new Set([...held, ...wanted]);
+    const temporary = new Map<string, number>();
+    let next = MAX_RULE_PRIORITY;
+    // In the order of the asked priorities, so the moved rules keep their new relative order.
+    for (const [arn] of [...asked].sort(([, a], [, b]) => b - a)) {
+      while (taken.has(next)) next -= 1;
+      if (next < 1) return undefined;
+      temporary.set(arn, next);
+      next -= 1;
+    }
+    const step = (to: ReadonlyMap<string, number>) => {
+      const params: Record<string, string> = { Action: 'SetRulePriorities', Version: '2015-12-01' };
+      [...to].forEach(([arn, p], i) => {
+        params[`RulePriorities.member.${i + 1}.RuleArn`] = arn;
+        params[`RulePriorities.member.${i + 1}.Priority`] = String(p);
+      });
+      return this.upstream({
+        service: 'elasticloadbalancing',
+        region,
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body: new URLSearchParams(params).toString(),
+      });
+    };
+    const first = await step(temporary);
+    if (first.status !== 200) return undefined;
+    const second = await step(asked);
+    if (second.status !== 200) {
+      // Back where they were, then moto's refusal of the second step.
+      const back = new Map([...asked.keys()].map((arn) => [arn, current.get(arn) as number]));
+      await step(back);
+      return { status: second.status, headers: { 'content-type': 'text/xml' }, body: second.body };
+    }
+    const requestId = /<RequestId>([^<]+)<\/RequestId>/.exec(second.body)?.[1] ?? randomUUID();
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+      body: insertJwtActions(second.body, this.jwt),
+    };
+  }
+
+  /** Every rule of a listener, as moto lists it (all pages). */
+  private async listRules(region: string, listenerArn: string): Promise<XmlNode[]> {
+    const out: XmlNode[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.elbv2(region, 'DescribeRules', {
+        ListenerArn: listenerArn,
+        PageSize: '400',
+        ...(marker ? { Marker: marker } : {}),
+      });
+      out.push(...members(child(page, 'Rules')));
+      marker = text(page, 'NextMarker') || undefined;
+    } while (marker);
+    return out;
+  }
+
+  /**
+   * Runs one ELBv2 call through the proxy: `SetRulePriorities` alone (its two
+   * steps must look like one change to every reader), every other call
+   * alongside the others.
+   */
+  gate<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return operation === 'SetRulePriorities' ? this.lock.exclusive(call) : this.lock.shared(call);
+  }
+
+  /**
+   * RemoveListenerCertificates never takes away the listener's default
+   * certificate. ELBv2 keeps the default apart from the certificate list
+   * (API reference, DescribeListenerCertificates: "If the default certificate
+   * is also in the certificate list, it appears twice in the results (once
+   * with IsDefault set to true and once with IsDefault set to false)"), so
+   * removing it from the list leaves it the default. moto 5.2.5 keeps one
+   * list whose first entry is the default and drops it: after the
+   * controller's ModifyListener to a new default followed by the removal of
+   * that certificate from the SNI list (listener_synthesizer), moto's
+   * listener lost it. The proxy takes the default out of the request; when
+   * nothing is left it answers ELBv2's success itself.
+   */
+  private async keepDefaultCertificate(region: string, body: string): Promise<ProxyAnswer | undefined> {
+    const form = new URLSearchParams(body);
+    const arns = requestedCertificateArns(form);
+    if (arns.length === 0) return undefined;
+    const listenerArn = form.get('ListenerArn') ?? '';
+    const certs = members(child(await this.elbv2(region, 'DescribeListenerCertificates', { ListenerArn: listenerArn }), 'Certificates'));
+    const defaultArn = certs.find((c) => text(c, 'IsDefault') === 'true');
+    const def = defaultArn ? text(defaultArn, 'CertificateArn') : undefined;
+    if (!def || !arns.includes(def)) return undefined;
+    const rest = arns.filter((a) => a !== def);
+    if (rest.length === 0) return certificatesAnswer('RemoveListenerCertificates', []);
+    const params: Record<string, string> = { Action: 'RemoveListenerCertificates', Version: '2015-12-01', ListenerArn: listenerArn };
+    rest.forEach((a, i) => (params[`Certificates.member.${i + 1}.CertificateArn`] = a));
+    const res = await this.upstream({
+      service: 'elasticloadbalancing',
+      region,
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: new URLSearchParams(params).toString(),
+    });
+    return { status: res.status, headers: { 'content-type': 'text/xml' }, body: res.body };
+  }
+
+  /**
+   * The data plane's answer to "does it serve this ALB yet?" (by DNS name).
+   * From then on a new ALB is `active`; before, `provisioning`.
+   */
+  servedBy(serving: (dnsName: string) => boolean): void {
+    this.serving = serving;
+  }
+
+  /**
+   * A new ALB is `provisioning` until it serves (ELBv2 API reference,
+   * LoadBalancerState: `provisioning`, then `active` "when the load balancer
+   * is fully set up and routing traffic"); moto reports `active` at once.
+   * With {@link servedBy}, an ALB created through the proxy stays
+   * `provisioning` until the testbed's data plane serves its name, so a
+   * client that waits for `active` (GetLoadBalancerAddress) finds it
+   * resolvable. Once served it stays `active`.
+   */
+  private provisioningUntilServed(xml: string): string {
+    const serving = this.serving;
+    if (!serving || this.created.size === 0) return xml;
+    return xml.replace(
+      /<member>(?:(?!<\/?member>)[\s\S])*?<LoadBalancerName>([^<]+)<\/LoadBalancerName>[\s\S]*?<\/State>/g,
+      (m: string, name: string) => {
+        if (!this.created.has(name) || this.active.has(name)) return m;
+        const dns = /<DNSName>([^<]+)<\/DNSName>/.exec(m)?.[1];
+        if (dns && serving(dns)) {
+          this.active.add(name);
+          return m;
+        }
+        return m.replace(/<State>(\s*)<Code>active<\/Code>/, '<State>$1<Code>provisioning</Code>');
+      },
+    );
+  }
+
   /** RemoveListenerCertificates of certificates the proxy holds: answered here; others go to moto. */
   private removeHeld(form: URLSearchParams): ProxyAnswer | undefined {
     const held = this.held.get(form.get('ListenerArn') ?? '');
@@ -260,10 +508,11 @@ export class Elbv2Fidelity {
     if (operation === 'DescribeListeners') {
       return Buffer.from(insertJwtActions(trimListenerCertificates(body.toString('utf8')), this.jwt));
     }
-    if (JWT_ACTION_LISTS[operation] || operation === 'DescribeRules') return Buffer.from(insertJwtActions(body.toString('utf8'), this.jwt));
+    if (JWT_ACTION_LISTS[operation] || operation === 'DescribeRules' || operation === 'SetRulePriorities')
+      return Buffer.from(insertJwtActions(body.toString('utf8'), this.jwt));
     if (operation === 'DescribeAccountLimits') return Buffer.from(withCertificateQuota(body.toString('utf8'), this.sniQuota));
     if (operation === 'CreateLoadBalancer' || operation === 'DescribeLoadBalancers') {
-      return Buffer.from(realDnsNames(body.toString('utf8'), this.internal));
+      return Buffer.from(this.provisioningUntilServed(realDnsNames(body.toString('utf8'), this.internal)));
     }
     if (operation === 'DescribeListenerCertificates') {
       const held = this.held.get(new URLSearchParams(request).get('ListenerArn') ?? '');

@@ -289,6 +289,11 @@ export class FaultProxy {
     for (let i = this.rules.length - 1; i >= 0; i--) if (match(this.rules[i]!.rule)) this.rules.splice(i, 1);
   }
 
+  /** With `elbv2Fidelity`: whether the data plane serves an ALB's DNS name (a new ALB is `provisioning` until then). */
+  servedBy(serving: (dnsName: string) => boolean): void {
+    this.elbv2?.servedBy(serving);
+  }
+
   /** Removes every rule and certificate rewrite; counters restart, the random sequence too. */
   reset(): void {
     this.rules.length = 0;
@@ -371,6 +376,14 @@ export class FaultProxy {
       }
     }
 
+    // ELBv2 through the corrections: one call at a time where ELBv2 applies a change at once (SetRulePriorities).
+    if (this.elbv2 && call.service === 'elasticloadbalancing')
+      await this.elbv2.gate(call.operation, () => this.answer(req, res, body, call, key));
+    else await this.answer(req, res, body, call, key);
+  }
+
+  /** Forwards the call (corrected by `elbv2Fidelity`) and writes the answer. */
+  private async answer(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, call: AwsCall, key: string): Promise<void> {
     if (this.elbv2 && call.service === 'elasticloadbalancing') {
       const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'us-east-1';
       // ELBv2's own answer where moto's would differ (an error, or a success moto cannot give).

@@ -661,6 +661,14 @@ export async function startTestbed(opts: TestbedOptions): Promise<Testbed> {
         : {}),
       log: (m) => log(`[lb-controller] ${m}`),
     });
+    // A new ALB is `provisioning` in ELBv2 until it serves: here, until the data plane's host map has its name.
+    realProxy?.servedBy((dnsName) => {
+      try {
+        return dnsName in (JSON.parse(readFileSync(hostMapFile, 'utf8')) as Record<string, string>);
+      } catch {
+        return false;
+      }
+    });
     await controller.start();
     await controller.reconcileNow();
     mark('nginx+lb-controller', s);

@@ -184,11 +184,14 @@ export class Route53Resolver implements Resolver {
 
   async resolve(host: string): Promise<ResolvedAddress> {
     const start = normaliseName(host);
-    const hostMap = await this.loadHostMap();
+    let hostMap = await this.loadHostMap();
     const zone = await this.zoneFor(start);
     const chain = [start];
     let current = start;
     for (let hop = 0; hop <= MAX_DNS_HOPS; hop++) {
+      // A name the chain reached after a record lookup is resolved as of now, like DNS: the map
+      // read before the lookup may predate the record (DNS moved to a new ALB in between).
+      if (hop > 0 && hostMap[current] === undefined) hostMap = await this.loadHostMap();
       const mapped = hostMap[current];
       if (mapped !== undefined) return { ...parseHostPort(mapped, current), chain };
       if (hop === MAX_DNS_HOPS) break;

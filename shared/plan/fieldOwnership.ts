@@ -108,15 +108,24 @@ export function formatFieldPath(path: Path): string {
  */
 export function ownsField(fieldsV1: unknown, path: Path): boolean {
   let node = fieldsV1;
-  for (const key of path) {
+  for (const [i, key] of path.entries()) {
     if (!isPlainObject(node)) return false;
-    // A leaf set on the way down owns everything beneath it (an atomic map or list).
-    if (Object.keys(node).length === 0) return true;
+    // A leaf set on the way down owns everything beneath it (an atomic map or list), except where
+    // the API merges key by key: then `{}` is only the map itself (an apply of `annotations: {}`).
+    if (Object.keys(node).length === 0 && !GRANULAR.has(path.slice(0, i).join('.'))) return true;
     node = node[`f:${key}`];
     if (node === undefined) return false;
   }
   return true;
 }
+
+/**
+ * Fields whose children are tracked one by one whatever `fieldsV1` shows:
+ * ObjectMeta is a struct and its labels and annotations are granular maps
+ * (Kubernetes API conventions; server-side apply docs, "Merge strategy"),
+ * so an empty set there never owns the keys beneath it.
+ */
+const GRANULAR = new Set(['metadata', 'metadata.labels', 'metadata.annotations']);
 
 /** The fields of `desired` (an apply configuration) whose value differs in `current`. */
 export function changedFields(current: KubeObject | undefined, desired: KubeObject): Path[] {

@@ -91,6 +91,19 @@ describe('Route53Resolver', () => {
     expect(err.message).toContain(`${ALB} is outside zone platform.example.com and not a known load balancer`);
   });
 
+  it('resolves a load balancer the host map learnt while the record was being read (DNS as of the hop)', async () => {
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    const maps: HostMap[] = [{}, { [ALB]: '127.0.0.1:18443' }];
+    const reads: number[] = [];
+    const r = new Route53Resolver({
+      route53,
+      zoneId: 'Z1',
+      loadHostMap: async () => (reads.push(1), maps[Math.min(reads.length - 1, 1)]!),
+    });
+    await expect(r.resolve(HOST)).resolves.toEqual({ address: '127.0.0.1', port: 18443, chain: [HOST, ALB] });
+    expect(reads).toHaveLength(2);
+  });
+
   it('fails as dns on a CNAME loop and after too many hops', async () => {
     route53.seedRecord('Z1', { name: 'a.platform.example.com', type: 'CNAME', values: ['b.platform.example.com'] });
     route53.seedRecord('Z1', { name: 'b.platform.example.com', type: 'CNAME', values: ['a.platform.example.com'] });

@@ -87,6 +87,14 @@ describe('fieldOwnership: reading managedFields', () => {
     expect(ownsField(undefined, ['metadata'])).toBe(false);
   });
 
+  it('an empty annotations or labels set (an apply of `annotations: {}`) owns none of their keys: those maps are granular', () => {
+    const emptied = { 'f:metadata': { 'f:annotations': {}, 'f:labels': {} } };
+    expect(ownsField(emptied, ['metadata', 'annotations', 'alb.ingress.kubernetes.io/certificate-arn'])).toBe(false);
+    expect(ownsField(emptied, ['metadata', 'labels', 'app'])).toBe(false);
+    expect(ownsField({ 'f:metadata': {} }, ['metadata', 'annotations', 'x'])).toBe(false);
+    expect(ownsField(emptied, ['metadata', 'annotations'])).toBe(true);
+  });
+
   it('changedFields lists only the fields whose value differs', () => {
     const current = kubeflowIngress(ARN_FOREIGN);
     const desired: KubeObject = {

@@ -343,3 +343,283 @@ describe('Elbv2Fidelity and jwt-validation', () => {
     expect(types(f.rewrite('DescribeRules', 200, answer('DescribeRules')), 'DescribeRules')).toEqual(['forward']);
   });
 });
+
+describe('SetRulePriorities (ELBv2 applies the new priorities as one change)', () => {
+  const L = LISTENER;
+  const rArn = (id: string) => `${L.replace(':listener/', ':listener-rule/')}/${id}`;
+  /**
+   * moto 5.2.5's ELBv2 as far as this call goes: DescribeRules of a listener,
+   * and SetRulePriorities refusing a priority any rule holds now
+   * (moto/elbv2/models.py set_rule_priorities).
+   */
+  function motoRules(initial: Record<string, number | 'default'>): {
+    call: UpstreamCall;
+    rules: Map<string, number | 'default'>;
+    sets: string[];
+  } {
+    const rules = new Map(Object.entries(initial).map(([id, p]) => [rArn(id), p]));
+    const sets: string[] = [];
+    const ruleXml = (arn: string) =>
+      `<member><RuleArn>${arn}</RuleArn><Priority>${rules.get(arn)}</Priority><IsDefault>${rules.get(arn) === 'default'}</IsDefault><Actions><member><Type>forward</Type><Order>2</Order></member></Actions></member>`;
+    const call: UpstreamCall = async ({ body }) => {
+      const form = new URLSearchParams(body);
+      const action = form.get('Action');
+      if (action === 'DescribeRules') {
+        expect(form.get('ListenerArn')).toBe(L);
+        return {
+          status: 200,
+          body: `<DescribeRulesResponse><DescribeRulesResult><Rules>${[...rules.keys()].map(ruleXml).join('')}</Rules></DescribeRulesResult></DescribeRulesResponse>`,
+        };
+      }
+      if (action !== 'SetRulePriorities') throw new Error(`unexpected ${action}`);
+      const pairs: [string, number][] = [];
+      for (let i = 1; form.has(`RulePriorities.member.${i}.RuleArn`); i++) {
+        pairs.push([form.get(`RulePriorities.member.${i}.RuleArn`)!, Number(form.get(`RulePriorities.member.${i}.Priority`))]);
+      }
+      sets.push(pairs.map(([a, p]) => `${a.split('/').at(-1)}=${p}`).join(','));
+      if (pairs.some(([, p]) => [...rules.values()].includes(p))) {
+        return {
+          status: 400,
+          body: '<ErrorResponse><Error><Code>PriorityInUse</Code><Message>The specified priority is in use.</Message></Error></ErrorResponse>',
+        };
+      }
+      for (const [a, p] of pairs) rules.set(a, p);
+      return {
+        status: 200,
+        body: `<SetRulePrioritiesResponse><SetRulePrioritiesResult><Rules>${pairs.map(([a]) => ruleXml(a)).join('')}</Rules></SetRulePrioritiesResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata></SetRulePrioritiesResponse>`,
+      };
+    };
+    return { call, rules, sets };
+  }
+  const setBody = (pairs: [string, number][]) =>
+    new URLSearchParams({
+      Action: 'SetRulePriorities',
+      Version: '2015-12-01',
+      ...Object.fromEntries(
+        pairs.flatMap(([id, p], i) => [
+          [`RulePriorities.member.${i + 1}.RuleArn`, rArn(id)],
+          [`RulePriorities.member.${i + 1}.Priority`, String(p)],
+        ]),
+      ),
+    }).toString();
+
+  test("the controller's swap (old rule to 50000, new rule to 1) succeeds in two steps, answered with the rules at their new priorities", async () => {
+    const moto = motoRules({ old: 1, jwt: 2, other: 3, dflt: 'default' });
+    const f = new Elbv2Fidelity(moto.call, noRewrite);
+    // The new rule's jwt-validation action, held by the proxy, is in the answer too.
+    f.rewrite(
+      'CreateRule',
+      200,
+      Buffer.from(`<R><Rules><member><RuleArn>${rArn('jwt')}</RuleArn></member></Rules></R>`),
+      `Action=CreateRule&ListenerArn=${encodeURIComponent(L)}&Actions.member.1.Type=jwt-validation&Actions.member.1.Order=1&Actions.member.1.JwtValidationConfig.Issuer=https%3A%2F%2Fi&Actions.member.1.JwtValidationConfig.JwksEndpoint=https%3A%2F%2Fi%2Fkeys`,
+    );
+    const answer = await f.check(
+      'SetRulePriorities',
+      'us-west-2',
+      setBody([
+        ['old', 50000],
+        ['jwt', 1],
+      ]),
+    );
+    expect(answer?.status).toBe(200);
+    // Free priorities first, in the new relative order (jwt before old), then the asked ones.
+    expect(moto.sets).toEqual(['old=49999,jwt=49998', 'old=50000,jwt=1']);
+    expect(Object.fromEntries([...moto.rules].map(([a, p]) => [a.split('/').at(-1), p]))).toEqual({
+      old: 50000,
+      jwt: 1,
+      other: 3,
+      dflt: 'default',
+    });
+    const result = child(child(parseXml(answer!.body), 'SetRulePrioritiesResponse'), 'SetRulePrioritiesResult');
+    const rules = members(child(result, 'Rules'));
+    expect(rules.map((r) => [text(r, 'RuleArn'), text(r, 'Priority')])).toEqual([
+      [rArn('old'), '50000'],
+      [rArn('jwt'), '1'],
+    ]);
+    expect(members(child(rules[1], 'Actions')).map((a) => text(a, 'Type'))).toEqual(['jwt-validation', 'forward']);
+    expect(answer!.headers['x-amzn-requestid']).toBe('req-1');
+  });
+
+  test('what moto takes as it is (no priority in use) goes to moto unchanged', async () => {
+    const moto = motoRules({ a: 1, b: 2 });
+    const f = new Elbv2Fidelity(moto.call, noRewrite);
+    expect(
+      await f.check(
+        'SetRulePriorities',
+        'us-west-2',
+        setBody([
+          ['a', 10],
+          ['b', 20],
+        ]),
+      ),
+    ).toBeUndefined();
+    expect(moto.sets).toEqual([]);
+  });
+
+  test('a clash in the new order, a priority asked twice or an unknown rule: moto answers (PriorityInUse, as ELBv2)', async () => {
+    const moto = motoRules({ a: 1, b: 2, c: 3 });
+    const f = new Elbv2Fidelity(moto.call, noRewrite);
+    // b to 3 while c (not named) keeps 3: ELBv2 refuses too.
+    expect(
+      await f.check(
+        'SetRulePriorities',
+        'us-west-2',
+        setBody([
+          ['a', 2],
+          ['b', 3],
+        ]),
+      ),
+    ).toBeUndefined();
+    expect(
+      await f.check(
+        'SetRulePriorities',
+        'us-west-2',
+        setBody([
+          ['a', 2],
+          ['b', 2],
+        ]),
+      ),
+    ).toBeUndefined();
+    expect(
+      await f.check(
+        'SetRulePriorities',
+        'us-west-2',
+        setBody([
+          ['a', 2],
+          ['zz', 1],
+        ]),
+      ),
+    ).toBeUndefined();
+    expect(moto.sets).toEqual([]);
+    expect([...moto.rules.values()]).toEqual([1, 2, 3]);
+  });
+
+  test('a rule asked for its own priority (moto refuses even that) is applied', async () => {
+    const moto = motoRules({ a: 1, b: 2 });
+    const f = new Elbv2Fidelity(moto.call, noRewrite);
+    expect(
+      (
+        await f.check(
+          'SetRulePriorities',
+          'us-west-2',
+          setBody([
+            ['a', 1],
+            ['b', 5],
+          ]),
+        )
+      )?.status,
+    ).toBe(200);
+    expect([...moto.rules.values()]).toEqual([1, 5]);
+  });
+
+  test('gate: other ELBv2 calls wait while a SetRulePriorities runs, and do not overlap it', async () => {
+    const f = new Elbv2Fidelity(motoRules({}).call, noRewrite);
+    const order: string[] = [];
+    let release!: () => void;
+    const reading = f.gate('DescribeRules', async () => {
+      order.push('read1 start');
+      await new Promise<void>((r) => (release = r));
+      order.push('read1 end');
+    });
+    const writing = f.gate('SetRulePriorities', async () => {
+      order.push('set');
+    });
+    const later = f.gate('DescribeRules', async () => {
+      order.push('read2');
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual(['read1 start']);
+    release();
+    await Promise.all([reading, writing, later]);
+    expect(order).toEqual(['read1 start', 'read1 end', 'set', 'read2']);
+  });
+});
+
+describe('RemoveListenerCertificates keeps the default certificate (ELBv2 keeps it apart from the list)', () => {
+  const removeBody = (arns: string[]) =>
+    new URLSearchParams({
+      Action: 'RemoveListenerCertificates',
+      ListenerArn: LISTENER,
+      ...Object.fromEntries(arns.map((a, i) => [`Certificates.member.${i + 1}.CertificateArn`, a])),
+    }).toString();
+  /** moto with a default cert(0) and `sni`; records the removals it gets. */
+  function moto(sni: string[]): { call: UpstreamCall; removed: string[][] } {
+    const removed: string[][] = [];
+    const base = fakeMoto({}, sni).call;
+    const call: UpstreamCall = async (o) => {
+      const form = new URLSearchParams(o.body);
+      if (form.get('Action') !== 'RemoveListenerCertificates') return base(o);
+      removed.push(requestedCertificateArns(form));
+      return { status: 200, body: '<RemoveListenerCertificatesResponse/>' };
+    };
+    return { call, removed };
+  }
+
+  test('removing only the default: answered as success, moto not asked', async () => {
+    const m = moto([cert(1)]);
+    const answer = await new Elbv2Fidelity(m.call, noRewrite).check('RemoveListenerCertificates', 'us-west-2', removeBody([cert(0)]));
+    expect(answer?.status).toBe(200);
+    expect(answer?.body).toContain('<RemoveListenerCertificatesResponse');
+    expect(m.removed).toEqual([]);
+  });
+
+  test('the default and an SNI certificate: moto removes only the SNI one', async () => {
+    const m = moto([cert(1)]);
+    const answer = await new Elbv2Fidelity(m.call, noRewrite).check(
+      'RemoveListenerCertificates',
+      'us-west-2',
+      removeBody([cert(0), cert(1)]),
+    );
+    expect(answer?.status).toBe(200);
+    expect(m.removed).toEqual([[cert(1)]]);
+  });
+
+  test('SNI certificates only: the call goes to moto unchanged', async () => {
+    const m = moto([cert(1)]);
+    expect(
+      await new Elbv2Fidelity(m.call, noRewrite).check('RemoveListenerCertificates', 'us-west-2', removeBody([cert(1)])),
+    ).toBeUndefined();
+  });
+});
+
+describe('a new ALB is provisioning until the data plane serves it (ELBv2 LoadBalancerState)', () => {
+  const lbXml = (names: string[]) =>
+    `<DescribeLoadBalancersResponse><DescribeLoadBalancersResult><LoadBalancers>${names
+      .map(
+        (n) =>
+          `<member><LoadBalancerArn>arn:${n}</LoadBalancerArn><DNSName>${n}-1.us-west-2.elb.amazonaws.com</DNSName><LoadBalancerName>${n}</LoadBalancerName><Scheme>internet-facing</Scheme><State><Code>active</Code></State><Type>application</Type><AvailabilityZones><member><ZoneName>us-west-2a</ZoneName></member></AvailabilityZones></member>`,
+      )
+      .join('')}</LoadBalancers></DescribeLoadBalancersResult></DescribeLoadBalancersResponse>`;
+  const states = (b: Buffer) =>
+    members(
+      child(child(child(parseXml(b.toString()), 'DescribeLoadBalancersResponse'), 'DescribeLoadBalancersResult'), 'LoadBalancers'),
+    ).map((lb) => `${text(lb, 'LoadBalancerName')}=${text(child(lb, 'State'), 'Code')}`);
+
+  test('provisioning while its name is not served, active once it is (and from then on); others untouched', async () => {
+    const f = new Elbv2Fidelity(fakeMoto({}, []).call, noRewrite);
+    const served = new Set<string>();
+    f.servedBy((dns) => served.has(dns));
+    expect(await f.check('CreateLoadBalancer', 'us-west-2', 'Action=CreateLoadBalancer&Name=k8s-new')).toBeUndefined();
+    const describe = () => f.rewrite('DescribeLoadBalancers', 200, Buffer.from(lbXml(['k8s-old', 'k8s-new'])));
+    expect(states(describe())).toEqual(['k8s-old=active', 'k8s-new=provisioning']);
+    const dns = text(
+      members(
+        child(
+          child(child(parseXml(describe().toString()), 'DescribeLoadBalancersResponse'), 'DescribeLoadBalancersResult'),
+          'LoadBalancers',
+        ),
+      )[1],
+      'DNSName',
+    );
+    served.add(dns);
+    expect(states(describe())).toEqual(['k8s-old=active', 'k8s-new=active']);
+    served.clear();
+    expect(states(describe())).toEqual(['k8s-old=active', 'k8s-new=active']);
+  });
+
+  test('without a data plane attached, moto’s state is kept', async () => {
+    const f = new Elbv2Fidelity(fakeMoto({}, []).call, noRewrite);
+    await f.check('CreateLoadBalancer', 'us-west-2', 'Action=CreateLoadBalancer&Name=k8s-new');
+    expect(states(f.rewrite('DescribeLoadBalancers', 200, Buffer.from(lbXml(['k8s-new']))))).toEqual(['k8s-new=active']);
+  });
+});
