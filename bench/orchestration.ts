@@ -321,7 +321,8 @@ async function benchCanary(tb: Testbed, requestInput: unknown, n: number): Promi
   const route53 = new Route53Adapter(
     new Route53Client({ endpoint: tb.motoUrl, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }),
   );
-  const r53 = new Route53Resolver({ route53, zoneId: tb.hostedZoneId, hostMapFile: tb.lb.hostMapFile });
+  // A new resolver per probe: it reads the zone once per canary run, so each probe here is a run of one.
+  const r53 = (): Resolver => new Route53Resolver({ route53, zoneId: tb.hostedZoneId, hostMapFile: tb.lb.hostMapFile });
   const credentials = { kind: 'header' as const, name: 'x-api-key', value: token };
   const probe = async (resolver: Resolver): Promise<number> => {
     const t0 = performance.now();
@@ -349,7 +350,7 @@ async function benchCanary(tb: Testbed, requestInput: unknown, n: number): Promi
     }
   }
   const afterProbes = process.memoryUsage();
-  for (let i = 0; i < Math.min(n, 20); i++) viaRoute53.push(await probe(r53));
+  for (let i = 0; i < Math.min(n, 20); i++) viaRoute53.push(await probe(r53()));
   global.gc?.();
   const after = process.memoryUsage();
   return {

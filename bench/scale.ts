@@ -148,10 +148,31 @@ export const SCALE_NOTES = [
   'every wait at zero the check loops spin, so their counts measure the testbed, not the schedule: with real waits a run stays',
   "near 300 events, docs on waiting above). The payload grows with the namespaces (the certificate items, each shard's",
   'expected certificates, the canary summary); above 100 entries the outputs list only what changed or failed and count the',
-  "rest. `route53:GetHostedZone`/`ListResourceRecordSets` are mostly the canary's testbed resolver (in AWS the canary resolves",
-  'through the system resolver and makes none). ACM peaks above its rate are the per-process pacing meeting at a step boundary',
+  "rest. The canary's testbed resolver reads the zone once per RunCanary attempt (GetHostedZone, then ListResourceRecordSets",
+  'at 300 record sets a page) and answers every host from that read; in AWS the canary resolves through DNS and makes no',
+  'Route 53 calls. ACM peaks above its rate are the per-process pacing meeting at a step boundary',
   "(section 2): the steps pace at 80 % each, the account's limit is shared; Throttled is retried by the state machine.",
 ].join('\n');
+
+/**
+ * The largest run against Step Functions' and Route 53's limits, as measured
+ * (empty when nothing ran).
+ */
+function limitsLine(runs: readonly ScaleRun[]): string[] {
+  const r = [...runs].sort((a, b) => b.namespaces - a.namespaces)[0];
+  if (!r) return [];
+  const pct = (v: number, of: number) => `${fmt((100 * v) / of, 1)} %`;
+  const largest = Math.max(0, ...r.route53Batches.map((b) => b.resourceRecords));
+  const perState = new Map<string, number>();
+  for (const b of r.route53Batches) perState.set(b.state, (perState.get(b.state) ?? 0) + 1);
+  return [
+    `At ${r.namespaces} namespaces (${r.status}): largest payload ${kB(r.largestPayload.bytes)} (${pct(r.largestPayload.bytes, SFN_MAX_PAYLOAD)} of`,
+    `${kB(SFN_MAX_PAYLOAD)}, ${r.largestPayload.state} ${r.largestPayload.kind}), ${r.historyEvents} history events (${pct(r.historyEvents, SFN_MAX_HISTORY)} of`,
+    `${SFN_MAX_HISTORY.toLocaleString('en-US')}), ${r.route53Batches.length} Route 53 batches (${[...perState].map(([st, c]) => `${c} ${st}`).join(', ') || 'none'}), the`,
+    `largest ${largest} records of 1,000, ${r.totalCalls} AWS calls.`,
+    '',
+  ];
+}
 
 /** The scale section of docs/benchmarks.md, between its markers. */
 export function scaleMarkdown(s: ScaleSection, when: string): string {
@@ -194,6 +215,7 @@ export function scaleMarkdown(s: ScaleSection, when: string): string {
     '',
     `Limits: payload ${kB(SFN_MAX_PAYLOAD)}, history ${SFN_MAX_HISTORY.toLocaleString('en-US')} events, Route 53 1,000 records per batch (UPSERT twice).`,
     '',
+    ...limitsLine(s.runs),
     SCALE_NOTES,
     '',
     '### Calls per operation (peak per second)',

@@ -102,6 +102,11 @@ export interface Route53Port {
    * pass over the zone's listing rather than one read per name.
    */
   listRecordsNamed(zoneId: string, names: readonly string[]): Promise<RecordSet[]>;
+  /**
+   * Every record set of the zone, in the zone's listing order, read in as few
+   * pages as Route 53 allows (the canary's testbed resolver: one read per run).
+   */
+  listZoneRecords(zoneId: string): Promise<RecordSet[]>;
   /** One transactional batch. */
   changeRecords(zoneId: string, changes: RecordChange[], comment: string): Promise<{ changeId: string; status: ChangeStatus }>;
   getChange(changeId: string): Promise<ChangeStatus>;

@@ -446,8 +446,11 @@ worker_processes 1;
 pid ${q(join(model.runDir, 'nginx.pid'))};
 error_log ${q(join(model.logDir, 'nginx-error.log'))} notice;
 
+# One probe holds a connection at each hop (client, ALB stand-in, gateway, upstream): a canary of 500
+# namespaces probes all at once, and 512 connections answered it with 500s. An ALB has no such limit.
+worker_rlimit_nofile 16384;
 events {
-    worker_connections 512;
+    worker_connections 8192;
 }
 
 http {

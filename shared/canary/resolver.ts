@@ -161,17 +161,46 @@ export interface Route53ResolverOptions {
 }
 
 /**
+ * One read of a zone: its record sets by name, and every name that exists in
+ * it (owners of record sets and their ancestors down to the apex, the empty
+ * non-terminals RFC 4592 counts as existing).
+ */
+interface ZoneSnapshot {
+  zone: HostedZone;
+  byName: Map<string, RecordSet[]>;
+  existing: Set<string>;
+}
+
+/** The answer types the canary follows, in the order it prefers them. */
+const ADDRESS_TYPES = ['CNAME', 'A', 'AAAA'] as const;
+
+/**
  * Resolves through Route 53 records and a host map, for the local testbed.
  *
+ * The zone is read once for the life of the resolver (one canary run: the
+ * wiring makes a new resolver per run), in one paginated listing
+ * (`listZoneRecords`, 300 record sets a page), and every host of the run is
+ * answered from that snapshot: concurrent `resolve` calls share the one read.
+ * A run of 500 namespaces costs a handful of ListResourceRecordSets calls
+ * instead of several per host, which is what DNS costs in AWS: nothing
+ * the account is charged or throttled for.
+ *
  * At each name: if the host map knows it, that is the answer; otherwise the
- * exact record, then the wildcard `*.<parent>`, is read from the zone. A CNAME
- * is followed to its value, an alias A/AAAA to its `dnsName` (without
- * `dualstack.`), a plain A record ends the chain at its first address on 443.
+ * name is answered as an authoritative server would (RFC 1034 4.3.2,
+ * RFC 4592): a name that exists answers with its own CNAME, A or AAAA record
+ * (none: no data, no wildcard); a name that does not exist is answered by the
+ * wildcard `*.<closest encloser>`, the closest encloser being its longest
+ * existing ancestor. A CNAME is followed to its value, an alias A/AAAA to its
+ * `dnsName` (without `dualstack.`), a plain A record ends the chain at its
+ * first address on 443.
  */
 export class Route53Resolver implements Resolver {
   private readonly route53: Route53Port;
   private readonly zoneId: string | undefined;
   private readonly loadHostMap: () => Promise<HostMap>;
+  /** Zone lookups and zone snapshots of this run, shared by concurrent resolutions. */
+  private readonly zones = new Map<string, Promise<HostedZone>>();
+  private readonly snapshots = new Map<string, Promise<ZoneSnapshot>>();
 
   constructor(options: Route53ResolverOptions) {
     this.route53 = options.route53;
@@ -201,10 +230,14 @@ export class Route53Resolver implements Resolver {
           `${start}: ${current} is outside zone ${zone.name} and not a known load balancer (chain ${chain.join(' -> ')})`,
         );
       }
-      const record = await this.lookup(zone.id, current);
+      const answer = lookup(await this.snapshot(zone), current);
+      const record = answer.record;
       if (record === undefined) {
-        const what =
-          current === start ? `no record for ${start} or *.${parentOf(start)}` : `no record for ${current} (chain ${chain.join(' -> ')})`;
+        const what = answer.exists
+          ? `no CNAME, A or AAAA record for ${current}${current === start ? '' : ` (chain ${chain.join(' -> ')})`}`
+          : current === start
+            ? `no record for ${start} or *.${parentOf(start)}${answer.wildcard === `*.${parentOf(start)}` ? '' : ` (nor ${answer.wildcard})`}`
+            : `no record for ${current} (chain ${chain.join(' -> ')})`;
         throw new CanaryFailedError('dns', `${what} in zone ${zone.name}`);
       }
       let next: string | undefined;
@@ -224,33 +257,79 @@ export class Route53Resolver implements Resolver {
     throw new CanaryFailedError('dns', `more than ${MAX_DNS_HOPS} hops resolving ${start}: ${chain.join(' -> ')}`);
   }
 
-  private async zoneFor(host: string): Promise<HostedZone> {
-    const zone = this.zoneId === undefined ? await this.route53.findHostedZone(host) : await this.route53.getHostedZone(this.zoneId);
-    if (zone === undefined) {
-      throw new CanaryFailedError(
-        'dns',
-        this.zoneId === undefined ? `no hosted zone serves ${host}` : `hosted zone ${this.zoneId} not found`,
-      );
-    }
-    return { ...zone, name: normaliseName(zone.name) };
+  /** The zone serving `host`: the configured one (read once), or the nearest public zone (once per host). */
+  private zoneFor(host: string): Promise<HostedZone> {
+    const key = this.zoneId ?? `host:${host}`;
+    return this.once(this.zones, key, async () => {
+      const zone = this.zoneId === undefined ? await this.route53.findHostedZone(host) : await this.route53.getHostedZone(this.zoneId);
+      if (zone === undefined) {
+        throw new CanaryFailedError(
+          'dns',
+          this.zoneId === undefined ? `no hosted zone serves ${host}` : `hosted zone ${this.zoneId} not found`,
+        );
+      }
+      return { ...zone, name: normaliseName(zone.name) };
+    });
   }
 
-  /** The exact record at `name`, else the wildcard one level up; CNAME first, then A, then AAAA. */
-  private async lookup(zoneId: string, name: string): Promise<RecordSet | undefined> {
-    const candidates = [name];
-    const parent = parentOf(name);
-    if (parent !== '') candidates.push(`*.${parent}`);
-    for (const candidate of candidates) {
-      const records = await this.route53.listRecords(zoneId, candidate);
-      const usable = (type: string): RecordSet | undefined =>
-        records.find(
-          (r) => normaliseName(r.name) === candidate && r.type === type && (r.alias !== undefined || (r.values?.length ?? 0) > 0),
-        );
-      const found = usable('CNAME') ?? usable('A') ?? usable('AAAA');
+  /** Every record set of the zone, read once per resolver. */
+  private snapshot(zone: HostedZone): Promise<ZoneSnapshot> {
+    return this.once(this.snapshots, zone.id, async () => {
+      const byName = new Map<string, RecordSet[]>();
+      const existing = new Set<string>();
+      for (const r of await this.route53.listZoneRecords(zone.id)) {
+        const name = normaliseName(r.name);
+        byName.set(name, [...(byName.get(name) ?? []), r]);
+        // The owner and its ancestors inside the zone exist (empty non-terminals included).
+        for (let n = name; inZone(n, zone.name); n = parentOf(n)) {
+          if (existing.has(n)) break;
+          existing.add(n);
+          if (n === zone.name) break;
+        }
+      }
+      return { zone, byName, existing };
+    });
+  }
+
+  /**
+   * Shares one promise per key among concurrent callers; a failed read is
+   * forgotten, so a later resolution of the same run tries again.
+   */
+  private once<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    let p = cache.get(key);
+    if (!p) {
+      p = load();
+      cache.set(key, p);
+      p.catch(() => {
+        if (cache.get(key) === p) cache.delete(key);
+      });
+    }
+    return p;
+  }
+}
+
+/**
+ * The zone's answer for `name` from a snapshot: the name's own usable record
+ * when the name exists, else the wildcard at its closest encloser's.
+ */
+function lookup(snapshot: ZoneSnapshot, name: string): { record?: RecordSet; exists: boolean; wildcard: string } {
+  const usable = (records: RecordSet[] | undefined): RecordSet | undefined => {
+    for (const type of ADDRESS_TYPES) {
+      const found = records?.find((r) => r.type === type && (r.alias !== undefined || (r.values?.length ?? 0) > 0));
       if (found) return found;
     }
     return undefined;
+  };
+  if (snapshot.existing.has(name)) {
+    const record = usable(snapshot.byName.get(name));
+    return { ...(record ? { record } : {}), exists: true, wildcard: '' };
   }
+  // RFC 4592 3.3.1: the closest encloser is the longest existing ancestor; its `*` child answers.
+  let encloser = parentOf(name);
+  while (encloser !== '' && encloser !== snapshot.zone.name && !snapshot.existing.has(encloser)) encloser = parentOf(encloser);
+  const wildcard = `*.${encloser === '' ? snapshot.zone.name : encloser}`;
+  const record = usable(snapshot.byName.get(wildcard));
+  return { ...(record ? { record } : {}), exists: false, wildcard };
 }
 
 function parentOf(name: string): string {

@@ -52,13 +52,27 @@ export interface RunCanaryStepOutput extends PollResult {
   /** `deadlines.canarySeconds` of the request. */
   deadlineSeconds: number;
   model: string;
-  /** Every namespace probed; above {@link MAX_LISTED_NAMESPACES} only the red ones (`green` counts the rest: the state stays small). */
+  /**
+   * Every namespace probed; above {@link MAX_LISTED_NAMESPACES} only the red ones, at most that many (`green` and
+   * `redNotListed` count the rest: the state stays far under Step Functions' 256 KiB at 500 red namespaces).
+   */
   namespaces: CanaryNamespaceSummary[];
   green?: number;
+  /** Red namespaces beyond the {@link MAX_LISTED_NAMESPACES} listed. */
+  redNotListed?: number;
 }
 
-/** Above this many namespaces the output lists only the red ones. */
+/** Above this many namespaces the output lists only the red ones, and at most this many of them. */
 export const MAX_LISTED_NAMESPACES = 100;
+/**
+ * Longest failure reason kept per namespace in the output (an error page's body
+ * can be kilobytes; the log line has the whole message).
+ */
+export const MAX_REASON_CHARS = 300;
+
+function shortReason(reason: string): string {
+  return reason.length <= MAX_REASON_CHARS ? reason : `${reason.slice(0, MAX_REASON_CHARS - 1)}…`;
+}
 
 function validIso(value: unknown): string | undefined {
   return typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? value : undefined;
@@ -72,7 +86,7 @@ function summaryOf(r: ProbeResult): CanaryNamespaceSummary {
   if (r.checks !== undefined) s.checks = r.checks;
   if (!r.ok) {
     s.failureKind = r.failureKind ?? 'http';
-    if (r.message !== undefined) s.reason = redactString(r.message);
+    if (r.message !== undefined) s.reason = shortReason(redactString(r.message));
   }
   return s;
 }
@@ -109,6 +123,8 @@ export async function runCanaryStep(input: RunCanaryStepInput, deps: RunCanaryDe
       deadlineSeconds,
     });
   }
+  const red = result.results.filter((r) => !r.ok);
+  const many = result.results.length > MAX_LISTED_NAMESPACES;
   const summary: RunCanaryStepOutput = {
     ok: green,
     ready: green,
@@ -119,8 +135,9 @@ export async function runCanaryStep(input: RunCanaryStepInput, deps: RunCanaryDe
     attempts,
     deadlineSeconds,
     model: request.canary.model,
-    namespaces: (result.results.length > MAX_LISTED_NAMESPACES ? result.results.filter((r) => !r.ok) : result.results).map(summaryOf),
-    ...(result.results.length > MAX_LISTED_NAMESPACES ? { green: result.results.filter((r) => r.ok).length } : {}),
+    namespaces: (many ? red.slice(0, MAX_LISTED_NAMESPACES) : result.results).map(summaryOf),
+    ...(many ? { green: result.results.length - red.length } : {}),
+    ...(many && red.length > MAX_LISTED_NAMESPACES ? { redNotListed: red.length - MAX_LISTED_NAMESPACES } : {}),
   };
   // Nothing secret is in here by construction; redact() is the second line of defence.
   return redact(summary);

@@ -33,6 +33,7 @@ export type Route53Call =
   | { op: 'getHostedZone'; id: string }
   | { op: 'listRecords'; zoneId: string; name: string }
   | { op: 'listRecordsNamed'; zoneId: string; names: string[] }
+  | { op: 'listZoneRecords'; zoneId: string }
   | { op: 'changeRecords'; zoneId: string; changes: RecordChange[]; comment: string }
   | { op: 'getChange'; changeId: string };
 
@@ -156,6 +157,12 @@ export class InMemoryRoute53 implements Route53Port {
     this.failures.check('listRecordsNamed');
     const wanted = new Set(names.map(norm));
     return this.allRecords(this.zoneIdOrThrow(zoneId, 'route53:ListResourceRecordSets')).filter((r) => wanted.has(norm(r.name)));
+  }
+
+  async listZoneRecords(zoneId: string): Promise<RecordSet[]> {
+    this.calls.push({ op: 'listZoneRecords', zoneId });
+    this.failures.check('listZoneRecords');
+    return this.allRecords(this.zoneIdOrThrow(zoneId, 'route53:ListResourceRecordSets'));
   }
 
   async changeRecords(zoneId: string, changes: RecordChange[], comment: string): Promise<{ changeId: string; status: ChangeStatus }> {

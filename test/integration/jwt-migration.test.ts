@@ -113,7 +113,9 @@ describe('migration from header tokens to JWT without a failed request', () => {
   /** Probes both clients as a client would: the name through Route 53 (as it is now), TLS verified. */
   function startLoop(): Promise<void> {
     const config = loadConfig(tb.env);
-    const resolver = resolverFor(config.canary.dns, { route53: new Route53Adapter(route53Client(config)), zoneId: tb.hostedZoneId });
+    // A resolver reads the zone once (one canary run): a fresh one per probe sees DNS as it is now.
+    const route53 = new Route53Adapter(route53Client(config));
+    const resolverNow = () => resolverFor(config.canary.dns, { route53, zoneId: tb.hostedZoneId });
     const issuer = tb.tokenIssuer!;
     let token = '';
     let tokenAt = 0;
@@ -134,7 +136,7 @@ describe('migration from header tokens to JWT without a failed request', () => {
           method: 'POST',
           headers,
           body: JSON.stringify(IRIS_INPUT),
-          resolver,
+          resolver: resolverNow(),
           extraCa: tb.caPem,
           timeoutMs: 5000,
         });
@@ -215,7 +217,7 @@ describe('migration from header tokens to JWT without a failed request', () => {
     // The controller removes the rule and renumbers the token rule in one SetRulePriorities call
     // (a swap that ELBv2 applies atomically); nginx reloads gracefully: allow the removal to show.
     const config = loadConfig(tb.env);
-    const resolver = resolverFor(config.canary.dns, { route53: new Route53Adapter(route53Client(config)), zoneId: tb.hostedZoneId });
+    const route53 = new Route53Adapter(route53Client(config));
     let status = 0;
     for (let i = 0; i < 40 && status !== 401; i++) {
       const res = await httpsRequest({
@@ -223,7 +225,7 @@ describe('migration from header tokens to JWT without a failed request', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-api-key': tb.secrets.apiTokens[0]! },
         body: JSON.stringify(IRIS_INPUT),
-        resolver,
+        resolver: resolverFor(config.canary.dns, { route53, zoneId: tb.hostedZoneId }),
         extraCa: tb.caPem,
         timeoutMs: 5000,
       });

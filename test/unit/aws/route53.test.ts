@@ -262,6 +262,26 @@ describe('Class: Route53Adapter', () => {
       });
     });
 
+    it('listZoneRecords reads the whole zone from its start, 300 record sets a page', async () => {
+      // Prepare: 500 namespaces (1,000 record sets) and the apex records.
+      const namespaces = Array.from({ length: 500 }, (_, i) => `team-${String(i).padStart(3, '0')}`);
+      zone([...namespaces.flatMap(nsNames), 'ml.example.com']);
+
+      // Act
+      const records = await unpaced().listZoneRecords('/hostedzone/Z1');
+
+      // Assess: every record set once, names unescaped; 1,001 at 300 a page is 4 calls, each starting where the last ended.
+      expect(records).toHaveLength(1001);
+      expect(new Set(records.map((r) => `${r.name}|${r.type}`)).size).toBe(1001);
+      expect(records.filter((r) => r.name === '*.team-499.ml.example.com')).toEqual([
+        { name: '*.team-499.ml.example.com', type: 'CNAME', ttl: 300, values: ['"*.team-499.ml.example.com"'] },
+      ]);
+      const calls = r53.commandCalls(ListResourceRecordSetsCommand);
+      expect(calls).toHaveLength(4);
+      expect(calls[0]?.args[0].input).toEqual({ HostedZoneId: 'Z1', MaxItems: 300 });
+      expect(calls[1]?.args[0].input).toMatchObject({ StartRecordName: expect.stringMatching(/team-149\.ml\.example\.com\.$/) });
+    });
+
     it('reads the same single page for 1, 10 and 24 namespaces', async () => {
       const all = Array.from({ length: 24 }, (_, i) => `team-${String(i + 1).padStart(2, '0')}`);
       zone([...all.flatMap(nsNames), 'ml.example.com', 'kubeflow.ml.example.com']);

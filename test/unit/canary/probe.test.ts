@@ -12,8 +12,8 @@ import {
   type ProbeCredentials,
   type ProbeResult,
 } from '../../../shared/canary/probe';
-import { Route53Resolver } from '../../../shared/canary/resolver';
-import { runCanaryStep } from '../../../shared/steps/runCanary';
+import { Route53Resolver, type Resolver } from '../../../shared/canary/resolver';
+import { MAX_LISTED_NAMESPACES, MAX_REASON_CHARS, runCanaryStep } from '../../../shared/steps/runCanary';
 import { fakeKubeflow } from './fakeKubeflow';
 import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
 import { fakeResolver, json, makePki, SERVER_CERT_DAYS, startServer, text, type Handler, type Pki, type TestServer } from './pki';
@@ -511,6 +511,28 @@ describe('runCanary', () => {
           ['http', 503],
           ['http', 503],
         ]);
+      });
+
+      it('lists at most 100 red namespaces with short reasons when hundreds are red (the output stays small)', async () => {
+        // Prepare: 250 namespaces, every one failing with a long message (an error page's worth).
+        const many = Array.from({ length: 250 }, (_, i) => `ns-${String(i + 1).padStart(3, '0')}`);
+        const longFailure: Resolver = {
+          resolve: async (host) => {
+            throw new CanaryFailedError('dns', `no record for ${host}: ${'x'.repeat(3000)}`);
+          },
+        };
+        // Act
+        const out = await runCanaryStep(
+          { request: makeRequest({ namespaces: many }) },
+          { secrets: secrets(), resolver: longFailure, extraCa: pki.caPem, now: at(0), log: silentLogger },
+        );
+        // Assess
+        expect(out).toMatchObject({ ok: false, ready: false, green: 0, redNotListed: 150 });
+        expect(out.namespaces).toHaveLength(MAX_LISTED_NAMESPACES);
+        expect(out.namespaces.every((n) => n.failureKind === 'dns' && n.reason !== undefined && n.reason.length <= MAX_REASON_CHARS)).toBe(
+          true,
+        );
+        expect(JSON.stringify(out).length).toBeLessThan(64 * 1024);
       });
 
       it('throws CanaryFailed with the layer once deadlines.canarySeconds have passed since the first attempt', async () => {

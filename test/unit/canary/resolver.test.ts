@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CanaryFailedError } from '../../../shared/errors';
+import { AccessDeniedError, CanaryFailedError } from '../../../shared/errors';
 import {
   aliasTargetName,
   MAX_DNS_HOPS,
@@ -44,7 +44,78 @@ describe('Route53Resolver', () => {
   it('follows the namespace wildcard CNAME to the load balancer in the host map', async () => {
     route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', ttl: 300, values: [`${ALB}.`] });
     await expect(resolver().resolve(HOST)).resolves.toEqual({ address: '127.0.0.1', port: 18443, chain: [HOST, ALB] });
-    expect(route53.lookups).toEqual([HOST, '*.staging.platform.example.com']);
+    // One zone read answers the run (no per-name listRecords).
+    expect(route53.calls.map((c) => c.op)).toEqual(['getHostedZone', 'listZoneRecords']);
+  });
+
+  it('reads the zone once for 500 hosts resolved at once, and answers each from that snapshot', async () => {
+    // Prepare: 500 namespaces, each a wildcard to one of 20 shard ALBs, and their TXT ownership records.
+    const albs = Array.from({ length: 20 }, (_, i) => `k8s-shard-${i}.us-west-2.elb.amazonaws.com`);
+    hostMap = Object.fromEntries(albs.map((a, i) => [a, `127.0.0.1:${20000 + i}`]));
+    const namespaces = Array.from({ length: 500 }, (_, i) => `ns-${String(i + 1).padStart(3, '0')}`);
+    namespaces.forEach((ns, i) => {
+      route53.seedRecord('Z1', { name: `*.${ns}.platform.example.com`, type: 'CNAME', ttl: 300, values: [`${albs[i % 20]}.`] });
+      route53.seedRecord('Z1', {
+        name: `_kserve-edge.${ns}.platform.example.com`,
+        type: 'TXT',
+        ttl: 300,
+        values: ['"heritage=kserve-edge"'],
+      });
+    });
+    const r = resolver();
+
+    // Act
+    const answers = await Promise.all(namespaces.map((ns) => r.resolve(`sklearn-irisv2.${ns}.platform.example.com`)));
+
+    // Assess: every host reaches its own shard's port; Route 53 was read twice in all.
+    answers.forEach((a, i) =>
+      expect(a).toEqual({ address: '127.0.0.1', port: 20000 + (i % 20), chain: [expect.any(String), albs[i % 20]] }),
+    );
+    expect(route53.calls.map((c) => c.op)).toEqual(['getHostedZone', 'listZoneRecords']);
+  });
+
+  it('answers a deeper name from the wildcard at its closest encloser, as DNS does (RFC 4592)', async () => {
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    await expect(resolver().resolve(`transformer.${HOST}`)).resolves.toMatchObject({ port: 18443, chain: [`transformer.${HOST}`, ALB] });
+    // Without a wildcard one level up, the message names the one the zone would have used too.
+    expect((await dnsError(resolver().resolve('m.qa.platform.example.com'))).message).toBe(
+      'dns: no record for m.qa.platform.example.com or *.qa.platform.example.com (nor *.platform.example.com) in zone platform.example.com',
+    );
+  });
+
+  it('does not use the wildcard for a name that exists (no data), nor below an existing name', async () => {
+    // Prepare: the host itself has only a TXT record; `deep.staging` exists as an empty non-terminal.
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    route53.seedRecord('Z1', { name: HOST, type: 'TXT', values: ['"x"'] });
+    route53.seedRecord('Z1', { name: 'a.deep.staging.platform.example.com', type: 'TXT', values: ['"x"'] });
+    // Act + Assess
+    expect((await dnsError(resolver().resolve(HOST))).message).toBe(
+      `dns: no CNAME, A or AAAA record for ${HOST} in zone platform.example.com`,
+    );
+    expect((await dnsError(resolver().resolve('deep.staging.platform.example.com'))).message).toContain(
+      'no CNAME, A or AAAA record for deep.staging.platform.example.com',
+    );
+    // b.deep.staging does not exist: its closest encloser is deep.staging, which has no wildcard.
+    expect((await dnsError(resolver().resolve('b.deep.staging.platform.example.com'))).message).toContain(
+      'or *.deep.staging.platform.example.com in zone',
+    );
+  });
+
+  it('sees records written after the previous run: a new resolver reads the zone again', async () => {
+    const before = resolver();
+    await dnsError(before.resolve(HOST));
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    await expect(resolver().resolve(HOST)).resolves.toMatchObject({ port: 18443 });
+    expect(route53.calls.filter((c) => c.op === 'listZoneRecords')).toHaveLength(2);
+  });
+
+  it('reads the zone again after a failed read, and propagates the failure', async () => {
+    route53.seedRecord('Z1', { name: '*.staging.platform.example.com', type: 'CNAME', values: [ALB] });
+    route53.failures.add('listZoneRecords', new AccessDeniedError('not allowed to route53:ListResourceRecordSets'));
+    const r = resolver();
+    await expect(r.resolve(HOST)).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(r.resolve(HOST)).resolves.toMatchObject({ port: 18443 });
+    expect(route53.calls.filter((c) => c.op === 'listZoneRecords')).toHaveLength(2);
   });
 
   it('prefers the exact record over the wildcard', async () => {
