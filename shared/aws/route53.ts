@@ -159,6 +159,9 @@ const ROUTE53_MAX_ITEMS = 300;
  *   const r53 = new Route53Adapter(route53Client());
  *   const zone = await r53.findHostedZone('platform.example.com');
  */
+/** Where a ListResourceRecordSets page starts (NextRecordName/Type/Identifier of the last). */
+type RecordPageStart = { name?: string; type?: string; identifier?: string };
+
 export class Route53Adapter implements Route53Port {
   /**
    * @param limiter paces every call (all operations draw from Route 53's one
@@ -269,21 +272,10 @@ export class Route53Adapter implements Route53Port {
     const lastKey = byKey.length > 0 ? route53SortKey(byKey[byKey.length - 1] ?? '') : undefined;
 
     const out: RecordSet[] = [];
-    type Start = { name?: string; type?: string; identifier?: string };
-    let start: Start | undefined = { name: first ? toRoute53Name(first) : undefined };
+    let start: RecordPageStart | undefined = { name: first ? toRoute53Name(first) : undefined };
     while (start) {
-      const from: Start = start;
-      const page: ListResourceRecordSetsCommandOutput = await this.call('route53:ListResourceRecordSets', () =>
-        this.client.send(
-          new ListResourceRecordSetsCommand({
-            HostedZoneId: bareZoneId(zoneId),
-            StartRecordName: from.name,
-            StartRecordType: from.type as ResourceRecordSet['Type'],
-            StartRecordIdentifier: from.identifier,
-            MaxItems: ROUTE53_MAX_ITEMS,
-          }),
-        ),
-      );
+      const from: RecordPageStart = start;
+      const page = await this.recordPage(zoneId, from);
       let past = false;
       for (const rr of page.ResourceRecordSets ?? []) {
         const name = fromRoute53Name(rr.Name ?? '').toLowerCase();
@@ -308,21 +300,10 @@ export class Route53Adapter implements Route53Port {
    */
   async listZoneRecords(zoneId: string): Promise<RecordSet[]> {
     const out: RecordSet[] = [];
-    type Start = { name?: string; type?: string; identifier?: string };
-    let start: Start | undefined = {};
+    let start: RecordPageStart | undefined = {};
     while (start) {
-      const from: Start = start;
-      const page: ListResourceRecordSetsCommandOutput = await this.call('route53:ListResourceRecordSets', () =>
-        this.client.send(
-          new ListResourceRecordSetsCommand({
-            HostedZoneId: bareZoneId(zoneId),
-            StartRecordName: from.name,
-            StartRecordType: from.type as ResourceRecordSet['Type'],
-            StartRecordIdentifier: from.identifier,
-            MaxItems: ROUTE53_MAX_ITEMS,
-          }),
-        ),
-      );
+      const from: RecordPageStart = start;
+      const page = await this.recordPage(zoneId, from);
       for (const rr of page.ResourceRecordSets ?? []) out.push(toRecordSet(rr));
       start =
         page.IsTruncated && page.NextRecordName
@@ -330,6 +311,21 @@ export class Route53Adapter implements Route53Port {
           : undefined;
     }
     return out;
+  }
+
+  /** One ListResourceRecordSets page (300 record sets, its largest) from `from`. */
+  private recordPage(zoneId: string, from: RecordPageStart): Promise<ListResourceRecordSetsCommandOutput> {
+    return this.call('route53:ListResourceRecordSets', () =>
+      this.client.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: bareZoneId(zoneId),
+          StartRecordName: from.name,
+          StartRecordType: from.type as ResourceRecordSet['Type'],
+          StartRecordIdentifier: from.identifier,
+          MaxItems: ROUTE53_MAX_ITEMS,
+        }),
+      ),
+    );
   }
 
   /** Submits one transactional change batch; returns the change id without `/change/`. */
