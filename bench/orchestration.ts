@@ -166,6 +166,8 @@ export async function runOnce(
   keep: boolean,
   foreign = 0,
   names: (n: number) => string[] = namespaceNames,
+  /** Request fields over the defaults (e.g. `hostnames: "flat"`); `tag` names the execution. */
+  overrides: { request?: Record<string, unknown>; tag?: string } = {},
 ) {
   const t0 = performance.now();
   const tb = await startTestbed({
@@ -187,6 +189,7 @@ export async function runOnce(
     namespaces: names(n),
     auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
     canary: { expected: { outputName: 'predict', data: [1, 1] } },
+    ...overrides.request,
   };
   // With the real controller, its AWS proxy (ELBv2 as AWS answers: real ALB DNS names, which GetLoadBalancerAddress looks up).
   proxy.upstream = tb.lb.awsProxy?.url ?? tb.motoUrl;
@@ -200,7 +203,7 @@ export async function runOnce(
       definition: loadDefinition(),
       handlers,
       input: request,
-      executionName: `bench-${n}-${foreign}`,
+      executionName: `bench-${n}-${foreign}${overrides.tag ? `-${overrides.tag}` : ''}`,
       waitSeconds: 0,
       retryIntervalMs: 0,
     });

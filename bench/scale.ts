@@ -22,10 +22,12 @@ import { loadDefinition } from '../local/definition';
 import { runStateMachine } from '../local/run';
 import { nextPollDelay } from '../shared/plan/polling';
 import { shardsNeeded } from '../shared/plan/shards';
+import { MAX_NAMESPACES } from '../shared/request';
+import type { Testbed } from '../testbed/testbed';
 import { CountingProxy } from './awsProxy';
 import { benchBundles, type BundleResult } from './bundles';
 import { fmt, ROOT, table } from './lib';
-import { bundledHandlers, historyEventsOf, largestPayload, proxyUrl, runOnce, type OrchestrationRun } from './orchestration';
+import { bundledHandlers, historyEventsOf, proxyUrl, runOnce, type OrchestrationRun } from './orchestration';
 
 export const SCALE_SIZES = [1, 24, 100, 500];
 /** ACM validation times the new-namespace figure is given for (seconds): at once, typical, slow, ACM's 30 min note. */
@@ -34,23 +36,33 @@ export const ACM_VALIDATION_SECONDS = [0, 30, 120, 600, 1800];
 export const SFN_MAX_PAYLOAD = 262_144;
 export const SFN_MAX_HISTORY = 25_000;
 
+/** The hostname layout of a run (README "Hostnames: three layouts"). */
+export type Layout = 'nested' | 'flat';
+
 export interface ScaleRun extends OrchestrationRun {
+  layout: Layout;
   shards: number;
 }
 
 export interface NewNamespace {
+  layout: Layout;
   /** Namespaces served before it came. */
   existing: number;
   status: string;
-  /** Run start to the first green canary, every wait at zero. */
+  /** Namespace created (and its InferenceService) to the run's end with the first green canary, every wait at zero. */
   wallMs: number;
   transitions: number;
   historyEvents: number;
+  /** What the run wrote for it: certificates requested and Route 53 change batches. */
+  certificatesRequested: number;
+  recordBatches: number;
+  /** The new namespace's canary answer in that run (HTTP status; 200 = green). */
+  canaryStatus?: number;
 }
 
 export interface ScaleSection {
   runs: ScaleRun[];
-  newNamespace?: NewNamespace;
+  newNamespace: NewNamespace[];
 }
 
 const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `ns-${String(i + 1).padStart(3, '0')}`);
@@ -62,7 +74,91 @@ export function certificateSeen(validation: number, deadline = 72 * 3600): numbe
   return t;
 }
 
-/** Runs every size, then adds one namespace to the largest. */
+/**
+ * The deployment a new namespace is measured on: the largest size that can
+ * take one more namespace within a request's maximum (500 itself cannot: a
+ * 501st namespace is InvalidRequest by design).
+ */
+export function newNamespaceSize(sizes: readonly number[]): number | undefined {
+  const fits = sizes.filter((n) => n + 1 <= MAX_NAMESPACES);
+  return fits.length > 0 ? Math.max(...fits) : undefined;
+}
+
+/**
+ * One new profile namespace with its model, on a deployment the testbed
+ * serves, then the run the event path starts for it (nested: the run that
+ * requests its certificate and writes its record; flat: the first-canary run
+ * of `firstCanaryRuns`, which writes nothing). Timed from the namespace's
+ * creation to the run's end, whose RunCanary is the first green canary.
+ */
+async function addNamespace(
+  tb: Testbed,
+  request: Record<string, unknown>,
+  existing: number,
+  layout: Layout,
+  proxy: CountingProxy,
+  bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
+  log: (s: string) => void,
+): Promise<NewNamespace> {
+  const ns = 'ns-new';
+  const admin = tb.kubeAdmin();
+  const saved = { ...process.env };
+  const handlers = await bundledHandlers(bundles);
+  Object.assign(process.env, tb.env, { AWS_ENDPOINT_URL: await proxyUrl(proxy), LOG_LEVEL: 'silent' });
+  proxy.reset();
+  try {
+    const t0 = performance.now();
+    await admin.apply(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } },
+      { fieldManager: 'bench', force: true },
+    );
+    await admin.apply(
+      {
+        apiVersion: 'serving.kserve.io/v1beta1',
+        kind: 'InferenceService',
+        metadata: { name: 'sklearn-irisv2', namespace: ns },
+        spec: { predictor: { sklearn: { protocolVersion: 'v2', storageUri: 'gs://seldon-models/sklearn/iris' } } },
+      },
+      { fieldManager: 'bench', force: true },
+    );
+    const result = await runStateMachine({
+      definition: loadDefinition(),
+      handlers,
+      input: { ...request, namespaces: [...(request.namespaces as string[]), ns] },
+      executionName: `bench-new-${layout}-${existing}`,
+      waitSeconds: 0,
+      retryIntervalMs: 0,
+    });
+    const wallMs = performance.now() - t0;
+    const canary = (result.output as { canary?: { namespaces?: Array<{ namespace: string; status?: number }> } } | undefined)?.canary;
+    const mine = canary?.namespaces?.find((c) => c.namespace === ns);
+    const out: NewNamespace = {
+      layout,
+      existing,
+      status: result.status,
+      wallMs,
+      transitions: result.states.length,
+      historyEvents: historyEventsOf(result),
+      certificatesRequested: proxy.calls.filter((c) => c.operation === 'RequestCertificate').length,
+      recordBatches: proxy.calls.filter((c) => c.operation === 'ChangeResourceRecordSets').length,
+      ...(mine?.status !== undefined ? { canaryStatus: mine.status } : {}),
+    };
+    log(
+      `  new namespace (${layout}) on ${existing}: ${result.status} in ${fmt(wallMs / 1000, 1)} s, ` +
+        `${out.certificatesRequested} certificate(s) requested, ${out.recordBatches} Route 53 batch(es), canary ${out.canaryStatus ?? 'not listed'}`,
+    );
+    return out;
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+}
+
+/**
+ * Runs every size in the nested layout (per-namespace certificates, ALB
+ * shards), then the flat layout at the new-namespace size, and adds one
+ * namespace to each of those two deployments.
+ */
 export async function benchScale(
   bundles: ReadonlyArray<Pick<BundleResult, 'key' | 'file'>>,
   sizes: number[] = SCALE_SIZES,
@@ -72,72 +168,45 @@ export async function benchScale(
 ): Promise<ScaleSection> {
   const proxy = new CountingProxy();
   const runs: ScaleRun[] = [];
-  let newNamespace: NewNamespace | undefined;
+  const newNamespace: NewNamespace[] = [];
+  const newOn = newNamespaceSize(sizes);
+  const plan: Array<{ n: number; layout: Layout }> = [
+    ...sizes.map((n) => ({ n, layout: 'nested' as const })),
+    ...(newOn !== undefined ? [{ n: newOn, layout: 'flat' as const }] : []),
+  ];
   try {
-    for (const n of sizes) {
-      const largest = n === Math.max(...sizes);
-      const once = await runOnce(n, proxy, bundles, log, largest, 0, names);
-      runs.push({ ...once.run, shards: shardsNeeded(n, 25) });
-      progress({ runs });
+    for (const { n, layout } of plan) {
+      const keep = n === newOn;
+      const once = await runOnce(
+        n,
+        proxy,
+        bundles,
+        log,
+        keep,
+        0,
+        names,
+        layout === 'flat' ? { request: { hostnames: 'flat' }, tag: 'flat' } : {},
+      );
+      runs.push({ ...once.run, layout, shards: layout === 'flat' ? 1 : shardsNeeded(n, 25) });
+      progress({ runs, newNamespace });
       log(
         `    payload ≤ ${once.run.largestPayload.bytes} B (${once.run.largestPayload.state} ${once.run.largestPayload.kind}), ` +
           `${once.run.historyEvents} history events, ${once.run.route53Batches.length} Route 53 batches`,
       );
       if (!once.tb) continue;
-      const tb = once.tb;
       try {
-        if (once.run.status !== 'SUCCEEDED') continue;
-        // A new profile namespace appears; the event path starts a run for every namespace (as the sweep does).
-        const ns = `ns-new`;
-        const admin = tb.kubeAdmin();
-        await admin.apply(
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } } },
-          { fieldManager: 'bench', force: true },
-        );
-        await admin.apply(
-          {
-            apiVersion: 'serving.kserve.io/v1beta1',
-            kind: 'InferenceService',
-            metadata: { name: 'sklearn-irisv2', namespace: ns },
-            spec: { predictor: { sklearn: { protocolVersion: 'v2', storageUri: 'gs://seldon-models/sklearn/iris' } } },
-          },
-          { fieldManager: 'bench', force: true },
-        );
-        const saved = { ...process.env };
-        Object.assign(process.env, tb.env, { AWS_ENDPOINT_URL: await proxyUrl(proxy), LOG_LEVEL: 'silent' });
-        try {
-          const t0 = performance.now();
-          const result = await runStateMachine({
-            definition: loadDefinition(),
-            handlers: await bundledHandlers(bundles),
-            input: { ...(once.request as Record<string, unknown>), namespaces: [...names(n), ns] },
-            executionName: `bench-new-${n}`,
-            waitSeconds: 0,
-            retryIntervalMs: 0,
-          });
-          newNamespace = {
-            existing: n,
-            status: result.status,
-            wallMs: performance.now() - t0,
-            transitions: result.states.length,
-            historyEvents: historyEventsOf(result),
-          };
-          log(
-            `  new namespace on ${n}: ${result.status} in ${fmt(newNamespace.wallMs / 1000, 1)} s (largest payload ${largestPayload(result).bytes} B)`,
-          );
+        if (once.run.status === 'SUCCEEDED') {
+          newNamespace.push(await addNamespace(once.tb, once.request as Record<string, unknown>, n, layout, proxy, bundles, log));
           progress({ runs, newNamespace });
-        } finally {
-          for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-          Object.assign(process.env, saved);
         }
       } finally {
-        await tb.stop();
+        await once.tb.stop();
       }
     }
   } finally {
     await proxy.stop();
   }
-  return { runs, ...(newNamespace ? { newNamespace } : {}) };
+  return { runs, newNamespace };
 }
 
 const kB = (b: number) => `${fmt(b / 1024, 1)} KiB`;
@@ -189,6 +258,7 @@ export function scaleMarkdown(s: ScaleSection, when: string): string {
     table(
       [
         'namespaces',
+        'layout',
         'status',
         'ALB shards',
         'wall s',
@@ -201,6 +271,7 @@ export function scaleMarkdown(s: ScaleSection, when: string): string {
       ],
       s.runs.map((r) => [
         r.namespaces,
+        r.layout,
         r.status + (r.error ? ` (${r.error.slice(0, 80)})` : ''),
         r.shards,
         fmt(r.wallMs / 1000, 1),
@@ -221,30 +292,40 @@ export function scaleMarkdown(s: ScaleSection, when: string): string {
     '### Calls per operation (peak per second)',
     '',
     table(
-      ['operation', ...s.runs.map((r) => `${r.namespaces} ns`)],
+      ['operation', ...s.runs.map((r) => `${r.namespaces} ns${r.layout === 'flat' ? ' flat' : ''}`)],
       ops.map((op) => [`\`${op}\``, ...s.runs.map((r) => (r.calls[op] ? `${r.calls[op]} (${r.peakPerSecond[op] ?? 0}/s)` : '–'))]),
     ),
     '',
   ];
-  const nn = s.newNamespace;
-  if (nn) {
+  const nested = s.newNamespace.find((x) => x.layout === 'nested');
+  const flat = s.newNamespace.find((x) => x.layout === 'flat');
+  if (nested || flat) {
+    const what = (x: NewNamespace) =>
+      `${x.layout}, on ${x.existing} namespaces: ${x.status} in **${fmt(x.wallMs / 1000, 1)} s**, ${x.transitions} transitions, ` +
+      `${x.historyEvents} history events, ${x.certificatesRequested} certificate(s) requested, ${x.recordBatches} Route 53 change batch(es), ` +
+      `the new namespace's canary ${x.canaryStatus === undefined ? 'not listed' : `HTTP ${x.canaryStatus}`}`;
     lines.push(
       '### A new namespace: created → first green canary',
       '',
-      `Measured on the ${nn.existing}-namespace deployment (nested layout: one new certificate, one record): the run the event path starts`,
-      `(every namespace, the new one included) took **${fmt(nn.wallMs / 1000, 1)} s** with every wait at zero (${nn.status}, ${nn.transitions} transitions,`,
-      `${nn.historyEvents} history events). ACM's validation time V is the parameter; CheckCertificates polls on a growing interval`,
-      '(5 s, then a quarter of the time waited), so the certificate is seen at the first check after V. Not included: the audit-log',
-      "delivery to the event Lambda (seconds), Route 53's INSYNC (usually under a minute in AWS) and the new ALB name's DNS",
-      'propagation (none here: the namespace joins an existing shard unless it opens a new one).',
+      'Timed from the Namespace and its InferenceService being created to the end of the run the event path starts for it, whose',
+      'RunCanary is the first green canary, every wait at zero. Nested: that run requests the namespace certificate and writes its',
+      "record. Flat: the namespace is served by the `*.<domain>` certificate and record already, and the event path's run",
+      '(`firstCanaryRuns`, shared/plan/lifecycle.ts) writes nothing and only probes.',
+      '',
+      ...s.newNamespace.map((x) => `- ${what(x)}.`),
+      '',
+      "ACM's validation time V is the parameter: CheckCertificates polls on a growing interval (5 s, then a quarter of the time waited),",
+      'so the certificate is seen at the first check after V. Not included: the audit-log delivery to the event Lambda (seconds),',
+      "Route 53's INSYNC (usually under a minute in AWS; nested only) and, when the namespace opens a new ALB shard, the new ALB's",
+      'provisioning and DNS (minutes).',
       '',
       table(
-        ['ACM validation V', 'certificate seen at', 'created → first green canary (nested)', 'flat layout'],
+        ['ACM validation V', 'certificate seen at', 'created → first green canary, nested', 'created → first green canary, flat'],
         ACM_VALIDATION_SECONDS.map((v) => [
           `${v} s`,
           `${certificateSeen(v)} s`,
-          `${fmt(certificateSeen(v) + nn.wallMs / 1000, 1)} s`,
-          'no certificate and no record: measured by the flat-hostnames branch',
+          nested ? `${fmt(certificateSeen(v) + nested.wallMs / 1000, 1)} s` : 'not measured',
+          flat ? `${fmt(flat.wallMs / 1000, 1)} s (no certificate: V does not apply)` : 'not measured',
         ]),
       ),
       '',

@@ -16,7 +16,7 @@
  * clear of ACM's 10-names-per-certificate quota, and one listener takes 25 SNI
  * certificates besides its default.
  */
-import type { CertificateDetail, CertificateStatus, ValidationRecord } from '../ports';
+import type { CertificateDetail, CertificateStatus, RecordSet, ValidationRecord } from '../ports';
 import type { ProvisionRequest } from '../request';
 import { baseWildcard, namespaceWildcard } from '../request';
 import { namesHash, TAG_DOMAIN, TAG_NAMES, TAG_OWNER, TAG_SCOPE } from '../ownership';
@@ -152,6 +152,23 @@ export function uniqueValidationRecords(certs: ReadonlyArray<Pick<CertificateDet
     }
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const dnsName = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+
+/**
+ * The validation records the zone lacks: those without a CNAME at their name
+ * holding exactly ACM's value (names compared as DNS does, case and final dot
+ * aside). A record already right is not written again, so a rerun writes none.
+ */
+export function validationRecordsToWrite(
+  records: readonly ValidationRecord[],
+  present: ReadonlyArray<Pick<RecordSet, 'name' | 'type' | 'values'>>,
+): ValidationRecord[] {
+  const right = new Set(
+    present.filter((r) => r.type === 'CNAME' && r.values?.length === 1).map((r) => `${dnsName(r.name)} ${dnsName(r.values?.[0] ?? '')}`),
+  );
+  return records.filter((r) => !right.has(`${dnsName(r.name)} ${dnsName(r.value)}`));
 }
 
 /** Statuses that end a validation for good. */

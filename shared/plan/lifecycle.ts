@@ -28,15 +28,20 @@ import { createHash } from 'node:crypto';
 import { InvalidRequestError } from '../errors';
 import type { CertificateDetail, KubeObject } from '../ports';
 import { TAG_DOMAIN, TAG_SCOPE } from '../ownership';
-import { ALB_MAX_CERTIFICATES, DNS_LABEL, namespaceWildcard, parseProvisionRequest, type ProvisionRequest } from '../request';
+import { DNS_LABEL, MAX_NAMESPACES, namespaceWildcard, parseProvisionRequest, type ProvisionRequest } from '../request';
 
 /** The label Kubeflow's profile controller puts on every profile namespace. */
 export const PROFILE_LABEL = 'app.kubernetes.io/part-of';
 export const PROFILE_LABEL_VALUE = 'kubeflow-profile';
 /** Step Functions execution names: at most 80 characters. */
 export const MAX_EXECUTION_NAME = 80;
-/** Namespaces one request may hold (25 SNI certificates beside the default one). */
-export const MAX_AUTO_NAMESPACES = ALB_MAX_CERTIFICATES - 2;
+/**
+ * Namespaces one automatic run may carry: a request's maximum. Beyond one
+ * listener's certificates the namespaces get ALB shards (shared/plan/shards.ts);
+ * what a layout cannot hold (bundles on one ALB, JWT mode's one ALB) is
+ * refused by ValidateRequest and EnsureCertificates, naming the quota.
+ */
+export const MAX_AUTO_NAMESPACES = MAX_NAMESPACES;
 
 // ------------------------------------------------------------------ namespaces
 
@@ -134,7 +139,7 @@ export function requestForNamespaces(template: RequestTemplate, namespaces: read
   const all = [...new Set([...(template.namespaces ?? []), ...namespaces])].sort();
   if (all.length > MAX_AUTO_NAMESPACES) {
     throw new InvalidRequestError(
-      `${all.length} profile namespaces; one ALB takes at most ${MAX_AUTO_NAMESPACES} (25 SNI certificates): split them over two deployments`,
+      `${all.length} profile namespaces; one run carries at most ${MAX_AUTO_NAMESPACES} (a request's maximum)`,
       { path: 'namespaces' },
     );
   }
@@ -267,4 +272,39 @@ export function planSweep(input: SweepInput): SweepPlan {
     });
   }
   return { desired, provision, deprovision, inSync };
+}
+
+// ------------------------------------------------------------------ first canary (flat hostnames)
+
+/**
+ * Event path, flat hostnames: a created profile namespace is in sync at once
+ * (the one `*.<domain>` certificate and record serve `<model>-<ns>.<domain>`),
+ * so {@link planSweep} starts no run for it, and nothing would ever probe it:
+ * the scheduled canary probes the requests it is configured with. One run is
+ * started for it anyway, under the name a provisioning run of that namespace
+ * incarnation would have (so at most one): it writes nothing (every step finds
+ * its state in place) and its RunCanary is the namespace's first check, with
+ * the usual failure notification when the namespace does not serve within the
+ * canary deadline. Pure.
+ *
+ * @param created namespaces the events say were created.
+ * @returns the runs to start, for namespaces the plan has in sync and does not already run.
+ *
+ * @example
+ *   firstCanaryRuns(plan, ['team-c'], infos) // [{ namespace: 'team-c', executionName: 'ns-team-c-…', reason: 'flat hostnames: …' }]
+ */
+export function firstCanaryRuns(plan: SweepPlan, created: readonly string[], infos: readonly NamespaceInfo[]): SweepAction[] {
+  const running = new Set(plan.provision.map((p) => p.namespace));
+  const byName = new Map(infos.map((n) => [n.name, n]));
+  const out: SweepAction[] = [];
+  for (const ns of [...new Set(created)].sort()) {
+    const info = byName.get(ns);
+    if (!info || info.terminating || !plan.inSync.includes(ns) || running.has(ns)) continue;
+    out.push({
+      namespace: ns,
+      executionName: executionName('ns', ns, info.uid),
+      reason: 'flat hostnames: served by the *.<domain> certificate and record already; a run for its first canary (writes nothing)',
+    });
+  }
+  return out;
 }

@@ -20,7 +20,7 @@
 import { isAutomationError, toError } from '../errors';
 import type { AcmPort, KubePort, LoadBalancersPort, Route53Port, SecretsPort } from '../ports';
 import type { ProvisionRequest } from '../request';
-import { uniqueValidationRecords } from '../plan/certificates';
+import { uniqueValidationRecords, validationRecordsToWrite } from '../plan/certificates';
 import { loadBalancerAddress, type ListenerCertificateChange } from '../plan/cluster';
 import {
   planConfigureCluster,
@@ -35,7 +35,7 @@ import { planDnsRecords } from './upsertDnsRecords';
 /** The report `kserve-edge plan` prints (its `--json` output). */
 export interface PlanReport {
   certificates: Array<{ scope: string; names: string[]; action: 'reuse' | 'request'; arn?: string; status?: string }>;
-  validationRecords: Array<{ name: string; action: 'upsert' }>;
+  validationRecords: Array<{ name: string; action: 'upsert' | 'none' }>;
   cluster: ConfigureClusterAction[] | { refused: string };
   /**
    * Every certificate the ALB listener would gain, keep or lose, and why
@@ -96,9 +96,19 @@ export async function planProvisioning(
       ? { scope: a.desired.scope, names: a.desired.names, action: 'reuse', arn: a.existing.arn, status: a.existing.status }
       : { scope: a.desired.scope, names: a.desired.names, action: 'request' },
   );
-  const validationRecords = uniqueValidationRecords(actions.flatMap((a) => (a.action === 'reuse' ? [a.existing] : []))).map((r) => ({
+  // The reused certificates' CNAMEs: PublishValidationRecords writes only those the zone lacks (a new certificate's come later).
+  const reusedRecords = uniqueValidationRecords(actions.flatMap((a) => (a.action === 'reuse' ? [a.existing] : [])));
+  const present =
+    reusedRecords.length > 0
+      ? await deps.route53.listRecordsNamed(
+          request.hostedZoneId,
+          reusedRecords.map((r) => r.name),
+        )
+      : [];
+  const toWrite = new Set(validationRecordsToWrite(reusedRecords, present).map((r) => r.name));
+  const validationRecords = reusedRecords.map((r) => ({
     name: r.name,
-    action: 'upsert' as const,
+    action: toWrite.has(r.name) ? ('upsert' as const) : ('none' as const),
   }));
 
   // What EnsureCertificates would hand ConfigureCluster, with placeholders for the new certificates.

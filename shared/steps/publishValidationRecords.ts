@@ -2,7 +2,10 @@
  * PublishValidationRecords: the CNAMEs ACM asks for, in one Route 53 batch.
  *
  * `x` and `*.x` share one record, and two certificates can share one too, so
- * records are de-duplicated by name. UPSERT makes the step safe to repeat.
+ * records are de-duplicated by name. A record already in the zone with
+ * exactly ACM's value is not written again (a rerun, or a run that adds one
+ * namespace to 500, writes only the new ones); UPSERT makes the step safe to
+ * repeat when a write is needed.
  * ACM publishes the records a few seconds after the request: until then the
  * step throws ValidationRecordsNotReady, which the state machine retries.
  */
@@ -10,7 +13,7 @@ import { ValidationRecordsNotReadyError } from '../errors';
 import type { Logger } from '../log';
 import type { AcmPort, RecordChange, Route53Port } from '../ports';
 import type { ProvisionRequest } from '../request';
-import { uniqueValidationRecords } from '../plan/certificates';
+import { uniqueValidationRecords, validationRecordsToWrite } from '../plan/certificates';
 import { splitIntoBatches } from '../plan/records';
 import type { EnsureCertificatesOutput } from './ensureCertificates';
 
@@ -40,7 +43,19 @@ export async function publishValidationRecords(
   }
   const records = uniqueValidationRecords(details);
   if (records.length === 0) return { changeId: null, records: [] };
-  const changes: RecordChange[] = records.map((r) => ({
+  // What the zone holds already (one pass over the names' part of the zone, shared/aws/route53.ts).
+  const present = await deps.route53.listRecordsNamed(
+    input.request.hostedZoneId,
+    records.map((r) => r.name),
+  );
+  const toWrite = validationRecordsToWrite(records, present);
+  const listed = records.length > MAX_LISTED_VALIDATION_RECORDS ? [] : records.map((r) => ({ name: r.name, value: r.value }));
+  const counted = listed.length < records.length ? { count: records.length } : {};
+  if (toWrite.length === 0) {
+    deps.log.info('validation records already published', { count: records.length });
+    return { changeId: null, records: listed, ...counted };
+  }
+  const changes: RecordChange[] = toWrite.map((r) => ({
     action: 'UPSERT',
     record: { name: r.name, type: 'CNAME', ttl: VALIDATION_TTL, values: [r.value] },
   }));
@@ -55,12 +70,11 @@ export async function publishValidationRecords(
     );
     changeIds.push(changeId);
   }
-  deps.log.info('validation records published', { changeIds, count: records.length });
-  const listed = records.length > MAX_LISTED_VALIDATION_RECORDS ? [] : records.map((r) => ({ name: r.name, value: r.value }));
+  deps.log.info('validation records published', { changeIds, count: records.length, written: toWrite.length });
   return {
     changeId: changeIds[0]!,
     ...(changeIds.length > 1 ? { changeIds } : {}),
     records: listed,
-    ...(listed.length < records.length ? { count: records.length } : {}),
+    ...counted,
   };
 }

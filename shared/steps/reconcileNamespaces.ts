@@ -29,6 +29,7 @@ import { namespaceOwnershipName, namespaceWildcard, parseProvisionRequest, type 
 import {
   certificatesFor,
   executionName,
+  firstCanaryRuns,
   namespaceInfo,
   namespacesWithCertificates,
   planSweep,
@@ -219,6 +220,11 @@ export async function handleNamespaceEvents(
   if (input.events.length === 0) return { desired: [], inSync: [], runs: [], ignored: [] };
   const named = new Set(input.events.map((e) => e.namespace));
   const { plan, infos } = await readAndPlan(input.template, [...named], deps);
+  if (input.template.hostnames === 'flat') {
+    // A new namespace needs nothing written in the flat layout; its first canary still runs (firstCanaryRuns).
+    const created = input.events.filter((e) => e.action === 'created').map((e) => e.namespace);
+    plan.provision.push(...firstCanaryRuns(plan, created, infos));
+  }
   const runs = await startPlanned(input.template, plan, named, infos, deps, false);
   const acted = new Set(runs.map((r) => r.namespace));
   const ignored = input.events

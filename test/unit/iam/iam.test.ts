@@ -337,7 +337,12 @@ describe('every function may make the calls its step makes (and only its own)', 
       call('servicequotas:GetServiceQuota', '*'),
       call('elasticloadbalancing:DescribeAccountLimits', '*'),
     ],
-    publishValidationRecords: [call('acm:ListTagsForCertificate', CERT, ours), call('acm:DescribeCertificate', CERT, ours)],
+    publishValidationRecords: [
+      call('acm:ListTagsForCertificate', CERT, ours),
+      call('acm:DescribeCertificate', CERT, ours),
+      // Which validation CNAMEs the zone has already (only the others are written).
+      call('route53:ListResourceRecordSets', zone),
+    ],
     checkCertificates: [call('acm:ListTagsForCertificate', CERT, ours), call('acm:DescribeCertificate', CERT, ours)],
     configureCluster: [
       call('eks:DescribeCluster', cluster),

@@ -144,9 +144,27 @@ describe('requestForNamespaces', () => {
     expect(requestForNamespaces(template, ['team-b']).canary).toEqual({ timeoutSeconds: 5 });
   });
 
-  it('refuses more namespaces than one ALB takes', () => {
-    const many = Array.from({ length: 25 }, (_, i) => `team-${i}`);
-    expect(() => requestForNamespaces(TEMPLATE, many)).toThrow(expect.objectContaining({ name: 'InvalidRequest', path: 'namespaces' }));
+  it('carries more namespaces than one ALB takes (ALB shards serve them), up to the request maximum of 500 (issue 11)', () => {
+    // Before issue 11's shards, the automatic path stopped at 24: one listener's certificates.
+    const team = (i: number) => `team-${String(i).padStart(3, '0')}`;
+    expect(
+      requestForNamespaces(
+        TEMPLATE,
+        Array.from({ length: 25 }, (_, i) => team(i)),
+      ).namespaces,
+    ).toHaveLength(25);
+    expect(
+      requestForNamespaces(
+        TEMPLATE,
+        Array.from({ length: 500 }, (_, i) => team(i)),
+      ).namespaces,
+    ).toHaveLength(500);
+    expect(() =>
+      requestForNamespaces(
+        TEMPLATE,
+        Array.from({ length: 501 }, (_, i) => team(i)),
+      ),
+    ).toThrow(expect.objectContaining({ name: 'InvalidRequest', path: 'namespaces', message: expect.stringContaining('at most 500') }));
   });
 
   it('validates the template at load', () => {

@@ -201,6 +201,51 @@ describe('handleNamespaceEvents', () => {
     expect(w.provisionRuns.started).toHaveLength(1);
   });
 
+  it('flat hostnames: a created profile namespace in sync gets one run for its first canary; nested, an in-sync one gets none', async () => {
+    // Prepare: a flat deployment (base certificate on the listener, *.<domain> record and TXT) and a new profile namespace.
+    const w = world([], [namespace('team-a'), namespace('team-c')]);
+    w.r53.seedRecord(w.zone.id, { name: `*.${DOMAIN}`, type: 'CNAME', ttl: 300, values: [ALB] });
+    w.r53.seedRecord(w.zone.id, {
+      name: `_kserve-edge.${DOMAIN}`,
+      type: 'TXT',
+      ttl: 300,
+      values: [ownershipRecordValue('kserve-edge', `*.${DOMAIN}`)],
+    });
+    const flat = { ...TEMPLATE, hostnames: 'flat' };
+    const created = [{ action: 'created' as const, namespace: 'team-c', resource: 'namespaces' as const, auditId: 'c1' }];
+    // Act
+    const first = await handleNamespaceEvents({ template: flat, events: created }, w.deps);
+    const again = await handleNamespaceEvents({ template: flat, events: created }, w.deps);
+    const sweep = await sweepNamespaces({ template: flat }, w.deps);
+    // Assess: one run, under the namespace incarnation's name, carrying every profile namespace; the sweep starts none.
+    expect(first.inSync).toEqual(['team-a', 'team-c']);
+    expect(first.runs).toEqual([
+      expect.objectContaining({
+        kind: 'provision',
+        namespace: 'team-c',
+        outcome: 'started',
+        executionName: executionName('ns', 'team-c', 'uid-team-c'),
+        reason: expect.stringContaining('first canary'),
+      }),
+    ]);
+    expect(w.provisionRuns.runs.get(first.runs[0]!.executionName)?.input).toMatchObject({
+      namespaces: ['team-a', 'team-c'],
+      hostnames: 'flat',
+    });
+    expect(again.runs.map((r) => r.outcome)).toEqual(['running']);
+    expect(sweep.runs).toEqual([]);
+    expect(w.provisionRuns.started).toHaveLength(1);
+
+    // Nested: a created namespace that is already provisioned needs no run.
+    const n = world(['team-a']);
+    const nested = await handleNamespaceEvents(
+      { template: TEMPLATE, events: [{ action: 'created', namespace: 'team-a', resource: 'namespaces', auditId: 'a1' }] },
+      n.deps,
+    );
+    expect(nested.runs).toEqual([]);
+    expect(nested.ignored).toEqual([{ namespace: 'team-a', reason: 'already provisioned' }]);
+  });
+
   it('a duplicate event is refused by name, and an event for a non-profile namespace is left to the sweep', async () => {
     const w = world([], [namespace('team-b'), namespace('plain', {})]);
     const events = [

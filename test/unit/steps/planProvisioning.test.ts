@@ -7,6 +7,7 @@ import { clearSecrets, silentLogger } from '../../../shared/log';
 import { configureCluster } from '../../../shared/steps/configureCluster';
 import { ensureCertificates } from '../../../shared/steps/ensureCertificates';
 import { planProvisioning } from '../../../shared/steps/planProvisioning';
+import { publishValidationRecords } from '../../../shared/steps/publishValidationRecords';
 import { upsertDnsRecords } from '../../../shared/steps/upsertDnsRecords';
 import { ingressRefFor } from '../../../shared/plan/cluster';
 import { FakeAcm } from '../../fakes/FakeAcm';
@@ -79,6 +80,23 @@ describe('planProvisioning', () => {
     expect(Array.isArray(report.cluster) && report.cluster.map((a) => a.action)).toEqual(['none', 'none', 'none', 'none']);
     expect(report.loadBalancer).toBe(ALB);
     expect(Array.isArray(report.dns) && report.dns.map((d) => d.action)).toEqual(['none', 'none']);
+  });
+
+  it("plans the reused certificates' validation CNAMEs the zone lacks, and none once published", async () => {
+    const w = world();
+    await ensureCertificates({ request: w.request, runId: 'r' }, { acm: w.acm, log: silentLogger, now: NOW });
+    const before = await planProvisioning(w.request, w.deps);
+    await publishValidationRecords(
+      {
+        request: w.request,
+        certificates: await ensureCertificates({ request: w.request, runId: 'r2' }, { acm: w.acm, log: silentLogger, now: NOW }),
+      },
+      { acm: w.acm, route53: w.route53, log: silentLogger },
+    );
+    const after = await planProvisioning(w.request, w.deps);
+    expect(before.validationRecords.length).toBeGreaterThan(0);
+    expect(before.validationRecords.every((v) => v.action === 'upsert')).toBe(true);
+    expect(after.validationRecords.map((v) => [v.name, v.action])).toEqual(before.validationRecords.map((v) => [v.name, 'none']));
   });
 
   it('reports what a run would refuse instead of throwing', async () => {

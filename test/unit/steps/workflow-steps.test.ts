@@ -224,6 +224,19 @@ describe('certificates: ensure → publish → check', () => {
     const cnames = r53.allRecords(zone.id).filter((r) => r.type === 'CNAME');
     expect(cnames).toHaveLength(3);
 
+    // Again (a rerun): every record is in the zone with ACM's value, so nothing is written.
+    const batches = r53.batches.length;
+    const again = await publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger });
+    expect(again).toMatchObject({ changeId: null, records: published.records });
+    expect(r53.batches).toHaveLength(batches);
+    // A record someone changed is put back, alone.
+    const edited = cnames[0]!;
+    await r53.changeRecords(zone.id, [{ action: 'UPSERT', record: { ...edited, values: ['elsewhere.example.net'] } }], 'edit');
+    const repaired = await publishValidationRecords({ request, certificates: first }, { acm, route53: r53, log: silentLogger });
+    expect(repaired.changeId).not.toBeNull();
+    expect(r53.batches.at(-1)!.changes.map((c) => c.record.name)).toEqual([edited.name]);
+    expect(r53.allRecords(zone.id).find((r) => r.name === edited.name)?.values).toEqual(edited.values);
+
     const pending = await checkCertificates(
       { request, certificates: first },
       { acm, log: silentLogger, now: clock('2026-01-01T00:01:00Z') },
