@@ -7,12 +7,23 @@
  * One `*.<domain>` certificate and one `*.<domain>` record serve every
  * namespace at `<model>-<namespace>.<domain>`; Knative's `config-network`
  * `domain-template` is set by server-side apply under our field manager; a
- * namespace added later is served without a new certificate or record; going
+ * namespace added later is served without a new certificate or record, and
+ * the event path starts one run for its first canary, which writes nothing; going
  * back to nested without the confirmation, or with a domain-template someone
  * else owns, is refused before any write; with it, the switch is made.
  */
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { IRIS_INPUT } from '../../shared/request';
+import { AcmAdapter } from '../../shared/aws/acm';
+import { Route53Adapter } from '../../shared/aws/route53';
+import { silentLogger } from '../../shared/log';
+import { decodeLogsEvent, namespaceEventsFromAudit } from '../../shared/plan/namespaceEvents';
+import { handleNamespaceEvents } from '../../shared/steps/reconcileNamespaces';
+import type { RunResult } from '../../local/run';
+import { kubeFor } from '../../wiring/cluster';
+import { loadConfig } from '../../wiring/config';
+import { FakeExecutions } from '../fakes/FakeExecutions';
+import { auditEvent, logsEvent } from '../fixtures/audit';
 import { awsFor, httpsTo, listCertificates, listRecords, provisionWith } from './workflow';
 
 const DOMAIN = 'platform.example.com';
@@ -155,9 +166,55 @@ describe('provision: flat hostnames, Knative mode', () => {
     }
     expect(direct.status).toBe(200);
 
-    // The run the namespace lifecycle starts for it: no certificate requested, no DNS change, canary green.
-    const result = await provisionWith(tb.env, { ...request, namespaces: [...NAMESPACES, 'team-c'] }, 'e2e-flat-2');
-    if (result.status !== 'SUCCEEDED') throw new Error(`run failed: ${JSON.stringify(result.error)}`);
+    // The event path (fed team-c's audit event) starts one run for its first canary; the run writes nothing.
+    const runs = new FakeExecutions();
+    let result: RunResult | undefined;
+    runs.onStart = async (name, input) => {
+      result = await provisionWith(tb.env, input, name);
+      runs.setStatus(name, result.status);
+    };
+    const { acm: acmClient, tagging, route53: r53Client } = awsFor(tb.motoUrl, REGION);
+    const teamC = await kube.get('v1', 'Namespace', undefined, 'team-c');
+    const payload = logsEvent([
+      auditEvent('create', 'namespaces', 'team-c', {
+        responseObject: { metadata: { name: 'team-c', uid: teamC?.metadata.uid, labels: teamC?.metadata.labels } },
+      }),
+    ]);
+    const { namespaces: _listed, ...template } = request;
+    // The lifecycle Lambda's environment (its AWS endpoints and credentials), as the packaged function has it.
+    const saved = { ...process.env };
+    Object.assign(process.env, tb.env);
+    let byEvent: Awaited<ReturnType<typeof handleNamespaceEvents>>;
+    try {
+      byEvent = await handleNamespaceEvents(
+        { template, events: namespaceEventsFromAudit(decodeLogsEvent(payload)) },
+        {
+          kube: await kubeFor(loadConfig(tb.env), { name: 'kubeflow', region: REGION }),
+          route53: new Route53Adapter(r53Client),
+          acm: new AcmAdapter(acmClient, tagging),
+          provisionRuns: runs,
+          deprovisionRuns: new FakeExecutions(),
+          log: silentLogger,
+          now: () => new Date(),
+        },
+      );
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+    expect(byEvent.runs).toEqual([
+      expect.objectContaining({
+        kind: 'provision',
+        namespace: 'team-c',
+        outcome: 'started',
+        reason: expect.stringContaining('first canary'),
+      }),
+    ]);
+    expect(runs.runs.get(byEvent.runs[0]!.executionName)?.input).toMatchObject({
+      namespaces: [...NAMESPACES, 'team-c'],
+      hostnames: 'flat',
+    });
+    if (result?.status !== 'SUCCEEDED') throw new Error(`run failed: ${JSON.stringify(result?.error)}`);
     const output = result.output as RunOutput;
     expect(output.dns.changeId).toBeNull();
     expect(output.cluster.actions.every((a) => a.action === 'none')).toBe(true);
