@@ -423,7 +423,9 @@ async function readAndPlan(
   const others = [...new Set([...listenerInputs.provisioned, ...listedNamespaces])]
     .filter((ns) => !run.has(ns) && listenerInputs.active.has(ns) && issuedFor.has(ns))
     .sort();
-  const serve = [...request.namespaces, ...others];
+  // `certificates.release` (bundled): namespaces that are gone; never served, and taken out of their bundles.
+  const released = new Set(request.certificates.release ?? []);
+  const serve = [...request.namespaces, ...others.filter((ns) => !released.has(ns))];
   const keepSlots = new Set([...listedNamespaces].filter((ns) => !listenerInputs.active.has(ns)));
 
   let assignment: ReturnType<typeof assignShards>;
@@ -476,9 +478,17 @@ async function readAndPlan(
   // Bundles: which bundle certificates the listener carries now, read against what the ALB holds (make-before-break).
   let bundleSwap: BundleSwap | undefined;
   if (request.certificates.mode === 'bundled') {
-    const bundleCerts = bundleCertificatesOf(request, listenerInputs.owned, input);
+    // Released namespaces are read as if no certificate named them: the bundle that lost one is then superseded
+    // by its re-requested successor (a swap, as for an addition), and one that named only released ones is
+    // superseded by nothing (retired).
+    const bundleCerts = withoutReleased(bundleCertificatesOf(request, listenerInputs.owned, input), released);
     const onAlb = await albCertificates(deps.loadBalancers, current.ingress);
-    const decision = bundleListener({ certificates: bundleCerts, want: serve, onAlb });
+    // Besides the served namespaces, every namespace a listed bundle names that is not released: a certificate
+    // that serves a namespace nobody released (deleted but not yet deprovisioned, say) is never taken off
+    // before that namespace has an Issued successor on the ALB.
+    const listedBundled = bundleCerts.filter((c) => listed(0).includes(c.arn)).flatMap((c) => c.namespaces);
+    const want = [...new Set([...serve, ...listedBundled])];
+    const decision = bundleListener({ certificates: bundleCerts, want, onAlb });
     const { bundles: live, superseded } = currentBundles(bundleCerts);
     const failedOrOld = new Set([...superseded, ...bundleCerts.filter((c) => FAILED_STATUSES.has(c.status)).map((c) => c.arn)]);
     // A current bundle none of whose namespaces is served any more stays where it is: taking it off is deprovisioning's job.
@@ -559,6 +569,15 @@ async function readAndPlan(
   return { plan, current, certificates, hostnames, shards, quotas };
 }
 
+/**
+ * The bundle certificates as they are after `certificates.release`: the
+ * released namespaces taken out of every certificate's names. Pure.
+ */
+export function withoutReleased(certificates: readonly BundleCertificate[], released: ReadonlySet<string>): BundleCertificate[] {
+  if (released.size === 0) return [...certificates];
+  return certificates.map((c) => ({ ...c, namespaces: c.namespaces.filter((ns) => !released.has(ns)) }));
+}
+
 /** Our bundle certificates (scope `bundle`) for the domain, with the run's just-requested ones the listing may not show yet. */
 function bundleCertificatesOf(
   request: ProvisionRequest,
@@ -635,7 +654,9 @@ function bundledListener(
       owner: 'ours',
       namespaces: namespacesOf(arn),
       reason: swap.retiring.includes(arn)
-        ? 'superseded bundle: every namespace it served has its new certificate on the ALB'
+        ? namespacesOf(arn).some((ns) => !(request.certificates.release ?? []).includes(ns))
+          ? 'superseded bundle: every namespace it served has its new certificate on the ALB'
+          : `bundle of released namespaces only (${namespacesOf(arn).join(', ')})`
         : 'ours and needed by no namespace any more',
     });
   }
