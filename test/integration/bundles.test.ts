@@ -248,7 +248,10 @@ describe('bundled certificates (issue 11)', () => {
         for (const ns of ['team-a', 'team-b']) if (!issued.some((b) => b.namespaces.includes(ns))) gaps.push(ns);
         await new Promise((r) => setTimeout(r, 200));
       }
-    })();
+    })().finally(() => {
+      // A loop that ends by an error must not leave the test waiting for its rounds.
+      stop = true;
+    });
     const started = Date.now();
     let rebundle: RunResult;
     let sweeps: Array<Awaited<ReturnType<typeof sweepNamespaces>>>;
@@ -276,7 +279,7 @@ describe('bundled certificates (issue 11)', () => {
       const third = await sweepNamespaces({ template }, deps);
       sweeps = [first, second, third];
       const after = rounds.length;
-      while (rounds.length < after + 2) await new Promise((r) => setTimeout(r, 200));
+      while (rounds.length < after + 2 && !stop) await new Promise((r) => setTimeout(r, 200));
     } finally {
       stop = true;
       await loop;
@@ -310,6 +313,8 @@ describe('bundled certificates (issue 11)', () => {
     expect(gaps).toEqual([]);
     expect(rounds.length).toBeGreaterThanOrEqual(3);
     // For the report: the deletion to the last sweep, with the canary loop running.
-    process.stdout.write(`bundles release: ${seconds.toFixed(1)} s, ${rounds.length} canary rounds, ${passes.length} ConfigureCluster passes\n`);
+    process.stdout.write(
+      `bundles release: ${seconds.toFixed(1)} s, ${rounds.length} canary rounds, ${passes.length} ConfigureCluster passes\n`,
+    );
   }, 600_000);
 });
