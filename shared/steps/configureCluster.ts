@@ -69,6 +69,7 @@ import {
 } from '../plan/cluster';
 import { namespaceInfo } from '../plan/lifecycle';
 import { ownershipOf, recordsNamed } from '../plan/records';
+import { planValidationRecordDeletions } from '../plan/deprovision';
 import { parseHeaderValuesSecret } from '../plan/secrets';
 import { expectedLoadBalancer, HTTPS_PORT, type ExpectedLoadBalancer } from '../plan/loadBalancer';
 import { bundleListener, currentBundles, type BundleCertificate } from '../plan/bundles';
@@ -215,6 +216,8 @@ export interface ConfigureClusterOutput {
   swapping?: boolean;
   /** `bundled`: the swap's state, and the superseded certificates this pass deleted. */
   bundles?: BundleSwap & { deleted: string[] };
+  /** `bundled`: validation CNAMEs that went with the deleted certificates (a released namespace's). */
+  validationRecordsDeleted?: string[];
 }
 
 /** The hostname part of the plan, without the per-namespace details. */
@@ -676,6 +679,45 @@ export async function planConfigureCluster(input: ConfigureClusterInput, deps: P
   return readAndPlan(input, await headerValuesFor(input.request, deps.secrets), deps);
 }
 
+/**
+ * After bundle certificates are deleted: their validation CNAMEs that no
+ * remaining certificate in the region needs (a released namespace's
+ * `_x.<ns>.<domain>`), by the deprovision planner's rule
+ * ({@link planValidationRecordDeletions}: exactly ACM's value, nothing else
+ * validates through it). One DELETE batch; returns the names deleted.
+ */
+async function deleteValidationRecords(
+  request: ProvisionRequest,
+  before: readonly CertificateDetail[],
+  deleted: readonly string[],
+  deps: Pick<ConfigureClusterDeps, 'acm' | 'route53'>,
+  log: Logger,
+): Promise<string[]> {
+  const gone = new Set(deleted);
+  const going = before.filter((c) => gone.has(c.arn));
+  const names = [...new Set(going.flatMap((c) => c.validationRecords.map((v) => v.name.replace(/\.$/, ''))))];
+  if (names.length === 0) return [];
+  const zoneId = request.hostedZoneId ?? (await deps.route53.findHostedZone(request.domain))?.id;
+  if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${request.domain}`, { path: 'domain' });
+  const [all, ours, records] = await Promise.all([
+    deps.acm.listAllCertificateNames ? deps.acm.listAllCertificateNames() : Promise.resolve([]),
+    deps.acm.listOwnedCertificates(request.ownerId),
+    deps.route53.listRecordsNamed(zoneId, names),
+  ]);
+  const remaining = [...all, ...ours, ...before].filter((c) => !gone.has(c.arn));
+  const plan = planValidationRecordDeletions({ going, remaining, records });
+  for (const k of plan.kept) log.info('validation record kept', { ...k });
+  if (plan.deletes.length === 0) return [];
+  await deps.route53.changeRecords(
+    zoneId,
+    plan.deletes,
+    `kserve-edge (${request.ownerId}): validation records of deleted bundle certificates`,
+  );
+  const out = plan.deletes.map((d) => d.record.name);
+  log.info('validation records deleted', { names: out });
+  return out;
+}
+
 /** See the module comment. */
 export async function configureCluster(input: ConfigureClusterInput, deps: ConfigureClusterDeps): Promise<ConfigureClusterOutput> {
   const { request } = input;
@@ -742,6 +784,9 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     const listedNow = new Set(splitArns(zero?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]));
     const onAlb = new Set(planned.bundles.onAlb);
     const deleted: string[] = [];
+    const deletable = planned.bundles.retiring.filter((arn) => !listedNow.has(arn) && !onAlb.has(arn));
+    // Their validation records as ACM describes them, read before they are gone (for the CNAMEs below).
+    const before = deletable.length > 0 ? await deps.acm.listOwnedCertificates(request.ownerId) : [];
     for (const arn of planned.bundles.retiring) {
       if (listedNow.has(arn) || onAlb.has(arn)) continue;
       try {
@@ -754,6 +799,7 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
         log.info('superseded bundle certificate still in use; a later pass deletes it', { arn });
       }
     }
+    if (deleted.length > 0) out.validationRecordsDeleted = await deleteValidationRecords(request, before, deleted, deps, log);
     // Still on the ALB: GetLoadBalancerAddress waits (in the state machine) until it has let go of them, then
     // the next pass deletes them. One ACM still calls in use although neither the Ingress nor the ALB holds it
     // is left for a later run (the run does not go round without waiting for anything).

@@ -308,6 +308,12 @@ describe('bundled certificates (issue 11)', () => {
     expect(arns).toEqual([arns[0], bundles[0]!.arn]);
     expect(all.find((c) => c.arn === arns[0])?.domainName).toBe(`*.${DOMAIN}`);
     expect((await albArns()).sort()).toEqual([...arns].sort());
+    // team-c's validation CNAME went with the old bundle (nothing validates through it); team-a's and team-b's stay.
+    const validation = (await listRecords(route53, tb.hostedZoneId))
+      .filter((r) => r.type === 'CNAME' && /^_[0-9a-z]+\./.test(r.name) && !r.name.startsWith('_kserve-edge.'))
+      .map((r) => r.name.slice(r.name.indexOf('.') + 1))
+      .sort();
+    expect(validation).toEqual([DOMAIN, `team-a.${DOMAIN}`, `team-b.${DOMAIN}`]);
 
     expect(rounds.flat().filter((e) => !e.ok)).toEqual([]);
     expect(gaps).toEqual([]);

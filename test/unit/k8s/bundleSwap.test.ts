@@ -123,6 +123,9 @@ describe('configureCluster: bundle swap, make-before-break', () => {
       const r = b.request(namespaces);
       const c = await b.ensure(r);
       for (const arn of c.certificateArns) b.acm.issue(arn);
+      // The validation CNAMEs, as PublishValidationRecords writes them.
+      for (const cert of await b.acm.listOwnedCertificates('kserve-edge'))
+        for (const v of cert.validationRecords) b.route53.seedRecord(b.zone.id, { name: v.name, type: 'CNAME', ttl: 300, values: [v.value] });
       for (let pass = 0; pass < 5; pass++) {
         const out = await configureCluster({ request: r, ...c }, b.deps);
         b.reconcile(r);
@@ -184,10 +187,20 @@ describe('configureCluster: bundle swap, make-before-break', () => {
     b.reconcile(r);
     expect([...(await b.covered())].sort()).toEqual(['a', 'b', 'd']);
 
+    const cnames = () =>
+      b.route53
+        .allRecords(b.zone.id)
+        .filter((x) => x.type === 'CNAME' && x.name.startsWith('_'))
+        .map((x) => x.name.split('.')[1])
+        .sort();
+    expect(cnames()).toEqual(['a', 'b', 'c', 'd', 'platform']);
     const p3 = await configureCluster({ request: r, ...c }, b.deps);
     expect(p3.bundles?.deleted).toEqual([abc!.arn]);
     expect(p3.swapping).toBe(false);
     expect((await bundlesOf(b.acm)).map((x) => x.namespaces).sort()).toEqual([['a', 'b'], ['d']]);
+    // The released namespace's validation CNAME went with the certificate; a's and b's validate {a, b}.
+    expect(p3.validationRecordsDeleted).toEqual([expect.stringMatching(/^_[0-9a-z]+\.c\.platform\.example\.com\.?$/)]);
+    expect(cnames()).toEqual(['a', 'b', 'd', 'platform']);
     expect(b.ingressList(r).slice(1).sort()).toEqual([ab, d!.arn].sort());
   });
 
@@ -214,6 +227,7 @@ describe('configureCluster: bundle swap, make-before-break', () => {
     const p2 = await configureCluster({ request: r, ...c }, b.deps);
     expect(p2.bundles?.deleted).toEqual([d!.arn]);
     expect(p2.swapping).toBe(false);
+    expect(p2.validationRecordsDeleted).toEqual([expect.stringMatching(/^_[0-9a-z]+\.d\.platform\.example\.com\.?$/)]);
     expect((await bundlesOf(b.acm)).map((x) => x.namespaces)).toEqual([['a', 'b', 'c']]);
   });
 
