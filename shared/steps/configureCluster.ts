@@ -494,7 +494,8 @@ async function readAndPlan(
     const decision = bundleListener({ certificates: bundleCerts, want, onAlb });
     const { bundles: live, superseded } = currentBundles(bundleCerts);
     const failedOrOld = new Set([...superseded, ...bundleCerts.filter((c) => FAILED_STATUSES.has(c.status)).map((c) => c.arn)]);
-    // A current bundle none of whose namespaces is served any more stays where it is: taking it off is deprovisioning's job.
+    // A current bundle none of whose namespaces is served any more stays where it is: a run never infers a removal
+    // (it may name a subset); its names leave it only by `certificates.release` (the sweep's rebundle run).
     const keepListed = live.filter((b) => !decision.attach.includes(b.arn) && listed(0).includes(b.arn)).map((b) => b.arn);
     bundleSwap = {
       attach: [...decision.attach, ...keepListed],

@@ -169,7 +169,11 @@ export async function ensureCertificates(
       domainName: want.domainName,
       subjectAlternativeNames: want.subjectAlternativeNames,
       tags: certificateTags(want, { ownerId: request.ownerId, domain: request.domain }),
-      idempotencyToken: idempotencyToken(request.ownerId, want, step.replaces !== undefined ? [...step.retired, step.replaces] : step.retired),
+      idempotencyToken: idempotencyToken(
+        request.ownerId,
+        want,
+        step.replaces !== undefined ? [...step.retired, step.replaces] : step.retired,
+      ),
     });
     deps.log.info('certificate requested', { scope: want.scope, arn, names: want.names, runId: input.runId, replacing: step.retired });
     items.push({ scope: want.scope, arn, names: want.names, status: 'PENDING_VALIDATION', requested: true });

@@ -3,7 +3,9 @@
  * Both read the same state and run the same planner (shared/plan/lifecycle.ts);
  * they differ only in which namespaces they act on:
  *
- * - {@link sweepNamespaces}: every namespace the plan says needs a run;
+ * - {@link sweepNamespaces}: every namespace the plan says needs a run, and
+ *   (`certificates.mode: "bundled"`) one `rebundle-<hash>` provisioning run with
+ *   `certificates.release` for deprovisioned names still in a bundle certificate;
  * - {@link handleNamespaceEvents}: only the namespaces named in the audit events.
  *
  * Reading: the cluster's namespaces (KubePort list), the ALB Ingress's

@@ -414,7 +414,7 @@ describe('every function may make the calls its step makes (and only its own)', 
   });
 });
 
-describe('ConfigureCluster: a released namespace\'s validation CNAME, and nothing else', () => {
+describe("ConfigureCluster: a released namespace's validation CNAME, and nothing else", () => {
   const validation = { name: '_0123456789abcdef0123456789abcdef.team-c.platform.example.com', type: 'CNAME', ttl: 300 };
   it('may DELETE a validation CNAME; not UPSERT it, nor DELETE a namespace record or an ownership TXT', async () => {
     const del = await changeBatch([{ action: 'DELETE', record: { ...validation, values: ['_x.acm-validations.aws.'] } }]);

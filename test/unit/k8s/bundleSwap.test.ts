@@ -125,7 +125,8 @@ describe('configureCluster: bundle swap, make-before-break', () => {
       for (const arn of c.certificateArns) b.acm.issue(arn);
       // The validation CNAMEs, as PublishValidationRecords writes them.
       for (const cert of await b.acm.listOwnedCertificates('kserve-edge'))
-        for (const v of cert.validationRecords) b.route53.seedRecord(b.zone.id, { name: v.name, type: 'CNAME', ttl: 300, values: [v.value] });
+        for (const v of cert.validationRecords)
+          b.route53.seedRecord(b.zone.id, { name: v.name, type: 'CNAME', ttl: 300, values: [v.value] });
       for (let pass = 0; pass < 5; pass++) {
         const out = await configureCluster({ request: r, ...c }, b.deps);
         b.reconcile(r);
@@ -218,7 +219,10 @@ describe('configureCluster: bundle swap, make-before-break', () => {
     const p1 = await configureCluster({ request: r, ...c }, b.deps);
     expect(p1.bundles?.retiring).toEqual([d!.arn]);
     expect(p1.bundles?.holding).toEqual([]);
-    expect(p1.certificates.find((x) => x.arn === d!.arn)).toMatchObject({ action: 'remove', reason: 'bundle of released namespaces only (d)' });
+    expect(p1.certificates.find((x) => x.arn === d!.arn)).toMatchObject({
+      action: 'remove',
+      reason: 'bundle of released namespaces only (d)',
+    });
     expect(b.ingressList(r)).toEqual([b.ingressList(r)[0], abc!.arn]);
     expect(p1.swapping).toBe(true);
     b.reconcile(r);

@@ -148,7 +148,7 @@ describe('planBundles', () => {
     });
   });
 
-  it('release in a run naming a subset: the other bundle loses the released name, this run\'s bundles are kept', () => {
+  it("release in a run naming a subset: the other bundle loses the released name, this run's bundles are kept", () => {
     const certs: BundleCertificate[] = [
       { arn: 'x', namespaces: ['a', 'b', 'c'], status: 'ISSUED', createdAt: '1' },
       { arn: 'y', namespaces: ['d'], status: 'ISSUED', createdAt: '1' },

@@ -168,12 +168,21 @@ describe('planSweep: released-but-still-bundled names (certificates.mode "bundle
 
   it('none for a name whose ownership TXT is still ours (deprovisioning first), which still exists, or is terminating with its TXT', () => {
     const stillOurs = planSweep(
-      input({ provisioned: new Map([['team-a', done], ['team-b', done], ['team-c', done], ['team-d', done]]) }),
+      input({
+        provisioned: new Map([
+          ['team-a', done],
+          ['team-b', done],
+          ['team-c', done],
+          ['team-d', done],
+        ]),
+      }),
     );
     expect(stillOurs.rebundle).toBeUndefined();
     expect(stillOurs.deprovision.map((d) => d.namespace)).toEqual(['team-c', 'team-d']);
 
-    const exists = planSweep(input({ namespaces: [ns('team-a'), ns('team-b'), ns('team-c', { profile: false }), ns('team-d', { profile: false })] }));
+    const exists = planSweep(
+      input({ namespaces: [ns('team-a'), ns('team-b'), ns('team-c', { profile: false }), ns('team-d', { profile: false })] }),
+    );
     expect(exists.rebundle).toBeUndefined();
 
     // Terminating and deprovisioned: gone.

@@ -70,7 +70,9 @@ describe('validateRequest, certificates.mode "bundled"', () => {
     await expect(validateRequest({ request }, d)).rejects.toMatchObject({
       name: 'InvalidRequest',
       path: 'certificates.release[1]',
-      message: expect.stringContaining('"gone" is still provisioned (its ownership record _kserve-edge.gone.platform.example.com is ours): deprovision it first'),
+      message: expect.stringContaining(
+        '"gone" is still provisioned (its ownership record _kserve-edge.gone.platform.example.com is ours): deprovision it first',
+      ),
     });
     expect(d.route53.batches).toEqual([]);
 
@@ -128,7 +130,8 @@ describe('ensureCertificates, certificates.mode "bundled"', () => {
     const deps = { acm, certificateQuotas: names(10), loadBalancers: sni(25), log: silentLogger };
     const request = (namespaces: string[], release?: string[]) =>
       validated('Z1', { namespaces, certificates: { mode: 'bundled', namesPerCertificate: 3, ...(release ? { release } : {}) } });
-    const tokens = () => acm.calls.flatMap((c) => (c.op === 'requestCertificate' ? [[c.input.subjectAlternativeNames.length, c.input.idempotencyToken]] : []));
+    const tokens = () =>
+      acm.calls.flatMap((c) => (c.op === 'requestCertificate' ? [[c.input.subjectAlternativeNames.length, c.input.idempotencyToken]] : []));
 
     const first = await ensureCertificates({ request: request(['a', 'b']), runId: 'r1' }, { ...deps, now: clock('2026-01-01T00:00:00Z') });
     for (const i of first.items) acm.issue(i.arn);
@@ -137,7 +140,10 @@ describe('ensureCertificates, certificates.mode "bundled"', () => {
     await acm.deleteCertificate(first.items[1]!.arn); // the swap's end
 
     // c is released by a run for a alone: {a, b} again, 20 minutes after the first {a, b}.
-    const third = await ensureCertificates({ request: request(['a'], ['c']), runId: 'r3' }, { ...deps, now: clock('2026-01-01T00:20:00Z') });
+    const third = await ensureCertificates(
+      { request: request(['a'], ['c']), runId: 'r3' },
+      { ...deps, now: clock('2026-01-01T00:20:00Z') },
+    );
     expect(third.items.map((i) => [i.names, i.requested])).toEqual([
       [['*.platform.example.com'], false],
       [['*.a.platform.example.com', '*.b.platform.example.com'], true],
