@@ -86,6 +86,8 @@ export async function planEnsureCertificates(
   let bundles: BundlePlan | undefined;
   /** Swapped bundles: the certificate each new one supersedes (part of its idempotency token). */
   const replacing = new Map<DesiredCertificate, string>();
+  /** Kept bundles: the certificate that is the bundle (another one with the same names may be an older, superseded one). */
+  const keeping = new Map<DesiredCertificate, string>();
   if (request.certificates.mode === 'bundled') {
     // The bundles come from the certificates we own: those that hold one of this run's namespaces are
     // kept, or re-requested with the new ones (a swap, which ConfigureCluster completes make-before-break).
@@ -120,13 +122,30 @@ export async function planEnsureCertificates(
       if (!losing && !b.namespaces.some((ns) => run.has(ns))) continue;
       const want = bundleCertificate(request, b.namespaces);
       if (b.action === 'request' && b.replaces !== undefined) replacing.set(want, b.replaces);
+      if (b.action === 'keep') keeping.set(want, b.arn);
       desired.push(want);
     }
   }
   const plan = planCertificates(desired, owned, { ownerId: request.ownerId, domain: request.domain });
+  const createdAt = new Map(owned.map((c) => [c.arn, c.createdAt ?? '']));
   const actions = desired.map((want): CertificateAction => {
+    const kept = owned.find((c) => c.arn === keeping.get(want));
+    if (kept) return { action: 'reuse', desired: want, existing: kept };
     const reuse = plan.reuse.find((r) => r.desired === want);
-    if (reuse) return { action: 'reuse', desired: want, existing: reuse.existing };
+    // A swap reuses only a certificate newer than the one it replaces: an older one with these names is a
+    // bundle superseded earlier and not deleted yet ({a,b} while {a,b,c} was swapped in), which the newer
+    // bundle outranks (currentBundles: newest first), so reusing it would leave the replaced bundle current.
+    const replaced = replacing.get(want);
+    if (reuse && replaced === undefined) return { action: 'reuse', desired: want, existing: reuse.existing };
+    if (reuse && replaced !== undefined) {
+      const after = createdAt.get(replaced) ?? '';
+      // Without the replaced one's creation date nothing can be told apart: as before, the best match.
+      if (after === '') return { action: 'reuse', desired: want, existing: reuse.existing };
+      const newer = owned
+        .filter((c) => c.tags[TAG_NAMES] === want.namesHash && !FAILED_STATUSES.has(c.status) && (c.createdAt ?? '') > after)
+        .sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''))[0];
+      if (newer) return { action: 'reuse', desired: want, existing: newer };
+    }
     const retired = owned.filter((c) => c.tags[TAG_NAMES] === want.namesHash && FAILED_STATUSES.has(c.status)).map((c) => c.arn);
     // A swap's token names the certificate it replaces: a name set can come back within ACM's token hour
     // ({a,b} → {a,b,c} → {a,b} once c is released), and the same token would give the first {a,b}'s ARN,

@@ -155,6 +155,34 @@ describe('ensureCertificates, certificates.mode "bundled"', () => {
     expect(abAgain![1]).not.toBe(abFirst![1]);
   });
 
+  it('release while the superseded {a, b} still exists: a new {a, b} is requested, not the older one reused', async () => {
+    const acm = new FakeAcm();
+    const deps = { acm, certificateQuotas: names(10), loadBalancers: sni(25), log: silentLogger };
+    const request = (namespaces: string[], release?: string[]) =>
+      validated('Z1', { namespaces, certificates: { mode: 'bundled', namesPerCertificate: 3, ...(release ? { release } : {}) } });
+    acm.now = () => new Date('2026-01-01T00:00:00Z');
+    const first = await ensureCertificates({ request: request(['a', 'b']), runId: 'r1' }, { ...deps, now: clock('2026-01-01T00:00:00Z') });
+    for (const i of first.items) acm.issue(i.arn);
+    acm.now = () => new Date('2026-01-01T00:10:00Z');
+    const second = await ensureCertificates({ request: request(['c']), runId: 'r2' }, { ...deps, now: clock('2026-01-01T00:10:00Z') });
+    acm.issue(second.items[1]!.arn);
+    // {a, b} (superseded, not deleted yet) and {a, b, c}: a, b and c belong to {a, b, c}, the newest.
+
+    acm.now = () => new Date('2026-01-01T00:20:00Z');
+    const third = await ensureCertificates(
+      { request: request(['a'], ['c']), runId: 'r3' },
+      { ...deps, now: clock('2026-01-01T00:20:00Z') },
+    );
+    expect(third.items[1]).toMatchObject({ names: ['*.a.platform.example.com', '*.b.platform.example.com'], requested: true });
+    expect(third.items[1]!.arn).not.toBe(first.items[1]!.arn);
+    // A rerun reuses the new one.
+    const rerun = await ensureCertificates(
+      { request: request(['a'], ['c']), runId: 'r4' },
+      { ...deps, now: clock('2026-01-01T00:21:00Z') },
+    );
+    expect(rerun.items[1]).toMatchObject({ arn: third.items[1]!.arn, requested: false });
+  });
+
   it('refuses, before any request, more bundles than the listener takes', async () => {
     const acm = new FakeAcm();
     const request = validated('Z1', { namespaces: ns(7), certificates: { mode: 'bundled', namesPerCertificate: 3 } });
