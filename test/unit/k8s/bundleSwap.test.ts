@@ -247,4 +247,60 @@ describe('configureCluster: bundle swap, make-before-break', () => {
     expect(out.bundles?.retiring).toEqual([]);
     expect(b.ingressList(r)).toContain(abc!.arn);
   });
+
+  it('a pseudo-random walk of additions and releases through the real steps: every live namespace covered at every moment, nothing left over', async () => {
+    const pool = Array.from({ length: 40 }, (_, i) => `ns-${i}`);
+    const b = bed(pool);
+    let seed = 11;
+    const rand = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % k;
+    };
+    const live: string[] = [];
+    let next = 0;
+    let minute = 0;
+    for (let step = 0; step < 24; step++) {
+      b.acm.now = () => new Date(Date.UTC(2026, 0, 1, 0, ++minute));
+      const releasing = live.length > 1 && rand(3) === 0;
+      const name = releasing ? [...live].sort()[rand(live.length)]! : pool[next++]!;
+      if (releasing) {
+        await gone(b, name);
+        live.splice(live.indexOf(name), 1);
+      } else live.push(name);
+      // Must stay covered throughout: every live namespace except the one being added.
+      const kept = live.filter((x) => releasing || x !== name);
+      const check = async (moment: string) => {
+        const covered = await b.covered();
+        const missing = kept.filter((x) => !covered.has(x));
+        if (missing.length > 0)
+          throw new Error(`step ${step} (${releasing ? 'release' : 'add'} ${name}), ${moment}: ${missing.join(', ')} uncovered`);
+      };
+      const r = validated(b.zone.id, {
+        namespaces: [...live].sort(),
+        certificates: { mode: 'bundled', namesPerCertificate: 3, ...(releasing ? { release: [name] } : {}) },
+      });
+      const c = await b.ensure(r);
+      await configureCluster({ request: r, ...c }, b.deps);
+      await check('pending, Ingress written');
+      b.reconcile(r);
+      await check('pending, ALB reconciled');
+      for (const arn of c.certificateArns) b.acm.issue(arn);
+      let swapping = true;
+      for (let pass = 0; pass < 6 && swapping; pass++) {
+        swapping = (await configureCluster({ request: r, ...c }, b.deps)).swapping ?? false;
+        await check(`pass ${pass}, Ingress written`);
+        b.reconcile(r);
+        await check(`pass ${pass}, ALB reconciled`);
+      }
+      expect(swapping).toBe(false);
+      await upsertDnsRecords({ request: r, loadBalancer: { hostname: HOST } }, { route53: b.route53, log: silentLogger, now: b.deps.now });
+      // Afterwards: the bundles name exactly the live namespaces, each once; the listener holds them and the base only.
+      const bundles = await bundlesOf(b.acm);
+      expect(bundles.flatMap((x) => x.namespaces).sort()).toEqual([...live].sort());
+      expect(b.ingressList(r).slice(1).sort()).toEqual(bundles.map((x) => x.arn).sort());
+      expect(b.alb().sort()).toEqual(b.ingressList(r).sort());
+    }
+    expect(next).toBeGreaterThan(12);
+    expect(live.length).toBeLessThan(next);
+  });
 });
