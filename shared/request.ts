@@ -408,11 +408,21 @@ export const ProvisionRequestSchema = z
          * swapped (fewer certificates); `new`: into new bundles only (no swap when adding; more certificates).
          */
         growth: z.enum(['fill', 'new']).optional(),
+        /**
+         * `bundled` only: namespaces that are gone (deprovisioned) and are taken out of their bundle certificates:
+         * each bundle that names one is re-requested without it and swapped make-before-break; one left empty is
+         * retired. The sweep sets it (shared/plan/lifecycle.ts); ValidateRequest refuses one still provisioned.
+         */
+        release: z
+          .array(namespaceName)
+          .max(MAX_NAMESPACES, `at most ${MAX_NAMESPACES} namespaces`)
+          .refine((a) => new Set(a).size === a.length, 'must not repeat a namespace')
+          .optional(),
       })
       .strict()
       .superRefine((c, ctx) => {
         if (c.mode === 'bundled') return;
-        for (const key of ['namesPerCertificate', 'growth'] as const) {
+        for (const key of ['namesPerCertificate', 'growth', 'release'] as const) {
           if (c[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `only with mode "bundled"` });
         }
       })
@@ -488,6 +498,15 @@ export const ProvisionRequestSchema = z
         message:
           'certificate mode "bundled" has nothing to bundle with "hostnames": "flat" (one *.<domain> certificate serves every namespace); use "per-namespace"',
       });
+    }
+    for (const [i, ns] of (req.certificates.release ?? []).entries()) {
+      if (req.namespaces.includes(ns)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['certificates', 'release', i],
+          message: `"${ns}" is both served (namespaces) and released; a released namespace is one that is gone`,
+        });
+      }
     }
     for (const [i, ns] of (req.canary.namespaces ?? []).entries()) {
       if (!req.namespaces.includes(ns)) {

@@ -94,6 +94,47 @@ const validatedBase = (recordName: string): string => norm(recordName).replace(/
 const baseOf = (certName: string): string => norm(certName).replace(/^\*\./, '');
 
 /**
+ * The validation CNAMEs that go with certificates being deleted. Pure.
+ *
+ * A record goes only when it holds exactly the value ACM gave the deleted
+ * certificate and no remaining certificate in the region (ours or not) has a
+ * name it validates (`_x.a.b` validates `a.b` and `*.a.b`); each other one is
+ * kept with the reason. Deprovisioning and the end of a bundle swap
+ * (ConfigureCluster) use the same rule.
+ *
+ * @param input.going the certificates deleted now, with their validation records as ACM described them.
+ * @param input.remaining every other certificate in the region with its names.
+ * @param input.records the record sets at those validation names, as read.
+ */
+export function planValidationRecordDeletions(input: {
+  going: ReadonlyArray<Pick<CertificateDetail, 'validationRecords'>>;
+  remaining: ReadonlyArray<{ names: readonly string[] }>;
+  records: readonly RecordSet[];
+}): { deletes: RecordChange[]; kept: KeptItem[] } {
+  const deletes: RecordChange[] = [];
+  const kept: KeptItem[] = [];
+  const neededBases = new Set(input.remaining.flatMap((c) => c.names).map(baseOf));
+  const seen = new Set<string>();
+  for (const c of input.going) {
+    for (const v of c.validationRecords) {
+      const name = norm(v.name);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (neededBases.has(validatedBase(name))) {
+        kept.push({ what: `validation CNAME ${name}`, reason: 'another certificate still validates through it' });
+        continue;
+      }
+      const existing = input.records.find((r) => norm(r.name) === name && r.type === 'CNAME');
+      if (!existing) continue;
+      const values = (existing.values ?? []).map(norm);
+      if (values.length === 1 && values[0] === norm(v.value)) deletes.push({ action: 'DELETE', record: existing });
+      else kept.push({ what: `validation CNAME ${name}`, reason: 'its value is not the one ACM gave this certificate' });
+    }
+  }
+  return { deletes, kept };
+}
+
+/**
  * Plans the removal. Pure: the DeprovisionNamespace step
  * (shared/steps/deprovisionNamespace.ts) reads `current` and applies the plan.
  *
@@ -165,27 +206,13 @@ export function planDeprovision(current: DeprovisionCurrent): DeprovisionPlan {
 
   // 3. Validation CNAMEs of the certificates deleted now, unless another certificate still needs them.
   const going = new Set(deleteCertificates);
-  const others = new Map<string, string[]>();
-  for (const c of current.allCertificates) if (!going.has(c.arn)) others.set(c.arn, c.names);
-  for (const c of current.certificates) if (!going.has(c.arn)) others.set(c.arn, c.names);
-  const neededBases = new Set([...others.values()].flat().map(baseOf));
-  const seen = new Set<string>();
-  for (const c of certs.filter((x) => going.has(x.arn))) {
-    for (const v of c.validationRecords) {
-      const name = norm(v.name);
-      if (seen.has(name)) continue;
-      seen.add(name);
-      if (neededBases.has(validatedBase(name))) {
-        kept.push({ what: `validation CNAME ${name}`, reason: 'another certificate still validates through it' });
-        continue;
-      }
-      const existing = current.validationRecords.find((r) => norm(r.name) === name && r.type === 'CNAME');
-      if (!existing) continue;
-      const values = (existing.values ?? []).map(norm);
-      if (values.length === 1 && values[0] === norm(v.value)) recordChanges.push({ action: 'DELETE', record: existing });
-      else kept.push({ what: `validation CNAME ${name}`, reason: 'its value is not the one ACM gave this certificate' });
-    }
-  }
+  const validation = planValidationRecordDeletions({
+    going: certs.filter((x) => going.has(x.arn)),
+    remaining: [...current.allCertificates, ...current.certificates].filter((c) => !going.has(c.arn)),
+    records: current.validationRecords,
+  });
+  recordChanges.push(...validation.deletes);
+  kept.push(...validation.kept);
 
   const plan: DeprovisionPlan = { namespace: current.namespace, ownership, recordChanges, deleteCertificates, inUse, kept };
   if (ingressPatch) plan.ingressPatch = ingressPatch;

@@ -21,6 +21,8 @@
  *  profile, active          ours            yes                             none (provisioned)
  *  profile, active          any other combination                           provision  ns-<ns>-<uid hash>
  *  absent or terminating    ours, or a namespace cert       deprovision  del-<ns>-<key hash>
+ *  absent or terminating    none (deprovisioned), named by a bundle  rebundle  rebundle-<hash> (bundled only;
+ *                           one run for every such name, with certificates.release)
  *  static (template)        —               —               never deprovisioned here
  * ```
  */
@@ -204,6 +206,19 @@ export interface SweepInput {
   provisioned: ReadonlyMap<string, ProvisionedState>;
   /** Namespaces that still have a per-namespace certificate of ours. */
   withCertificates: readonly string[];
+  /** The template's certificate mode: only `bundled` plans a {@link SweepPlan.rebundle}. */
+  certificateMode?: ProvisionRequest['certificates']['mode'];
+  /** `bundled`: our bundle certificates for the domain (scope `bundle`) and the namespaces each names. */
+  bundles?: ReadonlyArray<{ arn: string; namespaces: readonly string[] }>;
+}
+
+/** The one run that takes gone namespaces out of their bundle certificates. */
+export interface RebundleAction {
+  /** Namespaces to release (`certificates.release`), sorted. */
+  release: string[];
+  /** `rebundle-<hash>`: the same for every sweep until the run has changed the bundles. */
+  executionName: string;
+  reason: string;
 }
 
 export interface SweepAction {
@@ -219,6 +234,22 @@ export interface SweepPlan {
   provision: SweepAction[];
   deprovision: SweepAction[];
   inSync: string[];
+  /**
+   * `bundled`: namespaces our bundle certificates still name although they are gone and deprovisioned
+   * (no ownership TXT of ours): one provisioning run for `desired` with `certificates.release` takes them out.
+   */
+  rebundle?: RebundleAction;
+}
+
+/**
+ * The rebundle run's execution name: `rebundle-<hash of the released names and the bundle certificates naming
+ * them>[-<suffix>]`. Deterministic, so repeated sweeps start one run; once the run has swapped the bundles no
+ * certificate names them and no further run is planned. The certificates make a later release of a re-created
+ * namespace of the same name (another incarnation, other certificates) a new name.
+ */
+export function rebundleExecutionName(release: readonly string[], certificateArns: readonly string[], suffix?: string): string {
+  const hash = shortHash(`${[...release].sort().join(',')}|${[...certificateArns].sort().join(',')}`);
+  return `rebundle-${hash}${suffix ? `-${suffix}` : ''}`.slice(0, MAX_EXECUTION_NAME);
 }
 
 /**
@@ -271,7 +302,37 @@ export function planSweep(input: SweepInput): SweepPlan {
       reason: info ? 'namespace is terminating' : 'namespace no longer exists',
     });
   }
-  return { desired, provision, deprovision, inSync };
+  const plan: SweepPlan = { desired, provision, deprovision, inSync };
+  const rebundle = planRebundle(input, desired, new Set(deprovision.map((d) => d.namespace)));
+  if (rebundle) plan.rebundle = rebundle;
+  return plan;
+}
+
+/**
+ * Released-but-still-bundled names: named by a bundle certificate of ours, not desired, gone from the cluster
+ * (absent or terminating) and deprovisioned (no ownership TXT of ours, no deprovisioning planned now). Pure.
+ */
+function planRebundle(input: SweepInput, desired: readonly string[], deprovisioning: ReadonlySet<string>): RebundleAction | undefined {
+  if (input.certificateMode !== 'bundled' || !input.bundles) return undefined;
+  // A request needs one namespace at least: with none desired the last bundle stays until one is.
+  if (desired.length === 0) return undefined;
+  const byName = new Map(input.namespaces.map((n) => [n.name, n]));
+  const wanted = new Set(desired);
+  const release = [...new Set(input.bundles.flatMap((b) => b.namespaces))]
+    .filter((ns) => {
+      if (wanted.has(ns) || deprovisioning.has(ns)) return false;
+      const info = byName.get(ns);
+      if (info && !info.terminating) return false;
+      return !input.provisioned.get(ns)?.ownershipRecord;
+    })
+    .sort();
+  if (release.length === 0) return undefined;
+  const arns = input.bundles.filter((b) => b.namespaces.some((ns) => release.includes(ns))).map((b) => b.arn);
+  return {
+    release,
+    executionName: rebundleExecutionName(release, arns),
+    reason: `deprovisioned, still named by ${arns.length === 1 ? 'a bundle certificate' : `${arns.length} bundle certificates`}`,
+  };
 }
 
 // ------------------------------------------------------------------ first canary (flat hostnames)

@@ -69,6 +69,7 @@ import {
 } from '../plan/cluster';
 import { namespaceInfo } from '../plan/lifecycle';
 import { ownershipOf, recordsNamed } from '../plan/records';
+import { planValidationRecordDeletions } from '../plan/deprovision';
 import { parseHeaderValuesSecret } from '../plan/secrets';
 import { expectedLoadBalancer, HTTPS_PORT, type ExpectedLoadBalancer } from '../plan/loadBalancer';
 import { bundleListener, currentBundles, type BundleCertificate } from '../plan/bundles';
@@ -215,6 +216,8 @@ export interface ConfigureClusterOutput {
   swapping?: boolean;
   /** `bundled`: the swap's state, and the superseded certificates this pass deleted. */
   bundles?: BundleSwap & { deleted: string[] };
+  /** `bundled`: validation CNAMEs that went with the deleted certificates (a released namespace's). */
+  validationRecordsDeleted?: string[];
 }
 
 /** The hostname part of the plan, without the per-namespace details. */
@@ -423,7 +426,9 @@ async function readAndPlan(
   const others = [...new Set([...listenerInputs.provisioned, ...listedNamespaces])]
     .filter((ns) => !run.has(ns) && listenerInputs.active.has(ns) && issuedFor.has(ns))
     .sort();
-  const serve = [...request.namespaces, ...others];
+  // `certificates.release` (bundled): namespaces that are gone; never served, and taken out of their bundles.
+  const released = new Set(request.certificates.release ?? []);
+  const serve = [...request.namespaces, ...others.filter((ns) => !released.has(ns))];
   const keepSlots = new Set([...listedNamespaces].filter((ns) => !listenerInputs.active.has(ns)));
 
   let assignment: ReturnType<typeof assignShards>;
@@ -476,12 +481,21 @@ async function readAndPlan(
   // Bundles: which bundle certificates the listener carries now, read against what the ALB holds (make-before-break).
   let bundleSwap: BundleSwap | undefined;
   if (request.certificates.mode === 'bundled') {
-    const bundleCerts = bundleCertificatesOf(request, listenerInputs.owned, input);
+    // Released namespaces are read as if no certificate named them: the bundle that lost one is then superseded
+    // by its re-requested successor (a swap, as for an addition), and one that named only released ones is
+    // superseded by nothing (retired).
+    const bundleCerts = withoutReleased(bundleCertificatesOf(request, listenerInputs.owned, input), released);
     const onAlb = await albCertificates(deps.loadBalancers, current.ingress);
-    const decision = bundleListener({ certificates: bundleCerts, want: serve, onAlb });
+    // Besides the served namespaces, every namespace a listed bundle names that is not released: a certificate
+    // that serves a namespace nobody released (deleted but not yet deprovisioned, say) is never taken off
+    // before that namespace has an Issued successor on the ALB.
+    const listedBundled = bundleCerts.filter((c) => listed(0).includes(c.arn)).flatMap((c) => c.namespaces);
+    const want = [...new Set([...serve, ...listedBundled])];
+    const decision = bundleListener({ certificates: bundleCerts, want, onAlb });
     const { bundles: live, superseded } = currentBundles(bundleCerts);
     const failedOrOld = new Set([...superseded, ...bundleCerts.filter((c) => FAILED_STATUSES.has(c.status)).map((c) => c.arn)]);
-    // A current bundle none of whose namespaces is served any more stays where it is: taking it off is deprovisioning's job.
+    // A current bundle none of whose namespaces is served any more stays where it is: a run never infers a removal
+    // (it may name a subset); its names leave it only by `certificates.release` (the sweep's rebundle run).
     const keepListed = live.filter((b) => !decision.attach.includes(b.arn) && listed(0).includes(b.arn)).map((b) => b.arn);
     bundleSwap = {
       attach: [...decision.attach, ...keepListed],
@@ -557,6 +571,15 @@ async function readAndPlan(
     return { plan, current, certificates, hostnames, shards, quotas, bundles: bundleSwap };
   }
   return { plan, current, certificates, hostnames, shards, quotas };
+}
+
+/**
+ * The bundle certificates as they are after `certificates.release`: the
+ * released namespaces taken out of every certificate's names. Pure.
+ */
+export function withoutReleased(certificates: readonly BundleCertificate[], released: ReadonlySet<string>): BundleCertificate[] {
+  if (released.size === 0) return [...certificates];
+  return certificates.map((c) => ({ ...c, namespaces: c.namespaces.filter((ns) => !released.has(ns)) }));
 }
 
 /** Our bundle certificates (scope `bundle`) for the domain, with the run's just-requested ones the listing may not show yet. */
@@ -635,7 +658,9 @@ function bundledListener(
       owner: 'ours',
       namespaces: namespacesOf(arn),
       reason: swap.retiring.includes(arn)
-        ? 'superseded bundle: every namespace it served has its new certificate on the ALB'
+        ? namespacesOf(arn).some((ns) => !(request.certificates.release ?? []).includes(ns))
+          ? 'superseded bundle: every namespace it served has its new certificate on the ALB'
+          : `bundle of released namespaces only (${namespacesOf(arn).join(', ')})`
         : 'ours and needed by no namespace any more',
     });
   }
@@ -653,6 +678,45 @@ function bundledListener(
  */
 export async function planConfigureCluster(input: ConfigureClusterInput, deps: PlanConfigureClusterDeps): Promise<ConfigureClusterPlan> {
   return readAndPlan(input, await headerValuesFor(input.request, deps.secrets), deps);
+}
+
+/**
+ * After bundle certificates are deleted: their validation CNAMEs that no
+ * remaining certificate in the region needs (a released namespace's
+ * `_x.<ns>.<domain>`), by the deprovision planner's rule
+ * ({@link planValidationRecordDeletions}: exactly ACM's value, nothing else
+ * validates through it). One DELETE batch; returns the names deleted.
+ */
+async function deleteValidationRecords(
+  request: ProvisionRequest,
+  before: readonly CertificateDetail[],
+  deleted: readonly string[],
+  deps: Pick<ConfigureClusterDeps, 'acm' | 'route53'>,
+  log: Logger,
+): Promise<string[]> {
+  const gone = new Set(deleted);
+  const going = before.filter((c) => gone.has(c.arn));
+  const names = [...new Set(going.flatMap((c) => c.validationRecords.map((v) => v.name.replace(/\.$/, ''))))];
+  if (names.length === 0) return [];
+  const zoneId = request.hostedZoneId ?? (await deps.route53.findHostedZone(request.domain))?.id;
+  if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${request.domain}`, { path: 'domain' });
+  const [all, ours, records] = await Promise.all([
+    deps.acm.listAllCertificateNames ? deps.acm.listAllCertificateNames() : Promise.resolve([]),
+    deps.acm.listOwnedCertificates(request.ownerId),
+    deps.route53.listRecordsNamed(zoneId, names),
+  ]);
+  const remaining = [...all, ...ours, ...before].filter((c) => !gone.has(c.arn));
+  const plan = planValidationRecordDeletions({ going, remaining, records });
+  for (const k of plan.kept) log.info('validation record kept', { ...k });
+  if (plan.deletes.length === 0) return [];
+  await deps.route53.changeRecords(
+    zoneId,
+    plan.deletes,
+    `kserve-edge (${request.ownerId}): validation records of deleted bundle certificates`,
+  );
+  const out = plan.deletes.map((d) => d.record.name);
+  log.info('validation records deleted', { names: out });
+  return out;
 }
 
 /** See the module comment. */
@@ -721,6 +785,9 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     const listedNow = new Set(splitArns(zero?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]));
     const onAlb = new Set(planned.bundles.onAlb);
     const deleted: string[] = [];
+    const deletable = planned.bundles.retiring.filter((arn) => !listedNow.has(arn) && !onAlb.has(arn));
+    // Their validation records as ACM describes them, read before they are gone (for the CNAMEs below).
+    const before = deletable.length > 0 ? await deps.acm.listOwnedCertificates(request.ownerId) : [];
     for (const arn of planned.bundles.retiring) {
       if (listedNow.has(arn) || onAlb.has(arn)) continue;
       try {
@@ -733,6 +800,7 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
         log.info('superseded bundle certificate still in use; a later pass deletes it', { arn });
       }
     }
+    if (deleted.length > 0) out.validationRecordsDeleted = await deleteValidationRecords(request, before, deleted, deps, log);
     // Still on the ALB: GetLoadBalancerAddress waits (in the state machine) until it has let go of them, then
     // the next pass deletes them. One ACM still calls in use although neither the Ingress nor the ALB holds it
     // is left for a later run (the run does not go round without waiting for anything).

@@ -63,6 +63,8 @@ export type CertificateAction =
       desired: DesiredCertificate;
       /** Our failed certificates for these names: they change the idempotency token, so ACM gives a new certificate. */
       retired: string[];
+      /** `bundled`: the bundle certificate this one supersedes (a swap); it changes the idempotency token too. */
+      replaces?: string;
     };
 
 /** What {@link planEnsureCertificates} returns. */
@@ -82,6 +84,10 @@ export async function planEnsureCertificates(
   const desired = desiredCertificates(request);
   const owned = (await deps.acm.listOwnedCertificates(request.ownerId)).filter((c) => c.tags[TAG_DOMAIN] === request.domain);
   let bundles: BundlePlan | undefined;
+  /** Swapped bundles: the certificate each new one supersedes (part of its idempotency token). */
+  const replacing = new Map<DesiredCertificate, string>();
+  /** Kept bundles: the certificate that is the bundle (another one with the same names may be an older, superseded one). */
+  const keeping = new Map<DesiredCertificate, string>();
   if (request.certificates.mode === 'bundled') {
     // The bundles come from the certificates we own: those that hold one of this run's namespaces are
     // kept, or re-requested with the new ones (a swap, which ConfigureCluster completes make-before-break).
@@ -102,19 +108,51 @@ export async function planEnsureCertificates(
     bundles = planBundles({
       certificates,
       add: request.namespaces,
+      remove: request.certificates.release ?? [],
       namesPerCertificate: n,
       growth: request.certificates.growth ?? 'fill',
       maxBundles: sni,
     });
+    // A bundle that names one of this run's namespaces, and one that loses a released namespace even when none of
+    // its remaining ones is this run's (a run may name a subset: the others keep their bundle, re-requested without
+    // the released name). A bundle left with none is `dropped`: ConfigureCluster retires it.
     const run = new Set(request.namespaces);
-    for (const b of bundles.bundles) if (b.namespaces.some((ns) => run.has(ns))) desired.push(bundleCertificate(request, b.namespaces));
+    for (const b of bundles.bundles) {
+      const losing = b.action === 'request' && b.removed.length > 0;
+      if (!losing && !b.namespaces.some((ns) => run.has(ns))) continue;
+      const want = bundleCertificate(request, b.namespaces);
+      if (b.action === 'request' && b.replaces !== undefined) replacing.set(want, b.replaces);
+      if (b.action === 'keep') keeping.set(want, b.arn);
+      desired.push(want);
+    }
   }
   const plan = planCertificates(desired, owned, { ownerId: request.ownerId, domain: request.domain });
+  const createdAt = new Map(owned.map((c) => [c.arn, c.createdAt ?? '']));
   const actions = desired.map((want): CertificateAction => {
+    const kept = owned.find((c) => c.arn === keeping.get(want));
+    if (kept) return { action: 'reuse', desired: want, existing: kept };
     const reuse = plan.reuse.find((r) => r.desired === want);
-    if (reuse) return { action: 'reuse', desired: want, existing: reuse.existing };
+    // A swap reuses only a certificate newer than the one it replaces: an older one with these names is a
+    // bundle superseded earlier and not deleted yet ({a,b} while {a,b,c} was swapped in), which the newer
+    // bundle outranks (currentBundles: newest first), so reusing it would leave the replaced bundle current.
+    const replaced = replacing.get(want);
+    if (reuse && replaced === undefined) return { action: 'reuse', desired: want, existing: reuse.existing };
+    if (reuse && replaced !== undefined) {
+      const after = createdAt.get(replaced) ?? '';
+      // Without the replaced one's creation date nothing can be told apart: as before, the best match.
+      if (after === '') return { action: 'reuse', desired: want, existing: reuse.existing };
+      const newer = owned
+        .filter((c) => c.tags[TAG_NAMES] === want.namesHash && !FAILED_STATUSES.has(c.status) && (c.createdAt ?? '') > after)
+        .sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''))[0];
+      if (newer) return { action: 'reuse', desired: want, existing: newer };
+    }
     const retired = owned.filter((c) => c.tags[TAG_NAMES] === want.namesHash && FAILED_STATUSES.has(c.status)).map((c) => c.arn);
-    return { action: 'request', desired: want, retired };
+    // A swap's token names the certificate it replaces: a name set can come back within ACM's token hour
+    // ({a,b} → {a,b,c} → {a,b} once c is released), and the same token would give the first {a,b}'s ARN,
+    // deleted by the swap since ("within one hour ... ACM ... will issue only one", RequestCertificate's
+    // IdempotencyToken, ACM API Reference).
+    const replaces = replacing.get(want);
+    return { action: 'request', desired: want, retired, ...(replaces !== undefined ? { replaces } : {}) };
   });
   return bundles ? { actions, owned, bundles } : { actions, owned };
 }
@@ -132,7 +170,9 @@ export async function ensureCertificates(
       swaps: swaps.map((b) => ({
         replaces: b.action === 'request' ? b.replaces : undefined,
         added: b.action === 'request' ? b.added : [],
+        removed: b.action === 'request' ? b.removed : [],
       })),
+      dropped: bundles.dropped,
     });
   }
 
@@ -148,7 +188,11 @@ export async function ensureCertificates(
       domainName: want.domainName,
       subjectAlternativeNames: want.subjectAlternativeNames,
       tags: certificateTags(want, { ownerId: request.ownerId, domain: request.domain }),
-      idempotencyToken: idempotencyToken(request.ownerId, want, step.retired),
+      idempotencyToken: idempotencyToken(
+        request.ownerId,
+        want,
+        step.replaces !== undefined ? [...step.retired, step.replaces] : step.retired,
+      ),
     });
     deps.log.info('certificate requested', { scope: want.scope, arn, names: want.names, runId: input.runId, replacing: step.retired });
     items.push({ scope: want.scope, arn, names: want.names, status: 'PENDING_VALIDATION', requested: true });

@@ -3,7 +3,9 @@
  * Both read the same state and run the same planner (shared/plan/lifecycle.ts);
  * they differ only in which namespaces they act on:
  *
- * - {@link sweepNamespaces}: every namespace the plan says needs a run;
+ * - {@link sweepNamespaces}: every namespace the plan says needs a run, and
+ *   (`certificates.mode: "bundled"`) one `rebundle-<hash>` provisioning run with
+ *   `certificates.release` for deprovisioned names still in a bundle certificate;
  * - {@link handleNamespaceEvents}: only the namespaces named in the audit events.
  *
  * Reading: the cluster's namespaces (KubePort list), the ALB Ingress's
@@ -24,7 +26,7 @@
 import { HostedZoneNotFoundError } from '../errors';
 import type { Logger } from '../log';
 import type { AcmPort, ExecutionsPort, KubePort, Route53Port } from '../ports';
-import { ownershipRecordName, TAG_DOMAIN } from '../ownership';
+import { ownershipRecordName, TAG_DOMAIN, TAG_SCOPE } from '../ownership';
 import { namespaceOwnershipName, namespaceWildcard, parseProvisionRequest, type ProvisionRequest } from '../request';
 import {
   certificatesFor,
@@ -42,7 +44,7 @@ import {
 } from '../plan/lifecycle';
 import type { NamespaceEvent, UnparsedAuditMessage } from '../plan/namespaceEvents';
 import { ownershipOf, recordsNamed } from '../plan/records';
-import { ANNOTATION_CERTIFICATE_ARN, ingressRefFor, splitArns } from '../plan/cluster';
+import { ANNOTATION_CERTIFICATE_ARN, certificateNamespaces, ingressRefFor, splitArns } from '../plan/cluster';
 import { readShardIngresses } from './configureCluster';
 
 /** Default retry period of failed runs, in minutes. */
@@ -65,7 +67,9 @@ export interface LifecycleDeps {
 export type RunOutcome = 'started' | 'running' | 'retried' | 'retry-pending' | 'duplicate';
 
 export interface LifecycleRun {
-  kind: 'provision' | 'deprovision';
+  /** `rebundle`: a provisioning run for the desired set with `certificates.release` (bundled; sweep only). */
+  kind: 'provision' | 'deprovision' | 'rebundle';
+  /** The namespace; for `rebundle`, the released namespaces joined by commas. */
   namespace: string;
   executionName: string;
   outcome: RunOutcome;
@@ -107,10 +111,16 @@ async function readAndPlan(
   const infos = objects.map(namespaceInfo);
   const certs = owned.filter((c) => c.tags[TAG_DOMAIN] === base.domain);
   const withCertificates = namespacesWithCertificates(certs, base.domain);
+  // `bundled`: the namespaces our bundle certificates name; a gone one without its ownership TXT is released.
+  const bundles =
+    base.certificates.mode === 'bundled'
+      ? certs.filter((c) => c.tags[TAG_SCOPE] === 'bundle').map((c) => ({ arn: c.arn, namespaces: certificateNamespaces(c, base.domain) }))
+      : undefined;
   const toRead = new Set<string>([
     ...(template.namespaces ?? []),
     ...infos.filter((n) => n.profile || n.terminating).map((n) => n.name),
     ...withCertificates,
+    ...(bundles ?? []).flatMap((b) => b.namespaces),
     ...extra,
   ]);
   const provisioned = new Map<string, ProvisionedState>();
@@ -135,7 +145,14 @@ async function readAndPlan(
       certificateOnListener: issued.some((c) => listed.has(c.arn)),
     });
   }
-  const plan = planSweep({ namespaces: infos, staticNamespaces: template.namespaces ?? [], provisioned, withCertificates });
+  const plan = planSweep({
+    namespaces: infos,
+    staticNamespaces: template.namespaces ?? [],
+    provisioned,
+    withCertificates,
+    certificateMode: base.certificates.mode,
+    ...(bundles ? { bundles } : {}),
+  });
   return { plan, infos };
 }
 
@@ -184,6 +201,22 @@ async function startPlanned(
       suffixName: () => executionName('del', d.namespace, uid(d.namespace, `gone:${d.namespace}`), period),
     });
     runs.push({ kind: 'deprovision', namespace: d.namespace, ...started, reason: d.reason });
+  }
+  if (plan.rebundle && !only) {
+    // Sweep only: the released names come from what the sweep reads, not from an event.
+    const { release, executionName: name, reason } = plan.rebundle;
+    const request = requestForNamespaces(template, plan.desired);
+    const certificates = { ...((request.certificates as Record<string, unknown> | undefined) ?? {}), release };
+    const started = await startRun(
+      deps.provisionRuns,
+      name,
+      { ...request, certificates },
+      {
+        allowed: retryAllowed,
+        suffixName: () => `${name}-${period}`,
+      },
+    );
+    runs.push({ kind: 'rebundle', namespace: release.join(','), ...started, reason });
   }
   for (const r of runs) deps.log.info('lifecycle run', { ...r });
   return runs;

@@ -29,6 +29,9 @@
  *    slots (shared/plan/bundles.ts) — InvalidRequest naming the quota. Flat
  *    hostnames need one certificate (no shards); JWT mode runs on one ALB, so
  *    a JWT request that would need a second shard is refused here.
+ * 9. `certificates.release` (bundled): a released namespace whose ownership
+ *    TXT is still ours is still provisioned — InvalidRequest "deprovision it
+ *    first" ({@link refuseProvisionedReleases}, checked right after the zone).
  *
  * Reads only. Its output is the normalised request (defaults filled, hosted
  * zone id resolved; for JWT the JWKS and token endpoints discovered) that
@@ -67,7 +70,8 @@ import {
   parseDiscoveryDocument,
   type JwksSummary,
 } from '../plan/jwt';
-import { ALB_HOSTED_ZONE_IDS } from '../plan/records';
+import { ALB_HOSTED_ZONE_IDS, ownershipOf, recordsNamed } from '../plan/records';
+import { ownershipRecordName } from '../ownership';
 import { parseDexLogin, parseHeaderValuesSecret } from '../plan/secrets';
 
 export interface ValidateRequestDeps {
@@ -156,6 +160,35 @@ async function validateJwt(auth: JwtAuth, deps: ValidateRequestDeps): Promise<{ 
   return { auth: { ...auth, jwksEndpoint, canary: { ...auth.canary, tokenEndpoint } }, jwks };
 }
 
+/**
+ * `certificates.release` names namespaces that are gone: one whose ownership
+ * TXT (`_kserve-edge.<ns>.<domain>`) still names our owner is still
+ * provisioned (its record points at the ALB, its certificate must stay), so
+ * taking it out of its bundle would break it. One read of the zone's listing.
+ *
+ * @throws InvalidRequestError naming `certificates.release[i]`.
+ */
+export async function refuseProvisionedReleases(
+  request: Pick<ProvisionRequest, 'certificates' | 'domain' | 'ownerId'>,
+  zoneId: string,
+  route53: Pick<Route53Port, 'listRecordsNamed'>,
+): Promise<void> {
+  const release = request.certificates.release ?? [];
+  if (release.length === 0) return;
+  const txt = await route53.listRecordsNamed(
+    zoneId,
+    release.map((ns) => ownershipRecordName(ns, request.domain)),
+  );
+  for (const [i, ns] of release.entries()) {
+    if (ownershipOf(recordsNamed(txt, ownershipRecordName(ns, request.domain)), request.ownerId) === 'ours') {
+      throw new InvalidRequestError(
+        `certificates.release: namespace "${ns}" is still provisioned (its ownership record ${ownershipRecordName(ns, request.domain)} is ours): deprovision it first`,
+        { path: `certificates.release[${i}]` },
+      );
+    }
+  }
+}
+
 /** Validates a raw request; see the module comment. */
 export async function validateRequest(
   input: { request: unknown; runId?: string },
@@ -211,6 +244,8 @@ export async function validateRequest(
     }
     hostedZoneId = zone.id;
   }
+
+  await refuseProvisionedReleases(request, hostedZoneId, deps.route53);
 
   let jwks: JwksSummary | undefined;
   if (request.auth.provider === 'cognito') {

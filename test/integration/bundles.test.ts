@@ -10,6 +10,12 @@
  *    only once the ALB holds it is the old one taken off and deleted. No probe
  *    fails; at the end the old certificate is gone and the listener holds the
  *    new bundle only.
+ * 3. team-c is deleted from the apiserver: the sweep starts its deprovisioning
+ *    (records and ownership TXT go; its name stays in the bundle), the next
+ *    sweep sees a deprovisioned name still bundled and starts ONE rebundle run
+ *    (`certificates.release: ["team-c"]`) while the canary loop probes team-a
+ *    and team-b: {a, b} is requested, swapped in make-before-break, {a, b, c}
+ *    deleted. No probe fails; a third sweep starts nothing.
  */
 import {
   DescribeListenersCommand,
@@ -21,13 +27,19 @@ import { publishCanaryMetrics } from '../../shared/canary/metrics';
 import { silentLogger } from '../../shared/log';
 import { parseProvisionRequest } from '../../shared/request';
 import { runScheduledCanary, type ScheduledCanaryEndpoint } from '../../shared/steps/runScheduledCanary';
+import { AcmAdapter } from '../../shared/aws/acm';
+import { Route53Adapter } from '../../shared/aws/route53';
+import { sweepNamespaces, type LifecycleDeps } from '../../shared/steps/reconcileNamespaces';
+import type { RunResult } from '../../local/run';
+import { kubeFor } from '../../wiring/cluster';
 import { resetClients } from '../../wiring/clients';
+import { FakeExecutions } from '../fakes/FakeExecutions';
 import { resetScheduledCanaryCaches, scheduledCanaryDeps } from '../../wiring/canary';
 import { loadConfig } from '../../wiring/config';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { captureEmf } from '../fixtures/emf';
 import { failureOf } from './reliability';
-import { awsFor, listBundles, listCertificates, provisionWith } from './workflow';
+import { awsFor, listBundles, listCertificates, listRecords, provisionWith } from './workflow';
 
 const DOMAIN = 'platform.example.com';
 const REGION = 'us-west-2';
@@ -190,5 +202,125 @@ describe('bundled certificates (issue 11)', () => {
     expect(rounds.length).toBeGreaterThanOrEqual(3);
     const round = await canaryRound(NAMESPACES);
     expect(round.map((e) => [e.namespace, e.ok])).toEqual(NAMESPACES.map((ns) => [ns, true]));
+  }, 600_000);
+
+  it('team-c deleted: deprovisioned by the sweep, then released from the bundle by one rebundle run; no failed probe of team-a/team-b', async () => {
+    const { acm, tagging, route53 } = awsFor(tb.motoUrl, REGION);
+    const [old] = await listBundles(acm, DOMAIN);
+    expect(old!.namespaces).toEqual(['team-a', 'team-b', 'team-c']);
+    // The sweep's executions run the real state machines locally (as in lifecycle.test.ts).
+    const results = new Map<string, RunResult>();
+    const provisionRuns = new FakeExecutions();
+    const deprovisionRuns = new FakeExecutions();
+    provisionRuns.onStart = async (name, input) => {
+      const run = await provisionWith(tb.env, input, name);
+      results.set(name, run);
+      provisionRuns.setStatus(name, run.status);
+    };
+    deprovisionRuns.onStart = async (name, input) => {
+      const run = await provisionWith(tb.env, input, name, 'statemachine/deprovision.asl.json');
+      results.set(name, run);
+      deprovisionRuns.setStatus(name, run.status);
+    };
+    const deps: LifecycleDeps = {
+      kube: await kubeFor(loadConfig(tb.env), { name: 'kubeflow', region: REGION }),
+      route53: new Route53Adapter(route53),
+      acm: new AcmAdapter(acm, tagging),
+      provisionRuns,
+      deprovisionRuns,
+      log: silentLogger,
+      now: () => new Date(),
+    };
+    const succeeded = (name: string) => {
+      const run = results.get(name);
+      if (run?.status !== 'SUCCEEDED') throw new Error(`${name} failed: ${JSON.stringify(run && failureOf(run))}`);
+      return run;
+    };
+
+    let stop = false;
+    const rounds: ScheduledCanaryEndpoint[][] = [];
+    const gaps: string[] = [];
+    const loop = (async () => {
+      while (!stop) {
+        rounds.push(await canaryRound(['team-a', 'team-b']));
+        const onAlb = new Set(await albArns());
+        const issued = (await listBundles(acm, DOMAIN)).filter((b) => b.status === 'ISSUED' && onAlb.has(b.arn));
+        for (const ns of ['team-a', 'team-b']) if (!issued.some((b) => b.namespaces.includes(ns))) gaps.push(ns);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })().finally(() => {
+      // A loop that ends by an error must not leave the test waiting for its rounds.
+      stop = true;
+    });
+    const started = Date.now();
+    let rebundle: RunResult;
+    let sweeps: Array<Awaited<ReturnType<typeof sweepNamespaces>>>;
+    try {
+      await tb.kubeAdmin().delete({ apiVersion: 'v1', kind: 'Namespace', name: 'team-c' });
+      // Sweep 1: team-c is gone and its ownership TXT is ours: deprovisioning (its name stays in the bundle).
+      const first = await sweepNamespaces({ template }, deps);
+      expect(first.runs.map((r) => [r.kind, r.namespace, r.outcome])).toEqual([['deprovision', 'team-c', 'started']]);
+      succeeded(first.runs[0]!.executionName);
+      const records = (await listRecords(route53, tb.hostedZoneId)).map((r) => r.name);
+      expect(records).not.toContain(`*.team-c.${DOMAIN}`);
+      expect(records).not.toContain(`_kserve-edge.team-c.${DOMAIN}`);
+      expect((await listBundles(acm, DOMAIN)).map((b) => b.arn)).toEqual([old!.arn]);
+
+      // Sweep 2: deprovisioned, still bundled: one rebundle run for the desired set, releasing team-c.
+      const second = await sweepNamespaces({ template }, deps);
+      expect(second.runs.map((r) => [r.kind, r.namespace, r.outcome])).toEqual([['rebundle', 'team-c', 'started']]);
+      expect(second.runs[0]!.executionName).toMatch(/^rebundle-[0-9a-f]{10}$/);
+      expect(provisionRuns.runs.get(second.runs[0]!.executionName)?.input).toMatchObject({
+        namespaces: ['team-a', 'team-b'],
+        certificates: { mode: 'bundled', namesPerCertificate: 3, release: ['team-c'] },
+      });
+      rebundle = succeeded(second.runs[0]!.executionName);
+      // Sweep 3: nothing left to do (and the rebundle run is not started twice).
+      const third = await sweepNamespaces({ template }, deps);
+      sweeps = [first, second, third];
+      const after = rounds.length;
+      while (rounds.length < after + 2 && !stop) await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      stop = true;
+      await loop;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    expect(sweeps[2]!.runs).toEqual([]);
+    expect(sweeps[2]!.inSync).toEqual(['team-a', 'team-b']);
+    expect(rebundle.states.at(-1)?.name).toBe('Provisioned');
+
+    // The rebundle run's ConfigureCluster passes: the new {a, b} beside the old one, then the old one off, then deleted.
+    type Pass = { swapping?: boolean; bundles?: { holding: Array<{ arn: string }>; retiring: string[]; deleted: string[] } };
+    const passes = rebundle.events
+      .filter((e) => e.type === 'StateSucceeded' && e.state === 'ConfigureCluster')
+      .map((e) => (e as { output: { cluster: Pass } }).output.cluster);
+    expect(passes[0]!.bundles!.holding.map((h) => h.arn)).toEqual([old!.arn]);
+    expect(passes.flatMap((p) => p.bundles?.retiring ?? [])).toContain(old!.arn);
+    expect(passes.flatMap((p) => p.bundles?.deleted ?? [])).toEqual([old!.arn]);
+    expect(passes.at(-1)!.swapping).toBe(false);
+
+    const bundles = await listBundles(acm, DOMAIN);
+    expect(bundles.map((b) => [b.namespaces, b.status])).toEqual([[['team-a', 'team-b'], 'ISSUED']]);
+    const all = await listCertificates(acm);
+    expect(all.map((c) => c.arn)).not.toContain(old!.arn);
+    expect(all.filter((c) => [c.domainName, ...c.names].includes(`*.team-c.${DOMAIN}`))).toEqual([]);
+    const arns = await ingressArns();
+    expect(arns).toEqual([arns[0], bundles[0]!.arn]);
+    expect(all.find((c) => c.arn === arns[0])?.domainName).toBe(`*.${DOMAIN}`);
+    expect((await albArns()).sort()).toEqual([...arns].sort());
+    // team-c's validation CNAME went with the old bundle (nothing validates through it); team-a's and team-b's stay.
+    const validation = (await listRecords(route53, tb.hostedZoneId))
+      .filter((r) => r.type === 'CNAME' && /^_[0-9a-z]+\./.test(r.name) && !r.name.startsWith('_kserve-edge.'))
+      .map((r) => r.name.slice(r.name.indexOf('.') + 1))
+      .sort();
+    expect(validation).toEqual([DOMAIN, `team-a.${DOMAIN}`, `team-b.${DOMAIN}`]);
+
+    expect(rounds.flat().filter((e) => !e.ok)).toEqual([]);
+    expect(gaps).toEqual([]);
+    expect(rounds.length).toBeGreaterThanOrEqual(3);
+    // For the report: the deletion to the last sweep, with the canary loop running.
+    process.stdout.write(
+      `bundles release: ${seconds.toFixed(1)} s, ${rounds.length} canary rounds, ${passes.length} ConfigureCluster passes\n`,
+    );
   }, 600_000);
 });

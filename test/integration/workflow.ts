@@ -5,7 +5,13 @@
  * the Kubernetes API, an HTTPS request).
  */
 import https from 'node:https';
-import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
+import {
+  ACMClient,
+  type CertificateDetail,
+  DescribeCertificateCommand,
+  ListCertificatesCommand,
+  ListTagsForCertificateCommand,
+} from '@aws-sdk/client-acm';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { loadDefinition } from '../../local/definition';
@@ -53,8 +59,16 @@ export async function listCertificates(acm: ACMClient): Promise<CertView[]> {
   const out: CertView[] = [];
   for (const s of list.CertificateSummaryList ?? []) {
     const arn = s.CertificateArn ?? '';
-    const d = (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate;
-    const t = await acm.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
+    let d: CertificateDetail | undefined;
+    let t: { Tags?: Array<{ Key?: string; Value?: string }> };
+    try {
+      d = (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate;
+      t = await acm.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
+    } catch (err) {
+      // Deleted between the listing and this read (a run deleting a superseded bundle while a test loop looks): gone.
+      if ((err as Error).name === 'ResourceNotFoundException') continue;
+      throw err;
+    }
     out.push({
       arn,
       domainName: d?.DomainName ?? '',

@@ -65,6 +65,23 @@ describe('parseProvisionRequest', () => {
     ['bad hosted zone id', { ...base, hostedZoneId: 'zone-1' }, 'hostedZoneId'],
     ['deadline over 72 h', { ...base, deadlines: { certificateSeconds: 72 * 3600 + 1 } }, 'deadlines.certificateSeconds'],
     ['not an object', 'platform.example.com', '(root)'],
+    ['certificates.release outside mode "bundled"', { ...base, certificates: { release: ['gone'] } }, 'certificates.release'],
+    [
+      'certificates.release with mode "per-namespace"',
+      { ...base, certificates: { mode: 'per-namespace', release: ['gone'] } },
+      'certificates.release',
+    ],
+    [
+      'certificates.release that is not a DNS label',
+      { ...base, certificates: { mode: 'bundled', release: ['Gone_1'] } },
+      'certificates.release[0]',
+    ],
+    ['certificates.release repeated', { ...base, certificates: { mode: 'bundled', release: ['gone', 'gone'] } }, 'certificates.release'],
+    [
+      'certificates.release naming a served namespace',
+      { ...base, namespaces: ['staging', 'dev'], certificates: { mode: 'bundled', release: ['old', 'dev'] } },
+      'certificates.release[1]',
+    ],
   ])('%s → InvalidRequest with the field path', (_label, input, path) => {
     let caught: unknown;
     try {

@@ -329,6 +329,8 @@ describe('every function may make the calls its step makes (and only its own)', 
       call('elasticloadbalancing:DescribeAccountLimits', '*'),
       // ACM's names-per-certificate quota, for bundles (issue 11).
       call('servicequotas:GetServiceQuota', '*'),
+      // certificates.release: the released namespaces' ownership TXT (still provisioned → refused).
+      call('route53:ListResourceRecordSets', zone),
     ],
     ensureCertificates: [
       call('tag:GetResources', '*'),
@@ -360,6 +362,8 @@ describe('every function may make the calls its step makes (and only its own)', 
       call('elasticloadbalancing:DescribeListeners', '*'),
       call('elasticloadbalancing:DescribeListenerCertificates', '*'),
       call('acm:DeleteCertificate', CERT, { ...ours, 'aws:ResourceTag/kserve-edge:scope': 'bundle' }),
+      // certificates.release: whether any certificate still validates through a deleted bundle's CNAMEs.
+      call('acm:ListCertificates', '*'),
     ],
     getLoadBalancerAddress: [
       call('eks:DescribeCluster', cluster),
@@ -412,6 +416,24 @@ describe('every function may make the calls its step makes (and only its own)', 
         allowed: owner === 'sweep' ? ['namespaceEvents', 'sweep'] : [owner],
       });
     }
+  });
+});
+
+describe("ConfigureCluster: a released namespace's validation CNAME, and nothing else", () => {
+  const validation = { name: '_0123456789abcdef0123456789abcdef.team-c.platform.example.com', type: 'CNAME', ttl: 300 };
+  it('may DELETE a validation CNAME; not UPSERT it, nor DELETE a namespace record or an ownership TXT', async () => {
+    const del = await changeBatch([{ action: 'DELETE', record: { ...validation, values: ['_x.acm-validations.aws.'] } }]);
+    expect(await decide('configureCluster', del)).toBe('Allowed');
+    const upsert = await changeBatch([{ action: 'UPSERT', record: { ...validation, values: ['_x.acm-validations.aws.'] } }]);
+    expect(await decide('configureCluster', upsert)).toBe('ImplicitlyDenied');
+    const wildcard = await changeBatch([
+      { action: 'DELETE', record: { name: '*.team-c.platform.example.com', type: 'CNAME', ttl: 300, values: [ALB] } },
+    ]);
+    expect(await decide('configureCluster', wildcard)).toBe('ImplicitlyDenied');
+    const txt = await changeBatch([
+      { action: 'DELETE', record: { name: '_kserve-edge.team-c.platform.example.com', type: 'TXT', ttl: 300, values: ['"x"'] } },
+    ]);
+    expect(await decide('configureCluster', txt)).toBe('ImplicitlyDenied');
   });
 });
 

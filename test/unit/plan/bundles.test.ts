@@ -148,6 +148,25 @@ describe('planBundles', () => {
     });
   });
 
+  it("release in a run naming a subset: the other bundle loses the released name, this run's bundles are kept", () => {
+    const certs: BundleCertificate[] = [
+      { arn: 'x', namespaces: ['a', 'b', 'c'], status: 'ISSUED', createdAt: '1' },
+      { arn: 'y', namespaces: ['d'], status: 'ISSUED', createdAt: '1' },
+    ];
+    expect(planBundles({ certificates: certs, add: ['d'], remove: ['c'], namesPerCertificate: 3 })).toEqual({
+      bundles: [
+        { action: 'request', namespaces: ['a', 'b'], replaces: 'x', added: [], removed: ['c'] },
+        { action: 'keep', arn: 'y', namespaces: ['d'] },
+      ],
+      dropped: [],
+    });
+    // A released name that no bundle names changes nothing.
+    expect(planBundles({ certificates: certs, add: ['d'], remove: ['zz'], namesPerCertificate: 3 }).bundles.map((b) => b.action)).toEqual([
+      'keep',
+      'keep',
+    ]);
+  });
+
   it('refuses, naming the quotas, bundles that do not fit the listener', () => {
     expect(() => planBundles({ certificates: [], add: ns(251), namesPerCertificate: 10, maxBundles: 25 })).toThrow(InvalidRequestError);
     expect(() => planBundles({ certificates: [], add: ns(251), namesPerCertificate: 10, maxBundles: 25 })).toThrow(

@@ -8,6 +8,7 @@ import {
   namespaceInfo,
   parseRequestTemplate,
   planSweep,
+  rebundleExecutionName,
   requestForNamespaces,
   retryPeriod,
   type NamespaceInfo,
@@ -128,6 +129,81 @@ describe('planSweep', () => {
     });
     expect(plan.desired).toEqual([]);
     expect(plan.provision).toEqual([]);
+  });
+});
+
+describe('planSweep: released-but-still-bundled names (certificates.mode "bundled")', () => {
+  const gone: ProvisionedState = { ownershipRecord: false, certificateIssued: true, certificateOnListener: true };
+  const input = (over: Partial<Parameters<typeof planSweep>[0]> = {}) => ({
+    namespaces: [ns('team-a'), ns('team-b')],
+    staticNamespaces: [],
+    provisioned: new Map([
+      ['team-a', done],
+      ['team-b', done],
+      ['team-c', gone],
+      ['team-d', gone],
+    ]),
+    withCertificates: [],
+    certificateMode: 'bundled' as const,
+    bundles: [
+      { arn: 'arn-abc', namespaces: ['team-a', 'team-b', 'team-c'] },
+      { arn: 'arn-d', namespaces: ['team-d'] },
+    ],
+    ...over,
+  });
+
+  it('plans one rebundle run for every deprovisioned name, with a deterministic name', () => {
+    const plan = planSweep(input());
+    expect(plan.rebundle).toEqual({
+      release: ['team-c', 'team-d'],
+      executionName: rebundleExecutionName(['team-c', 'team-d'], ['arn-abc', 'arn-d']),
+      reason: 'deprovisioned, still named by 2 bundle certificates',
+    });
+    expect(plan.rebundle!.executionName).toMatch(/^rebundle-[0-9a-f]{10}$/);
+    // The same state plans the same name (a second sweep does not start a second run); order does not matter.
+    expect(planSweep(input({ bundles: [...input().bundles].reverse() })).rebundle!.executionName).toBe(plan.rebundle!.executionName);
+    expect(plan.deprovision).toEqual([]);
+    expect(plan.provision).toEqual([]);
+  });
+
+  it('none for a name whose ownership TXT is still ours (deprovisioning first), which still exists, or is terminating with its TXT', () => {
+    const stillOurs = planSweep(
+      input({
+        provisioned: new Map([
+          ['team-a', done],
+          ['team-b', done],
+          ['team-c', done],
+          ['team-d', done],
+        ]),
+      }),
+    );
+    expect(stillOurs.rebundle).toBeUndefined();
+    expect(stillOurs.deprovision.map((d) => d.namespace)).toEqual(['team-c', 'team-d']);
+
+    const exists = planSweep(
+      input({ namespaces: [ns('team-a'), ns('team-b'), ns('team-c', { profile: false }), ns('team-d', { profile: false })] }),
+    );
+    expect(exists.rebundle).toBeUndefined();
+
+    // Terminating and deprovisioned: gone.
+    const terminating = planSweep(input({ namespaces: [ns('team-a'), ns('team-b'), ns('team-c', { terminating: true })] }));
+    expect(terminating.rebundle?.release).toEqual(['team-c', 'team-d']);
+  });
+
+  it('none outside mode "bundled", and none while a name is desired', () => {
+    expect(planSweep(input({ certificateMode: 'per-namespace' })).rebundle).toBeUndefined();
+    expect(planSweep(input({ certificateMode: undefined })).rebundle).toBeUndefined();
+    const desired = planSweep(input({ staticNamespaces: ['team-c', 'team-d'] }));
+    expect(desired.rebundle).toBeUndefined();
+  });
+
+  it('none when nothing is desired (a request needs one namespace: the last bundle stays)', () => {
+    expect(planSweep(input({ namespaces: [] })).rebundle).toBeUndefined();
+  });
+
+  it('a later release of a re-created namespace of the same name (other certificates) gets another name', () => {
+    expect(rebundleExecutionName(['team-c'], ['arn-1'])).not.toBe(rebundleExecutionName(['team-c'], ['arn-2']));
+    expect(rebundleExecutionName(['team-c'], ['arn-1'], 'r5xk2')).toBe(`${rebundleExecutionName(['team-c'], ['arn-1'])}-r5xk2`);
   });
 });
 

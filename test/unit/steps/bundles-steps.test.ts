@@ -5,6 +5,7 @@
  * Quotas adapter falls back to ACM's default with a reason.
  */
 import { ServiceQuotasAdapter } from '../../../shared/aws/serviceQuotas';
+import { ownershipRecordValue } from '../../../shared/ownership';
 import { silentLogger } from '../../../shared/log';
 import type { CertificateQuotasPort } from '../../../shared/ports';
 import { ensureCertificates } from '../../../shared/steps/ensureCertificates';
@@ -55,6 +56,32 @@ describe('validateRequest, certificates.mode "bundled"', () => {
     await expect(validateRequest({ request }, { ...deps(), certificateQuotas: names(25) })).resolves.toBeDefined();
   });
 
+  it('refuses a released namespace that is still provisioned (its ownership TXT is ours), before any write; accepts a deprovisioned one', async () => {
+    const d = deps();
+    const zone = (await d.route53.findHostedZone('platform.example.com'))!;
+    const txt = (owner: string) => ({
+      name: '_kserve-edge.gone.platform.example.com',
+      type: 'TXT',
+      ttl: 300,
+      values: [ownershipRecordValue(owner, '*.gone.platform.example.com')],
+    });
+    d.route53.seedRecord(zone.id, txt('kserve-edge'));
+    const request = { ...COGNITO_INPUT, certificates: { mode: 'bundled', release: ['old', 'gone'] } };
+    await expect(validateRequest({ request }, d)).rejects.toMatchObject({
+      name: 'InvalidRequest',
+      path: 'certificates.release[1]',
+      message: expect.stringContaining(
+        '"gone" is still provisioned (its ownership record _kserve-edge.gone.platform.example.com is ours): deprovision it first',
+      ),
+    });
+    expect(d.route53.batches).toEqual([]);
+
+    // Another owner's TXT: not ours to keep (nor to release from): the name is released from our bundles.
+    const other = deps();
+    other.route53.seedRecord((await other.route53.findHostedZone('platform.example.com'))!.id, txt('someone-else'));
+    await expect(validateRequest({ request }, other)).resolves.toMatchObject({ request: { certificates: { release: ['old', 'gone'] } } });
+  });
+
   it('refuses bundle options outside mode "bundled"', async () => {
     await expect(
       validateRequest({ request: { ...COGNITO_INPUT, certificates: { mode: 'per-namespace', namesPerCertificate: 3 } } }, deps()),
@@ -96,6 +123,64 @@ describe('ensureCertificates, certificates.mode "bundled"', () => {
       [['*.platform.example.com'], false],
       [['*.d.platform.example.com'], true],
     ]);
+  });
+
+  it('release: the bundle is re-requested without the name under a new idempotency token, even when the name set existed within the hour', async () => {
+    const acm = new FakeAcm();
+    const deps = { acm, certificateQuotas: names(10), loadBalancers: sni(25), log: silentLogger };
+    const request = (namespaces: string[], release?: string[]) =>
+      validated('Z1', { namespaces, certificates: { mode: 'bundled', namesPerCertificate: 3, ...(release ? { release } : {}) } });
+    const tokens = () =>
+      acm.calls.flatMap((c) => (c.op === 'requestCertificate' ? [[c.input.subjectAlternativeNames.length, c.input.idempotencyToken]] : []));
+
+    const first = await ensureCertificates({ request: request(['a', 'b']), runId: 'r1' }, { ...deps, now: clock('2026-01-01T00:00:00Z') });
+    for (const i of first.items) acm.issue(i.arn);
+    const second = await ensureCertificates({ request: request(['c']), runId: 'r2' }, { ...deps, now: clock('2026-01-01T00:10:00Z') });
+    acm.issue(second.items[1]!.arn);
+    await acm.deleteCertificate(first.items[1]!.arn); // the swap's end
+
+    // c is released by a run for a alone: {a, b} again, 20 minutes after the first {a, b}.
+    const third = await ensureCertificates(
+      { request: request(['a'], ['c']), runId: 'r3' },
+      { ...deps, now: clock('2026-01-01T00:20:00Z') },
+    );
+    expect(third.items.map((i) => [i.names, i.requested])).toEqual([
+      [['*.platform.example.com'], false],
+      [['*.a.platform.example.com', '*.b.platform.example.com'], true],
+    ]);
+    const [, abFirst, , abAgain] = tokens();
+    expect(abFirst![0]).toBe(1);
+    expect(abAgain![0]).toBe(1);
+    // ACM answers a token it saw within the hour with that request's certificate (here: a deleted one).
+    expect(abAgain![1]).not.toBe(abFirst![1]);
+  });
+
+  it('release while the superseded {a, b} still exists: a new {a, b} is requested, not the older one reused', async () => {
+    const acm = new FakeAcm();
+    const deps = { acm, certificateQuotas: names(10), loadBalancers: sni(25), log: silentLogger };
+    const request = (namespaces: string[], release?: string[]) =>
+      validated('Z1', { namespaces, certificates: { mode: 'bundled', namesPerCertificate: 3, ...(release ? { release } : {}) } });
+    acm.now = () => new Date('2026-01-01T00:00:00Z');
+    const first = await ensureCertificates({ request: request(['a', 'b']), runId: 'r1' }, { ...deps, now: clock('2026-01-01T00:00:00Z') });
+    for (const i of first.items) acm.issue(i.arn);
+    acm.now = () => new Date('2026-01-01T00:10:00Z');
+    const second = await ensureCertificates({ request: request(['c']), runId: 'r2' }, { ...deps, now: clock('2026-01-01T00:10:00Z') });
+    acm.issue(second.items[1]!.arn);
+    // {a, b} (superseded, not deleted yet) and {a, b, c}: a, b and c belong to {a, b, c}, the newest.
+
+    acm.now = () => new Date('2026-01-01T00:20:00Z');
+    const third = await ensureCertificates(
+      { request: request(['a'], ['c']), runId: 'r3' },
+      { ...deps, now: clock('2026-01-01T00:20:00Z') },
+    );
+    expect(third.items[1]).toMatchObject({ names: ['*.a.platform.example.com', '*.b.platform.example.com'], requested: true });
+    expect(third.items[1]!.arn).not.toBe(first.items[1]!.arn);
+    // A rerun reuses the new one.
+    const rerun = await ensureCertificates(
+      { request: request(['a'], ['c']), runId: 'r4' },
+      { ...deps, now: clock('2026-01-01T00:21:00Z') },
+    );
+    expect(rerun.items[1]).toMatchObject({ arn: third.items[1]!.arn, requested: false });
   });
 
   it('refuses, before any request, more bundles than the listener takes', async () => {

@@ -187,6 +187,68 @@ describe('sweepNamespaces', () => {
   });
 });
 
+describe('sweepNamespaces, certificates.mode "bundled": released-but-still-bundled names', () => {
+  const BUNDLED = { ...TEMPLATE, certificates: { mode: 'bundled', namesPerCertificate: 3 } };
+  /** team-a and team-b provisioned in one bundle with gone-one, whose namespace and records are gone (deprovisioned). */
+  function bundledWorld() {
+    const w = world([]);
+    const bundle = w.acm.seed({
+      names: ['team-a', 'team-b', 'gone-one'].map((n) => `*.${n}.${DOMAIN}`),
+      tags: { ...OWNED, 'kserve-edge:scope': 'bundle' },
+      status: 'ISSUED',
+    });
+    for (const ns of ['team-a', 'team-b']) {
+      w.kube.seed(namespace(ns));
+      w.r53.seedRecord(w.zone.id, {
+        name: ownershipRecordName(ns, DOMAIN),
+        type: 'TXT',
+        ttl: 300,
+        values: [ownershipRecordValue('kserve-edge', `*.${ns}.${DOMAIN}`)],
+      });
+    }
+    w.kube.seed(ingress([w.base, bundle]), 'kserve-edge');
+    return w;
+  }
+
+  it('starts one rebundle run for the desired set with certificates.release, once', async () => {
+    const w = bundledWorld();
+    const out = await sweepNamespaces({ template: BUNDLED }, w.deps);
+    expect(out.inSync).toEqual(['team-a', 'team-b']);
+    expect(out.runs).toEqual([
+      expect.objectContaining({
+        kind: 'rebundle',
+        namespace: 'gone-one',
+        outcome: 'started',
+        executionName: expect.stringMatching(/^rebundle-/),
+      }),
+    ]);
+    expect(w.provisionRuns.runs.get(out.runs[0]!.executionName)?.input).toMatchObject({
+      namespaces: ['team-a', 'team-b'],
+      certificates: { mode: 'bundled', namesPerCertificate: 3, release: ['gone-one'] },
+    });
+    // While it runs, the next sweep starts nothing new.
+    const again = await sweepNamespaces({ template: BUNDLED }, w.deps);
+    expect(again.runs.map((r) => [r.kind, r.outcome])).toEqual([['rebundle', 'running']]);
+    expect(w.provisionRuns.started).toHaveLength(1);
+  });
+
+  it('deprovisions first while the gone namespace still has its ownership TXT; nothing for the per-namespace template', async () => {
+    const w = bundledWorld();
+    w.r53.seedRecord(w.zone.id, {
+      name: ownershipRecordName('gone-one', DOMAIN),
+      type: 'TXT',
+      ttl: 300,
+      values: [ownershipRecordValue('kserve-edge', `*.gone-one.${DOMAIN}`)],
+    });
+    const out = await sweepNamespaces({ template: BUNDLED }, w.deps);
+    expect(out.runs.map((r) => [r.kind, r.namespace])).toEqual([['deprovision', 'gone-one']]);
+
+    const perNamespace = bundledWorld();
+    const other = await sweepNamespaces({ template: TEMPLATE }, perNamespace.deps);
+    expect(other.runs.map((r) => r.kind)).not.toContain('rebundle');
+  });
+});
+
 describe('handleNamespaceEvents', () => {
   it('starts the run for a created profile namespace under the same name the sweep would use', async () => {
     const w = world(['team-a'], [namespace('team-b')]);
