@@ -33,7 +33,7 @@ if [ "$mode" != "--unit-only" ]; then
     step "package the Lambda bundles the end-to-end tests run (osls package)"
     bash scripts/package.sh
   fi
-  step "testbed set-up (first run builds kube-apiserver, etcd, Dex, oauth2-proxy, the load-balancer controller and external-dns: ~30 min)"
+  step "testbed set-up (first run builds kube-apiserver, etcd, Dex, oauth2-proxy, the load-balancer controller and external-dns: ~16 min on 2 cores)"
   bash scripts/setup-testbed.sh
   step "end-to-end tests against the testbed"
   jest --selectProjects integration --runInBand --json --outputFile="$results_dir/integration.json" || status=1
