@@ -4,6 +4,7 @@
  * wiring, and the logger set to its level and sampling rate.
  */
 import { lambdaHandler, type StepContext, type StepHandler } from '../shared/handler';
+import { handoverPacing } from '../shared/aws/rateLimit';
 import { loadConfig, type Config } from './config';
 
 /** What a handler's body gets: the step context plus the validated configuration. */
@@ -21,7 +22,11 @@ export interface EdgeContext extends StepContext {
 export function edgeHandler<T>(step: string, run: (event: unknown, ctx: EdgeContext) => Promise<T>): StepHandler {
   return lambdaHandler(
     step,
-    (event, ctx) => run(event, { ...ctx, config: loadConfig() }),
+    (event, ctx) => {
+      // The step before this one paced its calls in another process: leave the account's quota room for them.
+      handoverPacing();
+      return run(event, { ...ctx, config: loadConfig() });
+    },
     () => {
       const { log } = loadConfig();
       return { level: log.level, sampleRate: log.sampleRate };

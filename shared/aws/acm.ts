@@ -29,7 +29,7 @@ import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-s
 import type { AcmPort, CertificateDetail, CertificateStatus, RequestCertificateInput, ValidationRecord } from '../ports';
 import { TAG_OWNER } from '../ownership';
 import { isAwsError, mapAwsError, withAws } from './errors';
-import { ACM_RATES, paceClient, RateLimiter } from './rateLimit';
+import { ACM_QUOTAS, ACM_RATES, paceClient, RateLimiter } from './rateLimit';
 
 /** Every status except none: an owned certificate in any state must be found (to reuse, replace or delete it). */
 export const ALL_CERTIFICATE_STATUSES: AwsCertificateStatus[] = [
@@ -121,7 +121,7 @@ export function toCertificateDetail(cert: AwsCertificateDetail, tags: Record<str
 }
 
 /** One per process: every ACM adapter in a Lambda container draws from the same quotas. */
-const sharedAcmLimiter = new RateLimiter({ perSecond: ACM_RATES });
+const sharedAcmLimiter = new RateLimiter({ perSecond: ACM_RATES, quota: ACM_QUOTAS });
 
 /**
  * {@link AcmPort} over the AWS SDK.

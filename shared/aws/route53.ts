@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import type { ChangeStatus, HostedZone, RecordChange, RecordSet, Route53Port } from '../ports';
 import { isAwsError, mapAwsError, withAws } from './errors';
-import { RateLimiter, ROUTE53_RATES } from './rateLimit';
+import { RateLimiter, ROUTE53_QUOTAS, ROUTE53_RATES } from './rateLimit';
 
 /**
  * Turns Route 53's `\ooo` octal escapes back into characters and drops the
@@ -147,7 +147,7 @@ function pastBlock(key: string, lastKey: string): boolean {
 }
 
 /** One per process: Route 53's quota is per account for the whole API, so every adapter shares it. */
-const sharedRoute53Limiter = new RateLimiter({ perSecond: ROUTE53_RATES });
+const sharedRoute53Limiter = new RateLimiter({ perSecond: ROUTE53_RATES, quota: ROUTE53_QUOTAS });
 
 /** ListResourceRecordSets' largest page. */
 const ROUTE53_MAX_ITEMS = 300;
