@@ -223,6 +223,21 @@ export const SCALE_NOTES = [
   "(section 2): the steps pace at 80 % each, the account's limit is shared; Throttled is retried by the state machine.",
 ].join('\n');
 
+/** What earlier runs found and what was changed for it (fixed history, not measured by this run). */
+export const SCALE_HISTORY = [
+  '**History** (earlier runs of this bench, 2026-12-02). The first 500-namespace run reached RunCanary in ~6.5 min and stalled',
+  "there: the canary's testbed resolver queued ~25,000 per-host reads of moto (it now reads the zone once per attempt). The",
+  "second ran the canary at once but 208 of 500 hosts answered HTTP 500 from the testbed's nginx (512 worker connections; a",
+  "probe holds one at every hop): CanaryFailed after 98 attempts, and RunCanary's output with 208 red namespaces and their",
+  "error pages was 377.6 KiB, over Step Functions' 256 KiB (now nginx has 8,192 connections and RunCanary lists at most 100",
+  'red namespaces, reasons cut at 300 characters). The third (09:40 UTC) SUCCEEDED in 419 s with a largest payload of 213.5 KiB',
+  'and 878 history events (RunCanary spun 84 attempts while the ALB stand-in registered the last shards). Since then:',
+  'PublishValidationRecords writes only the validation CNAMEs the zone lacks (every run used to re-send all of them: 3',
+  'batches of 501 records at 500 namespaces), the sweep and the event path carry up to 500 namespaces (they refused more',
+  'than 24), and each step leaves the account quota room for the step before it (ACM peaked at 14–16 calls a second at',
+  'step boundaries, over its 10/s, with each step pacing itself at 8/s).',
+].join('\n');
+
 /**
  * The largest run against Step Functions' and Route 53's limits, as measured
  * (empty when nothing ran).
@@ -294,6 +309,8 @@ export function scaleMarkdown(s: ScaleSection, when: string): string {
     '',
     ...limitsLine(s.runs),
     SCALE_NOTES,
+    '',
+    SCALE_HISTORY,
     '',
     '### Calls per operation (peak per second)',
     '',
