@@ -168,7 +168,8 @@ export class PrerequisiteMissingError extends AutomationError {
 /**
  * The function's own configuration (its environment, set by the stack or the
  * CLI user) is invalid: a malformed variable, or one that would weaken the run
- * (`NODE_TLS_REJECT_UNAUTHORIZED=0`). Raised before any step runs; fix the
+ * (Node's TLS-verification variable set to switch verification off, which is
+ * refused). Raised before any step runs; fix the
  * deployment's parameters or the shell's environment and run again.
  */
 export class ConfigError extends AutomationError {
