@@ -260,10 +260,15 @@ export async function runOnce(
   return { run, tb, request, result };
 }
 
-let cachedProxyUrl: string | undefined;
-export async function proxyUrl(proxy: CountingProxy): Promise<string> {
-  cachedProxyUrl ??= await proxy.start();
-  return cachedProxyUrl;
+/** Each proxy's URL, once started. Per proxy: `npm run bench` starts one for the orchestration runs and another for the scale runs. */
+const proxyUrls = new WeakMap<CountingProxy, Promise<string>>();
+export function proxyUrl(proxy: CountingProxy): Promise<string> {
+  let url = proxyUrls.get(proxy);
+  if (!url) {
+    url = proxy.start();
+    proxyUrls.set(proxy, url);
+  }
+  return url;
 }
 
 /** The bare client: node:https, a new TLS connection per request, as the probe makes it. */
