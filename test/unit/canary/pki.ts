@@ -7,7 +7,6 @@
  * - `otherHost`: a certificate from `ca` for a different name;
  * - `untrusted`: a certificate for the right names from a CA nobody trusts.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanaryFailedError } from '../../../shared/errors';
+import { NEW_EC_KEY, openssl, selfSigned } from '../../fixtures/openssl';
 import type { Resolver } from '../../../shared/canary/resolver';
 
 export interface KeyPair {
@@ -34,32 +34,12 @@ export interface Pki {
 export const GOOD_NAMES = ['*.staging.platform.example.com', '*.prod.platform.example.com', 'kubeflow.platform.example.com'];
 export const SERVER_CERT_DAYS = 30;
 
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
 function makeCa(dir: string, name: string): void {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=kserve-edge test ${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
+  selfSigned(dir, name, {
+    days: 2,
+    subject: `/CN=kserve-edge test ${name}`,
+    extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+  });
 }
 
 /**
@@ -67,20 +47,7 @@ function makeCa(dir: string, name: string): void {
  * `rogue` of {@link makePki}). Names are DNS names, or `IP:<address>` for an IP SAN.
  */
 export function makeLeaf(dir: string, name: string, ca: string, dnsNames: string[], serial: number): KeyPair {
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${dnsNames[0]}`,
-  ]);
+  openssl(dir, ['req', ...NEW_EC_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${dnsNames[0]}`]);
   writeFileSync(
     join(dir, `${name}.ext`),
     [
