@@ -90,14 +90,19 @@ function expectV2Body(body: string): void {
 
 const ALB_HOSTNAME = /^k8s-[a-z0-9-]{1,8}-[a-z0-9-]{1,8}-[0-9a-f]{10}-\d{10}\.us-west-2\.elb\.amazonaws\.com$/;
 
-describe('testbed, Cognito variant (istio-ingress-api with the header condition)', () => {
-  let tb: Testbed;
-  let token: string;
+/**
+ * Starts the testbed with the stand-in load balancer controller before the
+ * describe block's tests (handing it and the pids of its processes to `use`),
+ * and stops it after them, checking that every process it started is gone
+ * (group members included).
+ */
+function standInTestbed(authProvider: 'cognito' | 'dex', use: (tb: Testbed, pidsWhileRunning: number[]) => void): void {
+  let tb: Testbed | undefined;
   let pidsWhileRunning: number[] = [];
 
   beforeAll(async () => {
     tb = await startTestbed({
-      authProvider: 'cognito',
+      authProvider,
       domain: DOMAIN,
       namespaces: [NS],
       clusterName: 'kubeflow',
@@ -107,14 +112,24 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
       lbController: 'stand-in',
     });
     pidsWhileRunning = tb.pids();
+    use(tb, pidsWhileRunning);
   });
 
   afterAll(async () => {
     if (!tb) return;
     await tb.stop();
-    // Every process the testbed started is gone (group members included).
     expect(tb.pids()).toEqual([]);
     for (const pid of pidsWhileRunning) expect(isAlive(pid)).toBe(false);
+  });
+}
+
+describe('testbed, Cognito variant (istio-ingress-api with the header condition)', () => {
+  let tb: Testbed;
+  let token: string;
+  let pidsWhileRunning: number[] = [];
+  standInTestbed('cognito', (started, pids) => {
+    tb = started;
+    pidsWhileRunning = pids;
   });
 
   test('env names everything the product needs', () => {
@@ -379,26 +394,9 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
 describe('testbed, Dex variant (istio-ingress + oauth2-proxy + Dex)', () => {
   let tb: Testbed;
   let pidsWhileRunning: number[] = [];
-
-  beforeAll(async () => {
-    tb = await startTestbed({
-      authProvider: 'dex',
-      domain: DOMAIN,
-      namespaces: [NS],
-      clusterName: 'kubeflow',
-      region: 'us-west-2',
-      lbDelayMs: 500,
-      // This suite proves the stand-in; lb-controller-real.test.ts the real controller.
-      lbController: 'stand-in',
-    });
-    pidsWhileRunning = tb.pids();
-  });
-
-  afterAll(async () => {
-    if (!tb) return;
-    await tb.stop();
-    expect(tb.pids()).toEqual([]);
-    for (const pid of pidsWhileRunning) expect(isAlive(pid)).toBe(false);
+  standInTestbed('dex', (started, pids) => {
+    tb = started;
+    pidsWhileRunning = pids;
   });
 
   test('the load-balancer guide left istio-ingress (HTTP:80, field manager kubectl) and kubeflow.<domain> → its ALB', async () => {
