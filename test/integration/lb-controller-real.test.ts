@@ -11,10 +11,17 @@ import { RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { httpsRequest } from '../../testbed/client';
-import { child, members, queryCall, text, type XmlNode } from '../../testbed/lib/aws-query';
+import { child, members, text, type XmlNode } from '../../testbed/lib/aws-query';
 import { KubeApiError, type KubeClient, type KubeObject } from '../../testbed/lib/kube';
 import { waitFor } from '../../testbed/lib/net';
 import { MODEL_NAME, startTestbed, type Testbed } from '../../testbed/testbed';
+import {
+  albArnFor as albArnOf,
+  applyGuidePolicyAndDomain,
+  elbv2 as elbv2Call,
+  ingressHostname as ingressHostnameOf,
+  listenerCertificates as listenerCertificatesOf,
+} from './harness';
 
 jest.setTimeout(300_000);
 
@@ -72,16 +79,8 @@ function conditionsFor(values: string[]): string {
 let tb: Testbed;
 let kube: KubeClient;
 
-const elbv2 = (action: string, params: Record<string, unknown> = {}): Promise<XmlNode> =>
-  // Through the AWS proxy: what the controller (and the product) see.
-  queryCall({
-    endpoint: tb.lb.awsProxy!.url,
-    service: 'elasticloadbalancing',
-    region: tb.options.region,
-    version: '2015-12-01',
-    action,
-    params,
-  });
+// Through the AWS proxy: what the controller (and the product) see.
+const elbv2 = (action: string, params: Record<string, unknown> = {}): Promise<XmlNode> => elbv2Call(tb, action, params);
 
 async function requestCertificates(names: string[]): Promise<string[]> {
   const arns: string[] = [];
@@ -103,28 +102,9 @@ async function waitIssued(arns: string[]): Promise<void> {
   }
 }
 
-async function ingressHostname(): Promise<string | undefined> {
-  const ing = await kube.get(REF.apiVersion, REF.kind, REF.namespace, REF.name);
-  return (ing?.status as { loadBalancer?: { ingress?: Array<{ hostname?: string }> } } | undefined)?.loadBalancer?.ingress?.[0]?.hostname;
-}
-
-async function albArnFor(hostname: string): Promise<string> {
-  const lbs = members(child(await elbv2('DescribeLoadBalancers'), 'LoadBalancers'));
-  const lb = lbs.find((l) => text(l, 'DNSName') === hostname);
-  if (!lb) throw new Error(`no load balancer with DNS name ${hostname}`);
-  return text(lb, 'LoadBalancerArn');
-}
-
-async function listenerCertificates(listenerArn: string): Promise<{ default: string[]; sni: string[] }> {
-  const certs = members(child(await elbv2('DescribeListenerCertificates', { ListenerArn: listenerArn }), 'Certificates'));
-  return {
-    default: certs.filter((c) => text(c, 'IsDefault') === 'true').map((c) => text(c, 'CertificateArn')),
-    sni: certs
-      .filter((c) => text(c, 'IsDefault') !== 'true')
-      .map((c) => text(c, 'CertificateArn'))
-      .sort(),
-  };
-}
+const ingressHostname = () => ingressHostnameOf(kube, INGRESS);
+const albArnFor = (hostname: string) => albArnOf(tb, hostname);
+const listenerCertificates = (listenerArn: string) => listenerCertificatesOf(tb, listenerArn);
 
 /** FailedDeployModel events on the Ingress whose message contains `needle`. */
 async function failedDeployEvents(needle: string): Promise<string[]> {
@@ -198,23 +178,7 @@ describe('testbed with the real AWS Load Balancer Controller', () => {
     defaultArn = issued[0]!;
     sniArn = issued[1]!;
     await waitIssued([defaultArn, sniArn]);
-    await kube.apply(
-      {
-        apiVersion: 'security.istio.io/v1beta1',
-        kind: 'AuthorizationPolicy',
-        metadata: { name: 'allow-predictor', namespace: 'istio-system' },
-        spec: {
-          selector: { matchLabels: { component: 'predictor' } },
-          action: 'ALLOW',
-          rules: [{ to: [{ operation: { paths: ['/v2/models/*'] } }] }],
-        },
-      },
-      { fieldManager: 'kubectl', force: true },
-    );
-    await kube.mergePatch(
-      { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' },
-      { data: { [DOMAIN]: '', _example: null } },
-    );
+    await applyGuidePolicyAndDomain(kube, DOMAIN);
     const t0 = Date.now();
     await kube.apply(productIngress([defaultArn, sniArn]), { fieldManager: 'kubectl', force: true });
     hostname = await waitFor(ingressHostname, { what: 'Ingress status hostname', timeoutMs: 60_000, intervalMs: 100 });
