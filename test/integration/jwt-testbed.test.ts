@@ -17,10 +17,11 @@ import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { httpsRequest } from '../../testbed/client';
-import { child, members, queryCall, text, type XmlNode } from '../../testbed/lib/aws-query';
+import { child, members, text, type XmlNode } from '../../testbed/lib/aws-query';
 import type { KubeClient, KubeObject } from '../../testbed/lib/kube';
 import { waitFor } from '../../testbed/lib/net';
 import { MODEL_NAME, startTestbed, type Testbed } from '../../testbed/testbed';
+import { albArnFor, applyGuidePolicyAndDomain, elbv2 as elbv2Call, ingressHostname } from './harness';
 import { M2M_CLIENT_ID, M2M_GROUPS, M2M_OTHER_CLIENT_ID, type TokenIssuer } from '../../testbed/token-issuer';
 
 jest.setTimeout(300_000);
@@ -35,15 +36,8 @@ let tb: Testbed;
 let kube: KubeClient;
 let issuer: TokenIssuer;
 
-const elbv2 = (action: string, params: Record<string, unknown> = {}): Promise<XmlNode> =>
-  queryCall({
-    endpoint: tb.lb.awsProxy!.url,
-    service: 'elasticloadbalancing',
-    region: tb.options.region,
-    version: '2015-12-01',
-    action,
-    params,
-  });
+// Through the AWS proxy: what the controller (and the product) see.
+const elbv2 = (action: string, params: Record<string, unknown> = {}): Promise<XmlNode> => elbv2Call(tb, action, params);
 
 /** The annotation as the controller documents it: jwksEndpoint, issuer, additionalClaims[{name, format, values}]. */
 function jwtAnnotation(groups: string[]): string {
@@ -93,15 +87,11 @@ function ingress(name: string, listenPorts: string, annotations: Record<string, 
   };
 }
 
-async function statusHostname(name: string): Promise<string | undefined> {
-  const ing = await kube.get(REF.apiVersion, REF.kind, 'istio-system', name);
-  return (ing?.status as { loadBalancer?: { ingress?: Array<{ hostname?: string }> } } | undefined)?.loadBalancer?.ingress?.[0]?.hostname;
-}
+const statusHostname = (name: string) => ingressHostname(kube, name);
 
 /** The non-default rules of the (only) listener of the ALB named `hostname`. */
 async function rulesOf(hostname: string): Promise<XmlNode[]> {
-  const lb = members(child(await elbv2('DescribeLoadBalancers'), 'LoadBalancers')).find((l) => text(l, 'DNSName') === hostname);
-  const listener = members(child(await elbv2('DescribeListeners', { LoadBalancerArn: text(lb, 'LoadBalancerArn') }), 'Listeners'))[0];
+  const listener = members(child(await elbv2('DescribeListeners', { LoadBalancerArn: await albArnFor(tb, hostname) }), 'Listeners'))[0];
   return members(child(await elbv2('DescribeRules', { ListenerArn: text(listener, 'ListenerArn') }), 'Rules')).filter(
     (r) => text(r, 'IsDefault') !== 'true',
   );
@@ -180,23 +170,7 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
         intervalMs: 200,
       },
     );
-    await kube.apply(
-      {
-        apiVersion: 'security.istio.io/v1beta1',
-        kind: 'AuthorizationPolicy',
-        metadata: { name: 'allow-predictor', namespace: 'istio-system' },
-        spec: {
-          selector: { matchLabels: { component: 'predictor' } },
-          action: 'ALLOW',
-          rules: [{ to: [{ operation: { paths: ['/v2/models/*'] } }] }],
-        },
-      },
-      { fieldManager: 'kubectl', force: true },
-    );
-    await kube.mergePatch(
-      { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' },
-      { data: { [DOMAIN]: '', _example: null } },
-    );
+    await applyGuidePolicyAndDomain(kube, DOMAIN);
     await kube.apply(
       ingress(INGRESS, '[{"HTTPS":443}]', {
         'alb.ingress.kubernetes.io/certificate-arn': arn,
