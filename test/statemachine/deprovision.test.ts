@@ -23,7 +23,7 @@ import {
 import { loadDefinition } from '../../local/definition';
 import { parseErrorCause, type TaskHandler } from '../../local/lambda';
 import { runStateMachine, type RunResult } from '../../local/run';
-import { always, expectEndedIn, instantiate, notifyInput, visited, type Mock } from './helpers';
+import { always, expectEndedIn, expectNotifyFailureCaught, instantiate, notifyInput, visited, type Mock } from './helpers';
 
 const definition = loadDefinition(fileURLToPath(new URL('../../statemachine/deprovision.asl.json', import.meta.url)));
 
@@ -273,13 +273,7 @@ describe('deprovision.asl.json', () => {
 
       // Assess
       expectEndedIn(result, 'RecordOwnedByAnother');
-      expect(notify).toHaveBeenCalledTimes(1 + notifyRetries);
-      expect(result.states.find((s) => s.name === 'NotifyFailure')).toMatchObject({ status: 'CAUGHT', retries: notifyRetries });
-      const route = result.events.find((e) => e.type === 'StateEntered' && e.state === 'RouteFailure');
-      expect(route?.type === 'StateEntered' && route.input).toMatchObject({
-        error: { Error: 'RecordOwnedByAnother' },
-        notifyError: { Error: 'AwsUnavailable' },
-      });
+      expectNotifyFailureCaught(result, notify, notifyRetries, 'RecordOwnedByAnother');
     });
 
     it.each([

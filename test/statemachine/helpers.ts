@@ -43,3 +43,18 @@ export function expectEndedIn(result: RunResult, failState: string): void {
   expect(result.failState).toBe(failState);
   expect(result.error?.name).toBe(failState);
 }
+
+/**
+ * NotifyFailure failed on every attempt with AwsUnavailable (`notify` called
+ * once plus its `retries`), the failure was caught, and RouteFailure got both
+ * the run's error (`error`) and NotifyFailure's.
+ */
+export function expectNotifyFailureCaught(result: RunResult, notify: Mock, retries: number, error: string): void {
+  expect(notify).toHaveBeenCalledTimes(1 + retries);
+  expect(result.states.find((s) => s.name === 'NotifyFailure')).toMatchObject({ status: 'CAUGHT', retries });
+  const route = result.events.find((e) => e.type === 'StateEntered' && e.state === 'RouteFailure');
+  expect(route?.type === 'StateEntered' && route.input).toMatchObject({
+    error: { Error: error },
+    notifyError: { Error: 'AwsUnavailable' },
+  });
+}

@@ -35,7 +35,7 @@ import { loadDefinition } from '../../local/definition';
 import { parseErrorCause, type TaskHandler } from '../../local/lambda';
 import { formatDuration, formatStateEvent } from '../../local/progress';
 import { runStateMachine, type RunResult } from '../../local/run';
-import { always, expectEndedIn, instantiate, notifyInput, visited, type Mock } from './helpers';
+import { always, expectEndedIn, expectNotifyFailureCaught, instantiate, notifyInput, visited, type Mock } from './helpers';
 
 const definition = loadDefinition();
 const TASKS = Object.entries(definition.States)
@@ -588,13 +588,7 @@ describe('provision.asl.json', () => {
 
       // Assess
       expectEndedIn(result, 'CertificateValidationFailed');
-      expect(notify).toHaveBeenCalledTimes(1 + notifyRetries);
-      expect(result.states.find((s) => s.name === 'NotifyFailure')).toMatchObject({ status: 'CAUGHT', retries: notifyRetries });
-      const route = result.events.find((e) => e.type === 'StateEntered' && e.state === 'RouteFailure');
-      expect(route?.type === 'StateEntered' && route.input).toMatchObject({
-        error: { Error: 'CertificateValidationFailed' },
-        notifyError: { Error: 'AwsUnavailable' },
-      });
+      expectNotifyFailureCaught(result, notify, notifyRetries, 'CertificateValidationFailed');
     });
 
     it('ends an unknown error in ProvisioningFailed', async () => {
