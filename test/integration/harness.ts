@@ -1,14 +1,54 @@
 /**
- * Helpers the end-to-end suites share: starting the testbed for JWT mode, and
+ * Helpers the end-to-end suites share: starting the testbed with the real load
+ * balancer controller (and for JWT mode), issued certificates, and
  * doing and reading what the guide and the load balancer controller do,
  * without the product code: the guide's cluster steps, an Ingress's status
  * hostname, and the ALB as ELBv2 shows it (read through the testbed's AWS
  * proxy, so with the ELBv2 corrections the controller and the product see).
  */
+import { DescribeCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { child, members, queryCall, text, type XmlNode } from '../../testbed/lib/aws-query';
 import type { KubeClient } from '../../testbed/lib/kube';
-import { startTestbed, type Testbed } from '../../testbed/testbed';
+import { waitFor } from '../../testbed/lib/net';
+import { startTestbed, type Testbed, type TestbedOptions } from '../../testbed/testbed';
+
+/**
+ * Options for a testbed with the REAL AWS Load Balancer Controller: Cognito
+ * (header tokens) as the provider, one profile namespace, cluster `kubeflow`
+ * in us-west-2; `extra` adds or overrides (e.g. `tokenIssuer: true`).
+ */
+export function realLbcOptions(domain: string, namespace: string, extra: Partial<TestbedOptions> = {}): TestbedOptions {
+  return {
+    authProvider: 'cognito',
+    domain,
+    namespaces: [namespace],
+    clusterName: 'kubeflow',
+    region: 'us-west-2',
+    lbController: 'real',
+    ...extra,
+  };
+}
+
+/** Requests a DNS-validated ACM certificate (in moto) for each name, one after the other; their ARNs in order. */
+export async function requestCertificates(tb: Testbed, names: string[]): Promise<string[]> {
+  const arns: string[] = [];
+  for (const name of names) {
+    const out = await tb.aws.acm.send(new RequestCertificateCommand({ DomainName: name, ValidationMethod: 'DNS' }));
+    arns.push(out.CertificateArn!);
+  }
+  return arns;
+}
+
+/** Waits until moto issues every certificate (MOTO_ACM_VALIDATION_WAIT). */
+export async function waitIssued(tb: Testbed, arns: string[]): Promise<void> {
+  for (const arn of arns) {
+    await waitFor(
+      async () => (await tb.aws.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate?.Status === 'ISSUED',
+      { what: `${arn} ISSUED`, timeoutMs: 30_000, intervalMs: 200 },
+    );
+  }
+}
 
 /** One ELBv2 Query API call (`action` with `params`) through the testbed's AWS proxy; the `<action>Result` node. */
 export function elbv2(tb: Testbed, action: string, params: Record<string, unknown> = {}): Promise<XmlNode> {
@@ -82,15 +122,7 @@ export async function applyGuidePolicyAndDomain(kube: KubeClient, domain: string
  * (the canary's client credentials). The caller restores process.env.
  */
 export async function startJwtTestbed(o: { domain: string; namespace: string; region: string; clientSecretId: string }): Promise<Testbed> {
-  const tb = await startTestbed({
-    authProvider: 'cognito',
-    domain: o.domain,
-    namespaces: [o.namespace],
-    clusterName: 'kubeflow',
-    region: o.region,
-    lbController: 'real',
-    tokenIssuer: true,
-  });
+  const tb = await startTestbed(realLbcOptions(o.domain, o.namespace, { region: o.region, tokenIssuer: true }));
   Object.assign(process.env, tb.env, { LOG_LEVEL: 'silent' });
   const client = tb.tokenIssuer!.client();
   await tb.aws.secretsManager.send(
@@ -100,4 +132,35 @@ export async function startJwtTestbed(o: { domain: string; namespace: string; re
     }),
   );
   return tb;
+}
+
+/**
+ * A provisioning request in Cognito mode: the testbed's header tokens (its
+ * Secrets Manager secret), cluster `kubeflow` in `region`, and the canary
+ * expecting the sample model's prediction.
+ */
+export function cognitoRequest(tb: Testbed, o: { domain: string; region: string; namespaces: string[] }): Record<string, unknown> {
+  return {
+    domain: o.domain,
+    cluster: { name: 'kubeflow', region: o.region },
+    namespaces: o.namespaces,
+    auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
+    canary: { expected: { outputName: 'predict', data: [1, 1] } },
+  };
+}
+
+/**
+ * A provisioning request in Dex mode with one certificate (the guide's
+ * layout): the testbed's Dex login secret, cluster `kubeflow` in `region`, and
+ * the canary expecting the sample model's prediction.
+ */
+export function dexRequest(tb: Testbed, o: { domain: string; region: string; namespaces: string[] }): Record<string, unknown> {
+  return {
+    domain: o.domain,
+    cluster: { name: 'kubeflow', region: o.region },
+    namespaces: o.namespaces,
+    auth: { provider: 'dex', loginSecretId: tb.secrets.dexLoginSecretId },
+    certificates: { mode: 'single' },
+    canary: { expected: { outputName: 'predict', data: [1, 1] } },
+  };
 }

@@ -12,7 +12,6 @@
  *    and one missing a required claim get 401;
  *  - on an HTTP listener the controller leaves the action out (no refusal).
  */
-import { RequestCertificateCommand, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
@@ -21,7 +20,16 @@ import { child, members, text, type XmlNode } from '../../testbed/lib/aws-query'
 import type { KubeClient, KubeObject } from '../../testbed/lib/kube';
 import { waitFor } from '../../testbed/lib/net';
 import { MODEL_NAME, startTestbed, type Testbed } from '../../testbed/testbed';
-import { albArnFor, applyGuidePolicyAndDomain, elbv2 as elbv2Call, ingressHostname } from './harness';
+import { FORWARD_TO_GATEWAY, gatewayRules } from '../../testbed/cluster';
+import {
+  albArnFor,
+  applyGuidePolicyAndDomain,
+  elbv2 as elbv2Call,
+  ingressHostname,
+  realLbcOptions,
+  requestCertificates,
+  waitIssued,
+} from './harness';
 import { M2M_CLIENT_ID, M2M_GROUPS, M2M_OTHER_CLIENT_ID, type TokenIssuer } from '../../testbed/token-issuer';
 
 jest.setTimeout(300_000);
@@ -63,26 +71,13 @@ function ingress(name: string, listenPorts: string, annotations: Record<string, 
         'alb.ingress.kubernetes.io/scheme': 'internet-facing',
         'alb.ingress.kubernetes.io/listen-ports': listenPorts,
         'alb.ingress.kubernetes.io/target-type': 'ip',
-        'alb.ingress.kubernetes.io/actions.istio-ingressgateway':
-          '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"istio-ingressgateway","ServicePort":"80","Weight":100}]}}',
+        'alb.ingress.kubernetes.io/actions.istio-ingressgateway': FORWARD_TO_GATEWAY,
         ...annotations,
       },
     },
     spec: {
       ingressClassName: 'alb',
-      rules: [
-        {
-          http: {
-            paths: [
-              {
-                path: '/*',
-                pathType: 'ImplementationSpecific',
-                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-              },
-            ],
-          },
-        },
-      ],
+      rules: gatewayRules(),
     },
   };
 }
@@ -98,15 +93,7 @@ async function rulesOf(hostname: string): Promise<XmlNode[]> {
 }
 
 beforeAll(async () => {
-  tb = await startTestbed({
-    authProvider: 'cognito',
-    domain: DOMAIN,
-    namespaces: [NS],
-    clusterName: 'kubeflow',
-    region: 'us-west-2',
-    lbController: 'real',
-    tokenIssuer: true,
-  });
+  tb = await startTestbed(realLbcOptions(DOMAIN, NS, { tokenIssuer: true }));
   kube = tb.kubeAdmin();
   issuer = tb.tokenIssuer!;
 });
@@ -157,19 +144,8 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
   });
 
   test('the real controller writes a jwt-validation action; ELBv2 (the proxy) holds it with no drift', async () => {
-    const [arn] = await Promise.all([
-      tb.aws.acm
-        .send(new RequestCertificateCommand({ DomainName: `*.${NS}.${DOMAIN}`, ValidationMethod: 'DNS' }))
-        .then((o) => o.CertificateArn!),
-    ]);
-    await waitFor(
-      async () => (await tb.aws.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate?.Status === 'ISSUED',
-      {
-        what: 'certificate ISSUED',
-        timeoutMs: 30_000,
-        intervalMs: 200,
-      },
-    );
+    const [arn] = (await requestCertificates(tb, [`*.${NS}.${DOMAIN}`])) as [string];
+    await waitIssued(tb, [arn]);
     await applyGuidePolicyAndDomain(kube, DOMAIN);
     await kube.apply(
       ingress(INGRESS, '[{"HTTPS":443}]', {

@@ -7,7 +7,6 @@
  * certificate and a 26th SNI certificate, and the controller reports both as
  * FailedDeployModel while the ALB keeps what it had.
  */
-import { RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { httpsRequest } from '../../testbed/client';
@@ -15,12 +14,16 @@ import { child, members, text, type XmlNode } from '../../testbed/lib/aws-query'
 import { KubeApiError, type KubeClient, type KubeObject } from '../../testbed/lib/kube';
 import { waitFor } from '../../testbed/lib/net';
 import { MODEL_NAME, startTestbed, type Testbed } from '../../testbed/testbed';
+import { FORWARD_TO_GATEWAY, gatewayRules } from '../../testbed/cluster';
 import {
   albArnFor as albArnOf,
   applyGuidePolicyAndDomain,
   elbv2 as elbv2Call,
   ingressHostname as ingressHostnameOf,
   listenerCertificates as listenerCertificatesOf,
+  realLbcOptions,
+  requestCertificates as requestCertificatesIn,
+  waitIssued as waitIssuedIn,
 } from './harness';
 
 jest.setTimeout(300_000);
@@ -50,24 +53,11 @@ function productIngress(arns: string[], conditions = conditionsFor([TOKEN])): Ku
         'alb.ingress.kubernetes.io/target-type': 'ip',
         [CERT_ANNOTATION]: arns.join(','),
         [CONDITIONS_ANNOTATION]: conditions,
-        'alb.ingress.kubernetes.io/actions.istio-ingressgateway':
-          '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"istio-ingressgateway","ServicePort":"80","Weight":100}]}}',
+        'alb.ingress.kubernetes.io/actions.istio-ingressgateway': FORWARD_TO_GATEWAY,
       },
     },
     spec: {
-      rules: [
-        {
-          http: {
-            paths: [
-              {
-                path: '/*',
-                pathType: 'ImplementationSpecific',
-                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-              },
-            ],
-          },
-        },
-      ],
+      rules: gatewayRules(),
     },
   };
 }
@@ -82,26 +72,8 @@ let kube: KubeClient;
 // Through the AWS proxy: what the controller (and the product) see.
 const elbv2 = (action: string, params: Record<string, unknown> = {}): Promise<XmlNode> => elbv2Call(tb, action, params);
 
-async function requestCertificates(names: string[]): Promise<string[]> {
-  const arns: string[] = [];
-  for (const name of names) {
-    const out = await tb.aws.acm.send(new RequestCertificateCommand({ DomainName: name, ValidationMethod: 'DNS' }));
-    arns.push(out.CertificateArn!);
-  }
-  return arns;
-}
-
-/** Waits until moto issues every certificate (MOTO_ACM_VALIDATION_WAIT). */
-async function waitIssued(arns: string[]): Promise<void> {
-  const { DescribeCertificateCommand } = await import('@aws-sdk/client-acm');
-  for (const arn of arns) {
-    await waitFor(
-      async () => (await tb.aws.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate?.Status === 'ISSUED',
-      { what: `${arn} ISSUED`, timeoutMs: 30_000, intervalMs: 200 },
-    );
-  }
-}
-
+const requestCertificates = (names: string[]) => requestCertificatesIn(tb, names);
+const waitIssued = (arns: string[]) => waitIssuedIn(tb, arns);
 const ingressHostname = () => ingressHostnameOf(kube, INGRESS);
 const albArnFor = (hostname: string) => albArnOf(tb, hostname);
 const listenerCertificates = (listenerArn: string) => listenerCertificatesOf(tb, listenerArn);
@@ -128,14 +100,7 @@ function procStats(pid: number): { rssMiB: number; cpuSeconds: number } {
 }
 
 beforeAll(async () => {
-  tb = await startTestbed({
-    authProvider: 'cognito',
-    domain: DOMAIN,
-    namespaces: [NS],
-    clusterName: 'kubeflow',
-    region: 'us-west-2',
-    lbController: 'real',
-  });
+  tb = await startTestbed(realLbcOptions(DOMAIN, NS));
   kube = tb.kubeAdmin();
 });
 
