@@ -13,6 +13,7 @@ import { dexLogin, httpsRequest, resolveHost } from '../../testbed/client';
 import { isAlive } from '../../testbed/lib/proc';
 import { KubeApiError, type KubeClient, type KubeObject } from '../../testbed/lib/kube';
 import { MODEL_NAME, OAUTH2_PROXY_COOKIE, startTestbed, TESTBED_ENV_KEYS, type Testbed } from '../../testbed/testbed';
+import { FORWARD_TO_GATEWAY, gatewayRules } from '../../testbed/cluster';
 
 jest.setTimeout(240_000);
 
@@ -178,8 +179,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
           namespace: 'istio-system',
           labels: { 'kustomize.component': 'istio-ingress' },
           annotations: {
-            'alb.ingress.kubernetes.io/actions.istio-ingressgateway':
-              '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"istio-ingressgateway","ServicePort":"80","Weight":100}]}}',
+            'alb.ingress.kubernetes.io/actions.istio-ingressgateway': FORWARD_TO_GATEWAY,
             'alb.ingress.kubernetes.io/certificate-arn': arn,
             'alb.ingress.kubernetes.io/conditions.istio-ingressgateway': `[{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName": "x-api-key", "Values":["${token}"]}}]`,
             'alb.ingress.kubernetes.io/listen-ports': '[{"HTTPS":443}]',
@@ -190,19 +190,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
           },
         },
         spec: {
-          rules: [
-            {
-              http: {
-                paths: [
-                  {
-                    path: '/*',
-                    pathType: 'ImplementationSpecific',
-                    backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-                  },
-                ],
-              },
-            },
-          ],
+          rules: gatewayRules(),
         },
       },
       { fieldManager: 'kubectl', force: true },
@@ -349,19 +337,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
         kind: ref.kind,
         metadata: { name: ref.name, namespace: ref.namespace, annotations: { 'kubernetes.io/ingress.class': 'alb' } },
         spec: {
-          rules: [
-            {
-              http: {
-                paths: [
-                  {
-                    path: '/*',
-                    pathType: 'ImplementationSpecific',
-                    backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-                  },
-                ],
-              },
-            },
-          ],
+          rules: gatewayRules(),
         },
       },
       { fieldManager: 'kubectl', force: true },
