@@ -23,7 +23,16 @@ import {
 import { loadDefinition } from '../../local/definition';
 import { parseErrorCause, type TaskHandler } from '../../local/lambda';
 import { runStateMachine, type RunResult } from '../../local/run';
-import { always, expectEndedIn, expectNotifyFailureCaught, instantiate, notifyInput, visited, type Mock } from './helpers';
+import {
+  always,
+  expectEndedIn,
+  expectNotifyFailureCaught,
+  instantiate,
+  notifyInput,
+  startingWithCaughtError,
+  visited,
+  type Mock,
+} from './helpers';
 
 const definition = loadDefinition(fileURLToPath(new URL('../../statemachine/deprovision.asl.json', import.meta.url)));
 
@@ -281,15 +290,7 @@ describe('deprovision.asl.json', () => {
       ['a named error whose Cause is not a string', { Error: 'AccessDenied', Cause: { nested: true } }, 'AccessDenied'],
     ])('gives %s a Cause (NoteMissingCause) before the Fail state reads it', async (_label, error, failState) => {
       // Prepare: a copy that starts with the error already caught, as a Catch without a Cause would leave it.
-      const injected = structuredClone(definition);
-      injected.States.InjectError = { Type: 'Pass', Result: error, ResultPath: '$.error', Next: 'NotifyFailure' };
-      // A Choice keeps Begin reachable, which the library's validator insists on.
-      injected.States.Start = {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.namespace', IsPresent: true, Next: 'InjectError' }],
-        Default: 'Begin',
-      };
-      injected.StartAt = 'Start';
+      const injected = startingWithCaughtError(definition, error, { variable: '$.namespace', start: 'Begin' });
 
       // Act
       const { result, handlers } = await run({}, { definition: injected });

@@ -5,6 +5,7 @@
  */
 import { expect, jest } from '@jest/globals';
 import { CanaryFailedError, ERROR_CLASSES, type ErrorName } from '../../shared/errors';
+import type { AslDefinition } from '../../local/definition';
 import type { RunResult } from '../../local/run';
 
 /** A mocked Task handler. */
@@ -57,4 +58,22 @@ export function expectNotifyFailureCaught(result: RunResult, notify: Mock, retri
     error: { Error: error },
     notifyError: { Error: 'AwsUnavailable' },
   });
+}
+
+/**
+ * A copy of `definition` that starts with `error` already caught at `$.error`
+ * (as a Catch without a Cause would leave it) and goes on to NotifyFailure. A
+ * Choice on `variable` keeps `start` (the real first state) reachable, which the
+ * library's validator insists on.
+ */
+export function startingWithCaughtError(definition: AslDefinition, error: unknown, o: { variable: string; start: string }): AslDefinition {
+  const injected = structuredClone(definition);
+  injected.States.InjectError = { Type: 'Pass', Result: error, ResultPath: '$.error', Next: 'NotifyFailure' };
+  injected.States.Start = {
+    Type: 'Choice',
+    Choices: [{ Variable: o.variable, IsPresent: true, Next: 'InjectError' }],
+    Default: o.start,
+  };
+  injected.StartAt = 'Start';
+  return injected;
 }

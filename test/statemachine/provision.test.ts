@@ -35,7 +35,16 @@ import { loadDefinition } from '../../local/definition';
 import { parseErrorCause, type TaskHandler } from '../../local/lambda';
 import { formatDuration, formatStateEvent } from '../../local/progress';
 import { runStateMachine, type RunResult } from '../../local/run';
-import { always, expectEndedIn, expectNotifyFailureCaught, instantiate, notifyInput, visited, type Mock } from './helpers';
+import {
+  always,
+  expectEndedIn,
+  expectNotifyFailureCaught,
+  instantiate,
+  notifyInput,
+  startingWithCaughtError,
+  visited,
+  type Mock,
+} from './helpers';
 
 const definition = loadDefinition();
 const TASKS = Object.entries(definition.States)
@@ -610,15 +619,7 @@ describe('provision.asl.json', () => {
       ['a named error whose Cause is null', { Error: 'AccessDenied', Cause: null }, 'AccessDenied'],
     ])('gives %s a Cause (NoteMissingCause) before the Fail state reads it', async (_label, error, failState) => {
       // Prepare: a copy that starts with the error already caught, as a Catch without a Cause would leave it.
-      const injected = structuredClone(definition);
-      injected.States.InjectError = { Type: 'Pass', Result: error, ResultPath: '$.error', Next: 'NotifyFailure' };
-      // A Choice keeps ValidateRequest reachable, which the library's validator insists on.
-      injected.States.Start = {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.domain', IsPresent: true, Next: 'InjectError' }],
-        Default: 'ValidateRequest',
-      };
-      injected.StartAt = 'Start';
+      const injected = startingWithCaughtError(definition, error, { variable: '$.domain', start: 'ValidateRequest' });
       const handlers = happyHandlers();
 
       // Act
