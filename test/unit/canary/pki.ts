@@ -8,6 +8,7 @@
  * - `untrusted`: a certificate for the right names from a CA nobody trusts.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll } from '@jest/globals';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -129,6 +130,26 @@ export async function startServer(pair: KeyPair, handler: Handler): Promise<Test
       server.close(() => resolve());
     });
   return state;
+}
+
+/**
+ * Before the describe block's tests: a throw-away PKI ({@link makePki}) and an
+ * HTTPS server with its `good` certificate and `handler` (none by default),
+ * handed to `use`;
+ * after them: the server closed and the PKI removed.
+ */
+export function withGoodServer(use: (pki: Pki, server: TestServer) => void, handler: Handler = () => undefined): void {
+  let pki: Pki | undefined;
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    pki = makePki();
+    server = await startServer(pki.good, handler);
+    use(pki, server);
+  });
+  afterAll(async () => {
+    await server?.close();
+    pki?.cleanup();
+  });
 }
 
 /** Resolver over a fixed map of host → port on 127.0.0.1; unknown hosts fail as `dns`. */

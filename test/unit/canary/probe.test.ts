@@ -16,7 +16,18 @@ import { Route53Resolver, type Resolver } from '../../../shared/canary/resolver'
 import { MAX_LISTED_NAMESPACES, MAX_REASON_CHARS, runCanaryStep } from '../../../shared/steps/runCanary';
 import { fakeKubeflow } from './fakeKubeflow';
 import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
-import { fakeResolver, json, makePki, SERVER_CERT_DAYS, startServer, text, type Handler, type Pki, type TestServer } from './pki';
+import {
+  fakeResolver,
+  json,
+  makePki,
+  SERVER_CERT_DAYS,
+  startServer,
+  text,
+  type Handler,
+  type Pki,
+  type TestServer,
+  withGoodServer,
+} from './pki';
 
 const TOKEN = 'tok-3b9f1c2d-secret-value';
 const WRONG_TOKEN = 'tok-wrong-0000-secret';
@@ -356,14 +367,10 @@ describe('runCanary', () => {
   let server: TestServer;
   const now = (): Date => new Date();
 
-  beforeAll(async () => {
-    pki = makePki();
-    server = await startServer(pki.good, albHandler(v2Predictor));
-  });
-  afterAll(async () => {
-    await server.close();
-    pki.cleanup();
-  });
+  withGoodServer((p, s) => {
+    pki = p;
+    server = s;
+  }, albHandler(v2Predictor));
   beforeEach(() => {
     clearSecrets();
     server.requests.length = 0;
