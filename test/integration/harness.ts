@@ -7,6 +7,7 @@
  * proxy, so with the ELBv2 corrections the controller and the product see).
  */
 import { DescribeCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
+import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { child, members, queryCall, text, type XmlNode } from '../../testbed/lib/aws-query';
 import type { KubeClient } from '../../testbed/lib/kube';
@@ -86,6 +87,18 @@ export async function listenerCertificates(tb: Testbed, listenerArn: string): Pr
 export async function ingressHostname(kube: KubeClient, name: string, namespace = 'istio-system'): Promise<string | undefined> {
   const ing = await kube.get('networking.k8s.io/v1', 'Ingress', namespace, name);
   return (ing?.status as { loadBalancer?: { ingress?: Array<{ hostname?: string }> } } | undefined)?.loadBalancer?.ingress?.[0]?.hostname;
+}
+
+/** The guide's DNS step: a CNAME `name` → `value` (TTL 300) in the testbed's hosted zone, created or replaced. */
+export async function upsertCname(tb: Testbed, name: string, value: string): Promise<void> {
+  await tb.aws.route53.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: tb.hostedZoneId,
+      ChangeBatch: {
+        Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: value }] } }],
+      },
+    }),
+  );
 }
 
 /**

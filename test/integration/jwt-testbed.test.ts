@@ -12,7 +12,6 @@
  *    and one missing a required claim get 401;
  *  - on an HTTP listener the controller leaves the action out (no refusal).
  */
-import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { httpsRequest } from '../../testbed/client';
@@ -24,11 +23,12 @@ import { FORWARD_TO_GATEWAY, gatewayRules } from '../../testbed/cluster';
 import {
   albArnFor,
   applyGuidePolicyAndDomain,
-  elbv2 as elbv2Call,
+  elbv2,
   ingressHostname,
   realLbcOptions,
   requestCertificates,
   waitIssued,
+  upsertCname,
 } from './harness';
 import { M2M_CLIENT_ID, M2M_GROUPS, M2M_OTHER_CLIENT_ID, type TokenIssuer } from '../../testbed/token-issuer';
 
@@ -43,9 +43,6 @@ const JWT_ANNOTATION = 'alb.ingress.kubernetes.io/jwt-validation';
 let tb: Testbed;
 let kube: KubeClient;
 let issuer: TokenIssuer;
-
-// Through the AWS proxy: what the controller (and the product) see.
-const elbv2 = (action: string, params: Record<string, unknown> = {}): Promise<XmlNode> => elbv2Call(tb, action, params);
 
 /** The annotation as the controller documents it: jwksEndpoint, issuer, additionalClaims[{name, format, values}]. */
 function jwtAnnotation(groups: string[]): string {
@@ -82,12 +79,10 @@ function ingress(name: string, listenPorts: string, annotations: Record<string, 
   };
 }
 
-const statusHostname = (name: string) => ingressHostname(kube, name);
-
 /** The non-default rules of the (only) listener of the ALB named `hostname`. */
 async function rulesOf(hostname: string): Promise<XmlNode[]> {
-  const listener = members(child(await elbv2('DescribeListeners', { LoadBalancerArn: await albArnFor(tb, hostname) }), 'Listeners'))[0];
-  return members(child(await elbv2('DescribeRules', { ListenerArn: text(listener, 'ListenerArn') }), 'Rules')).filter(
+  const listener = members(child(await elbv2(tb, 'DescribeListeners', { LoadBalancerArn: await albArnFor(tb, hostname) }), 'Listeners'))[0];
+  return members(child(await elbv2(tb, 'DescribeRules', { ListenerArn: text(listener, 'ListenerArn') }), 'Rules')).filter(
     (r) => text(r, 'IsDefault') !== 'true',
   );
 }
@@ -154,7 +149,7 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
       }),
       { fieldManager: 'kubectl', force: true },
     );
-    hostname = await waitFor(() => statusHostname(INGRESS), { what: 'Ingress status hostname', timeoutMs: 60_000, intervalMs: 100 });
+    hostname = await waitFor(() => ingressHostname(kube, INGRESS), { what: 'Ingress status hostname', timeoutMs: 60_000, intervalMs: 100 });
 
     const rules = await rulesOf(hostname);
     expect(rules).toHaveLength(1);
@@ -186,19 +181,7 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
 
   test('the data plane verifies like the ALB: a valid token gets the model, the others 401 (verified TLS)', async () => {
     await tb.lb.waitForAlb('istio-system', INGRESS, 30_000);
-    await tb.aws.route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: tb.hostedZoneId,
-        ChangeBatch: {
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: { Name: `*.${NS}.${DOMAIN}`, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: hostname }] },
-            },
-          ],
-        },
-      }),
-    );
+    await upsertCname(tb, `*.${NS}.${DOMAIN}`, hostname);
     const call = (token?: string) => httpsRequest(tb, url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
 
     const good = await issuer.mintToken();
@@ -266,7 +249,7 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
       fieldManager: 'kubectl',
       force: true,
     });
-    const http = await waitFor(() => statusHostname('istio-ingress-http'), {
+    const http = await waitFor(() => ingressHostname(kube, 'istio-ingress-http'), {
       what: 'HTTP Ingress hostname',
       timeoutMs: 60_000,
       intervalMs: 100,

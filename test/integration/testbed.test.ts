@@ -5,7 +5,6 @@
  * directly, and the ALB / gateway / model / login answer as on AWS.
  */
 import { DescribeCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
-import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
@@ -14,6 +13,7 @@ import { isAlive } from '../../testbed/lib/proc';
 import { KubeApiError, type KubeClient, type KubeObject } from '../../testbed/lib/kube';
 import { MODEL_NAME, OAUTH2_PROXY_COOKIE, startTestbed, TESTBED_ENV_KEYS, type Testbed } from '../../testbed/testbed';
 import { FORWARD_TO_GATEWAY, gatewayRules } from '../../testbed/cluster';
+import { upsertCname } from './harness';
 
 jest.setTimeout(240_000);
 
@@ -71,15 +71,9 @@ async function setConfigDomain(kube: KubeClient): Promise<void> {
   );
 }
 
-async function upsertCname(tb: Testbed, name: string, value: string): Promise<void> {
-  await tb.aws.route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: tb.hostedZoneId,
-      ChangeBatch: {
-        Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: value }] } }],
-      },
-    }),
-  );
+/** The sample model's inference (POST of the iris input as JSON) with `headers` besides the content type. */
+function infer(tb: Testbed, headers: Record<string, string>) {
+  return httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: IRIS_INPUT });
 }
 
 function expectV2Body(body: string): void {
@@ -210,31 +204,19 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     expect(resolved.chain).toEqual([MODEL_HOST, alb.hostname]);
     expect(resolved.address).toBe('127.0.0.1');
 
-    const ok = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const ok = await infer(tb, { 'x-api-key': token });
     expect(ok.status).toBe(200);
     expectV2Body(ok.body);
     expect(ok.peerCertificateNames.sort()).toEqual([`*.${DOMAIN}`, `*.${NS}.${DOMAIN}`].sort());
 
     // ALB header conditions compare case-insensitively.
-    const upper = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token.toUpperCase() },
-      body: IRIS_INPUT,
-    });
+    const upper = await infer(tb, { 'x-api-key': token.toUpperCase() });
     expect(upper.status).toBe(200);
   });
 
   test('no header, or a wrong one: the ALB default action, 404 text/plain', async () => {
     for (const headers of [{}, { 'x-api-key': 'not-the-token' }, { 'x-api-key': `${token}x` }] as Array<Record<string, string>>) {
-      const res = await httpsRequest(tb, INFER_URL, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: IRIS_INPUT,
-      });
+      const res = await infer(tb, headers);
       expect(res.status).toBe(404);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
     }
@@ -271,21 +253,13 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
       name: 'allow-predictor',
     });
     await tb.lb.reconcileNow();
-    const denied = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const denied = await infer(tb, { 'x-api-key': token });
     expect(denied.status).toBe(403);
     expect(denied.body).toBe('RBAC: access denied');
 
     await kube.apply(authorizationPolicy('allow-predictor'), { fieldManager: 'kubectl', force: true });
     await tb.lb.reconcileNow();
-    const ok = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const ok = await infer(tb, { 'x-api-key': token });
     expect(ok.status).toBe(200);
   });
 
@@ -294,11 +268,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' };
     await kube.mergePatch(ref, { data: { [DOMAIN]: null, 'example.com': '' } });
     await tb.lb.reconcileNow();
-    const res = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const res = await infer(tb, { 'x-api-key': token });
     expect(res.status).toBe(404);
     await kube.mergePatch(ref, { data: { [DOMAIN]: '', 'example.com': null } });
     await tb.lb.reconcileNow();
@@ -319,11 +289,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     await tb.lb.reconcileNow();
     const alb = tb.lb.albs().find((a) => a.ingress === 'istio-system/istio-ingress-api')!;
     expect(alb.error).toMatch(/PENDING_VALIDATION/);
-    const ok = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const ok = await infer(tb, { 'x-api-key': token });
     expect(ok.status).toBe(200);
   });
 
@@ -416,15 +382,11 @@ describe('testbed, Dex variant (istio-ingress + oauth2-proxy + Dex)', () => {
     expect(hops.some((h) => h.url.includes('/oauth2/callback'))).toBe(true);
 
     const cookie = jar.header((n) => n.startsWith(OAUTH2_PROXY_COOKIE) && !n.endsWith('_csrf'));
-    const ok = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
-      body: IRIS_INPUT,
-    });
+    const ok = await infer(tb, { cookie });
     expect(ok.status).toBe(200);
     expectV2Body(ok.body);
 
-    const anon = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: IRIS_INPUT });
+    const anon = await infer(tb, {});
     expect(anon.status).toBe(302);
     expect(anon.headers.location).toMatch(new RegExp(`^https://kubeflow\\.${DOMAIN.replace(/\./g, '\\.')}/oauth2/start\\?rd=`));
 
