@@ -60,11 +60,13 @@ export interface CertView {
   tags: Record<string, string>;
 }
 
-export async function listCertificates(acm: ACMClient): Promise<CertView[]> {
-  const list = await acm.send(new ListCertificatesCommand({}));
+/**
+ * Each certificate of `arns`, in that order, straight from moto: its domain
+ * name, SANs as ACM lists them, status and tags.
+ */
+export async function describeCertificates(acm: ACMClient, arns: string[]): Promise<CertView[]> {
   const out: CertView[] = [];
-  for (const s of list.CertificateSummaryList ?? []) {
-    const arn = s.CertificateArn ?? '';
+  for (const arn of arns) {
     const d = (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate;
     const t = await acm.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
     out.push({
@@ -76,6 +78,12 @@ export async function listCertificates(acm: ACMClient): Promise<CertView[]> {
     });
   }
   return out;
+}
+
+export async function listCertificates(acm: ACMClient): Promise<CertView[]> {
+  const list = await acm.send(new ListCertificatesCommand({}));
+  const arns = (list.CertificateSummaryList ?? []).map((s) => s.CertificateArn ?? '');
+  return describeCertificates(acm, arns);
 }
 
 export interface RecordView {
