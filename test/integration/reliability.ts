@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListCertificatesCommand, type ACMClient } from '@aws-sdk/client-acm';
+import { DescribeCertificateCommand, ListCertificatesCommand, ListTagsForCertificateCommand, type ACMClient } from '@aws-sdk/client-acm';
 import { ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { resetClients } from '../../wiring/clients';
 import { loadDefinition } from '../../local/definition';
@@ -16,7 +16,6 @@ import { parseErrorCause } from '../../local/lambda';
 import { runStateMachine, type RunResult } from '../../local/run';
 import { REPO_ROOT, type Testbed } from '../../testbed/testbed';
 import { lambdasFor } from './lambdas';
-import { describeCertificates } from './workflow';
 
 export interface RunOptions {
   /** Retry interval override, ms (default 200: the definition's backoff, compressed). */
@@ -120,10 +119,20 @@ export async function certificates(acm: ACMClient): Promise<CertSnapshot[]> {
       CertificateStatuses: ['PENDING_VALIDATION', 'ISSUED', 'FAILED', 'VALIDATION_TIMED_OUT', 'EXPIRED', 'INACTIVE', 'REVOKED'],
     }),
   );
-  const arns = (list.CertificateSummaryList ?? []).map((s) => s.CertificateArn ?? '');
-  const described = await describeCertificates(acm, arns);
-  // Names sorted, certificates by ARN: snapshots compare equal whatever order moto lists them in.
-  return described.map((c) => ({ ...c, names: [...c.names].sort() })).sort((a, b) => a.arn.localeCompare(b.arn));
+  const out: CertSnapshot[] = [];
+  for (const s of list.CertificateSummaryList ?? []) {
+    const arn = s.CertificateArn ?? '';
+    const d = (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate;
+    const t = await acm.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
+    out.push({
+      arn,
+      domainName: d?.DomainName ?? '',
+      names: [...(d?.SubjectAlternativeNames ?? [])].sort(),
+      status: d?.Status ?? '',
+      tags: Object.fromEntries((t.Tags ?? []).map((x) => [x.Key ?? '', x.Value ?? ''])),
+    });
+  }
+  return out.sort((a, b) => a.arn.localeCompare(b.arn));
 }
 
 /** Every record set of the zone, names unescaped. */

@@ -60,13 +60,11 @@ export interface CertView {
   tags: Record<string, string>;
 }
 
-/**
- * Each certificate of `arns`, in that order, straight from moto: its domain
- * name, SANs as ACM lists them, status and tags.
- */
-export async function describeCertificates(acm: ACMClient, arns: string[]): Promise<CertView[]> {
+export async function listCertificates(acm: ACMClient): Promise<CertView[]> {
+  const list = await acm.send(new ListCertificatesCommand({}));
   const out: CertView[] = [];
-  for (const arn of arns) {
+  for (const s of list.CertificateSummaryList ?? []) {
+    const arn = s.CertificateArn ?? '';
     const d = (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate;
     const t = await acm.send(new ListTagsForCertificateCommand({ CertificateArn: arn }));
     out.push({
@@ -78,12 +76,6 @@ export async function describeCertificates(acm: ACMClient, arns: string[]): Prom
     });
   }
   return out;
-}
-
-export async function listCertificates(acm: ACMClient): Promise<CertView[]> {
-  const list = await acm.send(new ListCertificatesCommand({}));
-  const arns = (list.CertificateSummaryList ?? []).map((s) => s.CertificateArn ?? '');
-  return describeCertificates(acm, arns);
 }
 
 export interface RecordView {
