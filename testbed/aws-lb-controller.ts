@@ -24,7 +24,7 @@
  * on a random port; nothing outside the machine is expected to reach it.
  */
 import yaml from 'js-yaml';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { queryCall, child, text } from './lib/aws-query';
@@ -32,6 +32,7 @@ import { type KubeClient, type KubeObject } from './lib/kube';
 import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
 import type { CertFiles, Pki } from './lib/pki';
 import type { ManagedProcess, ProcessSupervisor } from './lib/proc';
+import { bindServiceAccount, writeServiceAccountKubeconfig } from './lib/service-account';
 
 export const LBC_NAMESPACE = 'kube-system';
 export const LBC_SERVICE_ACCOUNT = 'aws-load-balancer-controller';
@@ -110,21 +111,6 @@ async function waitCrdsEstablished(kube: KubeClient, crds: KubeObject[]): Promis
   );
 }
 
-function kubeconfig(server: string, caPem: string, token: string): string {
-  return JSON.stringify(
-    {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'testbed', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-      users: [{ name: LBC_SERVICE_ACCOUNT, user: { token } }],
-      contexts: [{ name: 'testbed', context: { cluster: 'testbed', user: LBC_SERVICE_ACCOUNT } }],
-      'current-context': 'testbed',
-    },
-    null,
-    2,
-  );
-}
-
 /**
  * CRDs, RBAC, ServiceAccount, IngressClass; returns a kubeconfig file holding
  * only the ServiceAccount's token.
@@ -140,20 +126,8 @@ export async function installLbcKubernetes(
     metadata: { name: LBC_CLUSTER_ROLE, labels: { 'app.kubernetes.io/name': LBC_SERVICE_ACCOUNT } },
   };
   await admin.apply(role, { fieldManager: MANAGER, force: true });
-  await admin.apply(
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: LBC_SERVICE_ACCOUNT, namespace: LBC_NAMESPACE } },
-    { fieldManager: MANAGER, force: true },
-  );
-  await admin.apply(
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${LBC_SERVICE_ACCOUNT}-rolebinding` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: LBC_CLUSTER_ROLE },
-      subjects: [{ kind: 'ServiceAccount', name: LBC_SERVICE_ACCOUNT, namespace: LBC_NAMESPACE }],
-    },
-    { fieldManager: MANAGER, force: true },
-  );
+  const sa = { namespace: LBC_NAMESPACE, name: LBC_SERVICE_ACCOUNT };
+  await bindServiceAccount(admin, { ...sa, clusterRole: LBC_CLUSTER_ROLE, binding: `${LBC_SERVICE_ACCOUNT}-rolebinding` });
   await admin.apply(
     {
       apiVersion: 'networking.k8s.io/v1',
@@ -165,17 +139,8 @@ export async function installLbcKubernetes(
   );
   await waitCrdsEstablished(admin, crds);
 
-  // A bound token for the ServiceAccount (TokenRequest), as a projected token would be in a pod.
-  const tr = await admin.request('POST', `/api/v1/namespaces/${LBC_NAMESPACE}/serviceaccounts/${LBC_SERVICE_ACCOUNT}/token`, {
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 } },
-  });
-  const token = (tr.body as { status?: { token?: string } } | undefined)?.status?.token;
-  if (tr.status !== 201 && tr.status !== 200)
-    throw new Error(`TokenRequest for ${LBC_SERVICE_ACCOUNT}: ${tr.status} ${JSON.stringify(tr.body)}`);
-  if (!token) throw new Error(`TokenRequest for ${LBC_SERVICE_ACCOUNT} returned no token`);
-  mkdirSync(o.dir, { recursive: true });
   const kubeconfigFile = join(o.dir, 'lbc.kubeconfig');
-  writeFileSync(kubeconfigFile, kubeconfig(o.server, o.clusterCaPem, token), { mode: 0o600 });
+  await writeServiceAccountKubeconfig(admin, sa, { server: o.server, clusterCaPem: o.clusterCaPem, file: kubeconfigFile });
   return { kubeconfigFile };
 }
 

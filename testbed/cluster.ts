@@ -486,6 +486,31 @@ export function albIngressClass(): KubeObject {
   };
 }
 
+/**
+ * `spec.rules` of the guide's Ingresses (kubeflow-manifests
+ * `awsconfigs/common/istio-ingress`): every path to the istio-ingressgateway
+ * Service, port 80.
+ */
+export function gatewayRules(): Array<Record<string, unknown>> {
+  return [
+    {
+      http: {
+        paths: [
+          {
+            path: '/*',
+            pathType: 'ImplementationSpecific',
+            backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
+          },
+        ],
+      },
+    },
+  ];
+}
+
+/** The api overlay's `actions.istio-ingressgateway` annotation: forward to the gateway's target group. */
+export const FORWARD_TO_GATEWAY =
+  '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"istio-ingressgateway","ServicePort":"80","Weight":100}]}}';
+
 /** `istio-ingress` as kfm's load-balancer guide leaves it (base overlay, HTTP:80). */
 export function guideIstioIngress(): KubeObject {
   return {
@@ -504,19 +529,7 @@ export function guideIstioIngress(): KubeObject {
       },
     },
     spec: {
-      rules: [
-        {
-          http: {
-            paths: [
-              {
-                path: '/*',
-                pathType: 'ImplementationSpecific',
-                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-              },
-            ],
-          },
-        },
-      ],
+      rules: gatewayRules(),
     },
   };
 }

@@ -32,11 +32,12 @@
  * began after the call and ended; the logs give what each loop changed
  * ({@link ExternalDns.changes}).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeClient, KubeObject } from './lib/kube';
 import { freePort, httpRequest, LOOPBACK, waitFor } from './lib/net';
 import type { ManagedProcess, ProcessSupervisor } from './lib/proc';
+import { bindServiceAccount, writeServiceAccountKubeconfig } from './lib/service-account';
 
 export const EXTERNAL_DNS_NAMESPACE = 'kube-system';
 export const EXTERNAL_DNS_SERVICE_ACCOUNT = 'external-dns';
@@ -110,21 +111,6 @@ export function externalDnsClusterRole(): KubeObject {
   };
 }
 
-function kubeconfig(server: string, caPem: string, token: string): string {
-  return JSON.stringify(
-    {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'testbed', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-      users: [{ name: EXTERNAL_DNS_SERVICE_ACCOUNT, user: { token } }],
-      contexts: [{ name: 'testbed', context: { cluster: 'testbed', user: EXTERNAL_DNS_SERVICE_ACCOUNT } }],
-      'current-context': 'testbed',
-    },
-    null,
-    2,
-  );
-}
-
 /** ServiceAccount, ClusterRole and binding; returns a kubeconfig file holding only the ServiceAccount's token. */
 async function installExternalDnsKubernetes(
   admin: KubeClient,
@@ -132,35 +118,10 @@ async function installExternalDnsKubernetes(
 ): Promise<{ kubeconfigFile: string }> {
   const role = externalDnsClusterRole();
   await admin.apply(role, { fieldManager: MANAGER, force: true });
-  await admin.apply(
-    {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: { name: EXTERNAL_DNS_SERVICE_ACCOUNT, namespace: EXTERNAL_DNS_NAMESPACE },
-    },
-    { fieldManager: MANAGER, force: true },
-  );
-  await admin.apply(
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${EXTERNAL_DNS_SERVICE_ACCOUNT}-viewer` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name },
-      subjects: [{ kind: 'ServiceAccount', name: EXTERNAL_DNS_SERVICE_ACCOUNT, namespace: EXTERNAL_DNS_NAMESPACE }],
-    },
-    { fieldManager: MANAGER, force: true },
-  );
-  const path = `/api/v1/namespaces/${EXTERNAL_DNS_NAMESPACE}/serviceaccounts/${EXTERNAL_DNS_SERVICE_ACCOUNT}/token`;
-  const tr = await admin.request('POST', path, {
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 } },
-  });
-  const token = (tr.body as { status?: { token?: string } } | undefined)?.status?.token;
-  if ((tr.status !== 201 && tr.status !== 200) || !token) {
-    throw new Error(`TokenRequest for ${EXTERNAL_DNS_SERVICE_ACCOUNT}: ${tr.status}`);
-  }
-  mkdirSync(o.dir, { recursive: true });
+  const sa = { namespace: EXTERNAL_DNS_NAMESPACE, name: EXTERNAL_DNS_SERVICE_ACCOUNT };
+  await bindServiceAccount(admin, { ...sa, clusterRole: role.metadata.name, binding: `${EXTERNAL_DNS_SERVICE_ACCOUNT}-viewer` });
   const kubeconfigFile = join(o.dir, 'external-dns.kubeconfig');
-  writeFileSync(kubeconfigFile, kubeconfig(o.server, o.clusterCaPem, token), { mode: 0o600 });
+  await writeServiceAccountKubeconfig(admin, sa, { server: o.server, clusterCaPem: o.clusterCaPem, file: kubeconfigFile });
   return { kubeconfigFile };
 }
 

@@ -25,6 +25,7 @@ import { FaultProxy, type FaultRule } from '../../testbed/fault-proxy';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import type { RunEvent } from '../../local/events';
 import type { RunResult } from '../../local/run';
+import { cognitoRequest } from './harness';
 import { certificatesByNameSet, failureOf, records, run, snapshot, writeFigures, type CertSnapshot } from './reliability';
 
 const DOMAIN = 'platform.example.com';
@@ -53,11 +54,7 @@ describe('faults: transient ones are survived, lasting ones end in their named e
   const figures: Figure[] = [];
 
   const request = (namespace: string, extra: Record<string, unknown> = {}) => ({
-    domain: DOMAIN,
-    cluster: { name: 'kubeflow', region: REGION },
-    namespaces: [namespace],
-    auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
-    canary: { expected: { outputName: 'predict', data: [1, 1] } },
+    ...cognitoRequest(tb, { domain: DOMAIN, region: REGION, namespaces: [namespace] }),
     ...extra,
   });
 
@@ -91,6 +88,23 @@ describe('faults: transient ones are survived, lasting ones end in their named e
         (recs.ownership.length === 0 ? 1 : 0),
     };
   };
+
+  /** Audits a namespace that should have converged: no duplicate, nothing lost. */
+  const expectConverged = async (namespace: string) => {
+    const a = await audit(namespace);
+    expect(a).toEqual({ duplicateCertificates: 0, duplicateRecords: 0, lost: 0 });
+    return a;
+  };
+
+  /** The figures' row of one injected fault whose `first` run failed and whose rerun (`second`) was audited as `a`. */
+  const rerunFigure = (fault: string, first: RunResult, second: RunResult, a: Awaited<ReturnType<typeof audit>>): Figure => ({
+    fault,
+    injected: 1,
+    firstRun: failureOf(first).failState ?? first.status,
+    rerun: second.status,
+    retries: retriesOf(first),
+    ...a,
+  });
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: NAMESPACES, clusterName: 'kubeflow', region: REGION });
@@ -128,16 +142,8 @@ describe('faults: transient ones are survived, lasting ones end in their named e
     const second = await run(env, request('lbwait'), 'fault-lb-2');
     expect(second.status).toBe('SUCCEEDED');
     expect((await certsFor('lbwait')).map((c) => c.arn)).toEqual(certsAfterFailure);
-    const a = await audit('lbwait');
-    expect(a).toEqual({ duplicateCertificates: 0, duplicateRecords: 0, lost: 0 });
-    figures.push({
-      fault: 'load balancer never assigns an address',
-      injected: 1,
-      firstRun: failureOf(first).failState ?? first.status,
-      rerun: second.status,
-      retries: retriesOf(first),
-      ...a,
-    });
+    const a = await expectConverged('lbwait');
+    figures.push(rerunFigure('load balancer never assigns an address', first, second, a));
   }, 120_000);
 
   it('throttling, 500s and delays on ACM, the tagging API, Route 53, Secrets Manager and EKS: the run succeeds with one certificate and one record set', async () => {
@@ -180,8 +186,7 @@ describe('faults: transient ones are survived, lasting ones end in their named e
     expect(second.status).toBe('SUCCEEDED');
     expect((await snapshot(tb)).certificates).toEqual(before.certificates);
     expect(await records(tb.aws.route53, tb.hostedZoneId)).toEqual(before.records);
-    const a = await audit('throttled');
-    expect(a).toEqual({ duplicateCertificates: 0, duplicateRecords: 0, lost: 0 });
+    const a = await expectConverged('throttled');
     figures.push({
       fault: 'ACM/Route 53/Secrets Manager/EKS throttling, 500s, delays',
       injected: stats.injected + proxy.stats().injected,
@@ -253,8 +258,7 @@ describe('faults: transient ones are survived, lasting ones end in their named e
     expect(
       result.events.some((e) => e.type === 'StateRetrying' && e.state === 'ConfigureCluster' && e.error.name === 'ClusterUnreachable'),
     ).toBe(true);
-    const a = await audit('apiblip');
-    expect(a).toEqual({ duplicateCertificates: 0, duplicateRecords: 0, lost: 0 });
+    const a = await expectConverged('apiblip');
     figures.push({
       fault: 'API server stopped, back within the retries',
       injected: 1,
@@ -279,16 +283,8 @@ describe('faults: transient ones are survived, lasting ones end in their named e
 
     const second = await run(env, request('apidown'), 'fault-apiserver-down-2');
     expect(second.status).toBe('SUCCEEDED');
-    const a = await audit('apidown');
-    expect(a).toEqual({ duplicateCertificates: 0, duplicateRecords: 0, lost: 0 });
-    figures.push({
-      fault: 'API server down for good',
-      injected: 1,
-      firstRun: failureOf(first).failState ?? first.status,
-      rerun: second.status,
-      retries: retriesOf(first),
-      ...a,
-    });
+    const a = await expectConverged('apidown');
+    figures.push(rerunFigure('API server down for good', first, second, a));
   }, 180_000);
 
   describe("a new ALB's name that is not in DNS yet", () => {
@@ -334,8 +330,7 @@ describe('faults: transient ones are survived, lasting ones end in their named e
       expect(result.output).toMatchObject({
         canary: { ok: true, attempts: attempts.length, namespaces: [{ namespace: 'albdns', status: 200, prediction: [1, 1] }] },
       });
-      const a = await audit('albdns');
-      expect(a).toEqual({ duplicateCertificates: 0, duplicateRecords: 0, lost: 0 });
+      const a = await expectConverged('albdns');
       figures.push({
         fault: "new ALB's name resolves after 2 canary attempts",
         injected: 2,
@@ -362,16 +357,8 @@ describe('faults: transient ones are survived, lasting ones end in their named e
 
       const second = await run(env, request('albdnsnever'), 'fault-alb-dns-never-2');
       expect(second.status).toBe('SUCCEEDED');
-      const a = await audit('albdnsnever');
-      expect(a).toEqual({ duplicateCertificates: 0, duplicateRecords: 0, lost: 0 });
-      figures.push({
-        fault: "the ALB's name never resolves",
-        injected: 1,
-        firstRun: failureOf(first).failState ?? first.status,
-        rerun: second.status,
-        retries: retriesOf(first),
-        ...a,
-      });
+      const a = await expectConverged('albdnsnever');
+      figures.push(rerunFigure("the ALB's name never resolves", first, second, a));
     }, 180_000);
   });
 

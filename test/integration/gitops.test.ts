@@ -19,6 +19,7 @@
 import { RequestCertificateCommand, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { guideIstioIngress } from '../../testbed/cluster';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
+import { dexRequest } from './harness';
 import type { RunResult } from '../../local/run';
 import { failureOf } from './reliability';
 import { awsFor, listRecords, provisionWith } from './workflow';
@@ -56,12 +57,7 @@ describe('GitOps: a field manager that keeps applying the Ingress is not fought 
   const figures: Record<string, number> = {};
 
   const request = (extra: Record<string, unknown> = {}) => ({
-    domain: DOMAIN,
-    cluster: { name: 'kubeflow', region: REGION },
-    namespaces: ['staging'],
-    auth: { provider: 'dex', loginSecretId: tb.secrets.dexLoginSecretId },
-    certificates: { mode: 'single' },
-    canary: { expected: { outputName: 'predict', data: [1, 1] } },
+    ...dexRequest(tb, { domain: DOMAIN, region: REGION, namespaces: ['staging'] }),
     ...extra,
   });
 

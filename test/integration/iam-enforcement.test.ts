@@ -35,6 +35,7 @@ import { FaultProxy } from '../../testbed/fault-proxy';
 import { IamEnforcer, motoLookups, testAccessKeyId, withoutStatement } from '../../testbed/iam/enforcer';
 import { ProcessSupervisor } from '../../testbed/lib/proc';
 import { readToolPaths, startTestbed, type Testbed } from '../../testbed/testbed';
+import { cognitoRequest } from './harness';
 import { lambdasFor } from './lambdas';
 import { failureOf } from './reliability';
 import { awsFor, listRecords, provisionWith } from './workflow';
@@ -176,13 +177,7 @@ describe('IAM enforcement in the end-to-end testbed (what every suite runs again
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: ['staging'], clusterName: 'kubeflow', region: REGION });
-    base = {
-      domain: DOMAIN,
-      cluster: { name: 'kubeflow', region: REGION },
-      namespaces: ['staging'],
-      auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
-      canary: { expected: { outputName: 'predict', data: [1, 1] } },
-    };
+    base = cognitoRequest(tb, { domain: DOMAIN, region: REGION, namespaces: ['staging'] });
   }, 240_000);
 
   afterAll(async () => {

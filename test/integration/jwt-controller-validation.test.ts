@@ -12,7 +12,6 @@
  * side), and provision-jwt.test.ts covers the deployed path.
  */
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { RequestCertificateCommand, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { desiredClusterState, JWT_HEADER_INGRESS, JWT_INGRESS, ANNOTATION_JWT_VALIDATION } from '../../shared/plan/cluster';
 import { parseProvisionRequest } from '../../shared/request';
 import type { KubeClient, KubeObject } from '../../testbed/lib/kube';
@@ -21,6 +20,7 @@ import type { KubeObject as ProductObject } from '../../shared/ports';
 const asTb = (o: ProductObject): KubeObject => o as unknown as KubeObject;
 import { waitFor } from '../../testbed/lib/net';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
+import { realLbcOptions, requestCertificates, waitIssued } from './harness';
 
 jest.setTimeout(300_000);
 
@@ -60,14 +60,7 @@ function rendered(certificateArn: string) {
 }
 
 beforeAll(async () => {
-  tb = await startTestbed({
-    authProvider: 'cognito',
-    domain: DOMAIN,
-    namespaces: [NS],
-    clusterName: 'kubeflow',
-    region: 'us-west-2',
-    lbController: 'real',
-  });
+  tb = await startTestbed(realLbcOptions(DOMAIN, NS));
   kube = tb.kubeAdmin();
 });
 afterAll(async () => {
@@ -77,16 +70,8 @@ afterAll(async () => {
 describe('JWT rendering against the real controller', () => {
   let arn = '';
   test('the webhook admits our token Ingress and header Ingress, and the model build parses them', async () => {
-    arn = (await tb.aws.acm.send(new RequestCertificateCommand({ DomainName: `*.${NS}.${DOMAIN}`, ValidationMethod: 'DNS' })))
-      .CertificateArn!;
-    await waitFor(
-      async () => (await tb.aws.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate?.Status === 'ISSUED',
-      {
-        what: 'certificate ISSUED',
-        timeoutMs: 30_000,
-        intervalMs: 200,
-      },
-    );
+    [arn] = (await requestCertificates(tb, [`*.${NS}.${DOMAIN}`])) as [string];
+    await waitIssued(tb, [arn]);
     const desired = rendered(arn);
     // As ConfigureCluster writes them: the header rule first, then the token rule.
     await kube.apply(asTb(desired.jwt!.headerIngress!), { fieldManager: 'kserve-edge', force: true });

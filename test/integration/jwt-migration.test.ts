@@ -12,7 +12,6 @@
  *
  * The scheduled canary runs at each phase with the request of that phase and is green.
  */
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { Route53Adapter } from '../../shared/aws/route53';
 import { httpsRequest } from '../../shared/canary/http';
 import { resolverFor } from '../../shared/canary/resolver';
@@ -23,7 +22,8 @@ import { resetScheduledCanaryCaches, scheduledCanaryDeps } from '../../wiring/ca
 import { resetClients, route53Client } from '../../wiring/clients';
 import { loadConfig } from '../../wiring/config';
 import { M2M_GROUPS } from '../../testbed/token-issuer';
-import { startTestbed, type Testbed } from '../../testbed/testbed';
+import type { Testbed } from '../../testbed/testbed';
+import { startJwtTestbed } from './harness';
 import { provisionWith } from './workflow';
 
 const DOMAIN = 'platform.example.com';
@@ -50,23 +50,7 @@ describe('migration from header tokens to JWT without a failed request', () => {
   let loop: Promise<void> | undefined;
 
   beforeAll(async () => {
-    tb = await startTestbed({
-      authProvider: 'cognito',
-      domain: DOMAIN,
-      namespaces: [NS],
-      clusterName: 'kubeflow',
-      region: REGION,
-      lbController: 'real',
-      tokenIssuer: true,
-    });
-    Object.assign(process.env, tb.env, { LOG_LEVEL: 'silent' });
-    const client = tb.tokenIssuer!.client();
-    await tb.aws.secretsManager.send(
-      new CreateSecretCommand({
-        Name: CLIENT_SECRET_ID,
-        SecretString: JSON.stringify({ clientId: client.clientId, clientSecret: client.clientSecret }),
-      }),
-    );
+    tb = await startJwtTestbed({ domain: DOMAIN, namespace: NS, region: REGION, clientSecretId: CLIENT_SECRET_ID });
   }, 300_000);
 
   afterAll(async () => {

@@ -12,15 +12,24 @@
  *    and one missing a required claim get 401;
  *  - on an HTTP listener the controller leaves the action out (no refusal).
  */
-import { RequestCertificateCommand, DescribeCertificateCommand } from '@aws-sdk/client-acm';
-import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { httpsRequest } from '../../testbed/client';
-import { child, members, queryCall, text, type XmlNode } from '../../testbed/lib/aws-query';
+import { child, members, text, type XmlNode } from '../../testbed/lib/aws-query';
 import type { KubeClient, KubeObject } from '../../testbed/lib/kube';
 import { waitFor } from '../../testbed/lib/net';
 import { MODEL_NAME, startTestbed, type Testbed } from '../../testbed/testbed';
+import { FORWARD_TO_GATEWAY, gatewayRules } from '../../testbed/cluster';
+import {
+  albArnFor,
+  applyGuidePolicyAndDomain,
+  elbv2,
+  ingressHostname,
+  realLbcOptions,
+  requestCertificates,
+  waitIssued,
+  upsertCname,
+} from './harness';
 import { M2M_CLIENT_ID, M2M_GROUPS, M2M_OTHER_CLIENT_ID, type TokenIssuer } from '../../testbed/token-issuer';
 
 jest.setTimeout(300_000);
@@ -34,16 +43,6 @@ const JWT_ANNOTATION = 'alb.ingress.kubernetes.io/jwt-validation';
 let tb: Testbed;
 let kube: KubeClient;
 let issuer: TokenIssuer;
-
-const elbv2 = (action: string, params: Record<string, unknown> = {}): Promise<XmlNode> =>
-  queryCall({
-    endpoint: tb.lb.awsProxy!.url,
-    service: 'elasticloadbalancing',
-    region: tb.options.region,
-    version: '2015-12-01',
-    action,
-    params,
-  });
 
 /** The annotation as the controller documents it: jwksEndpoint, issuer, additionalClaims[{name, format, values}]. */
 function jwtAnnotation(groups: string[]): string {
@@ -69,54 +68,27 @@ function ingress(name: string, listenPorts: string, annotations: Record<string, 
         'alb.ingress.kubernetes.io/scheme': 'internet-facing',
         'alb.ingress.kubernetes.io/listen-ports': listenPorts,
         'alb.ingress.kubernetes.io/target-type': 'ip',
-        'alb.ingress.kubernetes.io/actions.istio-ingressgateway':
-          '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"istio-ingressgateway","ServicePort":"80","Weight":100}]}}',
+        'alb.ingress.kubernetes.io/actions.istio-ingressgateway': FORWARD_TO_GATEWAY,
         ...annotations,
       },
     },
     spec: {
       ingressClassName: 'alb',
-      rules: [
-        {
-          http: {
-            paths: [
-              {
-                path: '/*',
-                pathType: 'ImplementationSpecific',
-                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-              },
-            ],
-          },
-        },
-      ],
+      rules: gatewayRules(),
     },
   };
 }
 
-async function statusHostname(name: string): Promise<string | undefined> {
-  const ing = await kube.get(REF.apiVersion, REF.kind, 'istio-system', name);
-  return (ing?.status as { loadBalancer?: { ingress?: Array<{ hostname?: string }> } } | undefined)?.loadBalancer?.ingress?.[0]?.hostname;
-}
-
 /** The non-default rules of the (only) listener of the ALB named `hostname`. */
 async function rulesOf(hostname: string): Promise<XmlNode[]> {
-  const lb = members(child(await elbv2('DescribeLoadBalancers'), 'LoadBalancers')).find((l) => text(l, 'DNSName') === hostname);
-  const listener = members(child(await elbv2('DescribeListeners', { LoadBalancerArn: text(lb, 'LoadBalancerArn') }), 'Listeners'))[0];
-  return members(child(await elbv2('DescribeRules', { ListenerArn: text(listener, 'ListenerArn') }), 'Rules')).filter(
+  const listener = members(child(await elbv2(tb, 'DescribeListeners', { LoadBalancerArn: await albArnFor(tb, hostname) }), 'Listeners'))[0];
+  return members(child(await elbv2(tb, 'DescribeRules', { ListenerArn: text(listener, 'ListenerArn') }), 'Rules')).filter(
     (r) => text(r, 'IsDefault') !== 'true',
   );
 }
 
 beforeAll(async () => {
-  tb = await startTestbed({
-    authProvider: 'cognito',
-    domain: DOMAIN,
-    namespaces: [NS],
-    clusterName: 'kubeflow',
-    region: 'us-west-2',
-    lbController: 'real',
-    tokenIssuer: true,
-  });
+  tb = await startTestbed(realLbcOptions(DOMAIN, NS, { tokenIssuer: true }));
   kube = tb.kubeAdmin();
   issuer = tb.tokenIssuer!;
 });
@@ -167,36 +139,9 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
   });
 
   test('the real controller writes a jwt-validation action; ELBv2 (the proxy) holds it with no drift', async () => {
-    const [arn] = await Promise.all([
-      tb.aws.acm
-        .send(new RequestCertificateCommand({ DomainName: `*.${NS}.${DOMAIN}`, ValidationMethod: 'DNS' }))
-        .then((o) => o.CertificateArn!),
-    ]);
-    await waitFor(
-      async () => (await tb.aws.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate?.Status === 'ISSUED',
-      {
-        what: 'certificate ISSUED',
-        timeoutMs: 30_000,
-        intervalMs: 200,
-      },
-    );
-    await kube.apply(
-      {
-        apiVersion: 'security.istio.io/v1beta1',
-        kind: 'AuthorizationPolicy',
-        metadata: { name: 'allow-predictor', namespace: 'istio-system' },
-        spec: {
-          selector: { matchLabels: { component: 'predictor' } },
-          action: 'ALLOW',
-          rules: [{ to: [{ operation: { paths: ['/v2/models/*'] } }] }],
-        },
-      },
-      { fieldManager: 'kubectl', force: true },
-    );
-    await kube.mergePatch(
-      { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' },
-      { data: { [DOMAIN]: '', _example: null } },
-    );
+    const [arn] = (await requestCertificates(tb, [`*.${NS}.${DOMAIN}`])) as [string];
+    await waitIssued(tb, [arn]);
+    await applyGuidePolicyAndDomain(kube, DOMAIN);
     await kube.apply(
       ingress(INGRESS, '[{"HTTPS":443}]', {
         'alb.ingress.kubernetes.io/certificate-arn': arn,
@@ -204,7 +149,7 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
       }),
       { fieldManager: 'kubectl', force: true },
     );
-    hostname = await waitFor(() => statusHostname(INGRESS), { what: 'Ingress status hostname', timeoutMs: 60_000, intervalMs: 100 });
+    hostname = await waitFor(() => ingressHostname(kube, INGRESS), { what: 'Ingress status hostname', timeoutMs: 60_000, intervalMs: 100 });
 
     const rules = await rulesOf(hostname);
     expect(rules).toHaveLength(1);
@@ -236,19 +181,7 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
 
   test('the data plane verifies like the ALB: a valid token gets the model, the others 401 (verified TLS)', async () => {
     await tb.lb.waitForAlb('istio-system', INGRESS, 30_000);
-    await tb.aws.route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: tb.hostedZoneId,
-        ChangeBatch: {
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: { Name: `*.${NS}.${DOMAIN}`, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: hostname }] },
-            },
-          ],
-        },
-      }),
-    );
+    await upsertCname(tb, `*.${NS}.${DOMAIN}`, hostname);
     const call = (token?: string) => httpsRequest(tb, url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
 
     const good = await issuer.mintToken();
@@ -316,7 +249,7 @@ describe('machine tokens and the ALB JWT check on the testbed', () => {
       fieldManager: 'kubectl',
       force: true,
     });
-    const http = await waitFor(() => statusHostname('istio-ingress-http'), {
+    const http = await waitFor(() => ingressHostname(kube, 'istio-ingress-http'), {
       what: 'HTTP Ingress hostname',
       timeoutMs: 60_000,
       intervalMs: 100,

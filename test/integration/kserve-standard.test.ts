@@ -12,6 +12,7 @@
  * config-domain only (its default template is nested already).
  */
 import { startTestbed, type Testbed } from '../../testbed/testbed';
+import { cognitoRequest } from './harness';
 import { awsFor, listRecords, provisionWith } from './workflow';
 
 const DOMAIN = 'platform.example.com';
@@ -40,13 +41,7 @@ describe('provision: KServe Standard mode (mixed with Knative)', () => {
         { metadata: { annotations: { 'serving.kserve.io/deploymentMode': 'Serverless' } } },
         { fieldManager: 'kubectl' },
       );
-    request = {
-      domain: DOMAIN,
-      cluster: { name: 'kubeflow', region: REGION },
-      namespaces: NAMESPACES,
-      auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
-      canary: { expected: { outputName: 'predict', data: [1, 1] } },
-    };
+    request = cognitoRequest(tb, { domain: DOMAIN, region: REGION, namespaces: NAMESPACES });
   }, 240_000);
 
   afterAll(async () => {

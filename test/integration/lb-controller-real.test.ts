@@ -7,14 +7,25 @@
  * certificate and a 26th SNI certificate, and the controller reports both as
  * FailedDeployModel while the ALB keeps what it had.
  */
-import { RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { httpsRequest } from '../../testbed/client';
-import { child, members, queryCall, text, type XmlNode } from '../../testbed/lib/aws-query';
+import { child, members, text } from '../../testbed/lib/aws-query';
 import { KubeApiError, type KubeClient, type KubeObject } from '../../testbed/lib/kube';
 import { waitFor } from '../../testbed/lib/net';
 import { MODEL_NAME, startTestbed, type Testbed } from '../../testbed/testbed';
+import { FORWARD_TO_GATEWAY, gatewayRules } from '../../testbed/cluster';
+import {
+  albArnFor,
+  applyGuidePolicyAndDomain,
+  elbv2,
+  ingressHostname,
+  listenerCertificates,
+  realLbcOptions,
+  requestCertificates,
+  waitIssued,
+  upsertCname,
+} from './harness';
 
 jest.setTimeout(300_000);
 
@@ -43,24 +54,11 @@ function productIngress(arns: string[], conditions = conditionsFor([TOKEN])): Ku
         'alb.ingress.kubernetes.io/target-type': 'ip',
         [CERT_ANNOTATION]: arns.join(','),
         [CONDITIONS_ANNOTATION]: conditions,
-        'alb.ingress.kubernetes.io/actions.istio-ingressgateway':
-          '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"istio-ingressgateway","ServicePort":"80","Weight":100}]}}',
+        'alb.ingress.kubernetes.io/actions.istio-ingressgateway': FORWARD_TO_GATEWAY,
       },
     },
     spec: {
-      rules: [
-        {
-          http: {
-            paths: [
-              {
-                path: '/*',
-                pathType: 'ImplementationSpecific',
-                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-              },
-            ],
-          },
-        },
-      ],
+      rules: gatewayRules(),
     },
   };
 }
@@ -71,60 +69,6 @@ function conditionsFor(values: string[]): string {
 
 let tb: Testbed;
 let kube: KubeClient;
-
-const elbv2 = (action: string, params: Record<string, unknown> = {}): Promise<XmlNode> =>
-  // Through the AWS proxy: what the controller (and the product) see.
-  queryCall({
-    endpoint: tb.lb.awsProxy!.url,
-    service: 'elasticloadbalancing',
-    region: tb.options.region,
-    version: '2015-12-01',
-    action,
-    params,
-  });
-
-async function requestCertificates(names: string[]): Promise<string[]> {
-  const arns: string[] = [];
-  for (const name of names) {
-    const out = await tb.aws.acm.send(new RequestCertificateCommand({ DomainName: name, ValidationMethod: 'DNS' }));
-    arns.push(out.CertificateArn!);
-  }
-  return arns;
-}
-
-/** Waits until moto issues every certificate (MOTO_ACM_VALIDATION_WAIT). */
-async function waitIssued(arns: string[]): Promise<void> {
-  const { DescribeCertificateCommand } = await import('@aws-sdk/client-acm');
-  for (const arn of arns) {
-    await waitFor(
-      async () => (await tb.aws.acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate?.Status === 'ISSUED',
-      { what: `${arn} ISSUED`, timeoutMs: 30_000, intervalMs: 200 },
-    );
-  }
-}
-
-async function ingressHostname(): Promise<string | undefined> {
-  const ing = await kube.get(REF.apiVersion, REF.kind, REF.namespace, REF.name);
-  return (ing?.status as { loadBalancer?: { ingress?: Array<{ hostname?: string }> } } | undefined)?.loadBalancer?.ingress?.[0]?.hostname;
-}
-
-async function albArnFor(hostname: string): Promise<string> {
-  const lbs = members(child(await elbv2('DescribeLoadBalancers'), 'LoadBalancers'));
-  const lb = lbs.find((l) => text(l, 'DNSName') === hostname);
-  if (!lb) throw new Error(`no load balancer with DNS name ${hostname}`);
-  return text(lb, 'LoadBalancerArn');
-}
-
-async function listenerCertificates(listenerArn: string): Promise<{ default: string[]; sni: string[] }> {
-  const certs = members(child(await elbv2('DescribeListenerCertificates', { ListenerArn: listenerArn }), 'Certificates'));
-  return {
-    default: certs.filter((c) => text(c, 'IsDefault') === 'true').map((c) => text(c, 'CertificateArn')),
-    sni: certs
-      .filter((c) => text(c, 'IsDefault') !== 'true')
-      .map((c) => text(c, 'CertificateArn'))
-      .sort(),
-  };
-}
 
 /** FailedDeployModel events on the Ingress whose message contains `needle`. */
 async function failedDeployEvents(needle: string): Promise<string[]> {
@@ -148,14 +92,7 @@ function procStats(pid: number): { rssMiB: number; cpuSeconds: number } {
 }
 
 beforeAll(async () => {
-  tb = await startTestbed({
-    authProvider: 'cognito',
-    domain: DOMAIN,
-    namespaces: [NS],
-    clusterName: 'kubeflow',
-    region: 'us-west-2',
-    lbController: 'real',
-  });
+  tb = await startTestbed(realLbcOptions(DOMAIN, NS));
   kube = tb.kubeAdmin();
 });
 
@@ -194,57 +131,41 @@ describe('testbed with the real AWS Load Balancer Controller', () => {
   });
 
   test('an Ingress like the product’s becomes an ALB: hostname in status, listener, certificates and rules in ELBv2', async () => {
-    const issued = await requestCertificates([`*.${DOMAIN}`, `*.${NS}.${DOMAIN}`]);
+    const issued = await requestCertificates(tb, [`*.${DOMAIN}`, `*.${NS}.${DOMAIN}`]);
     defaultArn = issued[0]!;
     sniArn = issued[1]!;
-    await waitIssued([defaultArn, sniArn]);
-    await kube.apply(
-      {
-        apiVersion: 'security.istio.io/v1beta1',
-        kind: 'AuthorizationPolicy',
-        metadata: { name: 'allow-predictor', namespace: 'istio-system' },
-        spec: {
-          selector: { matchLabels: { component: 'predictor' } },
-          action: 'ALLOW',
-          rules: [{ to: [{ operation: { paths: ['/v2/models/*'] } }] }],
-        },
-      },
-      { fieldManager: 'kubectl', force: true },
-    );
-    await kube.mergePatch(
-      { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' },
-      { data: { [DOMAIN]: '', _example: null } },
-    );
+    await waitIssued(tb, [defaultArn, sniArn]);
+    await applyGuidePolicyAndDomain(kube, DOMAIN);
     const t0 = Date.now();
     await kube.apply(productIngress([defaultArn, sniArn]), { fieldManager: 'kubectl', force: true });
-    hostname = await waitFor(ingressHostname, { what: 'Ingress status hostname', timeoutMs: 60_000, intervalMs: 100 });
+    hostname = await waitFor(() => ingressHostname(kube, INGRESS), { what: 'Ingress status hostname', timeoutMs: 60_000, intervalMs: 100 });
     const toHostname = Date.now() - t0;
     expect(hostname).toMatch(/^k8s-istiosys-istioing-[0-9a-f]{10}-\d+\.us-west-2\.elb\.amazonaws\.com$/);
     const ing = await kube.get(REF.apiVersion, REF.kind, REF.namespace, REF.name);
     expect(ing?.metadata.finalizers).toContain('ingress.k8s.aws/resources');
 
-    const lbArn = await albArnFor(hostname);
-    const lb = members(child(await elbv2('DescribeLoadBalancers', { LoadBalancerArns: [lbArn] }), 'LoadBalancers'))[0];
+    const lbArn = await albArnFor(tb, hostname);
+    const lb = members(child(await elbv2(tb, 'DescribeLoadBalancers', { LoadBalancerArns: [lbArn] }), 'LoadBalancers'))[0];
     expect(text(lb, 'Scheme')).toBe('internet-facing');
     expect(text(lb, 'Type')).toBe('application');
-    const attrs = members(child(await elbv2('DescribeLoadBalancerAttributes', { LoadBalancerArn: lbArn }), 'Attributes'));
+    const attrs = members(child(await elbv2(tb, 'DescribeLoadBalancerAttributes', { LoadBalancerArn: lbArn }), 'Attributes'));
     expect(attrs.find((a) => text(a, 'Key') === 'routing.http.drop_invalid_header_fields.enabled')).toEqual(
       expect.objectContaining({ Value: 'true' }),
     );
 
-    const listeners = members(child(await elbv2('DescribeListeners', { LoadBalancerArn: lbArn }), 'Listeners'));
+    const listeners = members(child(await elbv2(tb, 'DescribeListeners', { LoadBalancerArn: lbArn }), 'Listeners'));
     expect(listeners.map((l) => `${text(l, 'Protocol')}:${text(l, 'Port')}`)).toEqual(['HTTPS:443']);
     const listener = listeners[0]!;
     listenerArn = text(listener, 'ListenerArn');
     // ELBv2 lists only the default certificate on the listener (the proxy trims moto's answer).
     expect(members(child(listener, 'Certificates')).map((c) => text(c, 'CertificateArn'))).toEqual([defaultArn]);
-    expect(await listenerCertificates(listenerArn)).toEqual({ default: [defaultArn], sni: [sniArn] });
+    expect(await listenerCertificates(tb, listenerArn)).toEqual({ default: [defaultArn], sni: [sniArn] });
     // Default action: fixed 404 text/plain.
     const defaultAction = members(child(listener, 'DefaultActions'))[0];
     expect(text(defaultAction, 'Type')).toBe('fixed-response');
     expect(text(child(defaultAction, 'FixedResponseConfig'), 'StatusCode')).toBe('404');
 
-    const rules = members(child(await elbv2('DescribeRules', { ListenerArn: listenerArn }), 'Rules')).filter(
+    const rules = members(child(await elbv2(tb, 'DescribeRules', { ListenerArn: listenerArn }), 'Rules')).filter(
       (r) => text(r, 'IsDefault') !== 'true',
     );
     expect(rules).toHaveLength(1);
@@ -262,20 +183,7 @@ describe('testbed with the real AWS Load Balancer Controller', () => {
     const host = `${MODEL_NAME}.${NS}.${DOMAIN}`;
     const hostMap = JSON.parse(readFileSync(tb.lb.hostMapFile, 'utf8')) as Record<string, string>;
     expect(Object.keys(hostMap)).toEqual([hostname]);
-    const { ChangeResourceRecordSetsCommand } = await import('@aws-sdk/client-route-53');
-    await tb.aws.route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: tb.hostedZoneId,
-        ChangeBatch: {
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: { Name: `*.${NS}.${DOMAIN}`, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: hostname }] },
-            },
-          ],
-        },
-      }),
-    );
+    await upsertCname(tb, `*.${NS}.${DOMAIN}`, hostname);
     const ready = await httpsRequest(tb, `https://${host}/v2/models/${MODEL_NAME}/ready`, { headers: { 'x-api-key': TOKEN } });
     expect(ready.status).toBe(200);
     expect(ready.peerCertificateNames).toEqual([`*.${NS}.${DOMAIN}`]);
@@ -308,7 +216,7 @@ describe('testbed with the real AWS Load Balancer Controller', () => {
   });
 
   test('a certificate that is not ISSUED is refused: FailedDeployModel, the ALB keeps its certificates and hostname', async () => {
-    const [pending] = await requestCertificates([`*.prod.${DOMAIN}`]);
+    const [pending] = await requestCertificates(tb, [`*.prod.${DOMAIN}`]);
     // Not issued yet, as a fresh ACM certificate is until its DNS validation passes.
     tb.lb.awsProxy!.failCertificates({ arns: [pending!], status: 'PENDING_VALIDATION' });
     try {
@@ -322,8 +230,8 @@ describe('testbed with the real AWS Load Balancer Controller', () => {
       );
       expect(events[0]).toContain(pending);
       expect(tb.lb.awsProxy!.stats().refusedBy['AddListenerCertificates:CertificateNotFound']).toBeGreaterThanOrEqual(1);
-      expect(await listenerCertificates(listenerArn)).toEqual({ default: [defaultArn], sni: [sniArn] });
-      expect(await ingressHostname()).toBe(hostname);
+      expect(await listenerCertificates(tb, listenerArn)).toEqual({ default: [defaultArn], sni: [sniArn] });
+      expect(await ingressHostname(kube, INGRESS)).toBe(hostname);
     } finally {
       tb.lb.awsProxy!.failCertificates(undefined);
     }
@@ -332,8 +240,11 @@ describe('testbed with the real AWS Load Balancer Controller', () => {
   });
 
   test('a 26th SNI certificate is refused with TooManyCertificates; the ALB keeps 25', async () => {
-    const more = await requestCertificates(Array.from({ length: 25 }, (_, i) => `*.ns${i}.${DOMAIN}`));
-    await waitIssued(more);
+    const more = await requestCertificates(
+      tb,
+      Array.from({ length: 25 }, (_, i) => `*.ns${i}.${DOMAIN}`),
+    );
+    await waitIssued(tb, more);
     // default + 26 SNI certificates (sniArn + 25 more).
     await kube.mergePatch(REF, { metadata: { annotations: { [CERT_ANNOTATION]: [defaultArn, sniArn, ...more].join(',') } } });
     const events = await waitFor(
@@ -344,10 +255,10 @@ describe('testbed with the real AWS Load Balancer Controller', () => {
       { what: 'FailedDeployModel event with TooManyCertificates', timeoutMs: 90_000, intervalMs: 250 },
     );
     expect(events[0]).toContain('TooManyCertificates');
-    const held = await listenerCertificates(listenerArn);
+    const held = await listenerCertificates(tb, listenerArn);
     expect(held.default).toEqual([defaultArn]);
     expect(held.sni).toHaveLength(25);
-    expect(await ingressHostname()).toBe(hostname);
+    expect(await ingressHostname(kube, INGRESS)).toBe(hostname);
     console.log(`aws-load-balancer-controller after the quota test: ${JSON.stringify(procStats(tb.lb.real!.pid))}`);
   });
 
@@ -358,7 +269,7 @@ describe('testbed with the real AWS Load Balancer Controller', () => {
       timeoutMs: 60_000,
       intervalMs: 200,
     });
-    const lbs = members(child(await elbv2('DescribeLoadBalancers'), 'LoadBalancers'));
+    const lbs = members(child(await elbv2(tb, 'DescribeLoadBalancers'), 'LoadBalancers'));
     expect(lbs.map((l) => text(l, 'DNSName'))).not.toContain(hostname);
   });
 });

@@ -54,6 +54,14 @@ interface Denied {
 const dry = (path: string) => `${path}${path.includes('?') ? '&' : '?'}dryRun=All`;
 const cm = (namespace: string, name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data: {} });
 
+/** A merge patch the workflow must not send (sent with dryRun=All). */
+const mergePatch = (what: string, attr: Attr, path: string, body: unknown): Denied => ({
+  what,
+  verb: 'patch',
+  attr,
+  http: { method: 'PATCH', path: dry(path), body, contentType: 'application/merge-patch+json' },
+});
+
 const DENIED: Denied[] = [
   {
     what: 'read a Secret in istio-system',
@@ -79,39 +87,24 @@ const DENIED: Denied[] = [
     attr: { resource: 'configmaps', namespace: 'knative-serving', name: 'config-autoscaler' },
     http: { method: 'GET', path: '/api/v1/namespaces/knative-serving/configmaps/config-autoscaler' },
   },
-  {
-    what: "patch another of KServe's ConfigMaps",
-    verb: 'patch',
-    attr: { resource: 'configmaps', namespace: 'kubeflow', name: 'kserve-config' },
-    http: {
-      method: 'PATCH',
-      path: dry('/api/v1/namespaces/kubeflow/configmaps/kserve-config'),
-      body: { data: { x: '' } },
-      contentType: 'application/merge-patch+json',
-    },
-  },
-  {
-    what: 'change an InferenceService',
-    verb: 'patch',
-    attr: { group: 'serving.kserve.io', resource: 'inferenceservices', namespace: 'team-a', name: 'sklearn-irisv2' },
-    http: {
-      method: 'PATCH',
-      path: dry('/apis/serving.kserve.io/v1beta1/namespaces/team-a/inferenceservices/sklearn-irisv2'),
-      body: { metadata: { labels: { x: 'y' } } },
-      contentType: 'application/merge-patch+json',
-    },
-  },
-  {
-    what: 'patch aws-auth in kube-system',
-    verb: 'patch',
-    attr: { resource: 'configmaps', namespace: 'kube-system', name: 'aws-auth' },
-    http: {
-      method: 'PATCH',
-      path: dry('/api/v1/namespaces/kube-system/configmaps/aws-auth'),
-      body: { data: { mapRoles: '' } },
-      contentType: 'application/merge-patch+json',
-    },
-  },
+  mergePatch(
+    "patch another of KServe's ConfigMaps",
+    { resource: 'configmaps', namespace: 'kubeflow', name: 'kserve-config' },
+    '/api/v1/namespaces/kubeflow/configmaps/kserve-config',
+    { data: { x: '' } },
+  ),
+  mergePatch(
+    'change an InferenceService',
+    { group: 'serving.kserve.io', resource: 'inferenceservices', namespace: 'team-a', name: 'sklearn-irisv2' },
+    '/apis/serving.kserve.io/v1beta1/namespaces/team-a/inferenceservices/sklearn-irisv2',
+    { metadata: { labels: { x: 'y' } } },
+  ),
+  mergePatch(
+    'patch aws-auth in kube-system',
+    { resource: 'configmaps', namespace: 'kube-system', name: 'aws-auth' },
+    '/api/v1/namespaces/kube-system/configmaps/aws-auth',
+    { data: { mapRoles: '' } },
+  ),
   {
     what: 'delete config-domain',
     verb: 'delete',
@@ -152,39 +145,24 @@ const DENIED: Denied[] = [
       },
     },
   },
-  {
-    what: 'widen its own Role',
-    verb: 'patch',
-    attr: { group: 'rbac.authorization.k8s.io', resource: 'roles', namespace: 'istio-system', name: 'kserve-edge-workflow' },
-    http: {
-      method: 'PATCH',
-      path: dry('/apis/rbac.authorization.k8s.io/v1/namespaces/istio-system/roles/kserve-edge-workflow'),
-      body: { rules: [] },
-      contentType: 'application/merge-patch+json',
-    },
-  },
-  {
-    what: 'patch an Ingress in another namespace',
-    verb: 'patch',
-    attr: { group: 'networking.k8s.io', resource: 'ingresses', namespace: 'kubeflow', name: 'istio-ingress-api' },
-    http: {
-      method: 'PATCH',
-      path: dry('/apis/networking.k8s.io/v1/namespaces/kubeflow/ingresses/istio-ingress-api'),
-      body: { metadata: { labels: { x: 'y' } } },
-      contentType: 'application/merge-patch+json',
-    },
-  },
-  {
-    what: 'patch an Ingress of another name in istio-system',
-    verb: 'patch',
-    attr: { group: 'networking.k8s.io', resource: 'ingresses', namespace: 'istio-system', name: 'other-team' },
-    http: {
-      method: 'PATCH',
-      path: dry('/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses/other-team'),
-      body: { metadata: { labels: { x: 'y' } } },
-      contentType: 'application/merge-patch+json',
-    },
-  },
+  mergePatch(
+    'widen its own Role',
+    { group: 'rbac.authorization.k8s.io', resource: 'roles', namespace: 'istio-system', name: 'kserve-edge-workflow' },
+    '/apis/rbac.authorization.k8s.io/v1/namespaces/istio-system/roles/kserve-edge-workflow',
+    { rules: [] },
+  ),
+  mergePatch(
+    'patch an Ingress in another namespace',
+    { group: 'networking.k8s.io', resource: 'ingresses', namespace: 'kubeflow', name: 'istio-ingress-api' },
+    '/apis/networking.k8s.io/v1/namespaces/kubeflow/ingresses/istio-ingress-api',
+    { metadata: { labels: { x: 'y' } } },
+  ),
+  mergePatch(
+    'patch an Ingress of another name in istio-system',
+    { group: 'networking.k8s.io', resource: 'ingresses', namespace: 'istio-system', name: 'other-team' },
+    '/apis/networking.k8s.io/v1/namespaces/istio-system/ingresses/other-team',
+    { metadata: { labels: { x: 'y' } } },
+  ),
   {
     what: 'list Events in kube-system',
     verb: 'list',
@@ -212,17 +190,12 @@ const DENIED: Denied[] = [
     attr: { group: 'security.istio.io', resource: 'authorizationpolicies', namespace: 'team-a' },
     http: { method: 'GET', path: '/apis/security.istio.io/v1beta1/namespaces/team-a/authorizationpolicies' },
   },
-  {
-    what: 'patch an InferenceService',
-    verb: 'patch',
-    attr: { group: 'serving.kserve.io', resource: 'inferenceservices', namespace: 'team-a', name: 'sklearn-irisv2' },
-    http: {
-      method: 'PATCH',
-      path: dry('/apis/serving.kserve.io/v1beta1/namespaces/team-a/inferenceservices/sklearn-irisv2'),
-      body: { metadata: { labels: { x: 'y' } } },
-      contentType: 'application/merge-patch+json',
-    },
-  },
+  mergePatch(
+    'patch an InferenceService',
+    { group: 'serving.kserve.io', resource: 'inferenceservices', namespace: 'team-a', name: 'sklearn-irisv2' },
+    '/apis/serving.kserve.io/v1beta1/namespaces/team-a/inferenceservices/sklearn-irisv2',
+    { metadata: { labels: { x: 'y' } } },
+  ),
   {
     what: 'create a Pod in istio-system',
     verb: 'create',

@@ -38,7 +38,7 @@ import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { FakeExecutions } from '../fakes/FakeExecutions';
 import { auditEvent, logsEvent } from '../fixtures/audit';
 import { captureEmf, endpointDocs, type EmfDoc } from '../fixtures/emf';
-import { awsFor, listCertificates, listRecords, provisionWith } from './workflow';
+import { awsFor, listCertificates, listRecords, provisionWith, restoreEnv } from './workflow';
 
 const DOMAIN = 'platform.example.com';
 const REGION = 'us-west-2';
@@ -147,9 +147,7 @@ describe('namespace lifecycle and the scheduled canary', () => {
   }, 240_000);
 
   afterAll(async () => {
-    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-    Object.assign(process.env, savedEnv);
-    resetClients();
+    restoreEnv(savedEnv);
     await tb?.stop();
   }, 60_000);
 

@@ -22,6 +22,7 @@ import { IRIS_INPUT } from '../../shared/request';
 import { kubeFor } from '../../wiring/cluster';
 import { loadConfig } from '../../wiring/config';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
+import { cognitoRequest } from './harness';
 import { failureOf, withEnv } from './reliability';
 import { httpsTo } from './workflow';
 
@@ -44,13 +45,7 @@ describe('the listener keeps every provisioned namespace (issue 10, defect 2)', 
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'cognito', domain: DOMAIN, namespaces: NAMESPACES, clusterName: 'kubeflow', region: REGION });
-    requestFor = (namespaces) => ({
-      domain: DOMAIN,
-      cluster: { name: 'kubeflow', region: REGION },
-      namespaces,
-      auth: { provider: 'cognito', headerValuesSecretId: tb.secrets.apiTokensSecretId },
-      canary: { expected: { outputName: 'predict', data: [1, 1] } },
-    });
+    requestFor = (namespaces) => cognitoRequest(tb, { domain: DOMAIN, region: REGION, namespaces });
   }, 240_000);
 
   afterAll(async () => {

@@ -132,28 +132,14 @@ describe('provision: Cognito, per-namespace certificates', () => {
     const port = Number(info.listeners['443']?.split(':')[1]);
     const host = `sklearn-irisv2.staging.${DOMAIN}`;
     const path = '/v2/models/sklearn-irisv2/infer';
-    const ok = await httpsTo({
-      port,
-      host,
-      path,
-      method: 'POST',
-      body: BODY,
-      ca: tb.caPem,
-      headers: { 'x-api-key': tb.secrets.apiTokens[0]! },
-    });
+    const infer = (headers?: Record<string, string>) =>
+      httpsTo({ port, host, path, method: 'POST', body: BODY, ca: tb.caPem, ...(headers ? { headers } : {}) });
+    const ok = await infer({ 'x-api-key': tb.secrets.apiTokens[0]! });
     expect(ok.status).toBe(200);
     expect(JSON.parse(ok.body)).toMatchObject({ model_name: 'sklearn-irisv2', outputs: [{ name: 'predict', data: [1, 1] }] });
-    const denied = await httpsTo({ port, host, path, method: 'POST', body: BODY, ca: tb.caPem });
+    const denied = await infer();
     expect(denied.status).toBe(404);
-    const wrong = await httpsTo({
-      port,
-      host,
-      path,
-      method: 'POST',
-      body: BODY,
-      ca: tb.caPem,
-      headers: { 'x-api-key': 'not-the-token-1234567' },
-    });
+    const wrong = await infer({ 'x-api-key': 'not-the-token-1234567' });
     expect(wrong.status).toBe(404);
   }, 60_000);
 

@@ -4,6 +4,7 @@
  * canary logs in through Dex and oauth2-proxy like a user would.
  */
 import { startTestbed, type Testbed } from '../../testbed/testbed';
+import { dexRequest } from './harness';
 import { IRIS_INPUT } from '../../shared/request';
 import { awsFor, httpsTo, listCertificates, listRecords, provisionWith } from './workflow';
 
@@ -16,14 +17,7 @@ describe('provision: Dex, single certificate (the guide layout)', () => {
 
   beforeAll(async () => {
     tb = await startTestbed({ authProvider: 'dex', domain: DOMAIN, namespaces: ['staging'], clusterName: 'kubeflow', region: REGION });
-    request = {
-      domain: DOMAIN,
-      cluster: { name: 'kubeflow', region: REGION },
-      namespaces: ['staging'],
-      auth: { provider: 'dex', loginSecretId: tb.secrets.dexLoginSecretId },
-      certificates: { mode: 'single' },
-      canary: { expected: { outputName: 'predict', data: [1, 1] } },
-    };
+    request = dexRequest(tb, { domain: DOMAIN, region: REGION, namespaces: ['staging'] });
   }, 240_000);
 
   afterAll(async () => {

@@ -16,7 +16,6 @@
  * of the right client and issuer without it.
  */
 import { readFileSync } from 'node:fs';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { publishCanaryMetrics } from '../../shared/canary/metrics';
 import { silentLogger } from '../../shared/log';
 import { IRIS_INPUT, parseProvisionRequest } from '../../shared/request';
@@ -25,9 +24,10 @@ import { resetScheduledCanaryCaches, scheduledCanaryDeps } from '../../wiring/ca
 import { resetClients } from '../../wiring/clients';
 import { loadConfig } from '../../wiring/config';
 import { M2M_GROUPS } from '../../testbed/token-issuer';
-import { startTestbed, type Testbed } from '../../testbed/testbed';
+import type { Testbed } from '../../testbed/testbed';
 import type { KubeObject } from '../../testbed/lib/kube';
 import { captureEmf, endpointDocs } from '../fixtures/emf';
+import { startJwtTestbed } from './harness';
 import { httpsTo, provisionWith } from './workflow';
 
 const DOMAIN = 'platform.example.com';
@@ -49,23 +49,8 @@ describe('provision: JWT mode with a real token issuer and the real controller',
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   beforeAll(async () => {
-    tb = await startTestbed({
-      authProvider: 'cognito',
-      domain: DOMAIN,
-      namespaces: [NS],
-      clusterName: 'kubeflow',
-      region: REGION,
-      lbController: 'real',
-      tokenIssuer: true,
-    });
-    Object.assign(process.env, tb.env, { LOG_LEVEL: 'silent' });
+    tb = await startJwtTestbed({ domain: DOMAIN, namespace: NS, region: REGION, clientSecretId: CLIENT_SECRET_ID });
     const client = tb.tokenIssuer!.client();
-    await tb.aws.secretsManager.send(
-      new CreateSecretCommand({
-        Name: CLIENT_SECRET_ID,
-        SecretString: JSON.stringify({ clientId: client.clientId, clientSecret: client.clientSecret }),
-      }),
-    );
     request = {
       domain: DOMAIN,
       cluster: { name: 'kubeflow', region: REGION },

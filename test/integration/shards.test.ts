@@ -25,7 +25,7 @@ import { loadConfig } from '../../wiring/config';
 import { startTestbed, type Testbed } from '../../testbed/testbed';
 import { captureEmf } from '../fixtures/emf';
 import { failureOf } from './reliability';
-import { awsFor, listRecords, provisionWith } from './workflow';
+import { awsFor, listRecords, provisionWith, restoreEnv } from './workflow';
 
 const DOMAIN = 'platform.example.com';
 const REGION = 'us-west-2';
@@ -88,9 +88,7 @@ describe('ALB shards (issue 11)', () => {
   }, 240_000);
 
   afterAll(async () => {
-    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-    Object.assign(process.env, savedEnv);
-    resetClients();
+    restoreEnv(savedEnv);
     await tb?.stop();
   }, 60_000);
 

@@ -5,7 +5,6 @@
  * directly, and the ALB / gateway / model / login answer as on AWS.
  */
 import { DescribeCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
-import { ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
@@ -13,6 +12,8 @@ import { dexLogin, httpsRequest, resolveHost } from '../../testbed/client';
 import { isAlive } from '../../testbed/lib/proc';
 import { KubeApiError, type KubeClient, type KubeObject } from '../../testbed/lib/kube';
 import { MODEL_NAME, OAUTH2_PROXY_COOKIE, startTestbed, TESTBED_ENV_KEYS, type Testbed } from '../../testbed/testbed';
+import { FORWARD_TO_GATEWAY, gatewayRules } from '../../testbed/cluster';
+import { upsertCname } from './harness';
 
 jest.setTimeout(240_000);
 
@@ -70,15 +71,9 @@ async function setConfigDomain(kube: KubeClient): Promise<void> {
   );
 }
 
-async function upsertCname(tb: Testbed, name: string, value: string): Promise<void> {
-  await tb.aws.route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: tb.hostedZoneId,
-      ChangeBatch: {
-        Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: value }] } }],
-      },
-    }),
-  );
+/** The sample model's inference (POST of the iris input as JSON) with `headers` besides the content type. */
+function infer(tb: Testbed, headers: Record<string, string>) {
+  return httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: IRIS_INPUT });
 }
 
 function expectV2Body(body: string): void {
@@ -90,14 +85,19 @@ function expectV2Body(body: string): void {
 
 const ALB_HOSTNAME = /^k8s-[a-z0-9-]{1,8}-[a-z0-9-]{1,8}-[0-9a-f]{10}-\d{10}\.us-west-2\.elb\.amazonaws\.com$/;
 
-describe('testbed, Cognito variant (istio-ingress-api with the header condition)', () => {
-  let tb: Testbed;
-  let token: string;
+/**
+ * Starts the testbed with the stand-in load balancer controller before the
+ * describe block's tests (handing it and the pids of its processes to `use`),
+ * and stops it after them, checking that every process it started is gone
+ * (group members included).
+ */
+function standInTestbed(authProvider: 'cognito' | 'dex', use: (tb: Testbed, pidsWhileRunning: number[]) => void): void {
+  let tb: Testbed | undefined;
   let pidsWhileRunning: number[] = [];
 
   beforeAll(async () => {
     tb = await startTestbed({
-      authProvider: 'cognito',
+      authProvider,
       domain: DOMAIN,
       namespaces: [NS],
       clusterName: 'kubeflow',
@@ -107,14 +107,24 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
       lbController: 'stand-in',
     });
     pidsWhileRunning = tb.pids();
+    use(tb, pidsWhileRunning);
   });
 
   afterAll(async () => {
     if (!tb) return;
     await tb.stop();
-    // Every process the testbed started is gone (group members included).
     expect(tb.pids()).toEqual([]);
     for (const pid of pidsWhileRunning) expect(isAlive(pid)).toBe(false);
+  });
+}
+
+describe('testbed, Cognito variant (istio-ingress-api with the header condition)', () => {
+  let tb: Testbed;
+  let token: string;
+  let pidsWhileRunning: number[] = [];
+  standInTestbed('cognito', (started, pids) => {
+    tb = started;
+    pidsWhileRunning = pids;
   });
 
   test('env names everything the product needs', () => {
@@ -163,8 +173,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
           namespace: 'istio-system',
           labels: { 'kustomize.component': 'istio-ingress' },
           annotations: {
-            'alb.ingress.kubernetes.io/actions.istio-ingressgateway':
-              '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"istio-ingressgateway","ServicePort":"80","Weight":100}]}}',
+            'alb.ingress.kubernetes.io/actions.istio-ingressgateway': FORWARD_TO_GATEWAY,
             'alb.ingress.kubernetes.io/certificate-arn': arn,
             'alb.ingress.kubernetes.io/conditions.istio-ingressgateway': `[{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName": "x-api-key", "Values":["${token}"]}}]`,
             'alb.ingress.kubernetes.io/listen-ports': '[{"HTTPS":443}]',
@@ -175,19 +184,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
           },
         },
         spec: {
-          rules: [
-            {
-              http: {
-                paths: [
-                  {
-                    path: '/*',
-                    pathType: 'ImplementationSpecific',
-                    backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-                  },
-                ],
-              },
-            },
-          ],
+          rules: gatewayRules(),
         },
       },
       { fieldManager: 'kubectl', force: true },
@@ -207,31 +204,19 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     expect(resolved.chain).toEqual([MODEL_HOST, alb.hostname]);
     expect(resolved.address).toBe('127.0.0.1');
 
-    const ok = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const ok = await infer(tb, { 'x-api-key': token });
     expect(ok.status).toBe(200);
     expectV2Body(ok.body);
     expect(ok.peerCertificateNames.sort()).toEqual([`*.${DOMAIN}`, `*.${NS}.${DOMAIN}`].sort());
 
     // ALB header conditions compare case-insensitively.
-    const upper = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token.toUpperCase() },
-      body: IRIS_INPUT,
-    });
+    const upper = await infer(tb, { 'x-api-key': token.toUpperCase() });
     expect(upper.status).toBe(200);
   });
 
   test('no header, or a wrong one: the ALB default action, 404 text/plain', async () => {
     for (const headers of [{}, { 'x-api-key': 'not-the-token' }, { 'x-api-key': `${token}x` }] as Array<Record<string, string>>) {
-      const res = await httpsRequest(tb, INFER_URL, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: IRIS_INPUT,
-      });
+      const res = await infer(tb, headers);
       expect(res.status).toBe(404);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
     }
@@ -268,21 +253,13 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
       name: 'allow-predictor',
     });
     await tb.lb.reconcileNow();
-    const denied = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const denied = await infer(tb, { 'x-api-key': token });
     expect(denied.status).toBe(403);
     expect(denied.body).toBe('RBAC: access denied');
 
     await kube.apply(authorizationPolicy('allow-predictor'), { fieldManager: 'kubectl', force: true });
     await tb.lb.reconcileNow();
-    const ok = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const ok = await infer(tb, { 'x-api-key': token });
     expect(ok.status).toBe(200);
   });
 
@@ -291,11 +268,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'knative-serving', name: 'config-domain' };
     await kube.mergePatch(ref, { data: { [DOMAIN]: null, 'example.com': '' } });
     await tb.lb.reconcileNow();
-    const res = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const res = await infer(tb, { 'x-api-key': token });
     expect(res.status).toBe(404);
     await kube.mergePatch(ref, { data: { [DOMAIN]: '', 'example.com': null } });
     await tb.lb.reconcileNow();
@@ -316,11 +289,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
     await tb.lb.reconcileNow();
     const alb = tb.lb.albs().find((a) => a.ingress === 'istio-system/istio-ingress-api')!;
     expect(alb.error).toMatch(/PENDING_VALIDATION/);
-    const ok = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': token },
-      body: IRIS_INPUT,
-    });
+    const ok = await infer(tb, { 'x-api-key': token });
     expect(ok.status).toBe(200);
   });
 
@@ -334,19 +303,7 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
         kind: ref.kind,
         metadata: { name: ref.name, namespace: ref.namespace, annotations: { 'kubernetes.io/ingress.class': 'alb' } },
         spec: {
-          rules: [
-            {
-              http: {
-                paths: [
-                  {
-                    path: '/*',
-                    pathType: 'ImplementationSpecific',
-                    backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-                  },
-                ],
-              },
-            },
-          ],
+          rules: gatewayRules(),
         },
       },
       { fieldManager: 'kubectl', force: true },
@@ -379,26 +336,9 @@ describe('testbed, Cognito variant (istio-ingress-api with the header condition)
 describe('testbed, Dex variant (istio-ingress + oauth2-proxy + Dex)', () => {
   let tb: Testbed;
   let pidsWhileRunning: number[] = [];
-
-  beforeAll(async () => {
-    tb = await startTestbed({
-      authProvider: 'dex',
-      domain: DOMAIN,
-      namespaces: [NS],
-      clusterName: 'kubeflow',
-      region: 'us-west-2',
-      lbDelayMs: 500,
-      // This suite proves the stand-in; lb-controller-real.test.ts the real controller.
-      lbController: 'stand-in',
-    });
-    pidsWhileRunning = tb.pids();
-  });
-
-  afterAll(async () => {
-    if (!tb) return;
-    await tb.stop();
-    expect(tb.pids()).toEqual([]);
-    for (const pid of pidsWhileRunning) expect(isAlive(pid)).toBe(false);
+  standInTestbed('dex', (started, pids) => {
+    tb = started;
+    pidsWhileRunning = pids;
   });
 
   test('the load-balancer guide left istio-ingress (HTTP:80, field manager kubectl) and kubeflow.<domain> → its ALB', async () => {
@@ -442,15 +382,11 @@ describe('testbed, Dex variant (istio-ingress + oauth2-proxy + Dex)', () => {
     expect(hops.some((h) => h.url.includes('/oauth2/callback'))).toBe(true);
 
     const cookie = jar.header((n) => n.startsWith(OAUTH2_PROXY_COOKIE) && !n.endsWith('_csrf'));
-    const ok = await httpsRequest(tb, INFER_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
-      body: IRIS_INPUT,
-    });
+    const ok = await infer(tb, { cookie });
     expect(ok.status).toBe(200);
     expectV2Body(ok.body);
 
-    const anon = await httpsRequest(tb, INFER_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: IRIS_INPUT });
+    const anon = await infer(tb, {});
     expect(anon.status).toBe(302);
     expect(anon.headers.location).toMatch(new RegExp(`^https://kubeflow\\.${DOMAIN.replace(/\./g, '\\.')}/oauth2/start\\?rd=`));
 

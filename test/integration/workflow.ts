@@ -16,7 +16,19 @@ import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { loadDefinition } from '../../local/definition';
 import { runStateMachine, type RunResult } from '../../local/run';
+import { resetClients } from '../../wiring/clients';
 import { lambdasFor } from './lambdas';
+
+/**
+ * Puts process.env back as `saved` (a copy taken before the suite applied the
+ * testbed's environment): drops what was added, restores what was changed,
+ * and resets the SDK clients made from it.
+ */
+export function restoreEnv(saved: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  Object.assign(process.env, saved);
+  resetClients();
+}
 
 /** Runs `definitionPath` (default provision.asl.json), each Task in its packaged function, with the testbed's environment. */
 export async function provisionWith(

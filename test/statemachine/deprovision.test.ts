@@ -14,9 +14,7 @@ import { jest } from '@jest/globals';
 import {
   AccessDeniedError,
   AwsUnavailableError,
-  CanaryFailedError,
   ClusterCertificateMismatchError,
-  ERROR_CLASSES,
   PrerequisiteMissingError,
   RecordOwnedByAnotherError,
   TERMINAL_ERROR_NAMES,
@@ -25,6 +23,16 @@ import {
 import { loadDefinition } from '../../local/definition';
 import { parseErrorCause, type TaskHandler } from '../../local/lambda';
 import { runStateMachine, type RunResult } from '../../local/run';
+import {
+  always,
+  expectEndedIn,
+  expectNotifyFailureCaught,
+  instantiate,
+  notifyInput,
+  startingWithCaughtError,
+  visited,
+  type Mock,
+} from './helpers';
 
 const definition = loadDefinition(fileURLToPath(new URL('../../statemachine/deprovision.asl.json', import.meta.url)));
 
@@ -39,8 +47,6 @@ const REQUEST = {
 const NAMESPACE = 'kubeflow-user-example-com';
 const INPUT = { request: REQUEST, namespace: NAMESPACE };
 const CERTIFICATE = 'arn:aws:acm:us-west-2:123456789012:certificate/abc';
-
-type Mock = jest.Mock<(input: unknown) => Promise<unknown>>;
 
 /** A pass of DeprovisionNamespace: the certificate is still in use `pending` times, then everything is gone. */
 function passes(pending: number): Mock {
@@ -68,24 +74,11 @@ function passes(pending: number): Mock {
   });
 }
 
-function always(error: () => unknown): Mock {
-  return jest.fn(async () => {
-    throw error();
-  });
-}
-
 function happyHandlers(): Record<string, Mock> {
   return {
     DeprovisionNamespace: passes(0),
     NotifyFailure: jest.fn(async () => ({ messageId: 'm-1' })),
   };
-}
-
-/** An error of that name, as a step would throw it. */
-function instantiate(name: ErrorName): Error {
-  if (name === 'CanaryFailed') return new CanaryFailedError('http', '503');
-  const Cls = ERROR_CLASSES[name] as unknown as new (message: string) => Error;
-  return new Cls(`${name} for the test`);
 }
 
 async function run(
@@ -102,23 +95,6 @@ async function run(
     retryIntervalMs: 0,
   });
   return { result, handlers };
-}
-
-const visited = (result: RunResult): string[] => result.states.map((s) => s.name);
-
-function notifyInput(handlers: Record<string, Mock>): {
-  error: { Error: string; Cause: string };
-  executionId: string;
-  state: Record<string, unknown>;
-} {
-  expect(handlers.NotifyFailure).toHaveBeenCalled();
-  return handlers.NotifyFailure!.mock.calls[0]![0] as never;
-}
-
-function expectEndedIn(result: RunResult, failState: string): void {
-  expect(result.status).toBe('FAILED');
-  expect(result.failState).toBe(failState);
-  expect(result.error?.name).toBe(failState);
 }
 
 const RETRIERS = (definition.States.DeprovisionNamespace!.Retry ?? []).flatMap((r) =>
@@ -306,13 +282,7 @@ describe('deprovision.asl.json', () => {
 
       // Assess
       expectEndedIn(result, 'RecordOwnedByAnother');
-      expect(notify).toHaveBeenCalledTimes(1 + notifyRetries);
-      expect(result.states.find((s) => s.name === 'NotifyFailure')).toMatchObject({ status: 'CAUGHT', retries: notifyRetries });
-      const route = result.events.find((e) => e.type === 'StateEntered' && e.state === 'RouteFailure');
-      expect(route?.type === 'StateEntered' && route.input).toMatchObject({
-        error: { Error: 'RecordOwnedByAnother' },
-        notifyError: { Error: 'AwsUnavailable' },
-      });
+      expectNotifyFailureCaught(result, notify, notifyRetries, 'RecordOwnedByAnother');
     });
 
     it.each([
@@ -320,15 +290,7 @@ describe('deprovision.asl.json', () => {
       ['a named error whose Cause is not a string', { Error: 'AccessDenied', Cause: { nested: true } }, 'AccessDenied'],
     ])('gives %s a Cause (NoteMissingCause) before the Fail state reads it', async (_label, error, failState) => {
       // Prepare: a copy that starts with the error already caught, as a Catch without a Cause would leave it.
-      const injected = structuredClone(definition);
-      injected.States.InjectError = { Type: 'Pass', Result: error, ResultPath: '$.error', Next: 'NotifyFailure' };
-      // A Choice keeps Begin reachable, which the library's validator insists on.
-      injected.States.Start = {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.namespace', IsPresent: true, Next: 'InjectError' }],
-        Default: 'Begin',
-      };
-      injected.StartAt = 'Start';
+      const injected = startingWithCaughtError(definition, error, { variable: '$.namespace', start: 'Begin' });
 
       // Act
       const { result, handlers } = await run({}, { definition: injected });

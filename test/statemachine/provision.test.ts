@@ -35,6 +35,16 @@ import { loadDefinition } from '../../local/definition';
 import { parseErrorCause, type TaskHandler } from '../../local/lambda';
 import { formatDuration, formatStateEvent } from '../../local/progress';
 import { runStateMachine, type RunResult } from '../../local/run';
+import {
+  always,
+  expectEndedIn,
+  expectNotifyFailureCaught,
+  instantiate,
+  notifyInput,
+  startingWithCaughtError,
+  visited,
+  type Mock,
+} from './helpers';
 
 const definition = loadDefinition();
 const TASKS = Object.entries(definition.States)
@@ -70,8 +80,6 @@ const CANARY_RED = {
   model: 'sklearn-irisv2',
   namespaces: [{ namespace: 'kubeflow-user-example-com', host: CANARY_HOST, latencyMs: 3, failureKind: 'dns', reason: 'no record' }],
 };
-
-type Mock = jest.Mock<(input: unknown) => Promise<unknown>>;
 
 /** A wait-loop check: not ready `pending` times, then ready. */
 function poll(pending: number, ready: Record<string, unknown> = {}): Mock {
@@ -117,12 +125,6 @@ function failThenSucceed(times: number, error: () => unknown, value: unknown): M
   });
 }
 
-function always(error: () => unknown): Mock {
-  return jest.fn(async () => {
-    throw error();
-  });
-}
-
 /** Handlers for the happy path: every wait loop goes round once. */
 function happyHandlers(): Record<string, Mock> {
   return {
@@ -156,30 +158,6 @@ async function run(
     retryIntervalMs: 0,
   });
   return { result, handlers };
-}
-
-const visited = (result: RunResult): string[] => result.states.map((s) => s.name);
-
-/** An error of that name, as a step would throw it. */
-function instantiate(name: ErrorName): Error {
-  if (name === 'CanaryFailed') return new CanaryFailedError('http', '503');
-  const Cls = ERROR_CLASSES[name] as unknown as new (message: string) => Error;
-  return new Cls(`${name} for the test`);
-}
-
-function notifyInput(handlers: Record<string, Mock>): {
-  error: { Error: string; Cause: string };
-  executionId: string;
-  state: Record<string, unknown>;
-} {
-  expect(handlers.NotifyFailure).toHaveBeenCalled();
-  return handlers.NotifyFailure!.mock.calls[0]![0] as never;
-}
-
-function expectEndedIn(result: RunResult, failState: string): void {
-  expect(result.status).toBe('FAILED');
-  expect(result.failState).toBe(failState);
-  expect(result.error?.name).toBe(failState);
 }
 
 const HAPPY_PATH = [
@@ -619,13 +597,7 @@ describe('provision.asl.json', () => {
 
       // Assess
       expectEndedIn(result, 'CertificateValidationFailed');
-      expect(notify).toHaveBeenCalledTimes(1 + notifyRetries);
-      expect(result.states.find((s) => s.name === 'NotifyFailure')).toMatchObject({ status: 'CAUGHT', retries: notifyRetries });
-      const route = result.events.find((e) => e.type === 'StateEntered' && e.state === 'RouteFailure');
-      expect(route?.type === 'StateEntered' && route.input).toMatchObject({
-        error: { Error: 'CertificateValidationFailed' },
-        notifyError: { Error: 'AwsUnavailable' },
-      });
+      expectNotifyFailureCaught(result, notify, notifyRetries, 'CertificateValidationFailed');
     });
 
     it('ends an unknown error in ProvisioningFailed', async () => {
@@ -647,15 +619,7 @@ describe('provision.asl.json', () => {
       ['a named error whose Cause is null', { Error: 'AccessDenied', Cause: null }, 'AccessDenied'],
     ])('gives %s a Cause (NoteMissingCause) before the Fail state reads it', async (_label, error, failState) => {
       // Prepare: a copy that starts with the error already caught, as a Catch without a Cause would leave it.
-      const injected = structuredClone(definition);
-      injected.States.InjectError = { Type: 'Pass', Result: error, ResultPath: '$.error', Next: 'NotifyFailure' };
-      // A Choice keeps ValidateRequest reachable, which the library's validator insists on.
-      injected.States.Start = {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.domain', IsPresent: true, Next: 'InjectError' }],
-        Default: 'ValidateRequest',
-      };
-      injected.StartAt = 'Start';
+      const injected = startingWithCaughtError(definition, error, { variable: '$.domain', start: 'ValidateRequest' });
       const handlers = happyHandlers();
 
       // Act

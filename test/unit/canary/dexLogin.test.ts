@@ -3,7 +3,7 @@ import { clearSecrets, redactString } from '../../../shared/log';
 import { dexLogin, MAX_LOGIN_REDIRECTS } from '../../../shared/canary/dexLogin';
 import { createHttpsClient, type HttpClient } from '../../../shared/canary/http';
 import { fakeKubeflow, type FakeKubeflowOptions } from './fakeKubeflow';
-import { fakeResolver, makePki, startServer, type Pki, type TestServer } from './pki';
+import { fakeResolver, type Pki, type TestServer, withGoodServer } from './pki';
 
 const DASHBOARD = 'https://kubeflow.platform.example.com/';
 const USER = 'user@example.com';
@@ -15,18 +15,16 @@ describe('dexLogin', () => {
   let server: TestServer;
   let client: HttpClient;
 
-  beforeAll(async () => {
-    pki = makePki();
-    server = await startServer(pki.good, () => undefined);
+  withGoodServer((p, s) => {
+    pki = p;
+    server = s;
+  });
+  beforeAll(() => {
     client = createHttpsClient({
       resolver: fakeResolver({ 'kubeflow.platform.example.com': server.port }),
       extraCa: pki.caPem,
       timeoutMs: 5000,
     });
-  });
-  afterAll(async () => {
-    await server.close();
-    pki.cleanup();
   });
   beforeEach(() => {
     clearSecrets();

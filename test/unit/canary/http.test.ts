@@ -2,7 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import { CanaryFailedError } from '../../../shared/errors';
 import { classifySocketError, httpsRequest, HttpsRequestError } from '../../../shared/canary/http';
 import type { Resolver } from '../../../shared/canary/resolver';
-import { fakeResolver, makePki, SERVER_CERT_DAYS, startServer, text, type Pki, type TestServer } from './pki';
+import { fakeResolver, SERVER_CERT_DAYS, text, type Pki, type TestServer, withGoodServer } from './pki';
 
 const HOST = 'sklearn-irisv2.staging.platform.example.com';
 
@@ -11,13 +11,9 @@ describe('httpsRequest', () => {
   let server: TestServer;
   let servernames: Array<string | false | null>;
 
-  beforeAll(async () => {
-    pki = makePki();
-    server = await startServer(pki.good, () => undefined);
-  });
-  afterAll(async () => {
-    await server.close();
-    pki.cleanup();
+  withGoodServer((p, s) => {
+    pki = p;
+    server = s;
   });
   beforeEach(() => {
     servernames = [];

@@ -12,7 +12,7 @@ import { IRIS_INPUT, parseProvisionRequest, type ProvisionRequest } from '../../
 import { runCanary, type ProbeResult } from '../../../shared/canary/probe';
 import { basicAuthorization, formEncode, TOKEN_REFRESH_MARGIN_MS, type CachedToken } from '../../../shared/canary/token';
 import { canaryMetricLines } from '../../../shared/canary/metrics';
-import { fakeResolver, json, makePki, startServer, text, type Handler, type Pki, type TestServer } from './pki';
+import { fakeResolver, json, text, type Handler, type Pki, type TestServer, withGoodServer } from './pki';
 
 const MODEL_HOST = 'sklearn-irisv2.staging.platform.example.com';
 const ISSUER_HOST = 'kubeflow.platform.example.com';
@@ -104,13 +104,9 @@ describe('runCanary: JWT mode', () => {
     );
   const tokenPosts = () => server.requests.filter((r) => r.url === '/dex/token').length;
 
-  beforeAll(async () => {
-    pki = makePki();
-    server = await startServer(pki.good, () => undefined);
-  });
-  afterAll(async () => {
-    await server.close();
-    pki.cleanup();
+  withGoodServer((p, s) => {
+    pki = p;
+    server = s;
   });
   beforeEach(() => {
     clearSecrets();

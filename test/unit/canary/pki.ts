@@ -7,14 +7,15 @@
  * - `otherHost`: a certificate from `ca` for a different name;
  * - `untrusted`: a certificate for the right names from a CA nobody trusts.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll } from '@jest/globals';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanaryFailedError } from '../../../shared/errors';
+import { NEW_EC_KEY, openssl, selfSigned } from '../../fixtures/openssl';
 import type { Resolver } from '../../../shared/canary/resolver';
 
 export interface KeyPair {
@@ -34,32 +35,12 @@ export interface Pki {
 export const GOOD_NAMES = ['*.staging.platform.example.com', '*.prod.platform.example.com', 'kubeflow.platform.example.com'];
 export const SERVER_CERT_DAYS = 30;
 
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
 function makeCa(dir: string, name: string): void {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=kserve-edge test ${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
+  selfSigned(dir, name, {
+    days: 2,
+    subject: `/CN=kserve-edge test ${name}`,
+    extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+  });
 }
 
 /**
@@ -67,20 +48,7 @@ function makeCa(dir: string, name: string): void {
  * `rogue` of {@link makePki}). Names are DNS names, or `IP:<address>` for an IP SAN.
  */
 export function makeLeaf(dir: string, name: string, ca: string, dnsNames: string[], serial: number): KeyPair {
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${dnsNames[0]}`,
-  ]);
+  openssl(dir, ['req', ...NEW_EC_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${dnsNames[0]}`]);
   writeFileSync(
     join(dir, `${name}.ext`),
     [
@@ -162,6 +130,26 @@ export async function startServer(pair: KeyPair, handler: Handler): Promise<Test
       server.close(() => resolve());
     });
   return state;
+}
+
+/**
+ * Before the describe block's tests: a throw-away PKI ({@link makePki}) and an
+ * HTTPS server with its `good` certificate and `handler` (none by default),
+ * handed to `use`;
+ * after them: the server closed and the PKI removed.
+ */
+export function withGoodServer(use: (pki: Pki, server: TestServer) => void, handler: Handler = () => undefined): void {
+  let pki: Pki | undefined;
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    pki = makePki();
+    server = await startServer(pki.good, handler);
+    use(pki, server);
+  });
+  afterAll(async () => {
+    await server?.close();
+    pki?.cleanup();
+  });
 }
 
 /** Resolver over a fixed map of host → port on 127.0.0.1; unknown hosts fail as `dns`. */

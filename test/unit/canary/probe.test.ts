@@ -16,7 +16,18 @@ import { Route53Resolver, type Resolver } from '../../../shared/canary/resolver'
 import { MAX_LISTED_NAMESPACES, MAX_REASON_CHARS, runCanaryStep } from '../../../shared/steps/runCanary';
 import { fakeKubeflow } from './fakeKubeflow';
 import { InMemoryRoute53 } from '../../fakes/InMemoryRoute53';
-import { fakeResolver, json, makePki, SERVER_CERT_DAYS, startServer, text, type Handler, type Pki, type TestServer } from './pki';
+import {
+  fakeResolver,
+  json,
+  makePki,
+  SERVER_CERT_DAYS,
+  startServer,
+  text,
+  type Handler,
+  type Pki,
+  type TestServer,
+  withGoodServer,
+} from './pki';
 
 const TOKEN = 'tok-3b9f1c2d-secret-value';
 const WRONG_TOKEN = 'tok-wrong-0000-secret';
@@ -80,6 +91,16 @@ function expectOneFailure(r: ProbeResult, kind: string): void {
   expect(r.ok).toBe(false);
   expect(r.failureKind).toBe(kind);
   expect(Object.values(r.layers).filter((l) => l === 'fail')).toHaveLength(1);
+}
+
+/**
+ * A Route 53 resolver over an in-memory zone `Z1` (platform.example.com) holding
+ * the CNAMEs `cnames` (name → target), with `hostMap` as its host map.
+ */
+function zoneResolver(cnames: Record<string, string>, hostMap: Record<string, string>) {
+  const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
+  for (const [name, target] of Object.entries(cnames)) route53.seedRecord('Z1', { name, type: 'CNAME', values: [target] });
+  return { route53, resolver: new Route53Resolver({ route53, zoneId: 'Z1', loadHostMap: async () => hostMap }) };
 }
 
 describe('probeEndpoint', () => {
@@ -285,13 +306,7 @@ describe('probeEndpoint', () => {
 
   it('classifies a missing DNS record (Route 53) as dns', async () => {
     // Prepare: the zone exists but has no *.staging record
-    const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
-    route53.seedRecord('Z1', { name: '*.prod.platform.example.com', type: 'CNAME', values: ['alb.example.com'] });
-    const resolver = new Route53Resolver({
-      route53,
-      zoneId: 'Z1',
-      loadHostMap: async () => ({ 'alb.example.com': `127.0.0.1:${alb.port}` }),
-    });
+    const { resolver } = zoneResolver({ '*.prod.platform.example.com': 'alb.example.com' }, { 'alb.example.com': `127.0.0.1:${alb.port}` });
     // Act
     const r = await probeEndpoint({
       request: makeRequest(),
@@ -309,12 +324,11 @@ describe('probeEndpoint', () => {
   });
 
   it('lets AccessDenied from the Route 53 resolver through instead of reading it as DNS not ready', async () => {
-    const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
+    const { route53, resolver } = zoneResolver({}, {});
     route53.failures.add(
       'getHostedZone',
       new AccessDeniedError('not allowed to route53:GetHostedZone: AccessDenied: User: … is not authorized'),
     );
-    const resolver = new Route53Resolver({ route53, zoneId: 'Z1', loadHostMap: async () => ({}) });
     await expect(
       probeEndpoint({ request: makeRequest(), namespace: 'staging', credentials: header(), resolver, extraCa: pki.caPem, now }),
     ).rejects.toMatchObject({ name: 'AccessDenied' });
@@ -322,17 +336,8 @@ describe('probeEndpoint', () => {
   });
 
   it('reaches the endpoint through Route 53 + host map when the record exists', async () => {
-    const route53 = InMemoryRoute53.withZones([{ id: 'Z1', name: 'platform.example.com' }]);
-    route53.seedRecord('Z1', {
-      name: '*.staging.platform.example.com',
-      type: 'CNAME',
-      values: ['k8s-istiosys-istioing-abc.us-west-2.elb.amazonaws.com'],
-    });
-    const resolver = new Route53Resolver({
-      route53,
-      zoneId: 'Z1',
-      loadHostMap: async () => ({ 'k8s-istiosys-istioing-abc.us-west-2.elb.amazonaws.com': `127.0.0.1:${alb.port}` }),
-    });
+    const albName = 'k8s-istiosys-istioing-abc.us-west-2.elb.amazonaws.com';
+    const { resolver } = zoneResolver({ '*.staging.platform.example.com': albName }, { [albName]: `127.0.0.1:${alb.port}` });
     const r = await probeEndpoint({
       request: makeRequest(),
       namespace: 'staging',
@@ -362,14 +367,10 @@ describe('runCanary', () => {
   let server: TestServer;
   const now = (): Date => new Date();
 
-  beforeAll(async () => {
-    pki = makePki();
-    server = await startServer(pki.good, albHandler(v2Predictor));
-  });
-  afterAll(async () => {
-    await server.close();
-    pki.cleanup();
-  });
+  withGoodServer((p, s) => {
+    pki = p;
+    server = s;
+  }, albHandler(v2Predictor));
   beforeEach(() => {
     clearSecrets();
     server.requests.length = 0;

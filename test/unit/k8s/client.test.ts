@@ -5,7 +5,6 @@
  * KubeConfig themselves, and one HTTPS test (openssl, skipped without it)
  * exercises `fromConnection` with a real CA.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -24,6 +23,7 @@ import {
 } from '../../../shared/errors';
 import { KubeAdapter, mapKubeError } from '../../../shared/k8s/client';
 import type { ObjectRef } from '../../../shared/ports';
+import { hasOpenssl, selfSigned } from '../../fixtures/openssl';
 
 const TOKEN = 'k8s-aws-v1.aHR0cHM6Ly9zdHMuYW1hem9uYXdzLmNvbS8_QWN0aW9uPUdldENhbGxlcklkZW50aXR5';
 
@@ -420,42 +420,10 @@ describe('KubeAdapter.fromConnection', () => {
     expect(KubeAdapter.kubeConfigFor({ server: 'https://x', caData: b64, token: TOKEN }).getCurrentCluster()!.caData).toBe(b64);
   });
 
-  const hasOpenssl = (() => {
-    try {
-      execFileSync('openssl', ['version'], { stdio: 'pipe' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-
-  (hasOpenssl ? it : it.skip)('talks HTTPS with the given CA, and fails closed with another CA', async () => {
+  (hasOpenssl() ? it : it.skip)('talks HTTPS with the given CA, and fails closed with another CA', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kserve-edge-k8s-'));
-    const mk = (name: string): void => {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          `${name}.key`,
-          '-out',
-          `${name}.crt`,
-          '-days',
-          '1',
-          '-subj',
-          '/CN=kube-apiserver',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-        ],
-        { cwd: dir, stdio: 'pipe' },
-      );
-    };
+    const mk = (name: string): void =>
+      selfSigned(dir, name, { days: 1, subject: '/CN=kube-apiserver', extensions: ['subjectAltName=IP:127.0.0.1'] });
     mk('server');
     mk('other');
     const seen: Seen[] = [];

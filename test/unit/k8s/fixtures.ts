@@ -6,6 +6,7 @@
 import type { KubeObject } from '../../../shared/ports';
 import { parseProvisionRequest, type ProvisionRequest } from '../../../shared/request';
 import { ownedLabels } from '../../../shared/ownership';
+import { guideIstioIngress } from '../../../testbed/cluster';
 
 export const ARN_A = 'arn:aws:acm:us-west-2:111122223333:certificate/abc';
 export const ARN_B = 'arn:aws:acm:us-west-2:111122223333:certificate/bcd';
@@ -82,38 +83,21 @@ export function handMadePolicy(name: 'allow-predictor' | 'allow-transformer', pa
   };
 }
 
-/** Kubeflow's own istio-ingress after the Load Balancer guide (https overlay), with the dashboard certificate. */
+/**
+ * Kubeflow's own istio-ingress after the Load Balancer guide (https overlay), with the dashboard certificate:
+ * the testbed's base-overlay Ingress with the overlay's HTTPS listener and certificate, and an ALB in its status.
+ */
 export function kubeflowIngress(certificateArn = ARN_FOREIGN): KubeObject {
+  const guide = guideIstioIngress();
   return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
+    ...guide,
     metadata: {
-      name: 'istio-ingress',
-      namespace: 'istio-system',
-      labels: { 'kustomize.component': 'istio-ingress' },
+      ...guide.metadata,
       annotations: {
-        'kubernetes.io/ingress.class': 'alb',
-        'alb.ingress.kubernetes.io/load-balancer-attributes': 'routing.http.drop_invalid_header_fields.enabled=true',
-        'alb.ingress.kubernetes.io/scheme': 'internet-facing',
+        ...guide.metadata.annotations,
         'alb.ingress.kubernetes.io/listen-ports': '[{"HTTPS":443}]',
-        'alb.ingress.kubernetes.io/target-type': 'ip',
         'alb.ingress.kubernetes.io/certificate-arn': certificateArn,
       },
-    },
-    spec: {
-      rules: [
-        {
-          http: {
-            paths: [
-              {
-                path: '/*',
-                pathType: 'ImplementationSpecific',
-                backend: { service: { name: 'istio-ingressgateway', port: { number: 80 } } },
-              },
-            ],
-          },
-        },
-      ],
     },
     status: { loadBalancer: { ingress: [{ hostname: 'k8s-istiosys-istioing-kf-1.us-west-2.elb.amazonaws.com' }] } },
   };

@@ -391,6 +391,9 @@ describe('SetRulePriorities (ELBv2 applies the new priorities as one change)', (
     };
     return { call, rules, sets };
   }
+  /** SetRulePriorities through the proxy's check, rule id → priority in the order given. */
+  const setPriorities = (f: Elbv2Fidelity, priorities: Record<string, number>) =>
+    f.check('SetRulePriorities', 'us-west-2', setBody(Object.entries(priorities)));
   const setBody = (pairs: [string, number][]) =>
     new URLSearchParams({
       Action: 'SetRulePriorities',
@@ -413,14 +416,7 @@ describe('SetRulePriorities (ELBv2 applies the new priorities as one change)', (
       Buffer.from(`<R><Rules><member><RuleArn>${rArn('jwt')}</RuleArn></member></Rules></R>`),
       `Action=CreateRule&ListenerArn=${encodeURIComponent(L)}&Actions.member.1.Type=jwt-validation&Actions.member.1.Order=1&Actions.member.1.JwtValidationConfig.Issuer=https%3A%2F%2Fi&Actions.member.1.JwtValidationConfig.JwksEndpoint=https%3A%2F%2Fi%2Fkeys`,
     );
-    const answer = await f.check(
-      'SetRulePriorities',
-      'us-west-2',
-      setBody([
-        ['old', 50000],
-        ['jwt', 1],
-      ]),
-    );
+    const answer = await setPriorities(f, { old: 50000, jwt: 1 });
     expect(answer?.status).toBe(200);
     // Free priorities first, in the new relative order (jwt before old), then the asked ones.
     expect(moto.sets).toEqual(['old=49999,jwt=49998', 'old=50000,jwt=1']);
@@ -443,16 +439,7 @@ describe('SetRulePriorities (ELBv2 applies the new priorities as one change)', (
   test('what moto takes as it is (no priority in use) goes to moto unchanged', async () => {
     const moto = motoRules({ a: 1, b: 2 });
     const f = new Elbv2Fidelity(moto.call, noRewrite);
-    expect(
-      await f.check(
-        'SetRulePriorities',
-        'us-west-2',
-        setBody([
-          ['a', 10],
-          ['b', 20],
-        ]),
-      ),
-    ).toBeUndefined();
+    expect(await setPriorities(f, { a: 10, b: 20 })).toBeUndefined();
     expect(moto.sets).toEqual([]);
   });
 
@@ -460,36 +447,9 @@ describe('SetRulePriorities (ELBv2 applies the new priorities as one change)', (
     const moto = motoRules({ a: 1, b: 2, c: 3 });
     const f = new Elbv2Fidelity(moto.call, noRewrite);
     // b to 3 while c (not named) keeps 3: ELBv2 refuses too.
-    expect(
-      await f.check(
-        'SetRulePriorities',
-        'us-west-2',
-        setBody([
-          ['a', 2],
-          ['b', 3],
-        ]),
-      ),
-    ).toBeUndefined();
-    expect(
-      await f.check(
-        'SetRulePriorities',
-        'us-west-2',
-        setBody([
-          ['a', 2],
-          ['b', 2],
-        ]),
-      ),
-    ).toBeUndefined();
-    expect(
-      await f.check(
-        'SetRulePriorities',
-        'us-west-2',
-        setBody([
-          ['a', 2],
-          ['zz', 1],
-        ]),
-      ),
-    ).toBeUndefined();
+    expect(await setPriorities(f, { a: 2, b: 3 })).toBeUndefined();
+    expect(await setPriorities(f, { a: 2, b: 2 })).toBeUndefined();
+    expect(await setPriorities(f, { a: 2, zz: 1 })).toBeUndefined();
     expect(moto.sets).toEqual([]);
     expect([...moto.rules.values()]).toEqual([1, 2, 3]);
   });
@@ -497,18 +457,7 @@ describe('SetRulePriorities (ELBv2 applies the new priorities as one change)', (
   test('a rule asked for its own priority (moto refuses even that) is applied', async () => {
     const moto = motoRules({ a: 1, b: 2 });
     const f = new Elbv2Fidelity(moto.call, noRewrite);
-    expect(
-      (
-        await f.check(
-          'SetRulePriorities',
-          'us-west-2',
-          setBody([
-            ['a', 1],
-            ['b', 5],
-          ]),
-        )
-      )?.status,
-    ).toBe(200);
+    expect((await setPriorities(f, { a: 1, b: 5 }))?.status).toBe(200);
     expect([...moto.rules.values()]).toEqual([1, 5]);
   });
 
