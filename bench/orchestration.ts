@@ -260,7 +260,26 @@ export async function runOnce(
   return { run, tb, request, result };
 }
 
-/** Each proxy's URL, once started. Per proxy: `npm run bench` starts one for the orchestration runs and another for the scale runs. */
+let sharedProxy: CountingProxy | undefined;
+/**
+ * The bench process's one counting proxy. One for every section: the bundles
+ * run in this process and cache their SDK clients with the first endpoint
+ * they saw, so a second proxy on another port would never be called (and the
+ * first, stopped, refuses the connection).
+ */
+export function benchProxy(): CountingProxy {
+  sharedProxy ??= new CountingProxy();
+  return sharedProxy;
+}
+
+/** Stops the bench process's proxy (at the end of the bench). */
+export async function stopBenchProxy(): Promise<void> {
+  const proxy = sharedProxy;
+  sharedProxy = undefined;
+  await proxy?.stop();
+}
+
+/** Each proxy's URL, once started. */
 const proxyUrls = new WeakMap<CountingProxy, Promise<string>>();
 export function proxyUrl(proxy: CountingProxy): Promise<string> {
   let url = proxyUrls.get(proxy);
@@ -382,11 +401,11 @@ export async function benchOrchestration(
   log: (s: string) => void = () => undefined,
   foreign = FOREIGN_CERTIFICATES,
 ): Promise<OrchestrationSection> {
-  const proxy = new CountingProxy();
+  const proxy = benchProxy();
   const runs: OrchestrationRun[] = [];
   const withForeign: OrchestrationRun[] = [];
   let canary: CanaryResult | undefined;
-  try {
+  {
     for (const n of sizes) {
       const keep = n === sizes[0] && canaryRequests > 0;
       const { run, tb, request } = await runOnce(n, proxy, bundles, log, keep);
@@ -403,8 +422,6 @@ export async function benchOrchestration(
       }
       if (foreign > 0) withForeign.push((await runOnce(n, proxy, bundles, log, false, foreign)).run);
     }
-  } finally {
-    await proxy.stop();
   }
   return { runs, withForeign, ...(canary ? { canary } : {}) };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { benchBundles, bundlesMarkdown } from './bundles';
 import { canaryCost, costMarkdown, PRICES } from './cost';
 import { fmt, machine, ROOT, serverlessConfig, table, verdict, versions, WORK_DIR } from './lib';
-import { benchOrchestration, FOREIGN_CERTIFICATES, MAX_NAMESPACES, type OrchestrationRun } from './orchestration';
+import { benchOrchestration, FOREIGN_CERTIFICATES, MAX_NAMESPACES, stopBenchProxy, type OrchestrationRun } from './orchestration';
 import { benchWaiting, EVENTS, loopCost, waitingMarkdown } from './waiting';
 import { benchScale, SCALE_SIZES, scaleMarkdown } from './scale';
 
@@ -29,6 +29,8 @@ const orchestration = await benchOrchestration(bundles.results, sizes, quick ? 2
 
 log('\n== hundreds of namespaces: ALB shards (testbed, waits at zero)');
 const scale = quick ? undefined : await benchScale(bundles.results, SCALE_SIZES, log);
+
+await stopBenchProxy();
 
 log('\n== waiting and cost (computed)');
 const waiting = benchWaiting();
@@ -297,7 +299,7 @@ Against the targets:
 - one namespace under 3 s: ${oneRun ? verdict(oneRun.wallMs / 1000, 3, 's', 2) : 'not run'}
 - fifty namespaces under 10 s: ${fiftyLine()}
 - Route 53 change batches do not grow with namespaces: ${batchSizes.map((b) => `${b.n} ns → ${b.batches} batches, largest ${b.maxRecords} records`).join('; ')}. Batches are one per step and grow by 2 records (CNAME + TXT) per namespace, so ${MAX_NAMESPACES} namespaces = ${MAX_NAMESPACES * 2} records (UPSERT counts twice: ${MAX_NAMESPACES * 4} of the 1,000 allowed). The number of batches is constant.
-- ACM within its per-second rates: ${acmOver.length === 0 ? '**met**, no ACM operation went over its limit in any one-second window' : `**missed**: ${acmOver.join('; ')}. Each function paces its own ACM calls at 80 % of the quota (\`shared/aws/rateLimit.ts\`, a sliding one-second window per operation), but ACM's quotas are per account while the pacing is per process: where one step's last second meets the next step's first (EnsureCertificates' tag reads, then PublishValidationRecords' and CheckCertificates' describes), the window holds both. Against ACM, the SDK's retries and the state machine's \`Throttled\` retry absorb such a burst; an account-wide limit would need a shared token store, which this tool avoids on purpose (no database)`}.
+- ACM within its per-second rates: ${acmOver.length === 0 ? '**met**, no ACM operation went over its limit in any one-second window' : `**missed**: ${acmOver.join('; ')}. Each function paces its own ACM calls below the quota (\`shared/aws/rateLimit.ts\`, a sliding one-second window per operation, counted when a call is sent) and leaves the step before it room in its first second (\`handoverPacing\`); the proxy counts arrivals, so a call that arrives late can put one more into the next second. Against ACM, the SDK's retries and the state machine's \`Throttled\` retry absorb such a burst; an account-wide limit would need a shared token store, which this tool avoids on purpose (no database)`}.
 
 ## 3. Waiting
 

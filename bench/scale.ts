@@ -27,7 +27,7 @@ import type { Testbed } from '../testbed/testbed';
 import { CountingProxy } from './awsProxy';
 import { benchBundles, type BundleResult } from './bundles';
 import { fmt, ROOT, table } from './lib';
-import { bundledHandlers, historyEventsOf, proxyUrl, runOnce, type OrchestrationRun } from './orchestration';
+import { benchProxy, bundledHandlers, historyEventsOf, proxyUrl, runOnce, stopBenchProxy, type OrchestrationRun } from './orchestration';
 
 export const SCALE_SIZES = [1, 24, 100, 500];
 /** ACM validation times the new-namespace figure is given for (seconds): at once, typical, slow, ACM's 30 min note. */
@@ -166,7 +166,7 @@ export async function benchScale(
   /** Called with what is measured so far after each run (the doc is written as it goes). */
   progress: (partial: ScaleSection) => void = () => undefined,
 ): Promise<ScaleSection> {
-  const proxy = new CountingProxy();
+  const proxy = benchProxy();
   const runs: ScaleRun[] = [];
   const newNamespace: NewNamespace[] = [];
   const newOn = newNamespaceSize(sizes);
@@ -174,7 +174,7 @@ export async function benchScale(
     ...sizes.map((n) => ({ n, layout: 'nested' as const })),
     ...(newOn !== undefined ? [{ n: newOn, layout: 'flat' as const }] : []),
   ];
-  try {
+  {
     for (const { n, layout } of plan) {
       const keep = n === newOn;
       const once = await runOnce(
@@ -203,8 +203,6 @@ export async function benchScale(
         await once.tb.stop();
       }
     }
-  } finally {
-    await proxy.stop();
   }
   return { runs, newNamespace };
 }
@@ -377,5 +375,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     writeScaleSection(scaleMarkdown(partial, when)),
   );
   writeScaleSection(scaleMarkdown(section, when));
+  await stopBenchProxy();
   log('docs/benchmarks.md: scale section written');
 }

@@ -44,7 +44,7 @@ export const MAX_REQUEST_BYTES = 32 * 1024;
  * Most namespaces one request names. Not an ALB limit any more (namespaces
  * beyond one listener go to further ALB shards, shared/plan/shards.ts); what
  * bounds it is ACM's rates inside one Task: the steps that describe every
- * certificate of ours (8/s, ~63 s at 500) and request the missing ones (4/s,
+ * certificate of ours (7/s, ~72 s at 500) and request the missing ones (4/s,
  * ~125 s) stay within their 240 s Lambda timeout up to 500. 500 names of up
  * to ~60 characters fit the {@link MAX_REQUEST_BYTES} request. The account's
  * quotas (certificates per ALB, ALBs, ACM certificates) are checked against
