@@ -4,8 +4,8 @@
  * operation, and for Route 53 change batches the number of changes and
  * resource records). The product does not know it is there.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface AwsCall {
   /** Epoch ms when the request arrived. */
@@ -30,62 +30,86 @@ function route53Operation(method: string, path: string): string {
   return `${method} ${p}`;
 }
 
-function classify(req: http.IncomingMessage, body: string): { service: string; operation: string } {
-  const auth = String(req.headers.authorization ?? '');
-  const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth)?.[1] ?? 'unknown';
-  const target = req.headers['x-amz-target'];
-  if (typeof target === 'string') return { service, operation: target.split('.').pop() ?? target };
-  if (service === 'route53') return { service, operation: route53Operation(req.method ?? 'GET', req.url ?? '/') };
-  const action = /(?:^|&)Action=([^&]+)/.exec(body)?.[1];
-  if (action) return { service, operation: action };
-  if (service === 'eks' && /^\/clusters\/[^/]+$/.test((req.url ?? '').replace(/\?.*$/, '')))
-    return { service, operation: 'DescribeCluster' };
-  return { service, operation: `${req.method} ${(req.url ?? '').replace(/\?.*$/, '')}` };
+/** What the proxy process records of one request (bench/countingProxy.mjs). */
+interface RawCall {
+  at: number;
+  method: string;
+  url: string;
+  authorization: string;
+  target?: string;
+  action?: string;
+  changes: number;
+  resourceRecords: number;
+  status: number;
 }
 
+function classify(raw: RawCall): { service: string; operation: string } {
+  const service = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(raw.authorization)?.[1] ?? 'unknown';
+  if (raw.target) return { service, operation: raw.target.split('.').pop() ?? raw.target };
+  if (service === 'route53') return { service, operation: route53Operation(raw.method, raw.url) };
+  if (raw.action) return { service, operation: raw.action };
+  const path = raw.url.replace(/\?.*$/, '');
+  if (service === 'eks' && /^\/clusters\/[^/]+$/.test(path)) return { service, operation: 'DescribeCluster' };
+  return { service, operation: `${raw.method} ${path}` };
+}
+
+/**
+ * The counting proxy, run as a process of its own (bench/countingProxy.mjs) so
+ * that arrival times are not stamped by the bench's own event loop, which also
+ * runs the Lambda bundles. The product's AWS_ENDPOINT_URL points at it; it
+ * forwards to {@link setUpstream}'s URL.
+ */
 export class CountingProxy {
-  readonly calls: AwsCall[] = [];
-  private server?: http.Server;
-  /** Where requests go; can change between testbeds while the port stays (SDK clients cache the endpoint). */
-  upstream = '';
+  private child?: ChildProcess;
+  private url?: string;
 
   async start(): Promise<string> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const text = body.toString('utf8');
-        const call: AwsCall = { at: Date.now(), ...classify(req, text), status: 0 };
-        if (call.operation === 'ChangeResourceRecordSets') {
-          call.changes = (text.match(/<Change>/g) ?? []).length;
-          call.resourceRecords = (text.match(/<ResourceRecord>/g) ?? []).length + (text.match(/<AliasTarget>/g) ?? []).length;
-        }
-        this.calls.push(call);
-        const target = new URL(req.url ?? '/', this.upstream);
-        const headers = { ...req.headers, host: target.host };
-        const up = http.request(target, { method: req.method, headers }, (upRes) => {
-          call.status = upRes.statusCode ?? 0;
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-        });
-        up.on('error', (err) => {
-          call.status = 502;
-          res.writeHead(502).end(String(err));
-        });
-        up.end(body);
-      });
+    const child = fork(fileURLToPath(new URL('./countingProxy.mjs', import.meta.url)), [], {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.child = child;
+    const port = await new Promise<string>((resolve, reject) => {
+      child.once('error', reject);
+      child.stdout!.once('data', (d: Buffer) => resolve(d.toString('utf8').trim()));
+    });
+    this.url = `http://127.0.0.1:${port}`;
+    return this.url;
   }
 
-  reset(): void {
-    this.calls.length = 0;
+  private async control(path: string, method: string, body?: string): Promise<string> {
+    if (!this.url) throw new Error('the counting proxy is not started');
+    const res = await fetch(`${this.url}/__bench/${path}`, { method, ...(body !== undefined ? { body } : {}) });
+    return res.text();
+  }
+
+  /** Where requests go; can change between testbeds while the port stays (SDK clients cache the endpoint). */
+  async setUpstream(url: string): Promise<void> {
+    await this.control('upstream', 'PUT', url);
+  }
+
+  async reset(): Promise<void> {
+    await this.control('reset', 'POST');
+  }
+
+  /** The calls recorded since the last {@link reset}, classified. */
+  async calls(): Promise<AwsCall[]> {
+    const raw = JSON.parse(await this.control('calls', 'GET')) as RawCall[];
+    return raw.map((r) => {
+      const what = classify(r);
+      const batch = what.operation === 'ChangeResourceRecordSets' ? { changes: r.changes, resourceRecords: r.resourceRecords } : {};
+      return { at: r.at, ...what, status: r.status, ...batch };
+    });
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const child = this.child;
+    this.child = undefined;
+    this.url = undefined;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill();
+    });
   }
 }
 

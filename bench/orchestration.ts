@@ -192,10 +192,11 @@ export async function runOnce(
     ...overrides.request,
   };
   // With the real controller, its AWS proxy (ELBv2 as AWS answers: real ALB DNS names, which GetLoadBalancerAddress looks up).
-  proxy.upstream = tb.lb.awsProxy?.url ?? tb.motoUrl;
+  const url = await proxyUrl(proxy);
+  await proxy.setUpstream(tb.lb.awsProxy?.url ?? tb.motoUrl);
   const saved = { ...process.env };
-  Object.assign(process.env, tb.env, { AWS_ENDPOINT_URL: await proxyUrl(proxy), LOG_LEVEL: 'silent' });
-  proxy.reset();
+  Object.assign(process.env, tb.env, { AWS_ENDPOINT_URL: url, LOG_LEVEL: 'silent' });
+  await proxy.reset();
   let result: RunResult;
   try {
     const handlers = await bundledHandlers(bundles);
@@ -211,7 +212,7 @@ export async function runOnce(
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
   }
-  const calls = attribute([...proxy.calls], result);
+  const calls = attribute(await proxy.calls(), result);
   const byOp: Record<string, number> = {};
   const byState: Record<string, Record<string, number>> = {};
   const byOpCalls = new Map<string, AwsCall[]>();

@@ -105,7 +105,7 @@ async function addNamespace(
   const saved = { ...process.env };
   const handlers = await bundledHandlers(bundles);
   Object.assign(process.env, tb.env, { AWS_ENDPOINT_URL: await proxyUrl(proxy), LOG_LEVEL: 'silent' });
-  proxy.reset();
+  await proxy.reset();
   try {
     const t0 = performance.now();
     await admin.apply(
@@ -132,6 +132,7 @@ async function addNamespace(
     const wallMs = performance.now() - t0;
     const canary = (result.output as { canary?: { namespaces?: Array<{ namespace: string; status?: number }> } } | undefined)?.canary;
     const mine = canary?.namespaces?.find((c) => c.namespace === ns);
+    const calls = await proxy.calls();
     const out: NewNamespace = {
       layout,
       existing,
@@ -139,8 +140,8 @@ async function addNamespace(
       wallMs,
       transitions: result.states.length,
       historyEvents: historyEventsOf(result),
-      certificatesRequested: proxy.calls.filter((c) => c.operation === 'RequestCertificate').length,
-      recordBatches: proxy.calls.filter((c) => c.operation === 'ChangeResourceRecordSets').length,
+      certificatesRequested: calls.filter((c) => c.operation === 'RequestCertificate').length,
+      recordBatches: calls.filter((c) => c.operation === 'ChangeResourceRecordSets').length,
       ...(mine?.status !== undefined ? { canaryStatus: mine.status } : {}),
     };
     log(

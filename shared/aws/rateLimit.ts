@@ -133,7 +133,7 @@ export interface PaceableClient {
   middlewareStack: {
     add(
       middleware: (next: (args: never) => Promise<unknown>, context: { commandName?: string }) => (args: never) => Promise<unknown>,
-      options: { step: 'initialize'; name: string },
+      options: { step: 'finalizeRequest'; priority: 'low'; name: string },
     ): void;
   };
 }
@@ -141,8 +141,8 @@ export interface PaceableClient {
 const pacedClients = new WeakSet<object>();
 
 /**
- * Adds a pacing middleware to an SDK client once: before each command is sent,
- * it waits for `limiter.take(commandName)`, each operation its own bucket
+ * Adds a pacing middleware to an SDK client once: right before each request
+ * (every attempt) is sent, it waits for `limiter.take(commandName)`, each operation its own bucket
  * (ACM's per-operation quotas). The SDK's `commandName` (e.g.
  * `DescribeCertificateCommand`) survives minification. (Route 53's adapter
  * paces its own calls from one bucket instead: shared/aws/route53.ts.)
@@ -159,6 +159,8 @@ export function paceClient(client: PaceableClient, limiter: RateLimiter, name: s
       await limiter.take(String(context.commandName ?? ''));
       return next(args);
     },
-    { step: 'initialize', name },
+    // Last before the HTTP handler (after the retry and signing middleware): the window counts a call when it
+    // is sent, every attempt of it, so a stall between pacing and sending cannot bunch the calls up.
+    { step: 'finalizeRequest', priority: 'low', name },
   );
 }
