@@ -139,6 +139,8 @@ export interface ConfigureClusterPlan {
   quotas: ShardQuotas;
   /** `bundled`: the make-before-break state of the bundle certificates (shared/plan/bundles.ts). */
   bundles?: BundleSwap;
+  /** `bundled`: our certificates as this plan read them (their validation records are needed once some are deleted). */
+  owned?: readonly CertificateDetail[];
 }
 
 /** Bundle certificates being swapped: what stays for now and what goes. */
@@ -568,7 +570,7 @@ async function readAndPlan(
     });
   }
   if (bundleSwap) {
-    return { plan, current, certificates, hostnames, shards, quotas, bundles: bundleSwap };
+    return { plan, current, certificates, hostnames, shards, quotas, bundles: bundleSwap, owned: listenerInputs.owned };
   }
   return { plan, current, certificates, hostnames, shards, quotas };
 }
@@ -700,12 +702,12 @@ async function deleteValidationRecords(
   if (names.length === 0) return [];
   const zoneId = request.hostedZoneId ?? (await deps.route53.findHostedZone(request.domain))?.id;
   if (!zoneId) throw new HostedZoneNotFoundError(`no public Route 53 hosted zone serves ${request.domain}`, { path: 'domain' });
-  const [all, ours, records] = await Promise.all([
+  const [all, records] = await Promise.all([
     deps.acm.listAllCertificateNames ? deps.acm.listAllCertificateNames() : Promise.resolve([]),
-    deps.acm.listOwnedCertificates(request.ownerId),
     deps.route53.listRecordsNamed(zoneId, names),
   ]);
-  const remaining = [...all, ...ours, ...before].filter((c) => !gone.has(c.arn));
+  // Every certificate in the region, and ours as the plan read them: what is left must not validate through a deleted one's CNAME.
+  const remaining = [...all, ...before].filter((c) => !gone.has(c.arn));
   const plan = planValidationRecordDeletions({ going, remaining, records });
   for (const k of plan.kept) log.info('validation record kept', { ...k });
   if (plan.deletes.length === 0) return [];
@@ -785,9 +787,8 @@ export async function configureCluster(input: ConfigureClusterInput, deps: Confi
     const listedNow = new Set(splitArns(zero?.metadata.annotations?.[ANNOTATION_CERTIFICATE_ARN]));
     const onAlb = new Set(planned.bundles.onAlb);
     const deleted: string[] = [];
-    const deletable = planned.bundles.retiring.filter((arn) => !listedNow.has(arn) && !onAlb.has(arn));
-    // Their validation records as ACM describes them, read before they are gone (for the CNAMEs below).
-    const before = deletable.length > 0 ? await deps.acm.listOwnedCertificates(request.ownerId) : [];
+    // Their validation records as the plan read them (for the CNAMEs below).
+    const before = planned.owned ?? [];
     for (const arn of planned.bundles.retiring) {
       if (listedNow.has(arn) || onAlb.has(arn)) continue;
       try {
